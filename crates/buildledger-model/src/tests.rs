@@ -1,0 +1,121 @@
+use super::*;
+
+#[test]
+fn digest_parse_and_normalise() {
+    let hex = "A".repeat(64);
+    let d = Digest::parse(&format!("sha256:{hex}")).unwrap();
+    assert_eq!(d.as_str(), format!("sha256:{}", "a".repeat(64)));
+    assert_eq!(d.hex(), "a".repeat(64));
+    assert!(Digest::parse("sha256:abc").unwrap_err().message.contains("64 hex digits"));
+    assert!(Digest::parse("md5:abc").unwrap_err().message.contains("unsupported digest algorithm"));
+    assert!(Digest::parse(&format!("sha256:{}g", "a".repeat(63))).unwrap_err().message.contains("'g'"));
+    assert!(Digest::parse("nothing").is_err());
+}
+
+#[test]
+fn purl_parts() {
+    let p = Purl::parse("pkg:golang/golang.org/x/net@v0.0.0-20191109021931-daa7c04131f5").unwrap();
+    assert_eq!(p.package(), "pkg:golang/golang.org/x/net");
+    assert_eq!(p.version(), Some("v0.0.0-20191109021931-daa7c04131f5"));
+    assert_eq!(p.ty(), "golang");
+    let q = Purl::parse("pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12").unwrap();
+    assert_eq!(q.package(), "pkg:deb/debian/libc6");
+    assert_eq!(q.version(), Some("2.36-9+deb12u4"));
+    assert!(Purl::parse("golang.org/x/net").is_err());
+    assert!(Purl::parse("pkg:").is_err());
+    let r = Purl::from_parts("cargo", None, "serde", Some("1.0.200")).unwrap();
+    assert_eq!(r.as_str(), "pkg:cargo/serde@1.0.200");
+}
+
+#[test]
+fn toolchain_forms() {
+    for s in ["go@1.13.4", "go 1.13.4", "go1.13.4", "GO@go1.13.4"] {
+        let t = Toolchain::parse(s).unwrap();
+        assert_eq!((t.name.as_str(), t.version.as_str()), ("go", "1.13.4"), "{s}");
+    }
+    assert_eq!(Toolchain::parse("rustc@1.95.0").unwrap().to_string(), "rustc@1.95.0");
+    assert!(Toolchain::parse("go").is_err());
+    assert!(Toolchain::parse("@1.2").is_err());
+}
+
+#[test]
+fn stability_from_version() {
+    assert_eq!(Stability::from_version("v1beta2"), Some(Stability::Beta));
+    assert_eq!(Stability::from_version("v1alpha1"), Some(Stability::Alpha));
+    assert_eq!(Stability::from_version("v2"), Some(Stability::Stable));
+    assert_eq!(Stability::from_version("v1beta"), Some(Stability::Beta));
+    assert_eq!(Stability::from_version("v1gamma"), None);
+    assert_eq!(Stability::from_version("latest"), None);
+    assert_eq!(Stability::parse("GA").unwrap(), Stability::Stable);
+    assert!(Stability::parse("gold").is_err());
+}
+
+#[test]
+fn record_json_errors_name_the_field() {
+    let d = "a".repeat(64);
+    let bad = format!(r#"{{"subjects":[{{"digest":"sha256:{d}"}}],"components":[{{"purl":"pkg:cargo/serde@1"}},{{"purl":"nope"}}]}}"#);
+    let e = BuildRecord::from_json(bad.as_bytes()).unwrap_err();
+    assert_eq!(e.field, "components[1].purl", "{e}");
+    assert!(e.message.contains("not a valid package URL"), "{e}");
+
+    let bad = r#"{"subjects":[{"digest":"sha256:12"}]}"#;
+    let e = BuildRecord::from_json(bad.as_bytes()).unwrap_err();
+    assert_eq!(e.field, "subjects[0].digest", "{e}");
+
+    let bad = format!(r#"{{"subjects":[{{"digest":"sha256:{d}"}}],"source":{{"commit":"xyz"}}}}"#);
+    assert_eq!(BuildRecord::from_json(bad.as_bytes()).unwrap_err().field, "source.commit");
+
+    let bad = r#"{"subjects":[]}"#;
+    assert_eq!(BuildRecord::from_json(bad.as_bytes()).unwrap_err().field, "subjects");
+
+    let bad = format!(r#"{{"subjects":[{{"digest":"sha256:{d}"}}],"colour":"red"}}"#);
+    let e = BuildRecord::from_json(bad.as_bytes()).unwrap_err();
+    assert!(e.message.contains("unknown field"), "{e}");
+
+    let bad = format!(r#"{{"subjects":[{{"digest":"sha256:{d}"}}],"components":[{{"purl":"pkg:cargo/serde"}}]}}"#);
+    let e = BuildRecord::from_json(bad.as_bytes()).unwrap_err();
+    assert_eq!(e.field, "components[0].purl");
+}
+
+#[test]
+fn record_round_trip() {
+    let d = Digest::parse(&format!("sha256:{}", "b".repeat(64))).unwrap();
+    let mut r = BuildRecord::new(vec![Subject {
+        digest: d,
+        media_type: None,
+        platform: Some("linux/amd64".into()),
+        references: vec!["registry.example/app:1.0".into()],
+        manifests: vec![],
+    }]);
+    r.toolchains.push(Toolchain::parse("go1.13.4").unwrap());
+    r.components.push(Component {
+        purl: Purl::parse("pkg:golang/golang.org/x/net@v0.1.0").unwrap(),
+        hashes: BTreeMap::from([("h1".to_string(), "abc=".to_string())]),
+        scope: Scope::Runtime,
+        location: None,
+    });
+    r.apis.push(ApiEntry {
+        kind: ApiKind::Http,
+        name: "GET /v1beta1/widgets".into(),
+        version: Some("v1beta1".into()),
+        stability: Stability::Beta,
+    });
+    let json = serde_json::to_vec(&r).unwrap();
+    let back = BuildRecord::from_json(&json).unwrap();
+    assert_eq!(back, r);
+}
+
+#[test]
+fn checked_in_schema_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema/build-record.v1.json");
+    let generated = serde_json::to_string_pretty(&build_record_schema()).unwrap() + "\n";
+    if std::env::var_os("BUILDLEDGER_BLESS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run with BUILDLEDGER_BLESS=1 to write it)", path.display()));
+    assert!(
+        on_disk == generated,
+        "schema/build-record.v1.json is out of date: run `BUILDLEDGER_BLESS=1 cargo test -p buildledger-model`"
+    );
+}
