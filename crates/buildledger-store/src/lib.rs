@@ -1,0 +1,1182 @@
+//! The ledger's persistent store.
+//!
+//! One [`Store`] type, two engines: an embedded SQLite file (the zero set-up
+//! default) and a PostgreSQL server (several stateless replicas on one
+//! database). All SQL is written once in this crate with `?` placeholders
+//! and types both engines share; [`backend`] adapts it. Both engines run the
+//! same integration suite (`tests/ledger.rs`).
+//!
+//! Invariants the store keeps:
+//! - **Append-only history.** Recording the same digest again adds a record;
+//!   nothing is overwritten. Conflicting claims (two commits for one digest)
+//!   are all kept and reported by [`Store::show`] and [`Store::conflicts`].
+//! - **One transaction per record.** A record is stored whole or not at all.
+//! - **Components once.** Each distinct purl is stored once in `components`
+//!   and linked to records, so images that share a base share its rows.
+//! - **Versioned migrations**, applied in order under a lock (an advisory
+//!   lock on PostgreSQL, the write lock on SQLite).
+//!
+//! The store does not interpret versions: range queries take a predicate
+//! ([`VersionFilter`]) that the caller builds with `buildledger-version`.
+
+pub mod backend;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use buildledger_model::{BuildRecord, Digest, ModelError, Stability};
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Serialize;
+
+pub use backend::{BackendKind, Val, redact_url};
+use backend::{Backend, Postgres, Sqlite};
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened.
+    #[error("cannot open database {target}: {message}")]
+    Open {
+        /// Path or redacted URL.
+        target: String,
+        /// Why.
+        message: String,
+    },
+    /// A statement failed.
+    #[error("database error: {message} (in `{statement} …`)")]
+    Database {
+        /// The engine's message.
+        message: String,
+        /// The first words of the statement.
+        statement: String,
+    },
+    /// A record or argument is invalid; nothing was stored.
+    #[error("invalid input: {0}")]
+    Invalid(#[from] ModelError),
+    /// Stored data could not be read back.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// The database was written by a newer buildledger.
+    #[error("database schema version {found} is newer than this buildledger supports ({supported}); upgrade buildledger")]
+    TooNew {
+        /// Version in the database.
+        found: i64,
+        /// Newest known here.
+        supported: i64,
+    },
+}
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Id of a stored record.
+pub type RecordId = i64;
+
+/// A predicate over version strings (e.g. "is < 1.14 in Go's order").
+pub type VersionFilter<'a> = &'a dyn Fn(&str) -> bool;
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "ledger",
+    sqlite: include_str!("../migrations/sqlite/0001_ledger.sql"),
+    postgres: include_str!("../migrations/postgres/0001_ledger.sql"),
+}];
+
+/// Rows per multi-row INSERT.
+const INSERT_CHUNK: usize = 200;
+
+/// Where the ledger lives when neither `--db` nor `BUILDLEDGER_DB` says.
+pub fn default_db_path() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("buildledger").join("ledger.db")
+}
+
+/// The persistent ledger.
+pub struct Store {
+    db: Box<dyn Backend>,
+    target: String,
+    component_ids: HashMap<String, i64>,
+    image_ids: HashMap<String, i64>,
+    in_tx: bool,
+    tx_new_components: Vec<String>,
+    tx_new_images: Vec<String>,
+}
+
+/// Everything the ledger knows about one digest.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageView {
+    /// The digest asked about.
+    pub digest: Digest,
+    /// Media type, when known.
+    pub media_type: Option<String>,
+    /// When the ledger first saw it.
+    pub first_seen: DateTime<Utc>,
+    /// References (repo:tag) it was seen under.
+    pub references: Vec<String>,
+    /// For an index: its per-platform manifests.
+    pub manifests: Vec<Link>,
+    /// For a platform manifest: the indexes that list it.
+    pub indexes: Vec<Link>,
+    /// Every record about it, oldest first.
+    pub records: Vec<StoredRecord>,
+    /// Records that used this image as a base or builder image.
+    pub used_by: Vec<UsedBy>,
+    /// Fields on which records disagree.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// An index ↔ manifest link.
+#[derive(Debug, Clone, Serialize)]
+pub struct Link {
+    /// The other digest.
+    pub digest: String,
+    /// Its platform.
+    pub platform: Option<String>,
+}
+
+/// A record that used an image.
+#[derive(Debug, Clone, Serialize)]
+pub struct UsedBy {
+    /// The record.
+    pub record_id: RecordId,
+    /// base or builder.
+    pub role: String,
+    /// The record's subject digests.
+    pub subjects: Vec<String>,
+}
+
+/// A stored record with its id.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredRecord {
+    /// Record id.
+    pub id: RecordId,
+    /// The record as stored (record_time set).
+    #[serde(flatten)]
+    pub record: BuildRecord,
+}
+
+/// Two or more records that disagree on one field for the same digest.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Conflict {
+    /// `source.commit`, `source.repo`, `toolchain go`.
+    pub field: String,
+    /// Each value with the records that claim it.
+    pub claims: Vec<Claim>,
+}
+
+/// One side of a conflict.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Claim {
+    /// The value.
+    pub value: String,
+    /// Records claiming it.
+    pub records: Vec<RecordId>,
+    /// Their origins (`ci`, `indexer`, …).
+    pub origins: Vec<String>,
+}
+
+/// A query over records; all given filters must hold.
+#[derive(Default)]
+pub struct Query<'a> {
+    /// Toolchain name and a filter over its versions.
+    pub toolchain: Option<(String, VersionFilter<'a>)>,
+    /// Package (purl without version) and a filter over versions.
+    pub package: Option<(String, VersionFilter<'a>)>,
+    /// Source repository (compared after normalisation).
+    pub repo: Option<String>,
+    /// Commit id or prefix (≥ 7 hex digits).
+    pub commit: Option<String>,
+    /// Tag.
+    pub tag: Option<String>,
+    /// Exposes at least one API of this stability.
+    pub api_stability: Option<Stability>,
+    /// Only records verified by a trusted builder key or observed by the indexer.
+    pub trusted_only: bool,
+    /// At most this many hits.
+    pub limit: Option<usize>,
+}
+
+/// One image digest that matched a query, with the record that made it match.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Hit {
+    /// Image digest.
+    pub digest: String,
+    /// Record id.
+    pub record_id: RecordId,
+    /// Origin of the record.
+    pub origin: String,
+    /// Trust state of the record.
+    pub trust: String,
+    /// Source repository.
+    pub repo: Option<String>,
+    /// Commit.
+    pub commit: Option<String>,
+    /// Tag.
+    pub tag: Option<String>,
+    /// The matching versions (toolchain or package), when the query had them.
+    pub matched: Vec<String>,
+}
+
+/// One row of the mapping table: everything known about a digest, flattened.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TableRow {
+    /// Image digest.
+    pub digest: String,
+    /// Source repositories.
+    pub repos: Vec<String>,
+    /// Tags built and references seen.
+    pub tags: Vec<String>,
+    /// Commits.
+    pub commits: Vec<String>,
+    /// `go@1.13.4`, …
+    pub toolchains: Vec<String>,
+    /// `v1beta1 (beta)`, …
+    pub apis: Vec<String>,
+    /// Distinct components across its records.
+    pub components: u64,
+    /// Number of records.
+    pub records: u64,
+    /// True when its records disagree on commit or repo.
+    pub conflict: bool,
+}
+
+/// Counts of what is stored.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Stats {
+    /// Image digests.
+    pub images: u64,
+    /// Records.
+    pub records: u64,
+    /// Distinct components.
+    pub components: u64,
+    /// Record→component links.
+    pub component_links: u64,
+}
+
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+fn ms_to_time(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+/// Normalise a repository URL for comparison: trim, drop a trailing `/` and
+/// `.git`, lower-case the scheme and host.
+pub fn normalize_repo(repo: &str) -> String {
+    let mut r = repo.trim().trim_end_matches('/').to_string();
+    if let Some(s) = r.strip_suffix(".git") {
+        r = s.to_string();
+    }
+    if let Some((scheme, rest)) = r.split_once("://") {
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let mut out = format!("{}://{}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase());
+        if !path.is_empty() {
+            out.push('/');
+            out.push_str(path);
+        }
+        return out;
+    }
+    r
+}
+
+fn placeholders(n: usize) -> String {
+    let mut s = String::with_capacity(n * 3);
+    for i in 0..n {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push('?');
+    }
+    s
+}
+
+impl Store {
+    /// Open (and migrate) a store: `postgres://…` / `postgresql://…` for
+    /// PostgreSQL, `sqlite:PATH` or a plain path for SQLite.
+    pub fn open(target: &str) -> Result<Store> {
+        if target.starts_with("postgres://") || target.starts_with("postgresql://") {
+            Store::open_postgres(target)
+        } else {
+            let path = target
+                .strip_prefix("sqlite://")
+                .or_else(|| target.strip_prefix("sqlite:"))
+                .unwrap_or(target);
+            Store::open_sqlite(Path::new(path))
+        }
+    }
+
+    /// Open an SQLite file, creating it if needed.
+    pub fn open_sqlite(path: &Path) -> Result<Store> {
+        let db = Sqlite::open(path)?;
+        Store::init(Box::new(db), path.display().to_string())
+    }
+
+    /// Connect to PostgreSQL.
+    pub fn open_postgres(url: &str) -> Result<Store> {
+        let db = Postgres::connect(url)?;
+        Store::init(Box::new(db), redact_url(url))
+    }
+
+    fn init(db: Box<dyn Backend>, target: String) -> Result<Store> {
+        let mut s = Store {
+            db,
+            target,
+            component_ids: HashMap::new(),
+            image_ids: HashMap::new(),
+            in_tx: false,
+            tx_new_components: Vec::new(),
+            tx_new_images: Vec::new(),
+        };
+        s.migrate()?;
+        Ok(s)
+    }
+
+    /// Which engine this store runs on.
+    pub fn kind(&self) -> BackendKind {
+        self.db.kind()
+    }
+
+    /// The path or (redacted) URL this store was opened with.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Run raw SQL statements (no parameters). For tests and maintenance.
+    pub fn execute_batch(&mut self, sql: &str) -> Result<()> {
+        self.db.batch(sql)
+    }
+
+    /// Run one query with parameters and return its rows.
+    pub fn raw_query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Vec<Val>>> {
+        self.db.query(sql, params)
+    }
+
+    /// Run one statement with parameters; returns the rows changed.
+    pub fn raw_exec(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
+        self.db.exec(sql, params)
+    }
+
+    /// The newest schema version applied.
+    pub fn schema_version(&mut self) -> Result<i64> {
+        let rows = self.db.query("SELECT MAX(version) FROM schema_migrations", &[])?;
+        Ok(rows.first().and_then(|r| r[0].int()).unwrap_or(0))
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let kind = self.db.kind();
+        match kind {
+            BackendKind::Sqlite => self.db.batch("BEGIN IMMEDIATE")?,
+            BackendKind::Postgres => self.db.batch("BEGIN; SELECT pg_advisory_xact_lock(7262035118)")?,
+        }
+        let r = self.migrate_locked(kind);
+        match r {
+            Ok(()) => self.db.batch("COMMIT"),
+            Err(e) => {
+                let _ = self.db.batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    fn migrate_locked(&mut self, kind: BackendKind) -> Result<()> {
+        self.db.batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )?;
+        let current = self
+            .db
+            .query("SELECT MAX(version) FROM schema_migrations", &[])?
+            .first()
+            .and_then(|r| r[0].int())
+            .unwrap_or(0);
+        let newest = MIGRATIONS.last().map(|m| m.version).unwrap_or(0);
+        if current > newest {
+            return Err(StoreError::TooNew {
+                found: current,
+                supported: newest,
+            });
+        }
+        for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+            let sql = match kind {
+                BackendKind::Sqlite => m.sqlite,
+                BackendKind::Postgres => m.postgres,
+            };
+            self.db.batch(sql)?;
+            self.db.exec(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                &[Val::Int(m.version), m.name.into(), Val::Int(now_ms())],
+            )?;
+        }
+        Ok(())
+    }
+
+    // -- transactions -------------------------------------------------------
+
+    /// Begin a write transaction. Pair with [`Store::commit`] or [`Store::rollback`].
+    pub fn begin(&mut self) -> Result<()> {
+        match self.db.kind() {
+            BackendKind::Sqlite => self.db.batch("BEGIN IMMEDIATE")?,
+            BackendKind::Postgres => self.db.batch("BEGIN")?,
+        }
+        self.in_tx = true;
+        Ok(())
+    }
+
+    /// Commit the open transaction.
+    pub fn commit(&mut self) -> Result<()> {
+        let r = self.db.batch("COMMIT");
+        self.in_tx = false;
+        if r.is_err() {
+            self.forget_tx_ids();
+        } else {
+            self.tx_new_components.clear();
+            self.tx_new_images.clear();
+        }
+        r
+    }
+
+    /// Roll back the open transaction.
+    pub fn rollback(&mut self) -> Result<()> {
+        self.in_tx = false;
+        self.forget_tx_ids();
+        self.db.batch("ROLLBACK")
+    }
+
+    fn forget_tx_ids(&mut self) {
+        for p in self.tx_new_components.drain(..) {
+            self.component_ids.remove(&p);
+        }
+        for d in self.tx_new_images.drain(..) {
+            self.image_ids.remove(&d);
+        }
+    }
+
+    /// Run `f` in a transaction: committed when it returns Ok, rolled back otherwise.
+    pub fn transaction<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        self.begin()?;
+        match f(self) {
+            Ok(v) => {
+                self.commit()?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.rollback();
+                Err(e)
+            }
+        }
+    }
+
+    // -- writes -------------------------------------------------------------
+
+    /// Store one record in its own transaction. The record is validated first;
+    /// an invalid record stores nothing.
+    pub fn record(&mut self, rec: &BuildRecord) -> Result<RecordId> {
+        rec.validate()?;
+        self.transaction(|s| s.insert_record(rec))
+    }
+
+    /// Store many records in one transaction (all or none); returns their ids.
+    pub fn record_many(&mut self, recs: &[BuildRecord]) -> Result<Vec<RecordId>> {
+        for (i, r) in recs.iter().enumerate() {
+            r.validate().map_err(|e| e.within(&format!("[{i}]")))?;
+        }
+        self.transaction(|s| recs.iter().map(|r| s.insert_record(r)).collect())
+    }
+
+    /// The id of `digest` in `images`, inserting it if new. Call inside a transaction.
+    pub fn image_id(&mut self, digest: &str, media_type: Option<&str>) -> Result<i64> {
+        if let Some(id) = self.image_ids.get(digest) {
+            return Ok(*id);
+        }
+        let rows = self.db.query(
+            "INSERT INTO images (digest, media_type, first_seen) VALUES (?, ?, ?)
+             ON CONFLICT (digest) DO NOTHING RETURNING id",
+            &[digest.into(), media_type.into(), Val::Int(now_ms())],
+        )?;
+        let id = match rows.first().and_then(|r| r[0].int()) {
+            Some(id) => {
+                self.tx_new_images.push(digest.to_string());
+                id
+            }
+            None => {
+                let rows = self.db.query("SELECT id, media_type FROM images WHERE digest = ?", &[digest.into()])?;
+                let row = rows
+                    .first()
+                    .ok_or_else(|| StoreError::Corrupt(format!("image {digest} vanished during insert")))?;
+                let id = row[0].int().unwrap_or_default();
+                if row[1] == Val::Null && media_type.is_some() {
+                    self.db.exec(
+                        "UPDATE images SET media_type = ? WHERE id = ? AND media_type IS NULL",
+                        &[media_type.into(), Val::Int(id)],
+                    )?;
+                }
+                id
+            }
+        };
+        self.image_ids.insert(digest.to_string(), id);
+        Ok(id)
+    }
+
+    fn component_id(&mut self, purl: &buildledger_model::Purl) -> Result<i64> {
+        if let Some(id) = self.component_ids.get(purl.as_str()) {
+            return Ok(*id);
+        }
+        let version = purl.version().unwrap_or("");
+        let rows = self.db.query(
+            "INSERT INTO components (purl, package, version) VALUES (?, ?, ?)
+             ON CONFLICT (purl) DO NOTHING RETURNING id",
+            &[purl.as_str().into(), purl.package().into(), version.into()],
+        )?;
+        let id = match rows.first().and_then(|r| r[0].int()) {
+            Some(id) => {
+                self.tx_new_components.push(purl.as_str().to_string());
+                id
+            }
+            None => self
+                .db
+                .query("SELECT id FROM components WHERE purl = ?", &[purl.as_str().into()])?
+                .first()
+                .and_then(|r| r[0].int())
+                .ok_or_else(|| StoreError::Corrupt(format!("component {purl} vanished during insert")))?,
+        };
+        self.component_ids.insert(purl.as_str().to_string(), id);
+        Ok(id)
+    }
+
+    fn insert_rows(&mut self, table_and_cols: &str, width: usize, rows: Vec<Val>, conflict: &str) -> Result<()> {
+        debug_assert_eq!(rows.len() % width, 0);
+        let one = format!("({})", placeholders(width));
+        for chunk in rows.chunks(width * INSERT_CHUNK) {
+            let n = chunk.len() / width;
+            let mut sql = format!("INSERT INTO {table_and_cols} VALUES ");
+            for i in 0..n {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&one);
+            }
+            sql.push_str(conflict);
+            self.db.exec(&sql, chunk)?;
+        }
+        Ok(())
+    }
+
+    /// Insert a validated record inside the current transaction.
+    pub fn insert_record(&mut self, rec: &BuildRecord) -> Result<RecordId> {
+        let now = now_ms();
+        let mut stored = rec.clone();
+        stored.record_time = Some(ms_to_time(now));
+        let body = serde_json::to_string(&stored).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let src = rec.source.clone().unwrap_or_default();
+        let rows = self.db.query(
+            "INSERT INTO records (record_time, build_time, origin, trust_state, trust_key, builder_id,
+                                  source_repo, source_commit, source_tag, source_dirty, body)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            &[
+                Val::Int(now),
+                rec.build_time.map(|t| t.timestamp_millis()).into(),
+                rec.origin.as_str().into(),
+                rec.trust.state.as_str().into(),
+                rec.trust.key_id.clone().into(),
+                rec.builder.as_ref().map(|b| b.id.clone()).into(),
+                src.repo.as_deref().map(normalize_repo).into(),
+                src.commit.as_deref().map(|c| c.to_ascii_lowercase()).into(),
+                src.tag.clone().into(),
+                src.dirty.map(i64::from).into(),
+                body.into(),
+            ],
+        )?;
+        let rid = rows
+            .first()
+            .and_then(|r| r[0].int())
+            .ok_or_else(|| StoreError::Corrupt("INSERT … RETURNING gave no id".into()))?;
+
+        // Subjects, their references and index → manifest links.
+        let mut subject_ids = BTreeSet::new();
+        for s in &rec.subjects {
+            let iid = self.image_id(s.digest.as_str(), s.media_type.as_deref())?;
+            subject_ids.insert(iid);
+            for r in &s.references {
+                self.db.exec(
+                    "INSERT INTO image_refs (image_id, reference, first_seen) VALUES (?, ?, ?)
+                     ON CONFLICT (image_id, reference) DO NOTHING",
+                    &[Val::Int(iid), r.as_str().into(), Val::Int(now)],
+                )?;
+            }
+            for m in &s.manifests {
+                let mid = self.image_id(m.digest.as_str(), None)?;
+                subject_ids.insert(mid);
+                self.db.exec(
+                    "INSERT INTO image_manifests (index_id, manifest_id, platform) VALUES (?, ?, ?)
+                     ON CONFLICT (index_id, manifest_id) DO NOTHING",
+                    &[Val::Int(iid), Val::Int(mid), m.platform.clone().into()],
+                )?;
+            }
+        }
+        let rows: Vec<Val> = subject_ids.iter().flat_map(|i| [Val::Int(rid), Val::Int(*i)]).collect();
+        self.insert_rows("record_subjects (record_id, image_id)", 2, rows, "")?;
+
+        // Base and builder images.
+        let mut used = BTreeSet::new();
+        for u in &rec.images {
+            let iid = self.image_id(u.digest.as_str(), None)?;
+            used.insert((iid, u.role.as_str()));
+        }
+        let rows: Vec<Val> = used
+            .iter()
+            .flat_map(|(i, role)| [Val::Int(rid), Val::Int(*i), (*role).into()])
+            .collect();
+        self.insert_rows("record_images (record_id, image_id, role)", 3, rows, "")?;
+
+        let tcs: BTreeSet<(&str, &str)> = rec
+            .toolchains
+            .iter()
+            .map(|t| (t.name.as_str(), t.version.as_str()))
+            .collect();
+        let rows: Vec<Val> = tcs
+            .iter()
+            .flat_map(|(n, v)| [Val::Int(rid), (*n).into(), (*v).into()])
+            .collect();
+        self.insert_rows("record_toolchains (record_id, name, version)", 3, rows, "")?;
+
+        let rows: Vec<Val> = rec
+            .apis
+            .iter()
+            .flat_map(|a| {
+                [
+                    Val::Int(rid),
+                    a.kind.as_str().into(),
+                    a.name.as_str().into(),
+                    a.version.clone().into(),
+                    a.stability.as_str().into(),
+                ]
+            })
+            .collect();
+        self.insert_rows("record_apis (record_id, kind, name, version, stability)", 5, rows, "")?;
+
+        // Components: one row per distinct purl, linked once per record
+        // (runtime wins over build when a purl is listed twice).
+        let mut links: BTreeMap<i64, i64> = BTreeMap::new();
+        for c in &rec.components {
+            let cid = self.component_id(&c.purl)?;
+            let scope = match c.scope {
+                buildledger_model::Scope::Runtime => 0,
+                buildledger_model::Scope::Build => 1,
+            };
+            let e = links.entry(cid).or_insert(scope);
+            *e = (*e).min(scope);
+        }
+        let rows: Vec<Val> = links
+            .iter()
+            .flat_map(|(c, s)| [Val::Int(rid), Val::Int(*c), Val::Int(*s)])
+            .collect();
+        self.insert_rows("record_components (record_id, component_id, scope)", 3, rows, "")?;
+        Ok(rid)
+    }
+
+    // -- reads --------------------------------------------------------------
+
+    /// Counts of stored objects.
+    pub fn stats(&mut self) -> Result<Stats> {
+        let mut count = |sql: &str| -> Result<u64> {
+            Ok(self.db.query(sql, &[])?.first().and_then(|r| r[0].int()).unwrap_or(0) as u64)
+        };
+        Ok(Stats {
+            images: count("SELECT COUNT(*) FROM images")?,
+            records: count("SELECT COUNT(*) FROM records")?,
+            components: count("SELECT COUNT(*) FROM components")?,
+            component_links: count("SELECT COUNT(*) FROM record_components")?,
+        })
+    }
+
+    /// Load records by id, in id order.
+    pub fn records_by_id(&mut self, ids: &[RecordId]) -> Result<Vec<StoredRecord>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT id, body FROM records WHERE id IN ({}) ORDER BY id",
+                placeholders(chunk.len())
+            );
+            let params: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
+            for row in self.db.query(&sql, &params)? {
+                let id = row[0].int().unwrap_or_default();
+                let body = row[1].text().unwrap_or("");
+                let record: BuildRecord = serde_json::from_str(body)
+                    .map_err(|e| StoreError::Corrupt(format!("record {id}: {e}")))?;
+                out.push(StoredRecord { id, record });
+            }
+        }
+        out.sort_by_key(|r| r.id);
+        Ok(out)
+    }
+
+    /// Everything known about `digest`, or None if the ledger never saw it.
+    pub fn show(&mut self, digest: &Digest) -> Result<Option<ImageView>> {
+        let rows = self.db.query(
+            "SELECT id, media_type, first_seen FROM images WHERE digest = ?",
+            &[digest.as_str().into()],
+        )?;
+        let Some(row) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        let iid = row[0].int().unwrap_or_default();
+        let media_type = row[1].clone().into_text();
+        let first_seen = ms_to_time(row[2].int().unwrap_or_default());
+        let references = self
+            .db
+            .query(
+                "SELECT reference FROM image_refs WHERE image_id = ? ORDER BY reference",
+                &[Val::Int(iid)],
+            )?
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().and_then(Val::into_text))
+            .collect();
+        let link = |rows: Vec<Vec<Val>>| -> Vec<Link> {
+            rows.into_iter()
+                .map(|r| Link {
+                    digest: r[0].text().unwrap_or("").to_string(),
+                    platform: r[1].clone().into_text(),
+                })
+                .collect()
+        };
+        let manifests = link(self.db.query(
+            "SELECT i.digest, m.platform FROM image_manifests m JOIN images i ON i.id = m.manifest_id
+             WHERE m.index_id = ? ORDER BY m.platform, i.digest",
+            &[Val::Int(iid)],
+        )?);
+        let indexes = link(self.db.query(
+            "SELECT i.digest, m.platform FROM image_manifests m JOIN images i ON i.id = m.index_id
+             WHERE m.manifest_id = ? ORDER BY i.digest",
+            &[Val::Int(iid)],
+        )?);
+        let ids: Vec<i64> = self
+            .db
+            .query(
+                "SELECT record_id FROM record_subjects WHERE image_id = ? ORDER BY record_id",
+                &[Val::Int(iid)],
+            )?
+            .iter()
+            .filter_map(|r| r[0].int())
+            .collect();
+        let records = self.records_by_id(&ids)?;
+        let mut used_by = Vec::new();
+        for r in self.db.query(
+            "SELECT ri.record_id, ri.role FROM record_images ri WHERE ri.image_id = ? ORDER BY ri.record_id",
+            &[Val::Int(iid)],
+        )? {
+            let rid = r[0].int().unwrap_or_default();
+            let subjects = self
+                .db
+                .query(
+                    "SELECT i.digest FROM record_subjects rs JOIN images i ON i.id = rs.image_id
+                     WHERE rs.record_id = ? ORDER BY i.digest",
+                    &[Val::Int(rid)],
+                )?
+                .into_iter()
+                .filter_map(|r| r.into_iter().next().and_then(Val::into_text))
+                .collect();
+            used_by.push(UsedBy {
+                record_id: rid,
+                role: r[1].text().unwrap_or("").to_string(),
+                subjects,
+            });
+        }
+        let conflicts = find_conflicts(&records);
+        Ok(Some(ImageView {
+            digest: digest.clone(),
+            media_type,
+            first_seen,
+            references,
+            manifests,
+            indexes,
+            records,
+            used_by,
+            conflicts,
+        }))
+    }
+
+    /// Distinct versions recorded for toolchain `name`.
+    pub fn toolchain_versions(&mut self, name: &str) -> Result<Vec<String>> {
+        Ok(self
+            .db
+            .query(
+                "SELECT DISTINCT version FROM record_toolchains WHERE name = ? ORDER BY version",
+                &[name.into()],
+            )?
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().and_then(Val::into_text))
+            .collect())
+    }
+
+    /// Component ids and versions stored for `package` (a purl without version).
+    pub fn package_versions(&mut self, package: &str) -> Result<Vec<(i64, String)>> {
+        Ok(self
+            .db
+            .query(
+                "SELECT id, version FROM components WHERE package = ? ORDER BY version",
+                &[package.into()],
+            )?
+            .into_iter()
+            .map(|r| (r[0].int().unwrap_or_default(), r[1].text().unwrap_or("").to_string()))
+            .collect())
+    }
+
+    /// Image digests matching every filter in `q`, one hit per (digest, record).
+    pub fn query(&mut self, q: &Query<'_>) -> Result<Vec<Hit>> {
+        let mut wheres: Vec<String> = Vec::new();
+        let mut params: Vec<Val> = Vec::new();
+        let mut matched_tc: Vec<String> = Vec::new();
+        let mut matched_pkg: HashMap<i64, String> = HashMap::new();
+        let mut any = false;
+
+        if let Some((name, filter)) = &q.toolchain {
+            any = true;
+            matched_tc = self.toolchain_versions(name)?.into_iter().filter(|v| filter(v)).collect();
+            if matched_tc.is_empty() {
+                return Ok(Vec::new());
+            }
+            wheres.push(format!(
+                "r.id IN (SELECT record_id FROM record_toolchains WHERE name = ? AND version IN ({}))",
+                placeholders(matched_tc.len())
+            ));
+            params.push(name.as_str().into());
+            params.extend(matched_tc.iter().map(|v| Val::from(v.as_str())));
+        }
+        if let Some((package, filter)) = &q.package {
+            any = true;
+            matched_pkg = self
+                .package_versions(package)?
+                .into_iter()
+                .filter(|(_, v)| filter(v))
+                .collect();
+            if matched_pkg.is_empty() {
+                return Ok(Vec::new());
+            }
+            wheres.push(format!(
+                "r.id IN (SELECT record_id FROM record_components WHERE component_id IN ({}))",
+                placeholders(matched_pkg.len())
+            ));
+            let mut ids: Vec<i64> = matched_pkg.keys().copied().collect();
+            ids.sort_unstable();
+            params.extend(ids.into_iter().map(Val::Int));
+        }
+        if let Some(repo) = &q.repo {
+            any = true;
+            wheres.push("r.source_repo = ?".into());
+            params.push(normalize_repo(repo).into());
+        }
+        if let Some(commit) = &q.commit {
+            any = true;
+            let c = commit.trim().to_ascii_lowercase();
+            if c.len() < 7 || !c.chars().all(|ch| ch.is_ascii_hexdigit()) {
+                return Err(ModelError::new("commit", format!("{commit:?} is not a commit id or prefix (7+ hex digits)")).into());
+            }
+            if c.len() >= 40 {
+                wheres.push("r.source_commit = ?".into());
+                params.push(c.into());
+            } else {
+                // Prefix match as a range so the index is used on both engines.
+                wheres.push("r.source_commit >= ? AND r.source_commit < ?".into());
+                params.push(c.clone().into());
+                params.push(format!("{c}g").into());
+            }
+        }
+        if let Some(tag) = &q.tag {
+            any = true;
+            wheres.push("r.source_tag = ?".into());
+            params.push(tag.as_str().into());
+        }
+        if let Some(st) = q.api_stability {
+            any = true;
+            wheres.push("r.id IN (SELECT record_id FROM record_apis WHERE stability = ?)".into());
+            params.push(st.as_str().into());
+        }
+        if !any {
+            return Err(ModelError::new("query", "give at least one filter").into());
+        }
+        if q.trusted_only {
+            wheres.push("r.trust_state IN ('verified', 'observed')".into());
+        }
+        let mut sql = format!(
+            "SELECT i.digest, r.id, r.origin, r.trust_state, r.source_repo, r.source_commit, r.source_tag
+             FROM records r JOIN record_subjects rs ON rs.record_id = r.id JOIN images i ON i.id = rs.image_id
+             WHERE {} ORDER BY i.digest, r.id",
+            wheres.join(" AND ")
+        );
+        if let Some(limit) = q.limit {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        let rows = self.db.query(&sql, &params)?;
+        let mut hits = Vec::with_capacity(rows.len());
+        let want_pkg_versions = q.package.is_some();
+        let mut rec_ids = Vec::new();
+        for r in rows {
+            let rid = r[1].int().unwrap_or_default();
+            rec_ids.push(rid);
+            hits.push(Hit {
+                digest: r[0].text().unwrap_or("").to_string(),
+                record_id: rid,
+                origin: r[2].text().unwrap_or("").to_string(),
+                trust: r[3].text().unwrap_or("").to_string(),
+                repo: r[4].clone().into_text(),
+                commit: r[5].clone().into_text(),
+                tag: r[6].clone().into_text(),
+                matched: Vec::new(),
+            });
+        }
+        // Say which versions matched, per record.
+        if !hits.is_empty() && (q.toolchain.is_some() || want_pkg_versions) {
+            rec_ids.sort_unstable();
+            rec_ids.dedup();
+            let mut per_record: HashMap<i64, Vec<String>> = HashMap::new();
+            for chunk in rec_ids.chunks(400) {
+                let ph = placeholders(chunk.len());
+                let ids: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
+                if let Some((name, _)) = &q.toolchain {
+                    let mut p = ids.clone();
+                    p.push(name.as_str().into());
+                    for row in self.db.query(
+                        &format!("SELECT record_id, version FROM record_toolchains WHERE record_id IN ({ph}) AND name = ?"),
+                        &p,
+                    )? {
+                        let v = row[1].text().unwrap_or("").to_string();
+                        if matched_tc.contains(&v) {
+                            per_record
+                                .entry(row[0].int().unwrap_or_default())
+                                .or_default()
+                                .push(format!("{name}@{v}"));
+                        }
+                    }
+                }
+                if want_pkg_versions {
+                    let cids: Vec<i64> = matched_pkg.keys().copied().collect();
+                    let mut p = ids.clone();
+                    p.extend(cids.iter().map(|c| Val::Int(*c)));
+                    for row in self.db.query(
+                        &format!(
+                            "SELECT record_id, component_id FROM record_components WHERE record_id IN ({ph}) AND component_id IN ({})",
+                            placeholders(cids.len())
+                        ),
+                        &p,
+                    )? {
+                        if let Some(v) = row[1].int().and_then(|c| matched_pkg.get(&c)) {
+                            per_record.entry(row[0].int().unwrap_or_default()).or_default().push(v.clone());
+                        }
+                    }
+                }
+            }
+            for h in &mut hits {
+                if let Some(m) = per_record.get(&h.record_id) {
+                    h.matched = m.clone();
+                    h.matched.sort();
+                    h.matched.dedup();
+                }
+            }
+        }
+        Ok(hits)
+    }
+
+    /// The mapping table, one row per image digest that has records, in digest order.
+    pub fn table(&mut self, limit: Option<usize>) -> Result<Vec<TableRow>> {
+        let lim = limit.map(|l| format!(" LIMIT {l}")).unwrap_or_default();
+        let images = self.db.query(
+            &format!(
+                "SELECT i.id, i.digest FROM images i
+                 WHERE EXISTS (SELECT 1 FROM record_subjects rs WHERE rs.image_id = i.id)
+                 ORDER BY i.digest{lim}"
+            ),
+            &[],
+        )?;
+        let mut rows = Vec::with_capacity(images.len());
+        for chunk in images.chunks(400) {
+            let ids: Vec<Val> = chunk.iter().map(|r| r[0].clone()).collect();
+            let ph = placeholders(ids.len());
+            let mut by_image: HashMap<i64, TableRow> = HashMap::new();
+            for r in chunk {
+                by_image.insert(
+                    r[0].int().unwrap_or_default(),
+                    TableRow {
+                        digest: r[1].text().unwrap_or("").to_string(),
+                        repos: vec![],
+                        tags: vec![],
+                        commits: vec![],
+                        toolchains: vec![],
+                        apis: vec![],
+                        components: 0,
+                        records: 0,
+                        conflict: false,
+                    },
+                );
+            }
+            let push = |v: &mut Vec<String>, s: Option<&str>| {
+                if let Some(s) = s {
+                    if !v.iter().any(|x| x == s) {
+                        v.push(s.to_string());
+                    }
+                }
+            };
+            for r in self.db.query(
+                &format!(
+                    "SELECT rs.image_id, r.source_repo, r.source_tag, r.source_commit FROM record_subjects rs
+                     JOIN records r ON r.id = rs.record_id WHERE rs.image_id IN ({ph}) ORDER BY r.id"
+                ),
+                &ids,
+            )? {
+                if let Some(row) = by_image.get_mut(&r[0].int().unwrap_or_default()) {
+                    row.records += 1;
+                    push(&mut row.repos, r[1].text());
+                    push(&mut row.tags, r[2].text());
+                    push(&mut row.commits, r[3].text());
+                }
+            }
+            for r in self.db.query(
+                &format!("SELECT image_id, reference FROM image_refs WHERE image_id IN ({ph}) ORDER BY reference"),
+                &ids,
+            )? {
+                if let Some(row) = by_image.get_mut(&r[0].int().unwrap_or_default()) {
+                    push(&mut row.tags, r[1].text());
+                }
+            }
+            for r in self.db.query(
+                &format!(
+                    "SELECT DISTINCT rs.image_id, t.name, t.version FROM record_subjects rs
+                     JOIN record_toolchains t ON t.record_id = rs.record_id WHERE rs.image_id IN ({ph})
+                     ORDER BY t.name, t.version"
+                ),
+                &ids,
+            )? {
+                if let Some(row) = by_image.get_mut(&r[0].int().unwrap_or_default()) {
+                    let s = format!("{}@{}", r[1].text().unwrap_or(""), r[2].text().unwrap_or(""));
+                    push(&mut row.toolchains, Some(&s));
+                }
+            }
+            for r in self.db.query(
+                &format!(
+                    "SELECT DISTINCT rs.image_id, a.version, a.stability FROM record_subjects rs
+                     JOIN record_apis a ON a.record_id = rs.record_id WHERE rs.image_id IN ({ph})
+                     ORDER BY a.version, a.stability"
+                ),
+                &ids,
+            )? {
+                if let Some(row) = by_image.get_mut(&r[0].int().unwrap_or_default()) {
+                    let s = match r[1].text() {
+                        Some(v) => format!("{v} ({})", r[2].text().unwrap_or("")),
+                        None => r[2].text().unwrap_or("").to_string(),
+                    };
+                    push(&mut row.apis, Some(&s));
+                }
+            }
+            for r in self.db.query(
+                &format!(
+                    "SELECT rs.image_id, COUNT(DISTINCT rc.component_id) FROM record_subjects rs
+                     JOIN record_components rc ON rc.record_id = rs.record_id WHERE rs.image_id IN ({ph})
+                     GROUP BY rs.image_id"
+                ),
+                &ids,
+            )? {
+                if let Some(row) = by_image.get_mut(&r[0].int().unwrap_or_default()) {
+                    row.components = r[1].int().unwrap_or_default() as u64;
+                }
+            }
+            for r in chunk {
+                if let Some(mut row) = by_image.remove(&r[0].int().unwrap_or_default()) {
+                    row.conflict = row.commits.len() > 1 || row.repos.len() > 1;
+                    rows.push(row);
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Digests whose records disagree on the source commit or repository.
+    pub fn conflicts(&mut self) -> Result<Vec<(String, Vec<Conflict>)>> {
+        let rows = self.db.query(
+            "SELECT i.digest FROM images i JOIN record_subjects rs ON rs.image_id = i.id
+             JOIN records r ON r.id = rs.record_id
+             GROUP BY i.digest
+             HAVING COUNT(DISTINCT r.source_commit) > 1 OR COUNT(DISTINCT r.source_repo) > 1
+             ORDER BY i.digest",
+            &[],
+        )?;
+        let mut out = Vec::new();
+        for r in rows {
+            let d = Digest::parse(r[0].text().unwrap_or(""))?;
+            if let Some(view) = self.show(&d)? {
+                out.push((d.to_string(), view.conflicts));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Fields on which `records` disagree: source commit and repository, and each
+/// toolchain's version.
+pub fn find_conflicts(records: &[StoredRecord]) -> Vec<Conflict> {
+    let mut fields: BTreeMap<String, BTreeMap<String, (Vec<RecordId>, BTreeSet<String>)>> = BTreeMap::new();
+    for r in records {
+        let mut add = |field: String, value: String| {
+            let e = fields.entry(field).or_default().entry(value).or_default();
+            if !e.0.contains(&r.id) {
+                e.0.push(r.id);
+            }
+            e.1.insert(r.record.origin.as_str().to_string());
+        };
+        if let Some(src) = &r.record.source {
+            if let Some(c) = &src.commit {
+                add("source.commit".into(), c.to_ascii_lowercase());
+            }
+            if let Some(repo) = &src.repo {
+                add("source.repo".into(), normalize_repo(repo));
+            }
+        }
+        for t in &r.record.toolchains {
+            add(format!("toolchain {}", t.name), t.version.clone());
+        }
+    }
+    let mut out = Vec::new();
+    for (field, values) in fields {
+        if values.len() > 1 {
+            // A record listing two versions of one toolchain is not a conflict
+            // with itself; only disagreement between records counts.
+            let distinct_records: BTreeSet<RecordId> = values.values().flat_map(|v| v.0.iter().copied()).collect();
+            if distinct_records.len() < 2 {
+                continue;
+            }
+            out.push(Conflict {
+                field,
+                claims: values
+                    .into_iter()
+                    .map(|(value, (records, origins))| Claim {
+                        value,
+                        records,
+                        origins: origins.into_iter().collect(),
+                    })
+                    .collect(),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repos_normalise() {
+        assert_eq!(normalize_repo("HTTPS://GitHub.com/Org/Repo.git/"), "https://github.com/Org/Repo");
+        assert_eq!(normalize_repo("https://github.com/org/repo"), "https://github.com/org/repo");
+        assert_eq!(normalize_repo("git@github.com:org/repo.git"), "git@github.com:org/repo");
+    }
+}

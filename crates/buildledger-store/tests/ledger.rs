@@ -1,0 +1,329 @@
+//! The ledger integration suite. Every test runs against both engines: an
+//! SQLite file in a temporary directory and the PostgreSQL server named by
+//! `BUILDLEDGER_TEST_PG` (default `postgres://postgres@127.0.0.1:5432/test`),
+//! each test in a schema of its own. Without a server the PostgreSQL half is
+//! skipped with a message, except under `CI=true`, where that is a failure.
+
+use std::collections::BTreeMap;
+
+use buildledger_model::*;
+use buildledger_store::{BackendKind, Query, StoreError};
+
+mod common;
+use common::{Db, digest, each_backend};
+
+fn record(d: &str, commit: Option<&str>, toolchains: &[&str], purls: &[&str]) -> BuildRecord {
+    let mut r = BuildRecord::new(vec![Subject {
+        digest: digest(d),
+        media_type: Some("application/vnd.oci.image.manifest.v1+json".into()),
+        platform: None,
+        references: vec![],
+        manifests: vec![],
+    }]);
+    r.source = Some(Source {
+        repo: Some("https://github.com/acme/app.git".into()),
+        commit: commit.map(String::from),
+        tag: Some("v1.0.0".into()),
+        dirty: Some(false),
+    });
+    r.toolchains = toolchains.iter().map(|t| Toolchain::parse(t).unwrap()).collect();
+    r.components = purls
+        .iter()
+        .map(|p| Component {
+            purl: Purl::parse(p).unwrap(),
+            hashes: BTreeMap::new(),
+            scope: Scope::Runtime,
+            location: None,
+        })
+        .collect();
+    r
+}
+
+const C1: &str = "1111111111111111111111111111111111111111";
+const C2: &str = "2222222222222222222222222222222222222222";
+
+fn lt(limit: &'static str) -> impl Fn(&str) -> bool {
+    // A dotted-numeric "<" good enough for these fixtures; real range
+    // semantics live in buildledger-version and are tested there.
+    move |v: &str| {
+        let p = |s: &str| s.split('.').map(|x| x.parse::<u64>().unwrap_or(0)).collect::<Vec<_>>();
+        p(v) < p(limit)
+    }
+}
+
+#[test]
+fn record_and_show_round_trip() {
+    each_backend(|db: &mut Db| {
+        let s = &mut db.store;
+        let mut r = record("a1", Some(C1), &["go@1.13.4"], &["pkg:golang/golang.org/x/net@v0.1.0"]);
+        r.subjects[0].references.push("registry.example/app:1.0".into());
+        r.apis.push(ApiEntry {
+            kind: ApiKind::Http,
+            name: "GET /v1beta1/widgets".into(),
+            version: Some("v1beta1".into()),
+            stability: Stability::Beta,
+        });
+        let id = s.record(&r).unwrap();
+        let v = s.show(&digest("a1")).unwrap().expect("recorded digest is shown");
+        assert_eq!(v.records.len(), 1);
+        assert_eq!(v.records[0].id, id);
+        assert!(v.records[0].record.record_time.is_some());
+        let mut back = v.records[0].record.clone();
+        back.record_time = None;
+        assert_eq!(back, r);
+        assert_eq!(v.references, vec!["registry.example/app:1.0".to_string()]);
+        assert!(v.conflicts.is_empty());
+        assert!(s.show(&digest("ff")).unwrap().is_none());
+    });
+}
+
+#[test]
+fn history_is_append_only_and_conflicts_are_reported() {
+    each_backend(|db| {
+        let s = &mut db.store;
+        s.record(&record("b1", Some(C1), &["go@1.13.4"], &[])).unwrap();
+        s.record(&record("b1", Some(C1), &["go@1.13.4"], &[])).unwrap();
+        let mut other = record("b1", Some(C2), &["go@1.14.1"], &[]);
+        other.origin = Origin::Indexer;
+        other.trust.state = TrustState::Observed;
+        s.record(&other).unwrap();
+        let v = s.show(&digest("b1")).unwrap().unwrap();
+        assert_eq!(v.records.len(), 3, "each record is kept");
+        let commit = v.conflicts.iter().find(|c| c.field == "source.commit").expect("commit conflict");
+        assert_eq!(commit.claims.len(), 2);
+        let c1 = commit.claims.iter().find(|c| c.value == C1).unwrap();
+        assert_eq!(c1.records.len(), 2);
+        assert_eq!(c1.origins, vec!["ci".to_string()]);
+        let c2 = commit.claims.iter().find(|c| c.value == C2).unwrap();
+        assert_eq!(c2.origins, vec!["indexer".to_string()]);
+        assert!(v.conflicts.iter().any(|c| c.field == "toolchain go"));
+        let all = s.conflicts().unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].0, digest("b1").to_string());
+    });
+}
+
+#[test]
+fn components_are_stored_once() {
+    each_backend(|db| {
+        let s = &mut db.store;
+        let base = ["pkg:deb/debian/libc6@2.36-9", "pkg:deb/debian/bash@5.2.15-2"];
+        for i in 0..5 {
+            let app = format!("pkg:golang/example.com/app{i}@v1.0.{i}");
+            let mut purls: Vec<&str> = base.to_vec();
+            purls.push(&app);
+            // a duplicate purl in one record is linked once
+            purls.push(base[0]);
+            s.record(&record(&format!("c{i}"), Some(C1), &[], &purls)).unwrap();
+        }
+        let st = s.stats().unwrap();
+        assert_eq!(st.records, 5);
+        assert_eq!(st.components, 2 + 5);
+        assert_eq!(st.component_links, 5 * 3);
+    });
+}
+
+#[test]
+fn queries_by_toolchain_package_source_and_api() {
+    each_backend(|db| {
+        let s = &mut db.store;
+        s.record(&record("d1", Some(C1), &["go@1.13.4"], &["pkg:golang/golang.org/x/net@v0.0.1"])).unwrap();
+        s.record(&record("d2", Some(C2), &["go@1.14.1"], &["pkg:golang/golang.org/x/net@v0.2.0"])).unwrap();
+        let mut r3 = record("d3", None, &["rustc@1.95.0"], &["pkg:cargo/serde@1.0.200"]);
+        r3.source.as_mut().unwrap().tag = Some("v2.0.0".into());
+        r3.apis.push(ApiEntry {
+            kind: ApiKind::Grpc,
+            name: "acme.v1alpha1.Widgets/List".into(),
+            version: Some("v1alpha1".into()),
+            stability: Stability::Alpha,
+        });
+        r3.trust.state = TrustState::Verified;
+        s.record(&r3).unwrap();
+
+        let exact = |want: &'static str| move |v: &str| v == want;
+        let f = exact("1.13.4");
+        let hits = s.query(&Query { toolchain: Some(("go".into(), &f)), ..Default::default() }).unwrap();
+        assert_eq!(hits.iter().map(|h| h.digest.clone()).collect::<Vec<_>>(), vec![digest("d1").to_string()]);
+        assert_eq!(hits[0].matched, vec!["go@1.13.4".to_string()]);
+
+        let f = lt("1.14");
+        let hits = s.query(&Query { toolchain: Some(("go".into(), &f)), ..Default::default() }).unwrap();
+        assert_eq!(hits.len(), 1);
+        let f = lt("1.15");
+        let hits = s.query(&Query { toolchain: Some(("go".into(), &f)), ..Default::default() }).unwrap();
+        assert_eq!(hits.len(), 2);
+
+        let any = |_: &str| true;
+        let hits = s
+            .query(&Query { package: Some(("pkg:golang/golang.org/x/net".into(), &any)), ..Default::default() })
+            .unwrap();
+        assert_eq!(hits.len(), 2);
+        let f = exact("v0.2.0");
+        let hits = s
+            .query(&Query { package: Some(("pkg:golang/golang.org/x/net".into(), &f)), ..Default::default() })
+            .unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].digest, digest("d2").to_string());
+        assert_eq!(hits[0].matched, vec!["v0.2.0".to_string()]);
+
+        let hits = s.query(&Query { repo: Some("https://GITHUB.com/acme/app/".into()), ..Default::default() }).unwrap();
+        assert_eq!(hits.len(), 3, "repo compared after normalisation");
+        let hits = s.query(&Query { commit: Some(C2[..9].into()), ..Default::default() }).unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].commit.as_deref(), Some(C2));
+        let hits = s.query(&Query { tag: Some("v2.0.0".into()), ..Default::default() }).unwrap();
+        assert_eq!(hits.len(), 1);
+        let hits = s.query(&Query { api_stability: Some(Stability::Alpha), ..Default::default() }).unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].digest, digest("d3").to_string());
+        assert!(s.query(&Query { api_stability: Some(Stability::Beta), ..Default::default() }).unwrap().is_empty());
+
+        // combined filters are ANDed; trusted_only drops unverified CI claims
+        let hits = s
+            .query(&Query { repo: Some("https://github.com/acme/app".into()), trusted_only: true, ..Default::default() })
+            .unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].trust, "verified");
+        let f = exact("1.13.4");
+        let hits = s
+            .query(&Query { toolchain: Some(("go".into(), &f)), tag: Some("v2.0.0".into()), ..Default::default() })
+            .unwrap();
+        assert!(hits.is_empty());
+
+        assert!(matches!(s.query(&Query::default()), Err(StoreError::Invalid(_))));
+        assert!(matches!(s.query(&Query { commit: Some("xyz".into()), ..Default::default() }), Err(StoreError::Invalid(_))));
+    });
+}
+
+#[test]
+fn invalid_records_store_nothing() {
+    each_backend(|db| {
+        let s = &mut db.store;
+        s.record(&record("e0", Some(C1), &[], &[])).unwrap();
+        let before = s.stats().unwrap();
+        let mut bad = record("e1", Some(C1), &[], &["pkg:cargo/serde@1.0.0"]);
+        bad.components.push(Component {
+            purl: Purl::parse("pkg:cargo/noversion").unwrap(),
+            hashes: BTreeMap::new(),
+            scope: Scope::Build,
+            location: None,
+        });
+        let e = s.record(&bad).unwrap_err();
+        assert!(e.to_string().contains("components[1].purl"), "{e}");
+        // a batch with one bad record stores none of them
+        let good = record("e2", Some(C1), &[], &["pkg:cargo/rand@0.8.5"]);
+        let e = s.record_many(&[good, bad]).unwrap_err();
+        assert!(e.to_string().contains("[1].components[1].purl"), "{e}");
+        assert_eq!(s.stats().unwrap(), before);
+        assert!(s.show(&digest("e2")).unwrap().is_none());
+    });
+}
+
+#[test]
+fn a_failing_statement_rolls_the_whole_record_back() {
+    each_backend(|db| {
+        let s = &mut db.store;
+        // Make the link insert fail after the record row and the subject were written.
+        s.execute_batch("DROP TABLE record_components").unwrap();
+        let r = record("f1", Some(C1), &["go@1.20.1"], &["pkg:cargo/serde@1.0.0"]);
+        let e = s.record(&r).unwrap_err();
+        assert!(matches!(e, StoreError::Database { .. }), "{e}");
+        let n = s.raw_query("SELECT COUNT(*) FROM records", &[]).unwrap();
+        assert_eq!(n[0][0].clone(), buildledger_store::Val::Int(0));
+        assert!(s.show(&digest("f1")).unwrap().is_none());
+        let n = s.raw_query("SELECT COUNT(*) FROM components", &[]).unwrap();
+        assert_eq!(n[0][0].clone(), buildledger_store::Val::Int(0));
+    });
+}
+
+#[test]
+fn index_and_platform_manifests_are_linked() {
+    each_backend(|db| {
+        let s = &mut db.store;
+        let mut r = record("10", Some(C1), &[], &[]);
+        r.subjects[0].media_type = Some("application/vnd.oci.image.index.v1+json".into());
+        r.subjects[0].manifests = vec![
+            PlatformManifest { digest: digest("11"), platform: Some("linux/amd64".into()) },
+            PlatformManifest { digest: digest("12"), platform: Some("linux/arm64".into()) },
+        ];
+        r.images.push(UsedImage { digest: digest("99"), role: ImageRole::Base, reference: Some("debian:12".into()) });
+        s.record(&r).unwrap();
+        let idx = s.show(&digest("10")).unwrap().unwrap();
+        assert_eq!(idx.manifests.len(), 2);
+        assert_eq!(idx.manifests[1].platform.as_deref(), Some("linux/arm64"));
+        let m = s.show(&digest("12")).unwrap().unwrap();
+        assert_eq!(m.indexes.len(), 1);
+        assert_eq!(m.indexes[0].digest, digest("10").to_string());
+        assert_eq!(m.records.len(), 1, "a platform manifest inherits the index's record");
+        let base = s.show(&digest("99")).unwrap().unwrap();
+        assert!(base.records.is_empty());
+        assert_eq!(base.used_by.len(), 1);
+        assert_eq!(base.used_by[0].role, "base");
+        assert_eq!(base.used_by[0].subjects.len(), 3);
+    });
+}
+
+#[test]
+fn mapping_table() {
+    each_backend(|db| {
+        let s = &mut db.store;
+        let mut r = record("20", Some(C1), &["go@1.13.4"], &["pkg:cargo/a@1.0.0", "pkg:cargo/b@1.0.0"]);
+        r.apis.push(ApiEntry {
+            kind: ApiKind::Http,
+            name: "GET /v2beta1/x".into(),
+            version: Some("v2beta1".into()),
+            stability: Stability::Beta,
+        });
+        r.subjects[0].references.push("reg/app:1".into());
+        s.record(&r).unwrap();
+        s.record(&record("20", Some(C2), &["go@1.13.4"], &["pkg:cargo/a@1.0.0", "pkg:cargo/c@1.0.0"])).unwrap();
+        s.record(&record("21", None, &[], &[])).unwrap();
+        let t = s.table(None).unwrap();
+        assert_eq!(t.len(), 2);
+        let row = &t[0];
+        assert_eq!(row.digest, digest("20").to_string());
+        assert_eq!(row.records, 2);
+        assert_eq!(row.components, 3);
+        assert_eq!(row.toolchains, vec!["go@1.13.4".to_string()]);
+        assert_eq!(row.apis, vec!["v2beta1 (beta)".to_string()]);
+        assert_eq!(row.commits.len(), 2);
+        assert!(row.conflict);
+        assert!(row.tags.contains(&"reg/app:1".to_string()) && row.tags.contains(&"v1.0.0".to_string()));
+        assert!(!t[1].conflict);
+        assert_eq!(s.table(Some(1)).unwrap().len(), 1);
+    });
+}
+
+#[test]
+fn migrations_are_idempotent_and_refuse_newer_schemas() {
+    each_backend(|db| {
+        assert_eq!(db.store.schema_version().unwrap(), 1);
+        db.store.record(&record("30", Some(C1), &[], &[])).unwrap();
+        let again = db.reopen();
+        assert_eq!(again.unwrap().stats().unwrap().records, 1);
+        db.store
+            .raw_exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 0)", &[])
+            .unwrap();
+        match db.reopen() {
+            Err(StoreError::TooNew { found: 99, .. }) => {}
+            Err(e) => panic!("expected TooNew, got {e}"),
+            Ok(_) => panic!("expected TooNew, got a store"),
+        }
+    });
+}
+
+#[test]
+fn two_writers_share_components() {
+    each_backend(|db| {
+        let mut other = db.reopen().unwrap();
+        let purls = ["pkg:npm/left-pad@1.3.0", "pkg:npm/%40scope/pkg@2.0.0"];
+        db.store.record(&record("40", Some(C1), &[], &purls)).unwrap();
+        other.record(&record("41", Some(C1), &[], &purls)).unwrap();
+        let st = db.store.stats().unwrap();
+        assert_eq!(st.components, 2);
+        assert_eq!(st.component_links, 4);
+        if db.store.kind() == BackendKind::Sqlite {
+            assert!(db.store.target().ends_with("ledger.db"));
+        }
+    });
+}
