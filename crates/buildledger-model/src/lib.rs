@@ -161,6 +161,7 @@ pub struct Purl {
     package: String,
     version: Option<String>,
     ty: String,
+    qualifiers: Vec<(String, String)>,
 }
 
 impl JsonSchema for Purl {
@@ -194,11 +195,17 @@ impl Purl {
                 .map_err(|e| ModelError::new("", format!("{s:?}: bad namespace: {e}")))?;
         }
         let package = base.to_string();
+        let qualifiers = p
+            .qualifiers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Ok(Purl {
             canonical: p.to_string(),
             package,
             version,
             ty,
+            qualifiers,
         })
     }
 
@@ -236,6 +243,53 @@ impl Purl {
     pub fn ty(&self) -> &str {
         &self.ty
     }
+
+    /// The value of qualifier `key` (`arch`, `distro`, `upstream`, …).
+    pub fn qualifier(&self, key: &str) -> Option<&str> {
+        self.qualifiers.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// The package an advisory names for this component: for distro
+    /// packages (deb, rpm, apk) the source package from the `upstream`
+    /// qualifier when present (`pkg:deb/debian/openssl` for `libssl3`),
+    /// otherwise [`Purl::package`]. PyPI names are normalised (PEP 503).
+    pub fn match_key(&self) -> String {
+        if matches!(self.ty.as_str(), "deb" | "rpm" | "apk") {
+            if let Some(up) = self.qualifier("upstream") {
+                let name = up.split(['@', ' ']).next().unwrap_or(up);
+                if !name.is_empty() {
+                    let ns = self.package.trim_start_matches("pkg:").split('/').collect::<Vec<_>>();
+                    if ns.len() >= 3 {
+                        return format!("pkg:{}/{}/{}", ns[0], ns[1], name);
+                    }
+                    return format!("pkg:{}/{}", self.ty, name);
+                }
+            }
+        }
+        if self.ty == "pypi" {
+            return pypi_key(&self.package);
+        }
+        self.package.clone()
+    }
+}
+
+/// PEP 503 normalisation of the name part of a `pkg:pypi/NAME` key.
+fn pypi_key(package: &str) -> String {
+    let name = package.trim_start_matches("pkg:pypi/");
+    let mut out = String::from("pkg:pypi/");
+    let mut sep = false;
+    for c in name.chars() {
+        if c == '-' || c == '_' || c == '.' {
+            sep = true;
+        } else {
+            if sep {
+                out.push('-');
+                sep = false;
+            }
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
 }
 
 impl fmt::Display for Purl {

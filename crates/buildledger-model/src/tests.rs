@@ -119,3 +119,16 @@ fn checked_in_schema_is_current() {
         "schema/build-record.v1.json is out of date: run `BUILDLEDGER_BLESS=1 cargo test -p buildledger-model`"
     );
 }
+
+#[test]
+fn match_keys() {
+    let p = Purl::parse("pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&upstream=openssl&distro=debian-12").unwrap();
+    assert_eq!(p.qualifier("distro"), Some("debian-12"));
+    assert_eq!(p.match_key(), "pkg:deb/debian/openssl");
+    let p = Purl::parse("pkg:apk/alpine/musl-utils@1.1.22-r2?upstream=musl%401.1.22-r2").unwrap();
+    assert_eq!(p.match_key(), "pkg:apk/alpine/musl");
+    let p = Purl::parse("pkg:pypi/Zope.Interface@5.0").unwrap();
+    assert_eq!(p.match_key(), "pkg:pypi/zope-interface");
+    let p = Purl::parse("pkg:golang/golang.org/x/net@v0.1.0").unwrap();
+    assert_eq!(p.match_key(), "pkg:golang/golang.org/x/net");
+}

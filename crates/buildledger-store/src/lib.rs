@@ -19,6 +19,7 @@
 //! The store does not interpret versions: range queries take a predicate
 //! ([`VersionFilter`]) that the caller builds with `buildledger-version`.
 
+pub mod advisories;
 pub mod backend;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -30,6 +31,7 @@ use serde::Serialize;
 
 pub use backend::{BackendKind, Val, redact_url};
 use backend::{Backend, Postgres, Sqlite};
+pub use advisories::{AdvisoryInput, ComponentRow, FindingChange, FindingDelta, ImageFinding, NewFinding, Upsert};
 
 /// Errors from the store.
 #[derive(Debug, thiserror::Error)]
@@ -81,12 +83,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "ledger",
-    sqlite: include_str!("../migrations/sqlite/0001_ledger.sql"),
-    postgres: include_str!("../migrations/postgres/0001_ledger.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "ledger",
+        sqlite: include_str!("../migrations/sqlite/0001_ledger.sql"),
+        postgres: include_str!("../migrations/postgres/0001_ledger.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "advisories",
+        sqlite: include_str!("../migrations/sqlite/0002_advisories.sql"),
+        postgres: include_str!("../migrations/postgres/0002_advisories.sql"),
+    },
+];
 
 /// Rows per multi-row INSERT.
 const INSERT_CHUNK: usize = 200;
@@ -103,12 +113,12 @@ pub fn default_db_path() -> PathBuf {
 
 /// The persistent ledger.
 pub struct Store {
-    db: Box<dyn Backend>,
+    pub(crate) db: Box<dyn Backend>,
     target: String,
     component_ids: HashMap<String, i64>,
     image_ids: HashMap<String, i64>,
     in_tx: bool,
-    tx_new_components: Vec<String>,
+    pub(crate) tx_new_components: Vec<String>,
     tx_new_images: Vec<String>,
 }
 
@@ -263,11 +273,11 @@ pub struct Stats {
     pub component_links: u64,
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
 
-fn ms_to_time(ms: i64) -> DateTime<Utc> {
+pub(crate) fn ms_to_time(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
@@ -290,7 +300,7 @@ pub fn normalize_repo(repo: &str) -> String {
     r
 }
 
-fn placeholders(n: usize) -> String {
+pub(crate) fn placeholders(n: usize) -> String {
     let mut s = String::with_capacity(n * 3);
     for i in 0..n {
         if i > 0 {
@@ -534,9 +544,9 @@ impl Store {
         }
         let version = purl.version().unwrap_or("");
         let rows = self.db.query(
-            "INSERT INTO components (purl, package, version) VALUES (?, ?, ?)
+            "INSERT INTO components (purl, package, version, match_key) VALUES (?, ?, ?, ?)
              ON CONFLICT (purl) DO NOTHING RETURNING id",
-            &[purl.as_str().into(), purl.package().into(), version.into()],
+            &[purl.as_str().into(), purl.package().into(), version.into(), purl.match_key().into()],
         )?;
         let id = match rows.first().and_then(|r| r[0].int()) {
             Some(id) => {
@@ -554,7 +564,7 @@ impl Store {
         Ok(id)
     }
 
-    fn insert_rows(&mut self, table_and_cols: &str, width: usize, rows: Vec<Val>, conflict: &str) -> Result<()> {
+    pub(crate) fn insert_rows(&mut self, table_and_cols: &str, width: usize, rows: Vec<Val>, conflict: &str) -> Result<()> {
         debug_assert_eq!(rows.len() % width, 0);
         let one = format!("({})", placeholders(width));
         for chunk in rows.chunks(width * INSERT_CHUNK) {

@@ -1,0 +1,537 @@
+//! Advisories, findings and the finding-change log.
+//!
+//! The store keeps what the rules engine decides; it does not evaluate
+//! versions itself. Findings are per distinct component (purl), never per
+//! image: an advisory that hits `golang.org/x/net@v0.1.0` is one row however
+//! many images contain that module, and images are reached through the
+//! record→component links at query time.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::{Result, Store, StoreError, Val, ms_to_time, now_ms, placeholders};
+
+/// An advisory as the store keeps it.
+#[derive(Debug, Clone)]
+pub struct AdvisoryInput {
+    /// Primary id (`GO-2022-0969`, `RUSTSEC-2021-0001`, `ALPINE-CVE-2019-14697`).
+    pub advisory_id: String,
+    /// Feed it came from (`osv`, `alpine-secdb`).
+    pub source: String,
+    /// Last modification, Unix ms.
+    pub modified: Option<i64>,
+    /// Withdrawal time, Unix ms.
+    pub withdrawn: Option<i64>,
+    /// Hash of the advisory's content: a change means a new revision.
+    pub content_hash: String,
+    /// One-line summary.
+    pub summary: Option<String>,
+    /// Severity label or vector.
+    pub severity: Option<String>,
+    /// Numeric score as text (`7.5`).
+    pub score: Option<String>,
+    /// Other ids (CVE, GHSA, …).
+    pub aliases: Vec<String>,
+    /// Package keys it names (see `Purl::match_key`).
+    pub match_keys: Vec<String>,
+    /// The advisory as JSON.
+    pub body: String,
+}
+
+/// What storing an advisory did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    /// New advisory, with its row id.
+    New(i64),
+    /// Known advisory whose content changed.
+    Changed(i64),
+    /// Known advisory, same content: nothing to re-evaluate.
+    Unchanged(i64),
+}
+
+impl Upsert {
+    /// The advisory's row id.
+    pub fn id(self) -> i64 {
+        match self {
+            Upsert::New(i) | Upsert::Changed(i) | Upsert::Unchanged(i) => i,
+        }
+    }
+}
+
+/// A component that an advisory may concern.
+#[derive(Debug, Clone)]
+pub struct ComponentRow {
+    /// Row id.
+    pub id: i64,
+    /// Full purl.
+    pub purl: String,
+    /// Version.
+    pub version: String,
+}
+
+/// A finding to store: `component` is affected by `advisory`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFinding {
+    /// Component row id.
+    pub component_id: i64,
+    /// `vuln` (the artifact contains it) or `toolchain` (it concerns how it was built).
+    pub kind: String,
+    /// Smallest fixed version, when one exists.
+    pub fixed: Option<String>,
+}
+
+/// How a set of findings changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FindingDelta {
+    /// Findings added.
+    pub added: u64,
+    /// Findings removed.
+    pub removed: u64,
+}
+
+/// One finding reported for an image.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ImageFinding {
+    /// Image digest.
+    pub digest: String,
+    /// Advisory id.
+    pub advisory: String,
+    /// Its aliases.
+    pub aliases: Vec<String>,
+    /// `vuln` or `toolchain`.
+    pub kind: String,
+    /// Component purl.
+    pub purl: String,
+    /// Installed version.
+    pub installed: String,
+    /// Fixed version, if any.
+    pub fixed: Option<String>,
+    /// Severity.
+    pub severity: Option<String>,
+    /// Score.
+    pub score: Option<String>,
+    /// Summary.
+    pub summary: Option<String>,
+    /// Trust state of the best record linking the image to the component.
+    pub trust: String,
+    /// Origin of that record.
+    pub origin: String,
+}
+
+/// One change in the findings log.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FindingChange {
+    /// When.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// `added` or `removed`.
+    pub change: String,
+    /// Advisory id.
+    pub advisory: String,
+    /// Component purl.
+    pub purl: String,
+    /// `vuln` or `toolchain`.
+    pub kind: String,
+    /// Fixed version.
+    pub fixed: Option<String>,
+    /// Advisory revision (content hash) that caused it.
+    pub revision: String,
+    /// Image digests containing the component now.
+    pub digests: Vec<String>,
+}
+
+impl Store {
+    /// Insert or update an advisory (inside a transaction). Its aliases and
+    /// package keys are replaced when the content changed.
+    pub fn upsert_advisory(&mut self, a: &AdvisoryInput) -> Result<Upsert> {
+        let rows = self.db.query(
+            "SELECT id, content_hash FROM advisories WHERE advisory_id = ?",
+            &[a.advisory_id.as_str().into()],
+        )?;
+        let now = now_ms();
+        let params = |s: &AdvisoryInput| -> Vec<Val> {
+            vec![
+                s.source.as_str().into(),
+                s.modified.into(),
+                s.withdrawn.into(),
+                s.content_hash.as_str().into(),
+                s.summary.clone().into(),
+                s.severity.clone().into(),
+                s.score.clone().into(),
+                Val::Int(now),
+                s.body.as_str().into(),
+            ]
+        };
+        let (id, outcome) = match rows.first() {
+            Some(r) if r[1].text() == Some(a.content_hash.as_str()) => {
+                return Ok(Upsert::Unchanged(r[0].int().unwrap_or_default()));
+            }
+            Some(r) => {
+                let id = r[0].int().unwrap_or_default();
+                let mut p = params(a);
+                p.push(Val::Int(id));
+                self.db.exec(
+                    "UPDATE advisories SET source = ?, modified = ?, withdrawn = ?, content_hash = ?, summary = ?,
+                     severity = ?, score = ?, imported_at = ?, body = ? WHERE id = ?",
+                    &p,
+                )?;
+                self.db.exec("DELETE FROM advisory_aliases WHERE advisory = ?", &[Val::Int(id)])?;
+                self.db.exec("DELETE FROM advisory_packages WHERE advisory = ?", &[Val::Int(id)])?;
+                (id, Upsert::Changed(id))
+            }
+            None => {
+                let mut p = vec![Val::from(a.advisory_id.as_str())];
+                p.extend(params(a));
+                let id = self
+                    .db
+                    .query(
+                        "INSERT INTO advisories (advisory_id, source, modified, withdrawn, content_hash, summary,
+                         severity, score, imported_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                        &p,
+                    )?
+                    .first()
+                    .and_then(|r| r[0].int())
+                    .ok_or_else(|| StoreError::Corrupt("advisory insert gave no id".into()))?;
+                (id, Upsert::New(id))
+            }
+        };
+        let mut aliases: Vec<&str> = a.aliases.iter().map(String::as_str).collect();
+        aliases.push(&a.advisory_id);
+        aliases.sort_unstable();
+        aliases.dedup();
+        let rows: Vec<Val> = aliases.iter().flat_map(|al| [Val::from(*al), Val::Int(id)]).collect();
+        self.insert_rows("advisory_aliases (alias, advisory)", 2, rows, "")?;
+        let mut keys: Vec<&str> = a.match_keys.iter().map(String::as_str).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let rows: Vec<Val> = keys.iter().flat_map(|k| [Val::from(*k), Val::Int(id)]).collect();
+        self.insert_rows("advisory_packages (match_key, advisory)", 2, rows, "")?;
+        Ok(outcome)
+    }
+
+    /// Components whose match key is `key`.
+    pub fn components_for_key(&mut self, key: &str) -> Result<Vec<ComponentRow>> {
+        Ok(self
+            .db
+            .query("SELECT id, purl, version FROM components WHERE match_key = ?", &[key.into()])?
+            .into_iter()
+            .map(|r| ComponentRow {
+                id: r[0].int().unwrap_or_default(),
+                purl: r[1].text().unwrap_or("").to_string(),
+                version: r[2].text().unwrap_or("").to_string(),
+            })
+            .collect())
+    }
+
+    /// Every component (for a full re-match), in id order, `batch` at a time.
+    pub fn components_page(&mut self, after_id: i64, batch: usize) -> Result<Vec<(ComponentRow, String)>> {
+        Ok(self
+            .db
+            .query(
+                &format!("SELECT id, purl, version, match_key FROM components WHERE id > ? ORDER BY id LIMIT {batch}"),
+                &[Val::Int(after_id)],
+            )?
+            .into_iter()
+            .map(|r| {
+                (
+                    ComponentRow {
+                        id: r[0].int().unwrap_or_default(),
+                        purl: r[1].text().unwrap_or("").to_string(),
+                        version: r[2].text().unwrap_or("").to_string(),
+                    },
+                    r[3].text().unwrap_or("").to_string(),
+                )
+            })
+            .collect())
+    }
+
+    /// Advisories (row id, JSON body) naming package key `key`, not withdrawn.
+    pub fn advisories_for_key(&mut self, key: &str) -> Result<Vec<(i64, String, String)>> {
+        Ok(self
+            .db
+            .query(
+                "SELECT a.id, a.body, a.content_hash FROM advisory_packages p JOIN advisories a ON a.id = p.advisory
+                 WHERE p.match_key = ? AND a.withdrawn IS NULL ORDER BY a.id",
+                &[key.into()],
+            )?
+            .into_iter()
+            .map(|r| {
+                (
+                    r[0].int().unwrap_or_default(),
+                    r[1].text().unwrap_or("").to_string(),
+                    r[2].text().unwrap_or("").to_string(),
+                )
+            })
+            .collect())
+    }
+
+    /// Components inserted by the open transaction so far (id, purl, match key):
+    /// the only ones a new build can add findings for.
+    pub fn new_components_in_tx(&mut self) -> Result<Vec<(ComponentRow, String)>> {
+        let purls = self.tx_new_components.clone();
+        let mut out = Vec::new();
+        for chunk in purls.chunks(400) {
+            let p: Vec<Val> = chunk.iter().map(|s| Val::from(s.as_str())).collect();
+            for r in self.db.query(
+                &format!("SELECT id, purl, version, match_key FROM components WHERE purl IN ({})", placeholders(p.len())),
+                &p,
+            )? {
+                out.push((
+                    ComponentRow {
+                        id: r[0].int().unwrap_or_default(),
+                        purl: r[1].text().unwrap_or("").to_string(),
+                        version: r[2].text().unwrap_or("").to_string(),
+                    },
+                    r[3].text().unwrap_or("").to_string(),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Replace the findings of advisory `adv` for the components in `scope`
+    /// (None: all components) with `findings`, logging every change.
+    pub fn replace_findings(
+        &mut self,
+        adv: i64,
+        scope: Option<&[i64]>,
+        findings: &[NewFinding],
+        revision: &str,
+    ) -> Result<FindingDelta> {
+        let mut current: HashMap<i64, (String, Option<String>)> = HashMap::new();
+        let rows = match scope {
+            None => self.db.query(
+                "SELECT component_id, kind, fixed FROM findings WHERE advisory = ?",
+                &[Val::Int(adv)],
+            )?,
+            Some(ids) => {
+                let mut all = Vec::new();
+                for chunk in ids.chunks(400) {
+                    let mut p = vec![Val::Int(adv)];
+                    p.extend(chunk.iter().map(|i| Val::Int(*i)));
+                    all.extend(self.db.query(
+                        &format!(
+                            "SELECT component_id, kind, fixed FROM findings WHERE advisory = ? AND component_id IN ({})",
+                            placeholders(chunk.len())
+                        ),
+                        &p,
+                    )?);
+                }
+                all
+            }
+        };
+        for r in rows {
+            current.insert(
+                r[0].int().unwrap_or_default(),
+                (r[1].text().unwrap_or("").to_string(), r[2].clone().into_text()),
+            );
+        }
+        let now = now_ms();
+        let mut delta = FindingDelta::default();
+        let mut wanted: HashMap<i64, &NewFinding> = HashMap::new();
+        for f in findings {
+            wanted.insert(f.component_id, f);
+        }
+        let mut events: Vec<Val> = Vec::new();
+        for (cid, (kind, fixed)) in &current {
+            let keep = wanted.get(cid).is_some_and(|w| &w.kind == kind && &w.fixed == fixed);
+            if !keep {
+                self.db.exec(
+                    "DELETE FROM findings WHERE component_id = ? AND advisory = ?",
+                    &[Val::Int(*cid), Val::Int(adv)],
+                )?;
+                if !wanted.contains_key(cid) {
+                    delta.removed += 1;
+                    events.extend([
+                        Val::Int(now),
+                        "removed".into(),
+                        Val::Int(*cid),
+                        Val::Int(adv),
+                        kind.as_str().into(),
+                        fixed.clone().into(),
+                        revision.into(),
+                    ]);
+                }
+            }
+        }
+        let mut rows: Vec<Val> = Vec::new();
+        for f in findings {
+            let same = current.get(&f.component_id).is_some_and(|(k, fx)| k == &f.kind && fx == &f.fixed);
+            if same {
+                continue;
+            }
+            rows.extend([
+                Val::Int(f.component_id),
+                Val::Int(adv),
+                f.kind.as_str().into(),
+                f.fixed.clone().into(),
+                revision.into(),
+                Val::Int(now),
+            ]);
+            if !current.contains_key(&f.component_id) {
+                delta.added += 1;
+            }
+            events.extend([
+                Val::Int(now),
+                "added".into(),
+                Val::Int(f.component_id),
+                Val::Int(adv),
+                f.kind.as_str().into(),
+                f.fixed.clone().into(),
+                revision.into(),
+            ]);
+        }
+        self.insert_rows("findings (component_id, advisory, kind, fixed, revision, found_at)", 6, rows, "")?;
+        self.insert_rows(
+            "finding_events (at, change, component_id, advisory, kind, fixed, revision)",
+            7,
+            events,
+            "",
+        )?;
+        Ok(delta)
+    }
+
+    /// Remove every finding of a withdrawn advisory and mark it withdrawn.
+    pub fn retract_advisory(&mut self, adv: i64, revision: &str) -> Result<FindingDelta> {
+        self.replace_findings(adv, None, &[], revision)
+    }
+
+    /// Number of advisories and findings.
+    pub fn advisory_stats(&mut self) -> Result<(u64, u64)> {
+        let a = self.db.query("SELECT COUNT(*) FROM advisories", &[])?;
+        let f = self.db.query("SELECT COUNT(*) FROM findings", &[])?;
+        Ok((
+            a.first().and_then(|r| r[0].int()).unwrap_or(0) as u64,
+            f.first().and_then(|r| r[0].int()).unwrap_or(0) as u64,
+        ))
+    }
+
+    fn image_findings(&mut self, where_sql: &str, params: &[Val]) -> Result<Vec<ImageFinding>> {
+        let sql = format!(
+            "SELECT i.digest, a.advisory_id, f.kind, c.purl, c.version, f.fixed, a.severity, a.score, a.summary,
+                    r.trust_state, r.origin, a.id
+             FROM findings f
+             JOIN advisories a ON a.id = f.advisory
+             JOIN components c ON c.id = f.component_id
+             JOIN record_components rc ON rc.component_id = f.component_id
+             JOIN records r ON r.id = rc.record_id
+             JOIN record_subjects rs ON rs.record_id = rc.record_id
+             JOIN images i ON i.id = rs.image_id
+             WHERE {where_sql}
+             ORDER BY i.digest, a.advisory_id, c.purl, r.id"
+        );
+        let rows = self.db.query(&sql, params)?;
+        let mut out: Vec<ImageFinding> = Vec::new();
+        let mut alias_cache: HashMap<i64, Vec<String>> = HashMap::new();
+        let rank = |t: &str| match t {
+            "verified" => 0,
+            "observed" => 1,
+            _ => 2,
+        };
+        for r in rows {
+            let adv = r[11].int().unwrap_or_default();
+            let digest = r[0].text().unwrap_or("").to_string();
+            let advisory = r[1].text().unwrap_or("").to_string();
+            let purl = r[3].text().unwrap_or("").to_string();
+            let trust = r[9].text().unwrap_or("").to_string();
+            if let Some(last) = out.last_mut() {
+                if last.digest == digest && last.advisory == advisory && last.purl == purl {
+                    if rank(&trust) < rank(&last.trust) {
+                        last.trust = trust;
+                        last.origin = r[10].text().unwrap_or("").to_string();
+                    }
+                    continue;
+                }
+            }
+            if !alias_cache.contains_key(&adv) {
+                let al = self
+                    .db
+                    .query("SELECT alias FROM advisory_aliases WHERE advisory = ? ORDER BY alias", &[Val::Int(adv)])?
+                    .into_iter()
+                    .filter_map(|r| r.into_iter().next().and_then(Val::into_text))
+                    .filter(|a| a != &advisory)
+                    .collect();
+                alias_cache.insert(adv, al);
+            }
+            out.push(ImageFinding {
+                digest,
+                advisory,
+                aliases: alias_cache.get(&adv).cloned().unwrap_or_default(),
+                kind: r[2].text().unwrap_or("").to_string(),
+                purl,
+                installed: r[4].text().unwrap_or("").to_string(),
+                fixed: r[5].clone().into_text(),
+                severity: r[6].clone().into_text(),
+                score: r[7].clone().into_text(),
+                summary: r[8].clone().into_text(),
+                trust,
+                origin: r[10].text().unwrap_or("").to_string(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Findings for one image digest.
+    pub fn vulns(&mut self, digest: &str) -> Result<Vec<ImageFinding>> {
+        self.image_findings("i.digest = ?", &[digest.into()])
+    }
+
+    /// Every image affected by the advisory known under `id` (its id or any alias).
+    /// None when no advisory has that id or alias.
+    pub fn affected(&mut self, id: &str) -> Result<Option<Vec<ImageFinding>>> {
+        let advs: Vec<i64> = self
+            .db
+            .query("SELECT DISTINCT advisory FROM advisory_aliases WHERE alias = ?", &[id.into()])?
+            .iter()
+            .filter_map(|r| r[0].int())
+            .collect();
+        if advs.is_empty() {
+            return Ok(None);
+        }
+        let mut p: Vec<Val> = advs.iter().map(|a| Val::Int(*a)).collect();
+        let sql = format!("f.advisory IN ({})", placeholders(p.len()));
+        let out = self.image_findings(&sql, &std::mem::take(&mut p))?;
+        Ok(Some(out))
+    }
+
+    /// Finding changes at or after `since_ms`, oldest first, with the image
+    /// digests that contain each component now.
+    pub fn changes_since(&mut self, since_ms: i64) -> Result<Vec<FindingChange>> {
+        let rows = self.db.query(
+            "SELECT e.at, e.change, a.advisory_id, c.purl, e.kind, e.fixed, e.revision, e.component_id
+             FROM finding_events e JOIN advisories a ON a.id = e.advisory JOIN components c ON c.id = e.component_id
+             WHERE e.at >= ? ORDER BY e.id",
+            &[Val::Int(since_ms)],
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut digest_cache: HashMap<i64, Vec<String>> = HashMap::new();
+        for r in rows {
+            let cid = r[7].int().unwrap_or_default();
+            if !digest_cache.contains_key(&cid) {
+                let d = self
+                    .db
+                    .query(
+                        "SELECT DISTINCT i.digest FROM record_components rc
+                         JOIN record_subjects rs ON rs.record_id = rc.record_id JOIN images i ON i.id = rs.image_id
+                         WHERE rc.component_id = ? ORDER BY i.digest",
+                        &[Val::Int(cid)],
+                    )?
+                    .into_iter()
+                    .filter_map(|r| r.into_iter().next().and_then(Val::into_text))
+                    .collect();
+                digest_cache.insert(cid, d);
+            }
+            out.push(FindingChange {
+                at: ms_to_time(r[0].int().unwrap_or_default()),
+                change: r[1].text().unwrap_or("").to_string(),
+                advisory: r[2].text().unwrap_or("").to_string(),
+                purl: r[3].text().unwrap_or("").to_string(),
+                kind: r[4].text().unwrap_or("").to_string(),
+                fixed: r[5].clone().into_text(),
+                revision: r[6].text().unwrap_or("").to_string(),
+                digests: digest_cache.get(&cid).cloned().unwrap_or_default(),
+            });
+        }
+        Ok(out)
+    }
+}
