@@ -306,6 +306,7 @@ impl Backend for Postgres {
                     Type::INT4 => row.try_get::<_, Option<i32>>(i).map(|o| o.map(|x| Val::Int(x.into()))),
                     Type::INT2 => row.try_get::<_, Option<i16>>(i).map(|o| o.map(|x| Val::Int(x.into()))),
                     Type::BOOL => row.try_get::<_, Option<bool>>(i).map(|o| o.map(|x| Val::Int(x.into()))),
+                    Type::VOID => Ok(None),
                     _ => row.try_get::<_, Option<String>>(i).map(|o| o.map(Val::Text)),
                 }
                 .map_err(|e| pg_err(sql, e))?;

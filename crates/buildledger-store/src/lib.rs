@@ -20,7 +20,9 @@
 //! ([`VersionFilter`]) that the caller builds with `buildledger-version`.
 
 pub mod advisories;
+pub mod audit;
 pub mod backend;
+pub mod lineage;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -31,6 +33,8 @@ use serde::Serialize;
 
 pub use backend::{BackendKind, Val, redact_url};
 use backend::{Backend, Postgres, Sqlite};
+pub use audit::AuditReport;
+pub use lineage::Ancestor;
 pub use advisories::{AdvisoryInput, ComponentRow, FindingChange, FindingDelta, ImageFinding, NewFinding, Upsert};
 
 /// Errors from the store.
@@ -95,6 +99,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "advisories",
         sqlite: include_str!("../migrations/sqlite/0002_advisories.sql"),
         postgres: include_str!("../migrations/postgres/0002_advisories.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "layers and audit log",
+        sqlite: include_str!("../migrations/sqlite/0003_layers_audit.sql"),
+        postgres: include_str!("../migrations/postgres/0003_layers_audit.sql"),
     },
 ];
 

@@ -297,7 +297,7 @@ fn mapping_table() {
 #[test]
 fn migrations_are_idempotent_and_refuse_newer_schemas() {
     each_backend(|db| {
-        assert_eq!(db.store.schema_version().unwrap(), 2);
+        assert_eq!(db.store.schema_version().unwrap(), 3);
         db.store.record(&record("30", Some(C1), &[], &[])).unwrap();
         let again = db.reopen();
         assert_eq!(again.unwrap().stats().unwrap().records, 1);
@@ -325,5 +325,69 @@ fn two_writers_share_components() {
         if db.store.kind() == BackendKind::Sqlite {
             assert!(db.store.target().ends_with("ledger.db"));
         }
+    });
+}
+
+#[test]
+fn lineage_by_layer_chain_prefix() {
+    each_backend(|db| {
+        let s = &mut db.store;
+        let l = |xs: &[&str]| xs.iter().map(|x| format!("sha256:{}", x.repeat(64 / x.len()))).collect::<Vec<_>>();
+        s.transaction(|s| {
+            s.set_layers(digest("a0").as_str(), &l(&["1"]))?; // alpine
+            s.set_layers(digest("b0").as_str(), &l(&["1", "2"]))?; // golang:alpine
+            s.set_layers(digest("c0").as_str(), &l(&["1", "2", "3"]))?; // app on golang:alpine
+            s.set_layers(digest("d0").as_str(), &l(&["1", "4"]))?; // other app on alpine
+            s.set_layers(digest("e0").as_str(), &l(&["5", "2"]))?; // unrelated, shares a later layer
+            Ok(())
+        })
+        .unwrap();
+        let anc = s.lineage(digest("c0").as_str()).unwrap();
+        let names: Vec<&str> = anc.iter().map(|a| a.digest.as_str()).collect();
+        assert_eq!(names, vec![digest("b0").as_str(), digest("a0").as_str()], "closest base first");
+        assert_eq!(anc[0].layers, 2);
+        assert!(s.lineage(digest("a0").as_str()).unwrap().is_empty());
+        assert!(s.lineage(digest("e0").as_str()).unwrap().is_empty());
+        assert!(s.lineage(digest("ff").as_str()).unwrap().is_empty());
+        let mut desc = s.descendants(digest("a0").as_str()).unwrap();
+        desc.sort();
+        let mut want = vec![digest("b0").to_string(), digest("c0").to_string(), digest("d0").to_string()];
+        want.sort();
+        assert_eq!(desc, want);
+        assert_eq!(s.layers(digest("b0").as_str()).unwrap(), l(&["1", "2"]));
+    });
+}
+
+#[test]
+fn audit_log_detects_edits_and_deletions() {
+    each_backend(|db| {
+        let s = &mut db.store;
+        s.transaction(|s| {
+            for i in 0..4 {
+                s.audit("record.accepted", Some(&format!("rec{i}")), &serde_json::json!({"n": i}))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let ok = s.verify_audit().unwrap();
+        assert_eq!(ok.entries, 4);
+        assert!(ok.problems.is_empty(), "{:?}", ok.problems);
+        // a rolled-back append leaves no trace
+        s.begin().unwrap();
+        s.audit("record.accepted", Some("ghost"), &serde_json::json!({})).unwrap();
+        s.rollback().unwrap();
+        assert_eq!(s.verify_audit().unwrap().entries, 4);
+
+        s.raw_exec("UPDATE audit_log SET payload = '{\"n\":99}' WHERE id = 2", &[]).unwrap();
+        let bad = s.verify_audit().unwrap();
+        assert_eq!(bad.problems.len(), 1, "{:?}", bad.problems);
+        assert!(bad.problems[0].contains("entry 2") && bad.problems[0].contains("edited"));
+
+        s.raw_exec("UPDATE audit_log SET payload = '{\"n\":1}' WHERE id = 2", &[]).unwrap();
+        assert!(s.verify_audit().unwrap().problems.is_empty());
+        s.raw_exec("DELETE FROM audit_log WHERE id = 3", &[]).unwrap();
+        let bad = s.verify_audit().unwrap();
+        assert!(bad.problems.iter().any(|p| p.contains("entry 3 is missing")), "{:?}", bad.problems);
+        assert!(bad.problems.iter().any(|p| p.contains("entry 4: previous-hash link broken")), "{:?}", bad.problems);
     });
 }
