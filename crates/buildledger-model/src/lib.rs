@@ -209,8 +209,14 @@ impl Purl {
         })
     }
 
-    /// Build `pkg:TYPE/NAMESPACE/NAME@VERSION` from parts.
+    /// Build `pkg:TYPE/NAMESPACE/NAME@VERSION` from parts. A `name` with
+    /// slashes and no namespace (a Go module path `golang.org/x/net`, an npm
+    /// `@scope/pkg`) is split at its last slash, as the purl spec has it.
     pub fn from_parts(ty: &str, namespace: Option<&str>, name: &str, version: Option<&str>) -> Result<Purl, ModelError> {
+        let (namespace, name) = match (namespace.filter(|n| !n.is_empty()), name.rsplit_once('/')) {
+            (None, Some((ns, n))) if !ns.is_empty() && !n.is_empty() => (Some(ns), n),
+            (ns, _) => (ns, name),
+        };
         let mut p = packageurl::PackageUrl::new(ty.to_string(), name.to_string())
             .map_err(|e| ModelError::new("", format!("cannot build a package URL for {name:?}: {e}")))?;
         if let Some(ns) = namespace.filter(|n| !n.is_empty()) {

@@ -23,6 +23,10 @@ fn purl_parts() {
     assert_eq!(q.version(), Some("2.36-9+deb12u4"));
     assert!(Purl::parse("golang.org/x/net").is_err());
     assert!(Purl::parse("pkg:").is_err());
+    let g = Purl::from_parts("golang", None, "golang.org/x/net", Some("v0.1.0")).unwrap();
+    assert_eq!(g, Purl::parse("pkg:golang/golang.org/x/net@v0.1.0").unwrap());
+    let n = Purl::from_parts("npm", None, "@scope/pkg", Some("1.0.0")).unwrap();
+    assert_eq!(n, Purl::parse("pkg:npm/%40scope/pkg@1.0.0").unwrap());
     let r = Purl::from_parts("cargo", None, "serde", Some("1.0.200")).unwrap();
     assert_eq!(r.as_str(), "pkg:cargo/serde@1.0.200");
 }

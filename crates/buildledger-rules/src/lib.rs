@@ -1,0 +1,429 @@
+//! The rules engine: which components — and so which image digests — each
+//! advisory affects, kept current incrementally.
+//!
+//! Findings are computed once per distinct component (purl), never per image:
+//! - **new or changed advisories** re-evaluate only the components whose
+//!   match key (see `Purl::match_key`) the advisory names;
+//! - **a new build** evaluates only the components that build added to the
+//!   ledger (components already known have their findings already);
+//! - a **withdrawn** advisory retracts its findings;
+//! - an unchanged advisory (same content hash) costs one lookup.
+//!
+//! Each finding records the advisory revision (content hash) that produced
+//! it and when, and the fixed version when one exists. Every change lands in
+//! the store's finding-change log, which `buildledger changes --since` reads.
+//!
+//! Ecosystem mapping (OSV `affected[].package.ecosystem` → purl package key):
+//! Go → `pkg:golang/<module>` (`stdlib`, `toolchain` included); crates.io →
+//! `pkg:cargo/…`; PyPI → `pkg:pypi/<PEP 503 name>`; npm → `pkg:npm/…`; Maven
+//! → `pkg:maven/<group>/<artifact>`; RubyGems → `pkg:gem/…`; `Alpine:vX.Y`
+//! → `pkg:apk/alpine/<source package>`; `Debian:N` → `pkg:deb/debian/<source
+//! package>`; `Ubuntu:…` → `pkg:deb/ubuntu/…`. Distro advisories match only
+//! components whose `distro` qualifier names the same release. Go
+//! `toolchain` advisories concern how a binary was built, not what it
+//! contains, and are kept as findings of kind `toolchain`.
+
+pub mod crosscheck;
+
+use std::collections::HashMap;
+
+use buildledger_feed::{Advisory, Affected, Verdict};
+use buildledger_model::{BuildRecord, Purl};
+use buildledger_store::{AdvisoryInput, FindingDelta, NewFinding, RecordId, Store, StoreError, Upsert};
+use buildledger_version::Scheme;
+use serde::Serialize;
+
+/// Errors from the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored advisory could not be read back.
+    #[error("stored advisory {id} is unreadable: {message}")]
+    Corrupt {
+        /// Advisory id or row id.
+        id: String,
+        /// Parser message.
+        message: String,
+    },
+}
+
+type Result<T, E = RulesError> = std::result::Result<T, E>;
+
+/// What an import did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Advisories seen.
+    pub advisories: u64,
+    /// New ones.
+    pub new: u64,
+    /// Known ones whose content changed.
+    pub changed: u64,
+    /// Known ones, same content.
+    pub unchanged: u64,
+    /// Withdrawn ones (their findings retracted).
+    pub withdrawn: u64,
+    /// Findings added.
+    pub findings_added: u64,
+    /// Findings removed.
+    pub findings_removed: u64,
+    /// Affected entries whose ranges are GIT only (stored, not evaluated).
+    pub unevaluated_git: u64,
+    /// Affected entries in ecosystems we cannot match, by ecosystem.
+    pub unsupported_ecosystems: std::collections::BTreeMap<String, u64>,
+    /// Component versions the ecosystem's scheme could not read.
+    pub unreadable_versions: u64,
+}
+
+/// The purl package key an OSV affected entry names, and the distro release
+/// it is limited to (for distro ecosystems).
+pub fn match_key(a: &Affected) -> Option<(String, Option<String>)> {
+    let eco = a.ecosystem.as_str();
+    let (base, release) = match eco.split_once(':') {
+        Some((b, r)) => (b, Some(r.to_string())),
+        None => (eco, None),
+    };
+    let name = a.name.trim();
+    if name.is_empty() {
+        return None;
+    }
+    let key = match base {
+        "Go" => Purl::from_parts("golang", None, name, None).ok()?.package().to_string(),
+        "crates.io" => Purl::from_parts("cargo", None, name, None).ok()?.package().to_string(),
+        "PyPI" => Purl::from_parts("pypi", None, name, None).ok()?.match_key(),
+        "npm" => match name.strip_prefix('@').and_then(|n| n.split_once('/')) {
+            Some((scope, n)) => Purl::from_parts("npm", Some(&format!("@{scope}")), n, None).ok()?.package().to_string(),
+            None => Purl::from_parts("npm", None, name, None).ok()?.package().to_string(),
+        },
+        "Maven" => {
+            let (g, art) = name.split_once(':')?;
+            Purl::from_parts("maven", Some(g), art, None).ok()?.package().to_string()
+        }
+        "RubyGems" => Purl::from_parts("gem", None, name, None).ok()?.package().to_string(),
+        "Alpine" => Purl::from_parts("apk", Some("alpine"), name, None).ok()?.package().to_string(),
+        "Debian" => Purl::from_parts("deb", Some("debian"), name, None).ok()?.package().to_string(),
+        "Ubuntu" => Purl::from_parts("deb", Some("ubuntu"), name, None).ok()?.package().to_string(),
+        _ => match &a.purl {
+            Some(p) => Purl::parse(p).ok()?.match_key(),
+            None => return None,
+        },
+    };
+    Some((key, release))
+}
+
+/// Does a component's `distro` qualifier name `release` (`v3.10` ↔ `3.10.2`,
+/// `alpine-3.10`; `12` ↔ `debian-12`, `bookworm` is not resolved)?
+fn same_release(purl: &Purl, release: &str) -> bool {
+    let Some(d) = purl.qualifier("distro") else {
+        return false;
+    };
+    let want = release.trim_start_matches('v');
+    let have = d.rsplit('-').next().unwrap_or(d).trim_start_matches('v');
+    have == want || have.starts_with(&format!("{want}."))
+}
+
+fn scheme_for(a: &Affected) -> Option<Scheme> {
+    if a.ecosystem == "Go" && (a.name == "stdlib" || a.name == "toolchain") {
+        // vulndb writes stdlib/toolchain ranges as semver ("1.21.0-rc.2");
+        // component versions are converted to that form first.
+        return Some(Scheme::Go);
+    }
+    Scheme::for_osv_ecosystem(&a.ecosystem)
+}
+
+/// The version to compare for a component under an affected entry: Go
+/// toolchain tags (`go1.21rc2`) become the semver form vulndb uses.
+fn comparable_version(a: &Affected, version: &str) -> String {
+    if a.ecosystem == "Go" && (a.name == "stdlib" || a.name == "toolchain") {
+        if let Ok(v) = buildledger_version::go_toolchain_to_semver(version) {
+            return v;
+        }
+    }
+    version.to_string()
+}
+
+/// Evaluate one affected entry against one component version.
+fn evaluate(a: &Affected, version: &str, report: &mut ImportReport) -> Option<Verdict> {
+    let scheme = scheme_for(a)?;
+    let v = comparable_version(a, version);
+    let cmp = |x: &str, y: &str| buildledger_version::compare(scheme, x, y).map_err(|e| e.to_string());
+    match buildledger_feed::evaluate(a, &v, &cmp) {
+        Ok(Verdict::Unevaluated) => {
+            report.unevaluated_git += 1;
+            None
+        }
+        Ok(v) => Some(v),
+        Err(_) => {
+            report.unreadable_versions += 1;
+            None
+        }
+    }
+}
+
+fn kind_of(a: &Affected) -> &'static str {
+    if a.ecosystem == "Go" && a.name == "toolchain" { "toolchain" } else { "vuln" }
+}
+
+fn to_input(adv: &Advisory) -> Result<AdvisoryInput> {
+    let body = serde_json::to_string(adv).map_err(|e| RulesError::Corrupt { id: adv.id.clone(), message: e.to_string() })?;
+    let best = adv
+        .severity
+        .iter()
+        .filter(|s| s.score.is_some())
+        .max_by(|a, b| a.score.partial_cmp(&b.score).unwrap_or(std::cmp::Ordering::Equal));
+    let mut keys: Vec<String> = adv.affected.iter().filter_map(match_key).map(|(k, _)| k).collect();
+    keys.sort();
+    keys.dedup();
+    Ok(AdvisoryInput {
+        advisory_id: adv.id.clone(),
+        source: adv.source.clone(),
+        modified: adv.modified.map(|t| t.timestamp_millis()),
+        withdrawn: adv.withdrawn.map(|t| t.timestamp_millis()),
+        content_hash: adv.content_hash.clone(),
+        summary: adv.summary.clone(),
+        severity: best.map(|s| s.vector.clone()).or_else(|| adv.severity.first().map(|s| s.vector.clone())),
+        score: best.and_then(|s| s.score).map(|s| format!("{s:.1}")),
+        aliases: adv.aliases.clone(),
+        match_keys: keys,
+        body,
+    })
+}
+
+/// Findings of `adv` over `components` (id, purl, version).
+fn findings_for(
+    adv: &Advisory,
+    key: &str,
+    components: &[(i64, Purl, String)],
+    report: &mut ImportReport,
+) -> Vec<NewFinding> {
+    let mut out: HashMap<i64, NewFinding> = HashMap::new();
+    for a in &adv.affected {
+        let Some((k, release)) = match_key(a) else {
+            *report.unsupported_ecosystems.entry(a.ecosystem.clone()).or_default() += 1;
+            continue;
+        };
+        if k != key {
+            continue;
+        }
+        if scheme_for(a).is_none() {
+            *report.unsupported_ecosystems.entry(a.ecosystem.clone()).or_default() += 1;
+            continue;
+        }
+        for (id, purl, version) in components {
+            if let Some(r) = &release {
+                if !same_release(purl, r) {
+                    continue;
+                }
+            }
+            if let Some(Verdict::Affected { fixed }) = evaluate(a, version, report) {
+                let f = out.entry(*id).or_insert(NewFinding { component_id: *id, kind: kind_of(a).into(), fixed: fixed.clone() });
+                // Keep the smallest fix across affected entries.
+                if f.fixed.is_none() {
+                    f.fixed = fixed;
+                }
+            }
+        }
+    }
+    let mut v: Vec<NewFinding> = out.into_values().collect();
+    v.sort_by_key(|f| f.component_id);
+    v
+}
+
+fn parse_components(rows: Vec<buildledger_store::ComponentRow>) -> Vec<(i64, Purl, String)> {
+    rows.into_iter()
+        .filter_map(|r| Purl::parse(&r.purl).ok().map(|p| (r.id, p, r.version)))
+        .collect()
+}
+
+/// Re-evaluate one stored advisory over every component it names.
+fn evaluate_advisory(store: &mut Store, adv_row: i64, adv: &Advisory, report: &mut ImportReport) -> Result<FindingDelta> {
+    if adv.withdrawn.is_some() {
+        return Ok(store.retract_advisory(adv_row, &adv.content_hash)?);
+    }
+    let mut keys: Vec<String> = adv.affected.iter().filter_map(match_key).map(|(k, _)| k).collect();
+    keys.sort();
+    keys.dedup();
+    let mut all = Vec::new();
+    for key in &keys {
+        let comps = parse_components(store.components_for_key(key)?);
+        all.extend(findings_for(adv, key, &comps, report));
+    }
+    all.sort_by_key(|f| f.component_id);
+    all.dedup_by_key(|f| f.component_id);
+    Ok(store.replace_findings(adv_row, None, &all, &adv.content_hash)?)
+}
+
+/// Import advisories: store each, and re-evaluate only the new and changed
+/// ones. Runs in transactions of `batch` advisories; `progress` gets the
+/// number done so far.
+pub fn import(store: &mut Store, advisories: &[Advisory], progress: &mut dyn FnMut(usize)) -> Result<ImportReport> {
+    let mut report = ImportReport::default();
+    for (n, chunk) in advisories.chunks(500).enumerate() {
+        store.begin()?;
+        let r = (|| -> Result<()> {
+            for adv in chunk {
+                report.advisories += 1;
+                let input = to_input(adv)?;
+                let up = store.upsert_advisory(&input)?;
+                match up {
+                    Upsert::Unchanged(_) => {
+                        report.unchanged += 1;
+                        continue;
+                    }
+                    Upsert::New(_) => report.new += 1,
+                    Upsert::Changed(_) => report.changed += 1,
+                }
+                if adv.withdrawn.is_some() {
+                    report.withdrawn += 1;
+                }
+                let d = evaluate_advisory(store, up.id(), adv, &mut report)?;
+                report.findings_added += d.added;
+                report.findings_removed += d.removed;
+            }
+            Ok(())
+        })();
+        match r {
+            Ok(()) => store.commit()?,
+            Err(e) => {
+                let _ = store.rollback();
+                return Err(e);
+            }
+        }
+        progress((n * 500 + chunk.len()).min(advisories.len()));
+    }
+    Ok(report)
+}
+
+/// Evaluate the components the open transaction added against the stored
+/// advisories naming them. Call after `Store::insert_record`, before commit.
+pub fn match_new_components(store: &mut Store) -> Result<FindingDelta> {
+    let mut delta = FindingDelta::default();
+    let mut report = ImportReport::default();
+    let new = store.new_components_in_tx()?;
+    let mut by_key: HashMap<String, Vec<(i64, Purl, String)>> = HashMap::new();
+    for (row, key) in new {
+        if let Ok(p) = Purl::parse(&row.purl) {
+            by_key.entry(key).or_default().push((row.id, p, row.version));
+        }
+    }
+    for (key, comps) in by_key {
+        let ids: Vec<i64> = comps.iter().map(|c| c.0).collect();
+        for (adv_row, body, _) in store.advisories_for_key(&key)? {
+            let adv: Advisory = serde_json::from_str(&body)
+                .map_err(|e| RulesError::Corrupt { id: adv_row.to_string(), message: e.to_string() })?;
+            let f = findings_for(&adv, &key, &comps, &mut report);
+            let d = store.replace_findings(adv_row, Some(&ids), &f, &adv.content_hash)?;
+            delta.added += d.added;
+            delta.removed += d.removed;
+        }
+    }
+    Ok(delta)
+}
+
+/// Components a record implies without listing them: a Go toolchain
+/// `go@V` means the binary links the Go standard library at V
+/// (`pkg:golang/stdlib@V`, runtime) and was built by the Go toolchain V
+/// (`pkg:golang/toolchain@V`, build). They are marked by their location.
+pub fn with_implied_components(rec: &BuildRecord) -> BuildRecord {
+    let mut out = rec.clone();
+    for t in rec.toolchains.iter().filter(|t| t.name == "go") {
+        for (name, scope) in [("stdlib", buildledger_model::Scope::Runtime), ("toolchain", buildledger_model::Scope::Build)] {
+            let Ok(purl) = Purl::from_parts("golang", None, name, Some(&t.version)) else { continue };
+            if out.components.iter().any(|c| c.purl.package() == purl.package()) {
+                continue;
+            }
+            out.components.push(buildledger_model::Component {
+                purl,
+                hashes: Default::default(),
+                scope,
+                location: Some(format!("implied by toolchain {t}")),
+            });
+        }
+    }
+    out
+}
+
+/// Store a build record (with its implied components) and evaluate what it
+/// added, in one transaction.
+pub fn record(store: &mut Store, rec: &BuildRecord) -> Result<(RecordId, FindingDelta)> {
+    rec.validate().map_err(StoreError::from)?;
+    let rec = &with_implied_components(rec);
+    store.begin()?;
+    let r = (|| -> Result<(RecordId, FindingDelta)> {
+        let id = store.insert_record(rec)?;
+        let d = match_new_components(store)?;
+        let subjects: Vec<String> = rec.subjects.iter().map(|s| s.digest.to_string()).collect();
+        let body = serde_json::to_vec(rec).unwrap_or_default();
+        let body_hash = {
+            use sha2::Digest as _;
+            hex::encode(sha2::Sha256::digest(&body))
+        };
+        store.audit(
+            "record.accepted",
+            subjects.first().map(String::as_str),
+            &serde_json::json!({
+                "record_id": id,
+                "origin": rec.origin.as_str(),
+                "trust": rec.trust.state.as_str(),
+                "key_id": rec.trust.key_id,
+                "builder": rec.builder.as_ref().map(|b| b.id.clone()),
+                "subjects": subjects,
+                "record_sha256": body_hash,
+            }),
+        )?;
+        Ok((id, d))
+    })();
+    match r {
+        Ok(v) => {
+            store.commit()?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = store.rollback();
+            Err(e)
+        }
+    }
+}
+
+/// Re-evaluate every stored advisory over every component (after a change
+/// in matching logic, or to check the incremental state).
+pub fn rematch_all(store: &mut Store, progress: &mut dyn FnMut(usize)) -> Result<ImportReport> {
+    let mut report = ImportReport::default();
+    let ids: Vec<i64> = store
+        .raw_query("SELECT id FROM advisories ORDER BY id", &[])?
+        .iter()
+        .filter_map(|r| match r[0] {
+            buildledger_store::Val::Int(i) => Some(i),
+            _ => None,
+        })
+        .collect();
+    for (n, chunk) in ids.chunks(500).enumerate() {
+        store.begin()?;
+        let r = (|| -> Result<()> {
+            for id in chunk {
+                let rows = store.raw_query("SELECT body FROM advisories WHERE id = ?", &[buildledger_store::Val::Int(*id)])?;
+                let body = match rows.first().map(|r| &r[0]) {
+                    Some(buildledger_store::Val::Text(s)) => s.clone(),
+                    _ => continue,
+                };
+                let adv: Advisory =
+                    serde_json::from_str(&body).map_err(|e| RulesError::Corrupt { id: id.to_string(), message: e.to_string() })?;
+                report.advisories += 1;
+                let d = evaluate_advisory(store, *id, &adv, &mut report)?;
+                report.findings_added += d.added;
+                report.findings_removed += d.removed;
+            }
+            Ok(())
+        })();
+        match r {
+            Ok(()) => store.commit()?,
+            Err(e) => {
+                let _ = store.rollback();
+                return Err(e);
+            }
+        }
+        progress(n * 500 + chunk.len());
+    }
+    Ok(report)
+}
