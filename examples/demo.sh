@@ -28,3 +28,24 @@ step conflicts
 step table
 step table --format csv
 step info
+
+# Vulnerabilities: import real advisories (Go vulndb, RustSec); findings are
+# computed per component, so every image sharing one is answered at once.
+step feed import examples/advisories
+step vulns sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9
+step affected CVE-2023-39325
+step changes --since 1h
+
+# Chain of trust: a builder key signs provenance; only a key pinned to that
+# builder makes the record count as verified.
+keys=target/demo/keys && mkdir -p "$keys"
+step keygen --out "$keys/ci-builder"
+printf '{"builders": {"https://ci.example/builders/github-actions": [{"path": "ci-builder.pub"}]}}\n' > "$keys/trusted-builders.json"
+step attest --key "$keys/ci-builder.key" --out target/demo/checkout.intoto.json \
+  --digest sha256:5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e \
+  --repo https://github.com/example/checkout --commit 7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b --tag v3.1.0 \
+  --builder-id https://ci.example/builders/github-actions --toolchain go@1.21.5 \
+  --component pkg:golang/golang.org/x/net@v0.17.0
+step record --attestation target/demo/checkout.intoto.json --policy "$keys/trusted-builders.json"
+step query --repo https://github.com/example/checkout --trusted-only
+step audit verify

@@ -1,0 +1,410 @@
+//! Index an image: walk the file system the container sees and run every
+//! cataloger over it, in one streaming pass.
+//!
+//! This crate owns the choice of *which* files matter (os-release, the apk,
+//! dpkg and RPM databases, executables) and the turning of what the
+//! catalogers find into ledger components and a [`BuildRecord`] of origin
+//! `indexer` / trust `observed`. Reading images is `buildledger-image`'s job;
+//! parsing databases `buildledger-ospkg`'s; parsing binaries
+//! `buildledger-binary`'s. Memory stays bounded: package databases and
+//! executables are read one at a time, each under a size limit.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use buildledger_binary::{AuditableInfo, GoBuildInfo};
+use buildledger_image::{EntryKind, FileEntry, Image, OpenOptions, SourceSpec, Visitor, Warning};
+use buildledger_model::{
+    BuildRecord, Component, Digest, Origin, PlatformManifest, Purl, Scope, Source, Subject, Toolchain, Trust, TrustState,
+};
+use buildledger_ospkg::{OsPackage, OsRelease};
+use serde_json::json;
+
+pub use buildledger_image::Progress;
+
+/// Largest package database read into memory.
+pub const MAX_DB_BYTES: u64 = 512 * 1024 * 1024;
+/// Largest executable inspected (larger ones are reported and skipped).
+pub const MAX_BINARY_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Errors that stop a scan (a bad file inside an image is a warning instead).
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// The image could not be opened or read.
+    #[error(transparent)]
+    Image(#[from] buildledger_image::ImageError),
+}
+
+/// One executable with build information.
+#[derive(Debug, Clone)]
+pub struct BinaryReport {
+    /// Path in the image.
+    pub path: String,
+    /// Go build information.
+    pub go: Option<GoBuildInfo>,
+    /// cargo-auditable dependency data.
+    pub rust: Option<AuditableInfo>,
+}
+
+/// Everything a scan found.
+#[derive(Debug, Clone)]
+pub struct ScanResult {
+    /// Image metadata (digests, layers, config).
+    pub image: buildledger_image::ImageMeta,
+    /// Distribution, from os-release.
+    pub os: Option<OsRelease>,
+    /// OS packages.
+    pub packages: Vec<OsPackage>,
+    /// Executables with build information.
+    pub binaries: Vec<BinaryReport>,
+    /// Problems that did not stop the scan.
+    pub warnings: Vec<Warning>,
+    /// Entries seen and bytes decompressed.
+    pub entries: u64,
+    /// Bytes decompressed.
+    pub bytes: u64,
+}
+
+fn is_pkg_db(path: &str) -> bool {
+    matches!(
+        path,
+        "etc/os-release"
+            | "usr/lib/os-release"
+            | "lib/apk/db/installed"
+            | "var/lib/dpkg/status"
+            | "var/lib/rpm/rpmdb.sqlite"
+            | "var/lib/rpm/Packages.db"
+            | "var/lib/rpm/Packages"
+            | "usr/lib/sysimage/rpm/rpmdb.sqlite"
+            | "usr/lib/sysimage/rpm/Packages.db"
+            | "usr/lib/sysimage/rpm/Packages"
+    ) || (path.starts_with("var/lib/dpkg/status.d/") && !path.ends_with(".md5sums"))
+}
+
+struct Collector {
+    os_release: Option<(String, Vec<u8>)>,
+    dbs: Vec<(String, Vec<u8>)>,
+    binaries: Vec<BinaryReport>,
+    warnings: Vec<Warning>,
+}
+
+impl Visitor for Collector {
+    fn wants(&mut self, e: &FileEntry) -> bool {
+        if e.kind != EntryKind::File {
+            return false;
+        }
+        if is_pkg_db(&e.path) {
+            return e.size <= MAX_DB_BYTES;
+        }
+        // Executables: any file with an execute bit, of a plausible size.
+        let exec = e.mode & 0o111 != 0;
+        if exec && e.size > MAX_BINARY_BYTES {
+            self.warnings.push(Warning {
+                layer: None,
+                path: Some(e.path.clone()),
+                message: format!("executable of {} bytes skipped (limit {MAX_BINARY_BYTES})", e.size),
+            });
+        }
+        exec && e.size >= 64 && e.size <= MAX_BINARY_BYTES
+    }
+
+    fn visit(&mut self, e: &FileEntry, content: &mut dyn Read) -> std::io::Result<()> {
+        if is_pkg_db(&e.path) {
+            let mut buf = Vec::with_capacity(e.size.min(MAX_DB_BYTES) as usize);
+            content.take(MAX_DB_BYTES).read_to_end(&mut buf)?;
+            if e.path.ends_with("os-release") {
+                // /etc/os-release wins over /usr/lib/os-release.
+                if self.os_release.as_ref().is_none_or(|(p, _)| p != "etc/os-release") {
+                    self.os_release = Some((e.path.clone(), buf));
+                }
+            } else {
+                self.dbs.push((e.path.clone(), buf));
+            }
+            return Ok(());
+        }
+        let mut head = [0u8; 64];
+        let mut n = 0;
+        while n < head.len() {
+            let k = content.read(&mut head[n..])?;
+            if k == 0 {
+                break;
+            }
+            n += k;
+        }
+        if !buildledger_binary::looks_like_binary(&head[..n]) {
+            return Ok(()); // a script or data file: the rest is drained by the walker
+        }
+        let mut buf = Vec::with_capacity(e.size as usize);
+        buf.extend_from_slice(&head[..n]);
+        content.take(MAX_BINARY_BYTES).read_to_end(&mut buf)?;
+        match buildledger_binary::inspect(&buf) {
+            Ok(f) if f.go.is_some() || f.rust.is_some() => {
+                self.binaries.push(BinaryReport { path: e.path.clone(), go: f.go, rust: f.rust })
+            }
+            Ok(_) => {}
+            Err(err) => self.warnings.push(Warning {
+                layer: e.layer.map(|l| l.to_string()),
+                path: Some(e.path.clone()),
+                message: format!("binary not read: {err}"),
+            }),
+        }
+        Ok(())
+    }
+
+    fn warning(&mut self, w: Warning) {
+        self.warnings.push(w);
+    }
+}
+
+/// Scan one image source.
+pub fn scan(spec: &SourceSpec, opts: &OpenOptions, progress: &mut dyn Progress) -> Result<ScanResult, ScanError> {
+    let mut image: Image = buildledger_image::open(spec, opts)?;
+    let mut c = Collector { os_release: None, dbs: Vec::new(), binaries: Vec::new(), warnings: Vec::new() };
+    let stats = image.walk(&mut c, progress)?;
+    let mut warnings = std::mem::take(&mut c.warnings);
+    let os = match &c.os_release {
+        Some((path, bytes)) => match buildledger_ospkg::parse_os_release(bytes) {
+            Ok(o) => Some(o),
+            Err(e) => {
+                warnings.push(Warning { layer: None, path: Some(path.clone()), message: e.to_string() });
+                None
+            }
+        },
+        None => None,
+    };
+    let mut packages = Vec::new();
+    for (path, bytes) in &c.dbs {
+        let r = if path.ends_with("lib/apk/db/installed") {
+            buildledger_ospkg::parse_apk_installed(bytes, path)
+        } else if path.contains("dpkg/status") {
+            buildledger_ospkg::parse_dpkg_status(bytes, path)
+        } else if path.ends_with("rpmdb.sqlite") {
+            buildledger_ospkg::parse_rpmdb_sqlite(bytes, path)
+        } else if path.ends_with("Packages.db") {
+            buildledger_ospkg::parse_rpmdb_ndb(bytes, path)
+        } else {
+            buildledger_ospkg::parse_rpmdb_bdb(bytes, path)
+        };
+        match r {
+            Ok(p) => packages.extend(p),
+            Err(e) => warnings.push(Warning { layer: None, path: Some(path.clone()), message: e.to_string() }),
+        }
+    }
+    let mut binaries = c.binaries;
+    binaries.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(ScanResult {
+        image: image.meta().clone(),
+        os,
+        packages,
+        binaries,
+        warnings,
+        entries: stats.entries,
+        bytes: stats.bytes_decompressed,
+    })
+}
+
+/// A distro package's purl, with the source package as the `upstream`
+/// qualifier (advisories for Debian and Alpine name source packages).
+pub fn os_package_purl(p: &OsPackage, os: Option<&OsRelease>) -> Option<Purl> {
+    let base = p.purl(os);
+    let mut purl: packageurl::PackageUrl = base.parse().ok()?;
+    if let Some(src) = p.source_name.as_deref().filter(|s| !s.is_empty() && *s != p.name) {
+        let has = purl.qualifiers().iter().any(|(k, _)| k.as_ref() == "upstream");
+        if !has {
+            purl.add_qualifier("upstream", src.to_string()).ok()?;
+        }
+    }
+    Purl::parse(&purl.to_string()).ok()
+}
+
+fn go_components(b: &BinaryReport, go: &GoBuildInfo, out: &mut Vec<Component>) {
+    let loc = Some(b.path.clone());
+    let mut push = |path: &str, version: &str, sum: Option<&String>| {
+        if version.is_empty() || version == "(devel)" {
+            return;
+        }
+        if let Ok(purl) = Purl::from_parts("golang", None, path, Some(version)) {
+            let mut hashes = BTreeMap::new();
+            if let Some(s) = sum {
+                hashes.insert("h1".to_string(), s.trim_start_matches("h1:").to_string());
+            }
+            out.push(Component { purl, hashes, scope: Scope::Runtime, location: loc.clone() });
+        }
+    };
+    if let Some(m) = &go.main {
+        push(&m.path, &m.version, m.sum.as_ref());
+    }
+    for d in &go.deps {
+        // A replacement with a version is what was compiled in.
+        match &d.replace {
+            Some(r) if !r.version.is_empty() => push(&r.path, &r.version, r.sum.as_ref()),
+            _ => push(&d.path, &d.version, d.sum.as_ref()),
+        }
+    }
+    let v = go.go_version.trim_start_matches("go");
+    let v = v.split([' ', '+']).next().unwrap_or(v);
+    if let Ok(purl) = Purl::from_parts("golang", None, "stdlib", Some(v)) {
+        out.push(Component { purl, hashes: BTreeMap::new(), scope: Scope::Runtime, location: loc.clone() });
+    }
+}
+
+impl ScanResult {
+    /// A JSON report of the scan (image, distribution, packages, binaries, warnings).
+    pub fn to_json(&self) -> serde_json::Value {
+        let m = &self.image;
+        json!({
+            "image": {
+                "manifest_digest": m.manifest_digest, "index_digest": m.index_digest, "media_type": m.media_type,
+                "config_digest": m.config_digest, "platform": m.platform, "repo_tags": m.repo_tags,
+                "layers": m.layers.iter().map(|l| json!({"digest": l.digest, "media_type": l.media_type, "size": l.size, "diff_id": l.diff_id})).collect::<Vec<_>>(),
+            },
+            "os": self.os.as_ref().map(|o| json!({"id": o.id, "version_id": o.version_id, "version_codename": o.version_codename, "pretty_name": o.pretty_name})),
+            "packages": self.packages.iter().map(|p| json!({
+                "name": p.name, "version": p.version, "arch": p.arch, "source_name": p.source_name,
+                "source_version": p.source_version, "purl": os_package_purl(p, self.os.as_ref()).map(|x| x.to_string()), "db_path": p.db_path,
+            })).collect::<Vec<_>>(),
+            "binaries": self.binaries.iter().map(|b| json!({
+                "path": b.path,
+                "go": b.go.as_ref().map(|g| json!({
+                    "go_version": g.go_version, "path": g.path,
+                    "main": g.main.as_ref().map(|m| json!({"path": m.path, "version": m.version})),
+                    "deps": g.deps.iter().map(|d| json!({"path": d.path, "version": d.version, "sum": d.sum,
+                        "replace": d.replace.as_ref().map(|r| json!({"path": r.path, "version": r.version}))})).collect::<Vec<_>>(),
+                    "settings": g.settings.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+                })),
+                "rust": b.rust.as_ref().map(|r| r.packages.iter().map(|p| json!({"name": p.name, "version": p.version, "source": p.source, "kind": p.kind, "root": p.root})).collect::<Vec<_>>()),
+            })).collect::<Vec<_>>(),
+            "warnings": self.warnings.iter().map(|w| json!({"layer": w.layer, "path": w.path, "message": w.message})).collect::<Vec<_>>(),
+            "entries": self.entries,
+            "bytes": self.bytes,
+        })
+    }
+
+    /// Every component found, as ledger components with their locations.
+    pub fn components(&self) -> Vec<Component> {
+        let mut out = Vec::new();
+        for p in &self.packages {
+            if let Some(purl) = os_package_purl(p, self.os.as_ref()) {
+                out.push(Component { purl, hashes: BTreeMap::new(), scope: Scope::Runtime, location: Some(p.db_path.clone()) });
+            }
+        }
+        for b in &self.binaries {
+            if let Some(go) = &b.go {
+                go_components(b, go, &mut out);
+            }
+            if let Some(r) = &b.rust {
+                for p in r.packages.iter().filter(|p| !p.root) {
+                    if let Ok(purl) = Purl::from_parts("cargo", None, &p.name, Some(&p.version)) {
+                        let scope = if p.kind == "build" { Scope::Build } else { Scope::Runtime };
+                        out.push(Component { purl, hashes: BTreeMap::new(), scope, location: Some(b.path.clone()) });
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| a.purl.cmp(&b.purl).then(a.location.cmp(&b.location)));
+        out.dedup_by(|a, b| a.purl == b.purl);
+        out
+    }
+
+    /// Go toolchains embedded in binaries (`go@1.19.8`).
+    pub fn toolchains(&self) -> Vec<Toolchain> {
+        let mut t: Vec<Toolchain> = self
+            .binaries
+            .iter()
+            .filter_map(|b| b.go.as_ref())
+            .filter_map(|g| {
+                let v = g.go_version.trim_start_matches("go");
+                Toolchain::new("go", v.split([' ', '+']).next().unwrap_or(v)).ok()
+            })
+            .collect();
+        t.sort();
+        t.dedup();
+        t
+    }
+
+    /// The VCS facts of the Go binaries, when they agree: (commit, dirty, time).
+    pub fn go_vcs(&self) -> Option<(String, Option<bool>, Option<String>)> {
+        let mut seen: Vec<(String, Option<bool>, Option<String>)> = self
+            .binaries
+            .iter()
+            .filter_map(|b| b.go.as_ref())
+            .filter_map(|g| {
+                let rev = g.setting("vcs.revision")?.to_string();
+                let dirty = g.setting("vcs.modified").map(|m| m == "true");
+                Some((rev, dirty, g.setting("vcs.time").map(String::from)))
+            })
+            .collect();
+        seen.sort();
+        seen.dedup_by(|a, b| a.0 == b.0);
+        if seen.len() == 1 { seen.pop() } else { None }
+    }
+
+    /// The image's own digest: the manifest, or `override_digest` for
+    /// sources without one (`dir:`, `file:`).
+    pub fn subject_digest(&self, override_digest: Option<&Digest>) -> Option<Digest> {
+        override_digest.cloned().or_else(|| self.image.manifest_digest.as_deref().and_then(|d| Digest::parse(d).ok()))
+    }
+
+    /// A ledger record of what the image itself shows (origin indexer, trust
+    /// observed). None when the image has no digest and none was given.
+    pub fn to_record(&self, override_digest: Option<&Digest>) -> Option<BuildRecord> {
+        let digest = self.subject_digest(override_digest)?;
+        let mut subjects = vec![Subject {
+            digest: digest.clone(),
+            media_type: self.image.media_type.clone(),
+            platform: self.image.platform.clone(),
+            references: self.image.repo_tags.clone(),
+            manifests: vec![],
+        }];
+        if let Some(idx) = self.image.index_digest.as_deref().and_then(|d| Digest::parse(d).ok()) {
+            if idx != digest {
+                subjects.push(Subject {
+                    digest: idx,
+                    media_type: Some("application/vnd.oci.image.index.v1+json".into()),
+                    platform: None,
+                    references: vec![],
+                    manifests: vec![PlatformManifest { digest: digest.clone(), platform: self.image.platform.clone() }],
+                });
+            }
+        }
+        let mut r = BuildRecord::new(subjects);
+        r.origin = Origin::Indexer;
+        r.trust = Trust { state: TrustState::Observed, key_id: None, reason: None };
+        r.components = self.components();
+        r.toolchains = self.toolchains();
+        if let Some((commit, dirty, time)) = self.go_vcs() {
+            r.source = Some(Source { repo: None, commit: Some(commit), tag: None, dirty });
+            if let Some(t) = time.and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok()) {
+                r.build_time = Some(t.with_timezone(&chrono::Utc));
+            }
+        }
+        let mut langs = Vec::new();
+        if self.binaries.iter().any(|b| b.go.is_some()) {
+            langs.push("go".to_string());
+        }
+        if self.binaries.iter().any(|b| b.rust.is_some()) {
+            langs.push("rust".to_string());
+        }
+        r.languages = langs;
+        if let Some(os) = &self.os {
+            r.labels.insert("os".into(), format!("{} {}", os.id, os.version_id.clone().unwrap_or_default()));
+        }
+        if let Some(labels) = self.image.config.as_ref().and_then(|c| c.pointer("/config/Labels")).and_then(|l| l.as_object()) {
+            for (k, v) in labels {
+                if let Some(v) = v.as_str() {
+                    r.labels.insert(k.clone(), v.to_string());
+                }
+            }
+            if let Some(src) = labels.get("org.opencontainers.image.source").and_then(|v| v.as_str()) {
+                r.source.get_or_insert_with(Source::default).repo = Some(src.to_string());
+            }
+        }
+        // A commit that is not plausible hex (shouldn't happen) is dropped rather than failing validation.
+        if r.validate().is_err() {
+            if let Some(s) = &mut r.source {
+                s.commit = None;
+            }
+        }
+        Some(r)
+    }
+}
