@@ -1,0 +1,304 @@
+//! Hand-made corrupt and hostile layers through the fuzz entry point
+//! (`walk_layer_bytes` / `walk_layer_reader`): warnings, never panics, and
+//! paths never escape the root. Also `parse_source` spellings.
+
+use std::io::{Read, Write};
+
+use buildledger_image::{
+    EntryKind, FileEntry, OpenOptions, SourceSpec, Visitor, Warning, parse_source,
+    walk_layer_bytes, walk_layer_reader,
+};
+
+#[derive(Default)]
+struct Collect {
+    entries: Vec<FileEntry>,
+    warnings: Vec<Warning>,
+    bytes: u64,
+}
+
+impl Visitor for Collect {
+    fn wants(&mut self, e: &FileEntry) -> bool {
+        self.entries.push(e.clone());
+        true
+    }
+    fn visit(&mut self, _: &FileEntry, r: &mut dyn Read) -> std::io::Result<()> {
+        self.bytes += std::io::copy(r, &mut std::io::sink())?;
+        Ok(())
+    }
+    fn warning(&mut self, w: Warning) {
+        self.warnings.push(w);
+    }
+}
+
+/// A ustar header block with a raw name (bypassing the tar crate's path
+/// checks, as a hostile image would).
+fn raw_entry(out: &mut Vec<u8>, name: &[u8], typeflag: u8, data: &[u8], link: &[u8]) {
+    let mut h = tar::Header::new_ustar();
+    {
+        let old = h.as_old_mut();
+        old.name[..name.len()].copy_from_slice(name);
+        old.linkname[..link.len()].copy_from_slice(link);
+    }
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_entry_type(tar::EntryType::new(typeflag));
+    h.set_cksum();
+    out.extend_from_slice(h.as_bytes());
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+}
+
+fn gzip(b: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(b).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn hostile_paths_are_normalised_and_never_escape() {
+    let mut t = Vec::new();
+    raw_entry(&mut t, b"../../etc/passwd", b'0', b"root", b"");
+    raw_entry(&mut t, b"/abs/file", b'0', b"abs", b"");
+    raw_entry(&mut t, b"./a/./b/../../../c", b'0', b"c", b"");
+    raw_entry(&mut t, b"link", b'1', b"", b"../../abs/file");
+    raw_entry(&mut t, b"sym", b'2', b"", b"/etc/shadow");
+    raw_entry(&mut t, b"dir/.wh...", b'0', b"", b"");
+    t.extend_from_slice(&[0u8; 1024]);
+    for blob in [t.clone(), gzip(&t), zstd::encode_all(&t[..], 3).unwrap()] {
+        let mut c = Collect::default();
+        let stats = walk_layer_bytes(&blob, &mut c);
+        let paths: Vec<&str> = c.entries.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["etc/passwd", "abs/file", "c", "link", "sym", "abs", "etc"]
+        );
+        assert!(
+            c.entries
+                .iter()
+                .all(|e| !e.path.starts_with('/')
+                    && !e.path.split('/').any(|p| p == ".." || p == "."))
+        );
+        assert_eq!(c.entries[3].kind, EntryKind::HardLink);
+        assert_eq!(c.entries[3].link_target.as_deref(), Some("abs/file"));
+        assert_eq!(c.entries[4].link_target.as_deref(), Some("/etc/shadow"));
+        // Two clamped '..' paths and one malformed whiteout.
+        assert_eq!(
+            c.warnings
+                .iter()
+                .filter(|w| w.message.contains("'..'"))
+                .count(),
+            2,
+            "{:?}",
+            c.warnings
+        );
+        assert!(
+            c.warnings
+                .iter()
+                .any(|w| w.message.contains("malformed whiteout"))
+        );
+        assert_eq!(stats.visible, 7);
+        assert_eq!(c.bytes, 4 + 3 + 1);
+    }
+}
+
+#[test]
+fn whiteouts_in_one_layer_do_not_hide_their_own_layer() {
+    let mut t = Vec::new();
+    raw_entry(&mut t, b"d/.wh..wh..opq", b'0', b"", b"");
+    raw_entry(&mut t, b"d/.wh.x", b'0', b"", b"");
+    raw_entry(&mut t, b"d/x", b'0', b"x", b"");
+    t.extend_from_slice(&[0u8; 1024]);
+    let mut c = Collect::default();
+    walk_layer_bytes(&t, &mut c);
+    let paths: Vec<&str> = c.entries.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["d/x", "d"]);
+}
+
+#[test]
+fn corrupt_blobs_give_warnings_not_panics() {
+    let mut t = Vec::new();
+    raw_entry(&mut t, b"file", b'0', &[7u8; 3000], b"");
+    t.extend_from_slice(&[0u8; 1024]);
+    let gz = gzip(&t);
+    let zs = zstd::encode_all(&t[..], 3).unwrap();
+    let mut bad_crc = gz.clone();
+    let n = bad_crc.len();
+    bad_crc[n - 6] ^= 0xff;
+    let mut bad_header = t.clone();
+    bad_header[148] = b'x'; // checksum field
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated gzip", gz[..gz.len() / 2].to_vec()),
+        ("gzip bad crc", bad_crc),
+        ("gzip magic only", vec![0x1f, 0x8b]),
+        (
+            "zstd magic + junk",
+            [&[0x28, 0xb5, 0x2f, 0xfd][..], &[0xff; 64][..]].concat(),
+        ),
+        ("truncated zstd", zs[..zs.len() / 2].to_vec()),
+        ("truncated tar", t[..700].to_vec()),
+        ("bad tar checksum", bad_header),
+        ("gzip trailing junk", [&gz[..], b"junk"].concat()),
+    ];
+    for (name, blob) in cases {
+        let mut c = Collect::default();
+        walk_layer_bytes(&blob, &mut c);
+        assert!(
+            c.warnings.iter().any(|w| w.message.contains("unreadable")),
+            "{name}: no warning, got {:?}",
+            c.warnings
+        );
+    }
+    // Garbage that is not a tar at all, and empty input: no panic.
+    for blob in [
+        vec![],
+        vec![0u8; 10],
+        b"hello world, not a tar".to_vec(),
+        vec![0xffu8; 4096],
+    ] {
+        walk_layer_bytes(&blob, &mut Collect::default());
+    }
+}
+
+#[test]
+fn gzip_and_zstd_bombs_stop_at_the_limits() {
+    // 256 MiB of zeros in one tar entry, compressed on the fly.
+    let size: u64 = 256 << 20;
+    let mut h = tar::Header::new_gnu();
+    h.set_path("zeros").unwrap();
+    h.set_size(size);
+    h.set_cksum();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(h.as_bytes()).unwrap();
+    let chunk = vec![0u8; 1 << 20];
+    for _ in 0..(size >> 20) {
+        enc.write_all(&chunk).unwrap();
+    }
+    enc.write_all(&[0u8; 1024]).unwrap();
+    let gz = enc.finish().unwrap();
+    assert!(gz.len() < 1 << 20);
+
+    let small = OpenOptions {
+        max_layer_bytes: 32 << 20,
+        ..Default::default()
+    };
+    let mut c = Collect::default();
+    let (stats, diff) = walk_layer_reader(
+        &mut &gz[..],
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+        &small,
+        &mut c,
+    );
+    assert!(diff.is_none());
+    assert!(stats.bytes_decompressed <= (32 << 20) + (1 << 20));
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.message.contains("max_layer_bytes")),
+        "{:?}",
+        c.warnings
+    );
+
+    let ratio = OpenOptions {
+        max_ratio: 100,
+        ..Default::default()
+    };
+    let mut c = Collect::default();
+    walk_layer_reader(&mut &gz[..], "", &ratio, &mut c);
+    assert!(
+        c.warnings.iter().any(|w| w.message.contains("ratio")),
+        "{:?}",
+        c.warnings
+    );
+
+    // The same bytes as a zstd bomb.
+    let mut t = h.as_bytes().to_vec();
+    t.resize(512 + (64 << 20), 0);
+    let zs = zstd::encode_all(&t[..], 3).unwrap();
+    let tiny = OpenOptions {
+        max_layer_bytes: 8 << 20,
+        ..Default::default()
+    };
+    let mut c = Collect::default();
+    walk_layer_reader(&mut &zs[..], "", &tiny, &mut c);
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.message.contains("max_layer_bytes")),
+        "{:?}",
+        c.warnings
+    );
+}
+
+#[test]
+fn big_files_are_listed_but_not_read() {
+    let mut t = Vec::new();
+    raw_entry(&mut t, b"big", b'0', &[1u8; 5000], b"");
+    t.extend_from_slice(&[0u8; 1024]);
+    let opts = OpenOptions {
+        max_file_bytes: 4096,
+        ..Default::default()
+    };
+    let mut c = Collect::default();
+    let (_, diff) = walk_layer_reader(&mut &t[..], "", &opts, &mut c);
+    assert_eq!(c.entries.len(), 1);
+    assert_eq!(c.bytes, 0);
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.path.as_deref() == Some("big") && w.message.contains("max_file_bytes"))
+    );
+    // The diff ID is the sha256 of the whole tar.
+    use sha2::Digest;
+    assert_eq!(
+        diff,
+        Some(format!("sha256:{}", hex::encode(sha2::Sha256::digest(&t))))
+    );
+}
+
+#[test]
+fn parse_source_spellings() {
+    assert_eq!(
+        parse_source("oci:/a/b:latest").unwrap(),
+        SourceSpec::Oci {
+            dir: "/a/b".into(),
+            reference: Some("latest".into())
+        }
+    );
+    assert_eq!(
+        parse_source("oci:/a/b").unwrap(),
+        SourceSpec::Oci {
+            dir: "/a/b".into(),
+            reference: None
+        }
+    );
+    assert_eq!(
+        parse_source("docker-archive:x.tar").unwrap(),
+        SourceSpec::DockerArchive {
+            file: "x.tar".into()
+        }
+    );
+    assert_eq!(
+        parse_source("registry:127.0.0.1:5000/r/x@sha256:00").unwrap(),
+        SourceSpec::Registry {
+            reference: "127.0.0.1:5000/r/x@sha256:00".into()
+        }
+    );
+    assert_eq!(
+        parse_source("dir:/x").unwrap(),
+        SourceSpec::Dir("/x".into())
+    );
+    assert_eq!(
+        parse_source("file:/x/y").unwrap(),
+        SourceSpec::File("/x/y".into())
+    );
+    for bad in [
+        "",
+        "nothing",
+        "oci:",
+        "ftp:x",
+        "registry:noslash",
+        "oci::tag",
+    ] {
+        assert!(parse_source(bad).is_err(), "{bad}");
+    }
+}
