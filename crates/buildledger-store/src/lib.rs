@@ -106,6 +106,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_layers_audit.sql"),
         postgres: include_str!("../migrations/postgres/0003_layers_audit.sql"),
     },
+    Migration {
+        version: 4,
+        name: "compact records",
+        sqlite: include_str!("../migrations/sqlite/0004_compact_records.sql"),
+        postgres: include_str!("../migrations/postgres/0004_compact_records.sql"),
+    },
 ];
 
 /// Rows per multi-row INSERT.
@@ -595,14 +601,18 @@ impl Store {
     /// Insert a validated record inside the current transaction.
     pub fn insert_record(&mut self, rec: &BuildRecord) -> Result<RecordId> {
         let now = now_ms();
-        let mut stored = rec.clone();
-        stored.record_time = Some(ms_to_time(now));
-        let body = serde_json::to_string(&stored).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // The body keeps everything but the components, which live (once) in
+        // `components` and on the links; `records_by_id` puts them back.
+        let body = {
+            let mut stored = BuildRecord { components: Vec::new(), ..rec.clone() };
+            stored.record_time = Some(ms_to_time(now));
+            serde_json::to_string(&stored).map_err(|e| StoreError::Corrupt(e.to_string()))?
+        };
         let src = rec.source.clone().unwrap_or_default();
         let rows = self.db.query(
             "INSERT INTO records (record_time, build_time, origin, trust_state, trust_key, builder_id,
-                                  source_repo, source_commit, source_tag, source_dirty, body)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                                  source_repo, source_commit, source_tag, source_dirty)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             &[
                 Val::Int(now),
                 rec.build_time.map(|t| t.timestamp_millis()).into(),
@@ -614,13 +624,16 @@ impl Store {
                 src.commit.as_deref().map(|c| c.to_ascii_lowercase()).into(),
                 src.tag.clone().into(),
                 src.dirty.map(i64::from).into(),
-                body.into(),
             ],
         )?;
         let rid = rows
             .first()
             .and_then(|r| r[0].int())
             .ok_or_else(|| StoreError::Corrupt("INSERT … RETURNING gave no id".into()))?;
+        self.db.exec(
+            "INSERT INTO record_bodies (record_id, body) VALUES (?, ?)",
+            &[Val::Int(rid), body.into()],
+        )?;
 
         // Subjects, their references and index → manifest links.
         let mut subject_ids = BTreeSet::new();
@@ -687,21 +700,28 @@ impl Store {
 
         // Components: one row per distinct purl, linked once per record
         // (runtime wins over build when a purl is listed twice).
-        let mut links: BTreeMap<i64, i64> = BTreeMap::new();
+        let mut links: BTreeMap<i64, (i64, Option<String>)> = BTreeMap::new();
         for c in &rec.components {
             let cid = self.component_id(&c.purl)?;
             let scope = match c.scope {
                 buildledger_model::Scope::Runtime => 0,
                 buildledger_model::Scope::Build => 1,
             };
-            let e = links.entry(cid).or_insert(scope);
-            *e = (*e).min(scope);
+            let extra = if c.hashes.is_empty() && c.location.is_none() {
+                None
+            } else {
+                Some(serde_json::json!({"hashes": c.hashes, "location": c.location}).to_string())
+            };
+            let e = links.entry(cid).or_insert((scope, extra.clone()));
+            if scope < e.0 {
+                *e = (scope, extra);
+            }
         }
         let rows: Vec<Val> = links
-            .iter()
-            .flat_map(|(c, s)| [Val::Int(rid), Val::Int(*c), Val::Int(*s)])
+            .into_iter()
+            .flat_map(|(c, (s, extra))| [Val::Int(rid), Val::Int(c), Val::Int(s), extra.into()])
             .collect();
-        self.insert_rows("record_components (record_id, component_id, scope)", 3, rows, "")?;
+        self.insert_rows("record_components (record_id, component_id, scope, extra)", 4, rows, "")?;
         Ok(rid)
     }
 
@@ -724,17 +744,54 @@ impl Store {
     pub fn records_by_id(&mut self, ids: &[RecordId]) -> Result<Vec<StoredRecord>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
+            let params: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
             let sql = format!(
-                "SELECT id, body FROM records WHERE id IN ({}) ORDER BY id",
+                "SELECT record_id, body FROM record_bodies WHERE record_id IN ({}) ORDER BY record_id",
                 placeholders(chunk.len())
             );
-            let params: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
+            let mut by_id: HashMap<i64, usize> = HashMap::new();
+            let first = out.len();
             for row in self.db.query(&sql, &params)? {
                 let id = row[0].int().unwrap_or_default();
                 let body = row[1].text().unwrap_or("");
                 let record: BuildRecord = serde_json::from_str(body)
                     .map_err(|e| StoreError::Corrupt(format!("record {id}: {e}")))?;
+                by_id.insert(id, out.len());
                 out.push(StoredRecord { id, record });
+            }
+            // Components come back from the links (bodies written before
+            // schema v4 still carry their own list and are left as they are).
+            let sql = format!(
+                "SELECT rc.record_id, c.purl, rc.scope, rc.extra FROM record_components rc
+                 JOIN components c ON c.id = rc.component_id WHERE rc.record_id IN ({}) ORDER BY rc.record_id, c.purl",
+                placeholders(chunk.len())
+            );
+            let had_own: Vec<bool> = out[first..].iter().map(|r| !r.record.components.is_empty()).collect();
+            for row in self.db.query(&sql, &params)? {
+                let id = row[0].int().unwrap_or_default();
+                let Some(&i) = by_id.get(&id) else { continue };
+                if had_own[i - first] {
+                    continue;
+                }
+                let purl = buildledger_model::Purl::parse(row[1].text().unwrap_or(""))
+                    .map_err(|e| StoreError::Corrupt(format!("record {id}: {e}")))?;
+                let scope = if row[2].int() == Some(1) {
+                    buildledger_model::Scope::Build
+                } else {
+                    buildledger_model::Scope::Runtime
+                };
+                let (mut hashes, mut location) = (BTreeMap::new(), None);
+                if let Some(extra) = row[3].text() {
+                    let v: serde_json::Value = serde_json::from_str(extra)
+                        .map_err(|e| StoreError::Corrupt(format!("record {id}: component extra: {e}")))?;
+                    if let Some(h) = v.get("hashes").and_then(|h| h.as_object()) {
+                        for (k, val) in h {
+                            hashes.insert(k.clone(), val.as_str().unwrap_or_default().to_string());
+                        }
+                    }
+                    location = v.get("location").and_then(|l| l.as_str()).map(String::from);
+                }
+                out[i].record.components.push(buildledger_model::Component { purl, hashes, scope, location });
             }
         }
         out.sort_by_key(|r| r.id);
@@ -931,7 +988,7 @@ impl Store {
         let mut sql = format!(
             "SELECT i.digest, r.id, r.origin, r.trust_state, r.source_repo, r.source_commit, r.source_tag
              FROM records r JOIN record_subjects rs ON rs.record_id = r.id JOIN images i ON i.id = rs.image_id
-             WHERE {} ORDER BY i.digest, r.id",
+             WHERE {} ORDER BY r.id, rs.image_id",
             wheres.join(" AND ")
         );
         if let Some(limit) = q.limit {
