@@ -1,0 +1,956 @@
+//! Differential test of `buildledger vulns` against Debian's `govulncheck` (2023 release) on real
+//! Go binaries built here from the programs in `tests/govulncheck/` (stdlib-only, x/text, x/net;
+//! unstripped and `-s -w` stripped), on SQLite and PostgreSQL.
+//!
+//! Every advisory govulncheck reports for a binary must be among ours. Ours may be a superset
+//! (buildledger matches at module level, govulncheck at symbol level), but every finding of ours
+//! must be explained: a non-withdrawn advisory whose affected ranges contain the version of a
+//! component the binary really carries (as `go version -m` reads it): a module, `stdlib`, or
+//! `toolchain` at the Go version that built it. The set must also equal the module-level answer
+//! computed here from the OSV JSON alone (serde_json and a semver compare, independent of
+//! buildledger's feed code). `affected <CVE>` and `changes --since 1h` are checked on the same data.
+//!
+//! govulncheck (2023) cannot analyse `-s` binaries ("no symbol go.func.*"); for those, the answer for
+//! the unstripped twin (same source, same build info, checked) is the oracle.
+//!
+//! Needs: `apt-get install -y golang-go govulncheck golang-golang-x-text-dev golang-golang-x-net-dev`,
+//! python3, and `../shared` (or `$BUILDLEDGER_SHARED`: OSV data, `tools/govulncheck-legacy-db.py`).
+//! Without them the tests skip with a message, except under `CI=true`, where they fail.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use sha2::{Digest, Sha256};
+
+// ---------------------------------------------------------------------------------------------
+// harness (same style as tests/cli.rs)
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Skips (returns false) with a message, or panics under `CI=true`.
+fn missing(what: &str) -> bool {
+    if ci() {
+        panic!("CI=true but {what}");
+    }
+    eprintln!("SKIP govulncheck differential test: {what}");
+    false
+}
+
+struct Ledger {
+    db: String,
+    _dir: tempfile::TempDir,
+    pg_schema: Option<String>,
+}
+
+fn pg_url() -> String {
+    std::env::var("BUILDLEDGER_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+impl Ledger {
+    fn sqlite() -> Ledger {
+        let dir = tempfile::tempdir().unwrap();
+        Ledger {
+            db: dir.path().join("l.db").display().to_string(),
+            _dir: dir,
+            pg_schema: None,
+        }
+    }
+
+    fn postgres() -> Option<Ledger> {
+        let mut c = match postgres::Client::connect(&pg_url(), postgres::NoTls) {
+            Ok(c) => c,
+            Err(e) if ci() => panic!("CI=true but PostgreSQL is unreachable: {e}"),
+            Err(e) => {
+                eprintln!("SKIP PostgreSQL: {e}");
+                return None;
+            }
+        };
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let schema = format!(
+            "bl_govuln_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        c.batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .unwrap();
+        Some(Ledger {
+            db: format!("{}?options=-csearch_path%3D{schema}", pg_url()),
+            _dir: tempfile::tempdir().unwrap(),
+            pg_schema: Some(schema),
+        })
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_buildledger"))
+            .current_dir(root())
+            .env("BUILDLEDGER_DB", &self.db)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        let out = self.ok(&a);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON: {e}\n{out}"))
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        if let Some(s) = &self.pg_schema
+            && let Ok(mut c) = postgres::Client::connect(&pg_url(), postgres::NoTls)
+        {
+            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {s} CASCADE"));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// tools and data
+
+fn shared() -> PathBuf {
+    std::env::var_os("BUILDLEDGER_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared"))
+}
+
+fn osv_dir() -> PathBuf {
+    shared().join("data/osv/go")
+}
+
+const GOCODE: &str = "/usr/share/gocode/src";
+
+/// Debian's Go 1.19 (govulncheck 2023 reads Go <= 1.20 binaries only).
+fn go_bin() -> Option<PathBuf> {
+    [
+        "/usr/lib/go-1.19/bin/go",
+        "/usr/lib/go-1.20/bin/go",
+        "/usr/bin/go",
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .find(|p| {
+        Command::new(p)
+            .arg("version")
+            .env("GOTOOLCHAIN", "local")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .is_some_and(|o| {
+                let v = String::from_utf8_lossy(&o.stdout).to_string();
+                v.contains("go1.19") || v.contains("go1.20")
+            })
+    })
+}
+
+fn have(tool: &str) -> bool {
+    Command::new(tool).arg("-h").output().is_ok()
+}
+
+/// Checks every prerequisite; false means "skip" (outside CI).
+fn require_all() -> bool {
+    if go_bin().is_none() {
+        return missing("Go 1.19/1.20 is not installed (apt-get install -y golang-go)");
+    }
+    if !have("govulncheck") {
+        return missing("govulncheck is not installed (apt-get install -y govulncheck)");
+    }
+    if !have("python3") {
+        return missing("python3 is not installed");
+    }
+    if !osv_dir().is_dir() || !shared().join("tools/govulncheck-legacy-db.py").is_file() {
+        return missing(&format!(
+            "{} (OSV data and tools) is missing",
+            shared().display()
+        ));
+    }
+    for m in ["golang.org/x/text", "golang.org/x/net/html"] {
+        if !Path::new(GOCODE).join(m).is_dir() {
+            return missing(&format!(
+                "{GOCODE}/{m} is missing (apt-get install -y golang-golang-x-text-dev golang-golang-x-net-dev)"
+            ));
+        }
+    }
+    true
+}
+
+/// Scratch space shared by all tests of this run, under cargo's per-test-target tmp dir (statics
+/// are never dropped, so a TempDir would leak): wiped when first used, left for inspection after.
+fn scratch() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("govulncheck");
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    })
+}
+
+/// The legacy govulncheck database built from the shared OSV data, once per run.
+fn vulndb() -> &'static Path {
+    static DB: OnceLock<PathBuf> = OnceLock::new();
+    DB.get_or_init(|| {
+        let out = scratch().join("vulndb");
+        let o = Command::new("python3")
+            .arg(shared().join("tools/govulncheck-legacy-db.py"))
+            .arg(osv_dir())
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "govulncheck-legacy-db.py failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        out
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// building the fixture binaries
+
+/// One binary built from a program under `tests/govulncheck/`.
+struct Fixture {
+    /// Name of the binary (also used in messages).
+    name: &'static str,
+    /// Program directory under `tests/govulncheck/`.
+    program: &'static str,
+    /// Directories copied from `/usr/share/gocode/src` into `vendor/`: (module path, package subtree).
+    vendor: &'static [(&'static str, &'static str)],
+    /// Linked with `-s -w` (no symbol table, no DWARF).
+    stripped: bool,
+    /// The unstripped twin (same source and build info), used as oracle when govulncheck (2023)
+    /// cannot read a stripped binary.
+    twin: Option<&'static str>,
+}
+
+const FIXTURES: &[Fixture] = &[
+    Fixture {
+        name: "stdlib",
+        program: "stdlib",
+        vendor: &[],
+        stripped: false,
+        twin: None,
+    },
+    Fixture {
+        name: "stdlib-stripped",
+        program: "stdlib",
+        vendor: &[],
+        stripped: true,
+        twin: Some("stdlib"),
+    },
+    Fixture {
+        name: "xtext",
+        program: "xtext",
+        vendor: &[("golang.org/x/text", "golang.org/x/text")],
+        stripped: false,
+        twin: None,
+    },
+    Fixture {
+        name: "xnet",
+        program: "xnet",
+        vendor: &[("golang.org/x/net", "golang.org/x/net/html")],
+        stripped: false,
+        twin: None,
+    },
+    Fixture {
+        name: "xnet-stripped",
+        program: "xnet",
+        vendor: &[("golang.org/x/net", "golang.org/x/net/html")],
+        stripped: true,
+        twin: Some("xnet"),
+    },
+];
+
+/// A built binary and what the oracles say about it.
+struct Built {
+    name: &'static str,
+    path: PathBuf,
+    /// Synthetic image digest: sha256 of the binary file.
+    digest: String,
+    /// Module path -> version from `go version -m` ("stdlib" -> "go1.19.8").
+    modules: BTreeMap<String, String>,
+    /// govulncheck's advisory ids (from its own run, or from the unstripped twin's).
+    theirs: BTreeSet<String>,
+    /// How `theirs` was obtained.
+    oracle_note: String,
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let t = e.file_type().unwrap();
+        let dst = to.join(e.file_name());
+        if t.is_dir() {
+            copy_tree(&e.path(), &dst);
+        } else if t.is_file() {
+            std::fs::copy(e.path(), &dst).unwrap();
+        }
+    }
+}
+
+/// Import paths of every directory under `dir` holding non-test Go files (testdata excluded).
+fn go_packages(dir: &Path, import: &str, out: &mut Vec<String>) {
+    let mut has_go = false;
+    let mut subdirs = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let n = e.file_name().to_string_lossy().to_string();
+        if e.file_type().unwrap().is_dir() {
+            if n != "testdata" && !n.starts_with('.') && !n.starts_with('_') {
+                subdirs.push(n);
+            }
+        } else if n.ends_with(".go") && !n.ends_with("_test.go") {
+            has_go = true;
+        }
+    }
+    if has_go {
+        out.push(import.to_string());
+    }
+    subdirs.sort();
+    for s in subdirs {
+        go_packages(&dir.join(&s), &format!("{import}/{s}"), out);
+    }
+}
+
+/// The version `go.mod` requires for `module` (the one we make the binary claim).
+fn required_version(gomod: &str, module: &str) -> String {
+    gomod
+        .lines()
+        .map(str::trim)
+        .filter_map(|l| l.strip_prefix("require ").or(Some(l)))
+        .find_map(|l| {
+            let mut it = l.split_whitespace();
+            (it.next() == Some(module))
+                .then(|| it.next().map(str::to_string))
+                .flatten()
+        })
+        .unwrap_or_else(|| panic!("go.mod does not require {module}"))
+}
+
+fn go_cmd(go: &Path, dir: &Path) -> Command {
+    let mut c = Command::new(go);
+    c.current_dir(dir)
+        .env("CGO_ENABLED", "0")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "-mod=vendor")
+        .env("GO111MODULE", "on")
+        .env("GOWORK", "off")
+        .env("GOENV", "off")
+        .env("GOPATH", scratch().join("gopath"))
+        .env(
+            "GOCACHE",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-build-cache"),
+        );
+    c
+}
+
+fn build(f: &Fixture) -> PathBuf {
+    let go = go_bin().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/govulncheck")
+        .join(f.program);
+    let work = scratch().join("src").join(f.name);
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    for file in ["go.mod", "main.go"] {
+        std::fs::copy(src.join(file), work.join(file)).unwrap();
+    }
+    let gomod = std::fs::read_to_string(work.join("go.mod")).unwrap();
+    if !f.vendor.is_empty() {
+        let mut modules_txt = String::new();
+        let mut by_module: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (m, sub) in f.vendor {
+            by_module.entry(m).or_default().push(sub);
+        }
+        for (m, subs) in by_module {
+            modules_txt.push_str(&format!(
+                "# {m} {}\n## explicit; go 1.17\n",
+                required_version(&gomod, m)
+            ));
+            let mut pkgs = Vec::new();
+            for sub in subs {
+                let dst = work.join("vendor").join(sub);
+                copy_tree(&Path::new(GOCODE).join(sub), &dst);
+                go_packages(&dst, sub, &mut pkgs);
+            }
+            pkgs.sort();
+            pkgs.dedup();
+            for p in pkgs {
+                modules_txt.push_str(&p);
+                modules_txt.push('\n');
+            }
+        }
+        std::fs::write(work.join("vendor/modules.txt"), modules_txt).unwrap();
+    }
+    let bin = scratch().join("bin").join(f.name);
+    let mut c = go_cmd(&go, &work);
+    c.args(["build", "-trimpath"]);
+    if f.stripped {
+        c.arg("-ldflags=-s -w");
+    }
+    c.arg("-o").arg(&bin).arg(".");
+    let o = c.output().unwrap();
+    assert!(
+        o.status.success(),
+        "go build {} failed: {}",
+        f.name,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    bin
+}
+
+/// Module versions from `go version -m BIN` (the Go tool as build-info oracle).
+fn go_version_m(bin: &Path) -> BTreeMap<String, String> {
+    let go = go_bin().unwrap();
+    let o = go_cmd(&go, scratch())
+        .arg("version")
+        .arg("-m")
+        .arg(bin)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "go version -m failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = String::from_utf8(o.stdout).unwrap();
+    let mut m = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        if i == 0 {
+            // "<path>: go1.19.8"
+            let v = line.rsplit(": ").next().unwrap().trim().to_string();
+            m.insert("stdlib".to_string(), v);
+            continue;
+        }
+        let f: Vec<&str> = line
+            .split('\t')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        if f.len() >= 3 && f[0] == "dep" {
+            m.insert(f[1].to_string(), f[2].to_string());
+        }
+    }
+    m
+}
+
+/// Runs govulncheck; Ok(ids) or Err(stderr) when it cannot analyse the binary.
+fn govulncheck(bin: &Path) -> Result<BTreeSet<String>, String> {
+    let o = Command::new("govulncheck")
+        .env("GOVULNDB", format!("file://{}", vulndb().display()))
+        .env("GOFLAGS", "")
+        .arg("-json")
+        .arg(bin)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    if !o.status.success() && out.trim().is_empty() {
+        return Err(String::from_utf8_lossy(&o.stderr).to_string());
+    }
+    Ok(govulncheck_ids(&out))
+}
+
+/// Advisory ids with findings in govulncheck's JSON. The 2023 Debian release prints one object
+/// `{"Vulns": [{"OSV": {"id": …}, "Modules": […]}]}` listing only vulnerabilities found in the
+/// binary; later releases print a stream of `{"osv": …}` / `{"finding": {"osv": id}}` messages, where
+/// only `finding` entries are findings. Both shapes are read.
+fn govulncheck_ids(out: &str) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    for v in serde_json::Deserializer::from_str(out).into_iter::<serde_json::Value>() {
+        let v = v.unwrap_or_else(|e| panic!("govulncheck printed invalid JSON: {e}\n{out}"));
+        if let Some(vulns) = v.get("Vulns").and_then(|x| x.as_array()) {
+            for x in vulns {
+                ids.insert(x["OSV"]["id"].as_str().expect("Vulns[].OSV.id").to_string());
+            }
+        }
+        if let Some(id) = v
+            .get("finding")
+            .and_then(|f| f.get("osv"))
+            .and_then(|x| x.as_str())
+        {
+            ids.insert(id.to_string());
+        }
+    }
+    ids
+}
+
+/// All fixtures built and checked by the oracles, once per run.
+fn built() -> &'static [Built] {
+    static B: OnceLock<Vec<Built>> = OnceLock::new();
+    B.get_or_init(|| {
+        let mut res: Vec<Built> = Vec::new();
+        for f in FIXTURES {
+            let path = build(f);
+            let bytes = std::fs::read(&path).unwrap();
+            let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+            let modules = go_version_m(&path);
+            let (theirs, oracle_note) = match govulncheck(&path) {
+                Ok(ids) => (ids, "govulncheck on this binary".to_string()),
+                Err(e) => {
+                    // govulncheck (2023) needs the symbol table and fails on `-s` binaries
+                    // ("no symbol go.func.*"); its answer for the unstripped twin (same source,
+                    // same build info) is the oracle then.
+                    let twin = f
+                        .twin
+                        .unwrap_or_else(|| panic!("govulncheck failed on {}: {e}", f.name));
+                    let t = res
+                        .iter()
+                        .find(|b| b.name == twin)
+                        .expect("twin is built first");
+                    assert_eq!(
+                        t.modules, modules,
+                        "{} and its twin {twin} differ in build info",
+                        f.name
+                    );
+                    (
+                        t.theirs.clone(),
+                        format!(
+                            "govulncheck cannot read it ({}); twin {twin}'s result",
+                            e.trim()
+                        ),
+                    )
+                }
+            };
+            res.push(Built {
+                name: f.name,
+                path,
+                digest,
+                modules,
+                theirs,
+                oracle_note,
+            });
+        }
+        res
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// independent OSV range check
+
+/// Semantic Version precedence (semver.org §11), enough for Go module versions and pseudo-versions
+/// (`0.0.0-20180724234803-3673e40ba225` is a pre-release of 0.0.0). A leading `v`/`go` is dropped;
+/// build metadata is ignored. None when not a semver.
+fn semver_cmp(a: &str, b: &str) -> Option<std::cmp::Ordering> {
+    use std::cmp::Ordering;
+    fn split(v: &str) -> Option<([u64; 3], Option<Vec<String>>)> {
+        let v = v.trim_start_matches("go").trim_start_matches('v');
+        let v = v.split('+').next()?;
+        let (core, pre) = match v.split_once('-') {
+            Some((c, p)) => (c, Some(p.split('.').map(str::to_string).collect())),
+            None => (v, None),
+        };
+        let mut n = [0u64; 3];
+        let parts: Vec<&str> = core.split('.').collect();
+        if parts.is_empty() || parts.len() > 3 {
+            return None;
+        }
+        for (i, p) in parts.iter().enumerate() {
+            n[i] = p.parse().ok()?;
+        }
+        Some((n, pre))
+    }
+    let (na, pa) = split(a)?;
+    let (nb, pb) = split(b)?;
+    Some(na.cmp(&nb).then_with(|| match (pa, pb) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(x), Some(y)) => {
+            for (i, j) in x.iter().zip(y.iter()) {
+                let o = match (i.parse::<u64>(), j.parse::<u64>()) {
+                    (Ok(p), Ok(q)) => p.cmp(&q),
+                    (Ok(_), Err(_)) => Ordering::Less,
+                    (Err(_), Ok(_)) => Ordering::Greater,
+                    (Err(_), Err(_)) => i.cmp(j),
+                };
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            x.len().cmp(&y.len())
+        }
+    }))
+}
+
+/// Is `version` inside the SEMVER `events` of one OSV range (introduced/fixed/last_affected)?
+fn in_range(events: &[serde_json::Value], version: &str) -> bool {
+    use std::cmp::Ordering::*;
+    // Events sorted by version; walk them, toggling "affected".
+    let mut evs: Vec<(&str, &str)> = Vec::new();
+    for e in events {
+        for k in ["introduced", "fixed", "last_affected"] {
+            if let Some(v) = e.get(k).and_then(|x| x.as_str()) {
+                evs.push((k, v));
+            }
+        }
+    }
+    let key = |v: &str| {
+        if v == "0" {
+            "0.0.0-0".to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    evs.sort_by(|a, b| semver_cmp(&key(a.1), &key(b.1)).unwrap_or(Equal));
+    let mut affected = false;
+    for (k, v) in evs {
+        let c =
+            semver_cmp(version, &key(v)).unwrap_or_else(|| panic!("not semver: {version} / {v}"));
+        match k {
+            "introduced" if c != Less => affected = true,
+            "fixed" if c != Less => affected = false,
+            "last_affected" if c == Greater => affected = false,
+            _ => {}
+        }
+    }
+    affected
+}
+
+/// Every OSV file of the shared Go data, parsed once: id -> document.
+fn osv_index() -> &'static BTreeMap<String, serde_json::Value> {
+    static I: OnceLock<BTreeMap<String, serde_json::Value>> = OnceLock::new();
+    I.get_or_init(|| {
+        let mut m = BTreeMap::new();
+        for e in std::fs::read_dir(osv_dir()).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "json") {
+                let v: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(&p).unwrap())
+                        .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                m.insert(v["id"].as_str().unwrap().to_string(), v);
+            }
+        }
+        m
+    })
+}
+
+/// Does this (not withdrawn) advisory list package `name` with a SEMVER range containing `version`?
+fn affects(osv: &serde_json::Value, name: &str, version: &str) -> bool {
+    if osv.get("withdrawn").is_some_and(|w| !w.is_null()) {
+        return false;
+    }
+    osv["affected"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["package"]["name"] == name)
+        .any(|a| {
+            a["ranges"].as_array().into_iter().flatten().any(|r| {
+                r["type"] == "SEMVER"
+                    && r["events"]
+                        .as_array()
+                        .is_some_and(|ev| in_range(ev, version))
+            })
+        })
+}
+
+/// The OSV package names and versions a binary carries: its modules, `stdlib` and `toolchain` at
+/// the Go version that built it (Go's advisories for the go command itself use `toolchain`).
+fn packages(modules: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut p: BTreeMap<String, String> = modules
+        .iter()
+        .map(|(k, v)| (k.clone(), v.trim_start_matches("go").to_string()))
+        .collect();
+    if let Some(go) = p.get("stdlib").cloned() {
+        p.insert("toolchain".into(), go);
+    }
+    p
+}
+
+/// All advisories whose ranges contain one of the binary's packages: the module-level answer,
+/// computed from the OSV JSON alone.
+fn module_level(modules: &BTreeMap<String, String>) -> BTreeSet<String> {
+    let pk = packages(modules);
+    osv_index()
+        .iter()
+        .filter(|(_, v)| pk.iter().any(|(n, ver)| affects(v, n, ver)))
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+/// `pkg:golang/golang.org/x/text@v0.3.2` -> ("golang.org/x/text", "v0.3.2").
+fn golang_purl(purl: &str) -> Option<(String, String)> {
+    let rest = purl.strip_prefix("pkg:golang/")?;
+    let rest = rest.split(['?', '#']).next()?;
+    let (name, version) = rest.rsplit_once('@')?;
+    Some((
+        name.replace("%2F", "/").replace("%2f", "/"),
+        version.to_string(),
+    ))
+}
+
+#[test]
+fn semver_compare_self_check() {
+    use std::cmp::Ordering::*;
+    assert_eq!(semver_cmp("1.19.8", "1.19.9"), Some(Less));
+    assert_eq!(semver_cmp("go1.19.8", "1.19.0-0"), Some(Greater));
+    assert_eq!(semver_cmp("v0.3.2", "0.3.10"), Some(Less));
+    assert_eq!(
+        semver_cmp(
+            "v0.0.0-20180724234803-3673e40ba225",
+            "0.0.0-20190125091013-d26f9f9a57f3"
+        ),
+        Some(Less)
+    );
+    assert_eq!(semver_cmp("1.0.0-alpha", "1.0.0-alpha.1"), Some(Less));
+    assert_eq!(semver_cmp("1.0.0-rc.1", "1.0.0"), Some(Less));
+    let ev = |s: &str| serde_json::from_str::<Vec<serde_json::Value>>(s).unwrap();
+    assert!(in_range(
+        &ev(r#"[{"introduced":"0"},{"fixed":"1.19.9"}]"#),
+        "1.19.8"
+    ));
+    assert!(!in_range(
+        &ev(r#"[{"introduced":"0"},{"fixed":"1.19.9"}]"#),
+        "1.19.9"
+    ));
+    assert!(in_range(
+        &ev(
+            r#"[{"introduced":"0"},{"fixed":"1.19.9"},{"introduced":"1.20.0-0"},{"fixed":"1.20.4"}]"#
+        ),
+        "1.20.1"
+    ));
+    assert!(!in_range(
+        &ev(r#"[{"introduced":"1.20.0-0"},{"fixed":"1.20.4"}]"#),
+        "1.19.8"
+    ));
+    assert!(in_range(
+        &ev(r#"[{"introduced":"0"},{"last_affected":"0.3.2"}]"#),
+        "0.3.2"
+    ));
+    assert!(!in_range(
+        &ev(r#"[{"introduced":"0"},{"last_affected":"0.3.2"}]"#),
+        "0.3.3"
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// the differential test
+
+fn advisories(v: &serde_json::Value) -> BTreeSet<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("vulns --json is not an array: {v}"))
+        .iter()
+        .map(|f| {
+            f["advisory"]
+                .as_str()
+                .unwrap_or_else(|| panic!("finding without advisory: {f}"))
+                .to_string()
+        })
+        .collect()
+}
+
+fn differential(l: &Ledger) {
+    let bins = built();
+    l.ok(&["feed", "import", osv_dir().to_str().unwrap()]);
+    for b in bins {
+        l.ok(&[
+            "scan",
+            &format!("file:{}", b.path.display()),
+            "--record",
+            "--digest",
+            &b.digest,
+        ]);
+    }
+    let mut extras_total = 0;
+    for b in bins {
+        let rows = l.json(&["vulns", &b.digest]);
+        let ours = advisories(&rows);
+        let theirs = &b.theirs;
+        let pk = packages(&b.modules);
+        assert!(
+            !theirs.is_empty(),
+            "{}: govulncheck found nothing; the fixture is meant to be vulnerable",
+            b.name
+        );
+        let missed: Vec<&String> = theirs.difference(&ours).collect();
+        // ours - theirs, grouped by the component buildledger matched
+        let mut extra: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for r in rows.as_array().unwrap() {
+            let id = r["advisory"].as_str().unwrap();
+            if !theirs.contains(id) {
+                extra
+                    .entry(r["purl"].as_str().unwrap_or("?").to_string())
+                    .or_default()
+                    .push(id.to_string());
+            }
+        }
+        eprintln!(
+            "[{}] {} ({}; build info {:?}): govulncheck {} [{}]; buildledger {}; ours - theirs = {}:",
+            if l.pg_schema.is_some() {
+                "postgres"
+            } else {
+                "sqlite"
+            },
+            b.name,
+            b.oracle_note,
+            b.modules,
+            theirs.len(),
+            theirs.iter().cloned().collect::<Vec<_>>().join(" "),
+            ours.len(),
+            ours.difference(theirs).count(),
+        );
+        for (purl, ids) in &extra {
+            eprintln!("    {purl}: {} [{}]", ids.len(), ids.join(" "));
+        }
+        assert!(
+            missed.is_empty(),
+            "{}: govulncheck reports {missed:?}, buildledger does not (db {})",
+            b.name,
+            l.db
+        );
+
+        // every finding of ours (and so every extra) is explained: its component is one the binary
+        // really carries (version as `go version -m` reads it), and the advisory's affected
+        // ranges contain that version
+        let mut unexplained = Vec::new();
+        for r in rows.as_array().unwrap() {
+            let id = r["advisory"].as_str().unwrap();
+            let purl = r["purl"].as_str().unwrap_or("");
+            let ok = golang_purl(purl).is_some_and(|(name, ver)| {
+                pk.get(&name).is_some_and(|real| *real == ver)
+                    && osv_index()
+                        .get(id)
+                        .is_some_and(|osv| affects(osv, &name, &ver))
+            });
+            if !ok {
+                unexplained.push(format!("{id} on {purl}"));
+            }
+        }
+        assert!(
+            unexplained.is_empty(),
+            "{}: buildledger findings not explained by the binary's build info {:?}: {unexplained:?}",
+            b.name,
+            b.modules
+        );
+
+        // and the module-level answer is complete: it is exactly what the OSV data says for the
+        // binary's packages (read independently here)
+        let expected = module_level(&b.modules);
+        assert_eq!(
+            ours,
+            expected,
+            "{}: buildledger vs module-level OSV reading: missing {:?}, extra {:?}",
+            b.name,
+            expected.difference(&ours).collect::<Vec<_>>(),
+            ours.difference(&expected).collect::<Vec<_>>()
+        );
+        extras_total += ours.difference(theirs).count();
+    }
+    eprintln!(
+        "total ours - theirs over all binaries (module- vs symbol-level matching): {extras_total}"
+    );
+
+    // stripped and unstripped twins carry the same build info: same answer from buildledger
+    for b in bins {
+        if let Some(t) = FIXTURES
+            .iter()
+            .find(|f| f.name == b.name)
+            .and_then(|f| f.twin)
+        {
+            let twin = bins.iter().find(|x| x.name == t).unwrap();
+            assert_eq!(
+                advisories(&l.json(&["vulns", &b.digest])),
+                advisories(&l.json(&["vulns", &twin.digest])),
+                "{} vs {t}",
+                b.name
+            );
+        }
+    }
+
+    // `affected <CVE alias>` of a reported advisory lists the digest (both binaries of a twin pair)
+    for b in bins {
+        let id = b.theirs.iter().next().unwrap();
+        let osv: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(osv_dir().join(format!("{id}.json"))).unwrap(),
+        )
+        .unwrap();
+        let Some(cve) = osv["aliases"].as_array().and_then(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str())
+                .find(|x| x.starts_with("CVE-"))
+        }) else {
+            continue;
+        };
+        let v = l.json(&["affected", cve]);
+        let rows = v
+            .as_array()
+            .unwrap_or_else(|| panic!("affected --json is not an array: {v}"));
+        assert!(
+            rows.iter()
+                .any(|r| r["digest"] == b.digest.as_str() && r["advisory"] == id.as_str()),
+            "{}: affected {cve} (alias of {id}) does not list {}: {v}",
+            b.name,
+            b.digest
+        );
+    }
+
+    // `changes --since 1h` shows the findings added by the scans: every advisory govulncheck
+    // reports is an "added" change naming the binary's digest
+    let ch = l.json(&["changes", "--since", "1h"]);
+    let rows = ch
+        .as_array()
+        .unwrap_or_else(|| panic!("changes --json is not an array: {ch}"));
+    for b in bins {
+        for id in &b.theirs {
+            assert!(
+                rows.iter().any(|r| r["change"] == "added"
+                    && r["advisory"] == id.as_str()
+                    && r["digests"]
+                        .as_array()
+                        .is_some_and(|d| d.iter().any(|x| x == b.digest.as_str()))),
+                "changes --since 1h has no added {id} for {} ({})",
+                b.name,
+                b.digest
+            );
+        }
+    }
+    // and nothing was removed
+    assert!(
+        !rows.iter().any(|r| r["change"] == "removed"),
+        "unexpected removals: {ch}"
+    );
+}
+
+#[test]
+fn govulncheck_findings_are_among_ours_sqlite() {
+    if !require_all() {
+        return;
+    }
+    differential(&Ledger::sqlite());
+}
+
+#[test]
+fn govulncheck_findings_are_among_ours_postgres() {
+    if !require_all() {
+        return;
+    }
+    if let Some(l) = Ledger::postgres() {
+        differential(&l);
+    }
+}

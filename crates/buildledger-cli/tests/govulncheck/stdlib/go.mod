@@ -1,0 +1,3 @@
+module example.com/buildledger/fixture/stdlib
+
+go 1.19
