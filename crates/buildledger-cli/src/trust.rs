@@ -172,7 +172,10 @@ pub fn record_from_attestation(att: &prov::VerifiedAttestation) -> Result<BuildR
     let mut source = Source { tag: str_of(ext, "tag"), commit: str_of(ext, "commit"), dirty: ext.get("dirty").and_then(|d| d.as_bool()), repo: None };
     let deps = p.build_definition.resolved_dependencies.iter().chain(p.run_details.builder.builder_dependencies.iter());
     for d in deps {
-        match d.kind() {
+        // Other tools do not annotate kinds: a `git+…` URI with a commit digest is the source.
+        let is_git = d.uri.starts_with("git+") && (d.digest.contains_key("gitCommit") || d.digest.contains_key("sha1"));
+        let kind = d.kind().or(if is_git { Some(prov::KIND_SOURCE) } else { None });
+        match kind {
             Some(prov::KIND_SOURCE) => {
                 let uri = d.uri.trim_start_matches("git+");
                 let (repo, git_ref) = match uri.rsplit_once('@') {

@@ -107,9 +107,10 @@ pub fn compare(digest: &str, records: &[StoredRecord]) -> Vec<Mismatch> {
                     push("toolchain go", Some(cg.version.clone()), Some(og.clone()));
                 }
             }
-            // Dependencies: only when the claim lists Go modules at all.
+            // Dependencies: when the claim lists Go modules and the image
+            // holds a Go binary (whose module list may well be empty).
             let cmods = go_modules(cr, false);
-            if !cmods.is_empty() && !omods.is_empty() {
+            if !cmods.is_empty() && ogo.is_some() {
                 for (m, ov) in &omods {
                     match cmods.get(m) {
                         Some(cv) if cv != ov => push("dependency", Some(format!("{m}@{cv}")), Some(format!("{m}@{ov}"))),
