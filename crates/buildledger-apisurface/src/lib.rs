@@ -23,7 +23,9 @@ use serde_json::Value;
 /// Refuse documents larger than this.
 pub const MAX_DOCUMENT_SIZE: usize = 32 * 1024 * 1024;
 
-const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 /// Why a document could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -82,14 +84,22 @@ pub fn from_openapi(bytes: &[u8], location: &str) -> Result<Vec<ApiEntry>, ApiSu
         location: location.into(),
         message: m.into(),
     };
-    let obj = doc.as_object().ok_or_else(|| not("the document is not an object"))?;
+    let obj = doc
+        .as_object()
+        .ok_or_else(|| not("the document is not an object"))?;
     let spec = obj
         .get("openapi")
         .or_else(|| obj.get("swagger"))
-        .and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_f64().map(|f| f.to_string())))
+        .and_then(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .or_else(|| v.as_f64().map(|f| f.to_string()))
+        })
         .ok_or_else(|| not("no `openapi` (or `swagger`) version field: not an OpenAPI document"))?;
     if !(spec.starts_with("3.") || spec.starts_with("2.")) {
-        return Err(not(&format!("unsupported OpenAPI version {spec:?} (2.x and 3.x are read)")));
+        return Err(not(&format!(
+            "unsupported OpenAPI version {spec:?} (2.x and 3.x are read)"
+        )));
     }
     let info = obj.get("info");
     let doc_version = info.and_then(|i| i.get("version")).and_then(Value::as_str);
@@ -110,18 +120,31 @@ pub fn from_openapi(bytes: &[u8], location: &str) -> Result<Vec<ApiEntry>, ApiSu
             if !METHODS.contains(&method.as_str()) {
                 continue;
             }
-            let deprecated = op.get("deprecated").and_then(Value::as_bool).unwrap_or(false);
-            let version = path_version
-                .clone()
-                .or_else(|| doc_version.filter(|v| Stability::from_version(v).is_some()).map(String::from));
+            let deprecated = op
+                .get("deprecated")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let version = path_version.clone().or_else(|| {
+                doc_version
+                    .filter(|v| Stability::from_version(v).is_some())
+                    .map(String::from)
+            });
             let stability = stability_field(Some(op))
                 .or(path_stability)
-                .or(if deprecated { Some(Stability::Deprecated) } else { None })
+                .or(if deprecated {
+                    Some(Stability::Deprecated)
+                } else {
+                    None
+                })
                 .or(doc_stability)
                 .or_else(|| path_version.as_deref().and_then(Stability::from_version))
                 .or_else(|| doc_version.and_then(Stability::from_version))
                 .unwrap_or(Stability::Stable);
-            let stability = if deprecated { Stability::Deprecated } else { stability };
+            let stability = if deprecated {
+                Stability::Deprecated
+            } else {
+                stability
+            };
             out.push(ApiEntry {
                 kind: ApiKind::Http,
                 name: format!("{} {path}", method.to_ascii_uppercase()),
@@ -154,7 +177,10 @@ mod tests {
 
     #[test]
     fn versions_from_paths() {
-        assert_eq!(version_segment("/apis/apps/v1beta2/deployments"), Some("v1beta2".into()));
+        assert_eq!(
+            version_segment("/apis/apps/v1beta2/deployments"),
+            Some("v1beta2".into())
+        );
         assert_eq!(version_segment("/v2/pets/{id}"), Some("v2".into()));
         assert_eq!(version_segment("/pets/vip"), None);
     }

@@ -57,7 +57,11 @@ fn pool(advs: &[Advisory]) -> Vec<(String, String, Vec<String>)> {
                         _ => continue,
                     };
                     if v != "0" && !v.contains('-') {
-                        let v = if ty == "golang" && af.name != "stdlib" && af.name != "toolchain" { format!("v{v}") } else { v.clone() };
+                        let v = if ty == "golang" && af.name != "stdlib" && af.name != "toolchain" {
+                            format!("v{v}")
+                        } else {
+                            v.clone()
+                        };
                         e.push(v);
                     }
                 }
@@ -78,14 +82,22 @@ fn digest_of(n: u64) -> Digest {
     let mut s = String::new();
     let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xfeed;
     for _ in 0..4 {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         s.push_str(&format!("{x:016x}"));
     }
     Digest::parse(&format!("sha256:{s}")).expect("digest")
 }
 
 fn build(pool: &[(String, String, Vec<String>)], i: u64, rng: &mut Rng) -> BuildRecord {
-    let mut r = BuildRecord::new(vec![Subject { digest: digest_of(i), media_type: None, platform: None, references: vec![], manifests: vec![] }]);
+    let mut r = BuildRecord::new(vec![Subject {
+        digest: digest_of(i),
+        media_type: None,
+        platform: None,
+        references: vec![],
+        manifests: vec![],
+    }]);
     let mut comps = BTreeMap::new();
     while comps.len() < 30 {
         let (ty, name, versions) = &pool[rng.below(pool.len())];
@@ -94,7 +106,15 @@ fn build(pool: &[(String, String, Vec<String>)], i: u64, rng: &mut Rng) -> Build
         }
         let v = &versions[rng.below(versions.len())];
         if let Ok(p) = Purl::from_parts(ty, None, name, Some(v)) {
-            comps.insert(p.to_string(), Component { purl: p, hashes: BTreeMap::new(), scope: Scope::Runtime, location: None });
+            comps.insert(
+                p.to_string(),
+                Component {
+                    purl: p,
+                    hashes: BTreeMap::new(),
+                    scope: Scope::Runtime,
+                    location: None,
+                },
+            );
         }
     }
     r.components = comps.into_values().collect();
@@ -103,7 +123,11 @@ fn build(pool: &[(String, String, Vec<String>)], i: u64, rng: &mut Rng) -> Build
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let data = PathBuf::from(args.get(1).cloned().unwrap_or_else(|| "../shared/data".into()));
+    let data = PathBuf::from(
+        args.get(1)
+            .cloned()
+            .unwrap_or_else(|| "../shared/data".into()),
+    );
     let sizes: Vec<u64> = args
         .get(2)
         .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
@@ -127,7 +151,10 @@ fn main() {
         );
     }
     let pool = pool(&advs);
-    println!("component pool: {} packages named by the advisories", pool.len());
+    println!(
+        "component pool: {} packages named by the advisories",
+        pool.len()
+    );
     let (head, tail) = advs.split_at(advs.len() - 100);
     for &n in &sizes {
         let path = dir.join(format!("ledger-{n}.db"));
@@ -146,7 +173,17 @@ fn main() {
         let t = Instant::now();
         let rep = buildledger_rules::import(&mut store, tail, &mut |_| {}).expect("import tail");
         let inc = t.elapsed().as_secs_f64();
-        let affected: usize = tail.iter().map(|a| store.affected(&a.id).ok().flatten().map(|v| v.len()).unwrap_or(0)).sum();
+        let affected: usize = tail
+            .iter()
+            .map(|a| {
+                store
+                    .affected(&a.id)
+                    .ok()
+                    .flatten()
+                    .map(|v| v.len())
+                    .unwrap_or(0)
+            })
+            .sum();
         let (_, findings) = store.advisory_stats().expect("stats");
         println!(
             "{n} images (setup {setup:.1}s): batch of 100 new advisories → {} findings, {affected} (image, advisory, component) rows affected, in {:.3}s; {findings} findings in all",

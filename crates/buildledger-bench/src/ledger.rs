@@ -38,7 +38,9 @@ fn digest_of(n: u64, salt: u64) -> Digest {
     let mut s = String::with_capacity(64);
     let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt;
     for _ in 0..4 {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         s.push_str(&format!("{x:016x}"));
     }
     Digest::parse(&format!("sha256:{s}")).expect("generated digest")
@@ -53,10 +55,20 @@ fn pool() -> Pool {
     for b in 0..12u64 {
         let n = 60 + rng.below(80);
         let mut purls = Vec::new();
-        let distro = if b % 3 == 0 { ("apk", "alpine") } else { ("deb", "debian") };
+        let distro = if b % 3 == 0 {
+            ("apk", "alpine")
+        } else {
+            ("deb", "debian")
+        };
         for _ in 0..n {
             let name = &os_names[rng.below(os_names.len())];
-            let ver = format!("{}.{}.{}-{}", 1 + rng.below(3), rng.below(20), rng.below(10), 1 + rng.below(3));
+            let ver = format!(
+                "{}.{}.{}-{}",
+                1 + rng.below(3),
+                rng.below(20),
+                rng.below(10),
+                1 + rng.below(3)
+            );
             purls.push(Purl::from_parts(distro.0, Some(distro.1), name, Some(&ver)).expect("purl"));
         }
         purls.sort();
@@ -66,16 +78,36 @@ fn pool() -> Pool {
     // 2,000 Go modules, 1-4 versions each.
     let mut go_modules = Vec::new();
     for m in 0..2000 {
-        let host = ["github.com", "golang.org/x", "k8s.io", "go.uber.org", "gopkg.in"][m % 5];
+        let host = [
+            "github.com",
+            "golang.org/x",
+            "k8s.io",
+            "go.uber.org",
+            "gopkg.in",
+        ][m % 5];
         let path = format!("{host}/mod{m:04}");
         let nv = 1 + rng.below(4);
         let versions = (0..nv)
-            .map(|v| Purl::from_parts("golang", None, &path, Some(&format!("v{}.{}.{v}", rng.below(3), rng.below(30)))).expect("purl"))
+            .map(|v| {
+                Purl::from_parts(
+                    "golang",
+                    None,
+                    &path,
+                    Some(&format!("v{}.{}.{v}", rng.below(3), rng.below(30))),
+                )
+                .expect("purl")
+            })
             .collect();
         go_modules.push(versions);
     }
-    let toolchains = (10..=24).flat_map(|minor| (0..8).map(move |p| format!("1.{minor}.{p}"))).collect();
-    Pool { bases, go_modules, toolchains }
+    let toolchains = (10..=24)
+        .flat_map(|minor| (0..8).map(move |p| format!("1.{minor}.{p}")))
+        .collect();
+    Pool {
+        bases,
+        go_modules,
+        toolchains,
+    }
 }
 
 fn build(pool: &Pool, i: u64, rng: &mut Rng) -> BuildRecord {
@@ -84,7 +116,12 @@ fn build(pool: &Pool, i: u64, rng: &mut Rng) -> BuildRecord {
         digest: digest_of(i, 0x1a6e),
         media_type: Some("application/vnd.oci.image.manifest.v1+json".into()),
         platform: Some("linux/amd64".into()),
-        references: vec![format!("registry.example/team{}/svc{}:{}", i % 50, i % 900, i)],
+        references: vec![format!(
+            "registry.example/team{}/svc{}:{}",
+            i % 50,
+            i % 900,
+            i
+        )],
         manifests: vec![],
     }]);
     r.source = Some(Source {
@@ -93,19 +130,36 @@ fn build(pool: &Pool, i: u64, rng: &mut Rng) -> BuildRecord {
         tag: Some(format!("v1.{}.{}", i % 40, i % 7)),
         dirty: Some(false),
     });
-    r.builder = Some(Builder { id: "https://ci.example/builders/v2".into(), version: None });
-    r.images.push(UsedImage { digest: base_digest.clone(), role: ImageRole::Base, reference: None });
+    r.builder = Some(Builder {
+        id: "https://ci.example/builders/v2".into(),
+        version: None,
+    });
+    r.images.push(UsedImage {
+        digest: base_digest.clone(),
+        role: ImageRole::Base,
+        reference: None,
+    });
     let go = &pool.toolchains[rng.below(pool.toolchains.len())];
-    r.toolchains.push(Toolchain::new("go", go).expect("toolchain"));
+    r.toolchains
+        .push(Toolchain::new("go", go).expect("toolchain"));
     r.languages.push("go".into());
     for p in base_purls {
-        r.components.push(Component { purl: p.clone(), hashes: BTreeMap::new(), scope: Scope::Runtime, location: None });
+        r.components.push(Component {
+            purl: p.clone(),
+            hashes: BTreeMap::new(),
+            scope: Scope::Runtime,
+            location: None,
+        });
     }
     // Go deps: enough to reach ~200 components in all; popular modules more often.
     let want = 200usize.saturating_sub(r.components.len()).max(40);
     let mut seen = std::collections::BTreeSet::new();
     while seen.len() < want {
-        let m = if rng.below(4) == 0 { rng.below(60) } else { rng.below(pool.go_modules.len()) };
+        let m = if rng.below(4) == 0 {
+            rng.below(60)
+        } else {
+            rng.below(pool.go_modules.len())
+        };
         if seen.insert(m) {
             let vs = &pool.go_modules[m];
             r.components.push(Component {
@@ -123,9 +177,19 @@ fn build(pool: &Pool, i: u64, rng: &mut Rng) -> BuildRecord {
         location: None,
     });
     if i % 10 == 0 {
-        r.apis.push(ApiEntry { kind: ApiKind::Http, name: "GET /v1beta1/items".into(), version: Some("v1beta1".into()), stability: Stability::Beta });
+        r.apis.push(ApiEntry {
+            kind: ApiKind::Http,
+            name: "GET /v1beta1/items".into(),
+            version: Some("v1beta1".into()),
+            stability: Stability::Beta,
+        });
     }
-    r.apis.push(ApiEntry { kind: ApiKind::Http, name: "GET /v1/items".into(), version: Some("v1".into()), stability: Stability::Stable });
+    r.apis.push(ApiEntry {
+        kind: ApiKind::Http,
+        name: "GET /v1/items".into(),
+        version: Some("v1".into()),
+        stability: Stability::Stable,
+    });
     r
 }
 
@@ -155,49 +219,125 @@ fn run(store: &mut Store, n: u64, size: &dyn Fn(&mut Store) -> u64) {
     let mut done = 0;
     while done < n {
         let k = batch.min(n - done);
-        let recs: Vec<BuildRecord> = (done..done + k).map(|i| build(&pool, i, &mut rng)).collect();
+        let recs: Vec<BuildRecord> = (done..done + k)
+            .map(|i| build(&pool, i, &mut rng))
+            .collect();
         store.record_many(&recs).expect("record batch");
         done += k;
         if done % 10_000 == 0 {
-            eprintln!("  {done} records, {:.0}/s", done as f64 / t0.elapsed().as_secs_f64());
+            eprintln!(
+                "  {done} records, {:.0}/s",
+                done as f64 / t0.elapsed().as_secs_f64()
+            );
         }
     }
     let secs = t0.elapsed().as_secs_f64();
     let stats = store.stats().expect("stats");
-    println!("  records:            {n} in {secs:.1} s = {:.0} records/s (batches of {batch}, one transaction each)", n as f64 / secs);
+    println!(
+        "  records:            {n} in {secs:.1} s = {:.0} records/s (batches of {batch}, one transaction each)",
+        n as f64 / secs
+    );
     // Single-record transactions, as `buildledger record` does them.
     let (_, d) = time(|| {
         for i in 0..200 {
-            store.record(&build(&pool, n + i, &mut rng)).expect("record");
+            store
+                .record(&build(&pool, n + i, &mut rng))
+                .expect("record");
         }
     });
-    println!("  single-record tx:   {:.0} records/s (200 records, one transaction each)", 200.0 / d.as_secs_f64());
-    println!("  stored:             {} images, {} components, {} links", stats.images, stats.components, stats.component_links);
-    println!("  database size:      {:.1} MiB", size(store) as f64 / 1048576.0);
+    println!(
+        "  single-record tx:   {:.0} records/s (200 records, one transaction each)",
+        200.0 / d.as_secs_f64()
+    );
+    println!(
+        "  stored:             {} images, {} components, {} links",
+        stats.images, stats.components, stats.component_links
+    );
+    println!(
+        "  database size:      {:.1} MiB",
+        size(store) as f64 / 1048576.0
+    );
 
     let exact = |v: &str| v == "1.13.4";
     let c = buildledger_version::Constraint::parse("<1.14").expect("constraint");
-    let range = move |v: &str| c.matches(buildledger_version::Scheme::GoToolchain, v).unwrap_or(false);
+    let range = move |v: &str| {
+        c.matches(buildledger_version::Scheme::GoToolchain, v)
+            .unwrap_or(false)
+    };
     let any = |_: &str| true;
     let rare = pool.go_modules[1999][0].package().to_string();
     let popular = pool.go_modules[7][0].package().to_string();
     let popular_v = pool.go_modules[7][0].version().unwrap_or("").to_string();
     let popular_exact = move |v: &str| v == popular_v;
     let cases: Vec<(&str, Query)> = vec![
-        ("query --toolchain go@1.13.4", Query { toolchain: Some(("go".into(), &exact)), ..Default::default() }),
-        ("query --toolchain go@<1.14", Query { toolchain: Some(("go".into(), &range)), ..Default::default() }),
-        ("query --toolchain go@<1.14 --limit 100", Query { toolchain: Some(("go".into(), &range)), limit: Some(100), ..Default::default() }),
-        ("query --package (rare module)", Query { package: Some((rare.clone(), &any)), ..Default::default() }),
-        ("query --package (popular module@version)", Query { package: Some((popular.clone(), &popular_exact)), ..Default::default() }),
-        ("query --package (popular, --limit 100)", Query { package: Some((popular.clone(), &any)), limit: Some(100), ..Default::default() }),
-        ("query --api-stability beta --limit 100", Query { api_stability: Some(Stability::Beta), limit: Some(100), ..Default::default() }),
+        (
+            "query --toolchain go@1.13.4",
+            Query {
+                toolchain: Some(("go".into(), &exact)),
+                ..Default::default()
+            },
+        ),
+        (
+            "query --toolchain go@<1.14",
+            Query {
+                toolchain: Some(("go".into(), &range)),
+                ..Default::default()
+            },
+        ),
+        (
+            "query --toolchain go@<1.14 --limit 100",
+            Query {
+                toolchain: Some(("go".into(), &range)),
+                limit: Some(100),
+                ..Default::default()
+            },
+        ),
+        (
+            "query --package (rare module)",
+            Query {
+                package: Some((rare.clone(), &any)),
+                ..Default::default()
+            },
+        ),
+        (
+            "query --package (popular module@version)",
+            Query {
+                package: Some((popular.clone(), &popular_exact)),
+                ..Default::default()
+            },
+        ),
+        (
+            "query --package (popular, --limit 100)",
+            Query {
+                package: Some((popular.clone(), &any)),
+                limit: Some(100),
+                ..Default::default()
+            },
+        ),
+        (
+            "query --api-stability beta --limit 100",
+            Query {
+                api_stability: Some(Stability::Beta),
+                limit: Some(100),
+                ..Default::default()
+            },
+        ),
     ];
     for (name, q) in &cases {
         let (ms, hits) = median_ms(|| store.query(q).expect("query").len(), 5);
         println!("  {name:<42} {ms:>8.2} ms  ({hits} hits, median of 5)");
     }
     let d = digest_of(n / 2, 0x1a6e);
-    let (ms, _) = median_ms(|| store.show(&d).expect("show").map(|v| v.records.len()).unwrap_or(0), 5);
+    let (ms, _) = median_ms(
+        || {
+            store
+                .show(&d)
+                .expect("show")
+                .map(|v| v.records.len())
+                .unwrap_or(0)
+        },
+        5,
+    );
     println!("  {:<42} {ms:>8.2} ms", "show DIGEST");
 }
 
@@ -220,11 +360,20 @@ fn main() {
         let _ = std::fs::remove_dir_all(&dir);
     }
     if which == "postgres" || which == "both" {
-        let url = std::env::var("BUILDLEDGER_BENCH_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let url = std::env::var("BUILDLEDGER_BENCH_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         let schema = format!("bl_bench_{}", std::process::id());
-        let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect to PostgreSQL");
-        admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")).expect("schema");
-        println!("PostgreSQL ({}), {n} builds:", buildledger_store::redact_url(&url));
+        let mut admin =
+            postgres::Client::connect(&url, postgres::NoTls).expect("connect to PostgreSQL");
+        admin
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+            ))
+            .expect("schema");
+        println!(
+            "PostgreSQL ({}), {n} builds:",
+            buildledger_store::redact_url(&url)
+        );
         let target = format!("{url}?options=-csearch_path%3D{schema}");
         let mut store = Store::open(&target).expect("open postgres");
         run(&mut store, n, &|s: &mut Store| {

@@ -45,7 +45,11 @@ fn clear_progress() {
 
 pub fn feed(store: &mut Store, cmd: FeedCommand, json: bool) -> Result<u8> {
     match cmd {
-        FeedCommand::Import { paths, format, strict } => {
+        FeedCommand::Import {
+            paths,
+            format,
+            strict,
+        } => {
             let mut advisories = Vec::new();
             let mut errors = Vec::new();
             let t0 = std::time::Instant::now();
@@ -54,7 +58,11 @@ pub fn feed(store: &mut Store, cmd: FeedCommand, json: bool) -> Result<u8> {
                 let rep = match format.as_str() {
                     "osv" => buildledger_feed::load_osv_path(p, &mut prog),
                     "alpine-secdb" => buildledger_feed::load_alpine_secdb(p),
-                    other => return Err(CliError::input(format!("--format {other:?}: expected osv or alpine-secdb"))),
+                    other => {
+                        return Err(CliError::input(format!(
+                            "--format {other:?}: expected osv or alpine-secdb"
+                        )));
+                    }
                 }
                 .map_err(|e| CliError::input(format!("{}: {e}", p.display())))?;
                 clear_progress();
@@ -63,13 +71,16 @@ pub fn feed(store: &mut Store, cmd: FeedCommand, json: bool) -> Result<u8> {
             }
             let read = t0.elapsed();
             let mut prog = progress_line("importing".to_string());
-            let report = buildledger_rules::import(store, &advisories, &mut prog).map_err(|e| CliError::runtime(e.to_string()))?;
+            let report = buildledger_rules::import(store, &advisories, &mut prog)
+                .map_err(|e| CliError::runtime(e.to_string()))?;
             clear_progress();
             for e in &errors {
                 eprintln!(
                     "warning: skipped {}{}: {}",
                     e.location,
-                    e.id.as_deref().map(|i| format!(" ({i})")).unwrap_or_default(),
+                    e.id.as_deref()
+                        .map(|i| format!(" ({i})"))
+                        .unwrap_or_default(),
                     e.message
                 );
             }
@@ -78,7 +89,9 @@ pub fn feed(store: &mut Store, cmd: FeedCommand, json: bool) -> Result<u8> {
                     .iter()
                     .map(|e| serde_json::json!({"location": e.location, "id": e.id, "message": e.message}))
                     .collect();
-                print_json(&serde_json::json!({"report": report, "rejected": errs, "seconds": t0.elapsed().as_secs_f64()}))?;
+                print_json(
+                    &serde_json::json!({"report": report, "rejected": errs, "seconds": t0.elapsed().as_secs_f64()}),
+                )?;
             } else {
                 println!(
                     "{} advisories ({} new, {} changed, {} unchanged, {} withdrawn) in {:.2}s (read {:.2}s); findings +{} −{}; {} rejected",
@@ -94,7 +107,10 @@ pub fn feed(store: &mut Store, cmd: FeedCommand, json: bool) -> Result<u8> {
                     errors.len()
                 );
                 if report.unevaluated_git > 0 {
-                    println!("{} GIT-only ranges stored but not evaluated", report.unevaluated_git);
+                    println!(
+                        "{} GIT-only ranges stored but not evaluated",
+                        report.unevaluated_git
+                    );
                 }
                 for (eco, n) in &report.unsupported_ecosystems {
                     println!("{n} affected entries in unsupported ecosystem {eco:?}");
@@ -106,7 +122,16 @@ pub fn feed(store: &mut Store, cmd: FeedCommand, json: bool) -> Result<u8> {
 }
 
 fn findings_table(rows: &[ImageFinding], with_digest: bool) -> Result<()> {
-    let mut header = vec!["ADVISORY", "ALIASES", "KIND", "COMPONENT", "INSTALLED", "FIXED", "SCORE", "TRUST"];
+    let mut header = vec![
+        "ADVISORY",
+        "ALIASES",
+        "KIND",
+        "COMPONENT",
+        "INSTALLED",
+        "FIXED",
+        "SCORE",
+        "TRUST",
+    ];
     if with_digest {
         header.insert(0, "DIGEST");
     }
@@ -115,7 +140,12 @@ fn findings_table(rows: &[ImageFinding], with_digest: bool) -> Result<()> {
         let pkg = f.purl.split('@').next().unwrap_or(&f.purl).to_string();
         let mut r = vec![
             f.advisory.clone(),
-            f.aliases.iter().take(3).cloned().collect::<Vec<_>>().join(" "),
+            f.aliases
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" "),
             f.kind.clone(),
             pkg,
             f.installed.clone(),
@@ -135,13 +165,17 @@ fn findings_table(rows: &[ImageFinding], with_digest: bool) -> Result<()> {
 pub fn vulns(store: &mut Store, digest: &str, json: bool, fail: bool) -> Result<u8> {
     let d = Digest::parse(digest).map_err(|e| CliError::input(format!("digest: {}", e.message)))?;
     if store.show(&d)?.is_none() {
-        return Err(CliError::runtime(format!("{d} is not in the ledger ({})", store.target())));
+        return Err(CliError::runtime(format!(
+            "{d} is not in the ledger ({})",
+            store.target()
+        )));
     }
     let rows = store.vulns(d.as_str())?;
     if json {
         print_json(&rows)?;
     } else {
-        let (tool, vuln): (Vec<_>, Vec<_>) = rows.iter().cloned().partition(|f| f.kind == "toolchain");
+        let (tool, vuln): (Vec<_>, Vec<_>) =
+            rows.iter().cloned().partition(|f| f.kind == "toolchain");
         findings_table(&vuln, false)?;
         if !tool.is_empty() {
             println!("\nToolchain advisories (how it was built, not what it contains):");
@@ -149,18 +183,25 @@ pub fn vulns(store: &mut Store, digest: &str, json: bool, fail: bool) -> Result<
         }
         eprintln!("{} finding(s) for {d}", rows.len());
     }
-    Ok(if fail && rows.iter().any(|f| f.kind == "vuln") { 3 } else { 0 })
+    Ok(if fail && rows.iter().any(|f| f.kind == "vuln") {
+        3
+    } else {
+        0
+    })
 }
 
 pub fn affected(store: &mut Store, id: &str, json: bool) -> Result<u8> {
     let Some(rows) = store.affected(id)? else {
-        return Err(CliError::runtime(format!("no advisory has id or alias {id:?}")));
+        return Err(CliError::runtime(format!(
+            "no advisory has id or alias {id:?}"
+        )));
     };
     if json {
         print_json(&rows)?;
     } else {
         findings_table(&rows, true)?;
-        let digests: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.digest.as_str()).collect();
+        let digests: std::collections::BTreeSet<&str> =
+            rows.iter().map(|r| r.digest.as_str()).collect();
         eprintln!("{} image digest(s) affected by {id}", digests.len());
     }
     Ok(0)
@@ -172,7 +213,15 @@ pub fn changes(store: &mut Store, since: &str, json: bool) -> Result<u8> {
     if json {
         print_json(&rows)?;
     } else {
-        let mut t = Table::new(&["AT", "CHANGE", "ADVISORY", "KIND", "COMPONENT", "FIXED", "IMAGES"]);
+        let mut t = Table::new(&[
+            "AT",
+            "CHANGE",
+            "ADVISORY",
+            "KIND",
+            "COMPONENT",
+            "FIXED",
+            "IMAGES",
+        ]);
         for c in &rows {
             t.row(vec![
                 c.at.to_rfc3339(),
@@ -198,13 +247,21 @@ fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
         return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
     }
     let (num, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: i64 = num.parse().map_err(|_| CliError::input(format!("--since {s:?}: expected RFC 3339, YYYY-MM-DD, or N[smhd]")))?;
+    let n: i64 = num.parse().map_err(|_| {
+        CliError::input(format!(
+            "--since {s:?}: expected RFC 3339, YYYY-MM-DD, or N[smhd]"
+        ))
+    })?;
     let secs = match unit {
         "s" => n,
         "m" => n * 60,
         "h" => n * 3600,
         "d" => n * 86400,
-        _ => return Err(CliError::input(format!("--since {s:?}: unit must be s, m, h or d"))),
+        _ => {
+            return Err(CliError::input(format!(
+                "--since {s:?}: unit must be s, m, h or d"
+            )));
+        }
     };
     Ok(chrono::Utc::now() - chrono::Duration::seconds(secs))
 }

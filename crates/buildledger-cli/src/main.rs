@@ -181,11 +181,17 @@ pub struct CliError {
 impl CliError {
     /// Bad input: exit code 2.
     pub fn input(message: impl Into<String>) -> CliError {
-        CliError { code: 2, message: message.into() }
+        CliError {
+            code: 2,
+            message: message.into(),
+        }
     }
     /// Runtime failure: exit code 1.
     pub fn runtime(message: impl Into<String>) -> CliError {
-        CliError { code: 1, message: message.into() }
+        CliError {
+            code: 1,
+            message: message.into(),
+        }
     }
 }
 
@@ -232,10 +238,14 @@ fn run(cli: Cli) -> Result<u8> {
             record::run(&mut store, args, json)
         }
         Command::Show { digest } => {
-            let d = Digest::parse(&digest).map_err(|e| CliError::input(format!("digest: {}", e.message)))?;
+            let d = Digest::parse(&digest)
+                .map_err(|e| CliError::input(format!("digest: {}", e.message)))?;
             let mut store = open_store(&cli.db)?;
             let Some(view) = store.show(&d)? else {
-                return Err(CliError::runtime(format!("{d} is not in the ledger ({})", store.target())));
+                return Err(CliError::runtime(format!(
+                    "{d} is not in the ledger ({})",
+                    store.target()
+                )));
             };
             if json {
                 output::print_json(&view)?;
@@ -253,8 +263,17 @@ fn run(cli: Cli) -> Result<u8> {
                 output::print_json(&rows)?;
                 return Ok(0);
             }
-            let mut t =
-                Table::new(&["DIGEST", "REPO", "TAG", "COMMIT", "TOOLCHAINS", "APIS", "COMPONENTS", "RECORDS", "CONFLICT"]);
+            let mut t = Table::new(&[
+                "DIGEST",
+                "REPO",
+                "TAG",
+                "COMMIT",
+                "TOOLCHAINS",
+                "APIS",
+                "COMPONENTS",
+                "RECORDS",
+                "CONFLICT",
+            ]);
             for r in &rows {
                 t.row(vec![
                     r.digest.clone(),
@@ -265,7 +284,11 @@ fn run(cli: Cli) -> Result<u8> {
                     r.apis.join(" "),
                     r.components.to_string(),
                     r.records.to_string(),
-                    if r.conflict { "yes".into() } else { String::new() },
+                    if r.conflict {
+                        "yes".into()
+                    } else {
+                        String::new()
+                    },
                 ]);
             }
             t.print(format)?;
@@ -307,7 +330,10 @@ fn run(cli: Cli) -> Result<u8> {
             let mut store = open_store(&cli.db)?;
             feeds::feed(&mut store, cmd, json)
         }
-        Command::Vulns { digest, fail_on_findings } => {
+        Command::Vulns {
+            digest,
+            fail_on_findings,
+        } => {
             let mut store = open_store(&cli.db)?;
             feeds::vulns(&mut store, &digest, json, fail_on_findings)
         }
@@ -322,9 +348,12 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Rematch => {
             let mut store = open_store(&cli.db)?;
             let t0 = std::time::Instant::now();
-            let report = buildledger_rules::rematch_all(&mut store, &mut |_| {}).map_err(|e| CliError::runtime(e.to_string()))?;
+            let report = buildledger_rules::rematch_all(&mut store, &mut |_| {})
+                .map_err(|e| CliError::runtime(e.to_string()))?;
             if json {
-                output::print_json(&serde_json::json!({"report": report, "seconds": t0.elapsed().as_secs_f64()}))?;
+                output::print_json(
+                    &serde_json::json!({"report": report, "seconds": t0.elapsed().as_secs_f64()}),
+                )?;
             } else {
                 println!(
                     "re-evaluated {} advisories in {:.2}s: findings +{} −{}",
@@ -339,16 +368,26 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Scan(a) => scan::scan(&cli.db, a, json),
         Command::Lineage { digest } => scan::lineage(&cli.db, &digest, json),
         Command::Sbom(cmd) => scan::sbom(&cli.db, cmd, json),
-        Command::Keygen { algorithm, out, force } => trust::keygen(algorithm, &out, force, json),
+        Command::Keygen {
+            algorithm,
+            out,
+            force,
+        } => trust::keygen(algorithm, &out, force, json),
         Command::Attest { record, key, out } => {
             let rec = if let Some(f) = record.files.first() {
-                record::from_file(f)?.into_iter().next().ok_or_else(|| CliError::input(format!("{}: no record", f.display())))?
+                record::from_file(f)?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| CliError::input(format!("{}: no record", f.display())))?
             } else {
                 record::from_flags(&record)?
             };
             trust::attest(&rec, &key, out.as_deref(), json)
         }
-        Command::Mismatches { digest, fail_on_mismatch } => {
+        Command::Mismatches {
+            digest,
+            fail_on_mismatch,
+        } => {
             let mut store = open_store(&cli.db)?;
             trust::mismatches(&mut store, digest.as_deref(), json, fail_on_mismatch)
         }
@@ -386,7 +425,10 @@ fn run(cli: Cli) -> Result<u8> {
 }
 
 pub(crate) fn join_ids(ids: &[i64]) -> String {
-    ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+    ids.iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Split `name@constraint` at the first `@`.
@@ -406,15 +448,26 @@ struct VersionMatcher {
 }
 
 impl VersionMatcher {
-    fn new(scheme: buildledger_version::Scheme, constraint: Option<&str>, what: &str) -> Result<VersionMatcher> {
-        let constraint = match constraint.map(str::trim).filter(|c| !c.is_empty() && *c != "*") {
+    fn new(
+        scheme: buildledger_version::Scheme,
+        constraint: Option<&str>,
+        what: &str,
+    ) -> Result<VersionMatcher> {
+        let constraint = match constraint
+            .map(str::trim)
+            .filter(|c| !c.is_empty() && *c != "*")
+        {
             None => None,
             Some(c) => Some(
                 buildledger_version::Constraint::parse(c)
                     .map_err(|e| CliError::input(format!("{what}: {e}")))?,
             ),
         };
-        Ok(VersionMatcher { scheme, constraint, unreadable: Default::default() })
+        Ok(VersionMatcher {
+            scheme,
+            constraint,
+            unreadable: Default::default(),
+        })
     }
 
     fn matches(&self, v: &str) -> bool {
@@ -457,10 +510,18 @@ fn query(db: &Option<String>, q: QueryArgs, json: bool) -> Result<u8> {
             let (name, c) = split_at_sign(t);
             let name = name.trim().to_ascii_lowercase();
             if name.is_empty() {
-                return Err(CliError::input(format!("--toolchain {t:?}: expected NAME@VERSION or NAME@RANGE")));
+                return Err(CliError::input(format!(
+                    "--toolchain {t:?}: expected NAME@VERSION or NAME@RANGE"
+                )));
             }
             // `go@go1.13.4` and `go@1.13.4` mean the same.
-            let c = c.map(|c| if name == "go" { c.replacen("go1", "1", 1) } else { c.to_string() });
+            let c = c.map(|c| {
+                if name == "go" {
+                    c.replacen("go1", "1", 1)
+                } else {
+                    c.to_string()
+                }
+            });
             let m = VersionMatcher::new(toolchain_scheme(&name), c.as_deref(), "--toolchain")?;
             Some((name, m))
         }
@@ -488,14 +549,27 @@ fn query(db: &Option<String>, q: QueryArgs, json: bool) -> Result<u8> {
         None => None,
     };
     let api_stability = match &q.api_stability {
-        Some(s) => Some(Stability::parse(s).map_err(|e| CliError::input(format!("--api-stability: {}", e.message)))?),
+        Some(s) => Some(
+            Stability::parse(s)
+                .map_err(|e| CliError::input(format!("--api-stability: {}", e.message)))?,
+        ),
         None => None,
     };
     let tc_filter = tc.as_ref().map(|(_, m)| move |v: &str| m.matches(v));
     let pkg_filter = pkg.as_ref().map(|(_, m)| move |v: &str| m.matches(v));
     let query = Query {
-        toolchain: tc.as_ref().map(|(n, _)| (n.clone(), tc_filter.as_ref().unwrap() as &dyn Fn(&str) -> bool)),
-        package: pkg.as_ref().map(|(p, _)| (p.clone(), pkg_filter.as_ref().unwrap() as &dyn Fn(&str) -> bool)),
+        toolchain: tc.as_ref().map(|(n, _)| {
+            (
+                n.clone(),
+                tc_filter.as_ref().unwrap() as &dyn Fn(&str) -> bool,
+            )
+        }),
+        package: pkg.as_ref().map(|(p, _)| {
+            (
+                p.clone(),
+                pkg_filter.as_ref().unwrap() as &dyn Fn(&str) -> bool,
+            )
+        }),
         repo: q.repo.clone(),
         commit: q.commit.clone(),
         tag: q.tag.clone(),
@@ -514,7 +588,9 @@ fn query(db: &Option<String>, q: QueryArgs, json: bool) -> Result<u8> {
     if json {
         output::print_json(&hits)?;
     } else {
-        let mut t = Table::new(&["DIGEST", "RECORD", "ORIGIN", "TRUST", "REPO", "COMMIT", "TAG", "MATCHED"]);
+        let mut t = Table::new(&[
+            "DIGEST", "RECORD", "ORIGIN", "TRUST", "REPO", "COMMIT", "TAG", "MATCHED",
+        ]);
         for h in &hits {
             t.row(vec![
                 h.digest.clone(),
@@ -522,14 +598,26 @@ fn query(db: &Option<String>, q: QueryArgs, json: bool) -> Result<u8> {
                 h.origin.clone(),
                 h.trust.clone(),
                 h.repo.clone().unwrap_or_default(),
-                h.commit.clone().map(|c| c.chars().take(12).collect()).unwrap_or_default(),
+                h.commit
+                    .clone()
+                    .map(|c| c.chars().take(12).collect())
+                    .unwrap_or_default(),
                 h.tag.clone().unwrap_or_default(),
                 h.matched.join(" "),
             ]);
         }
         t.print(Format::Table)?;
-        let digests: std::collections::BTreeSet<&str> = hits.iter().map(|h| h.digest.as_str()).collect();
-        eprintln!("{} image digest(s), {} record(s)", digests.len(), hits.len());
+        let digests: std::collections::BTreeSet<&str> =
+            hits.iter().map(|h| h.digest.as_str()).collect();
+        eprintln!(
+            "{} image digest(s), {} record(s)",
+            digests.len(),
+            hits.len()
+        );
     }
-    Ok(if q.fail_on_match && !hits.is_empty() { 3 } else { 0 })
+    Ok(if q.fail_on_match && !hits.is_empty() {
+        3
+    } else {
+        0
+    })
 }

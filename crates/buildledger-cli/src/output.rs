@@ -31,7 +31,10 @@ pub struct Table {
 
 impl Table {
     pub fn new(header: &[&str]) -> Table {
-        Table { header: header.iter().map(|h| h.to_string()).collect(), rows: Vec::new() }
+        Table {
+            header: header.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+        }
     }
 
     pub fn row(&mut self, r: Vec<String>) {
@@ -55,7 +58,9 @@ impl Table {
                         self.header
                             .iter()
                             .zip(r)
-                            .map(|(h, f)| (h.to_ascii_lowercase(), serde_json::Value::String(f.clone())))
+                            .map(|(h, f)| {
+                                (h.to_ascii_lowercase(), serde_json::Value::String(f.clone()))
+                            })
                             .collect()
                     })
                     .collect();
@@ -107,13 +112,29 @@ pub fn print_image(v: &ImageView) -> std::io::Result<()> {
         writeln!(out, "  references:  {}", v.references.join(", "))?;
     }
     for m in &v.manifests {
-        writeln!(out, "  manifest:    {} {}", m.digest, m.platform.as_deref().unwrap_or(""))?;
+        writeln!(
+            out,
+            "  manifest:    {} {}",
+            m.digest,
+            m.platform.as_deref().unwrap_or("")
+        )?;
     }
     for i in &v.indexes {
-        writeln!(out, "  in index:    {} {}", i.digest, i.platform.as_deref().unwrap_or(""))?;
+        writeln!(
+            out,
+            "  in index:    {} {}",
+            i.digest,
+            i.platform.as_deref().unwrap_or("")
+        )?;
     }
     for u in &v.used_by {
-        writeln!(out, "  used as {} image by record {} ({})", u.role, u.record_id, u.subjects.join(", "))?;
+        writeln!(
+            out,
+            "  used as {} image by record {} ({})",
+            u.role,
+            u.record_id,
+            u.subjects.join(", ")
+        )?;
     }
     for c in &v.conflicts {
         writeln!(out, "  CONFLICT on {}:", c.field)?;
@@ -136,7 +157,11 @@ pub fn print_image(v: &ImageView) -> std::io::Result<()> {
             r.id,
             rec.origin.as_str(),
             rec.trust.state.as_str(),
-            rec.trust.key_id.as_deref().map(|k| format!(" by key {}", &k[..k.len().min(16)])).unwrap_or_default(),
+            rec.trust
+                .key_id
+                .as_deref()
+                .map(|k| format!(" by key {}", &k[..k.len().min(16)]))
+                .unwrap_or_default(),
             rec.record_time.map(|t| t.to_rfc3339()).unwrap_or_default()
         )?;
         if let Some(s) = &rec.source {
@@ -145,18 +170,32 @@ pub fn print_image(v: &ImageView) -> std::io::Result<()> {
                 "    source:     {} {}{}{}",
                 s.repo.as_deref().unwrap_or("-"),
                 s.commit.as_deref().unwrap_or("-"),
-                s.tag.as_deref().map(|t| format!(" (tag {t})")).unwrap_or_default(),
+                s.tag
+                    .as_deref()
+                    .map(|t| format!(" (tag {t})"))
+                    .unwrap_or_default(),
                 if s.dirty == Some(true) { " DIRTY" } else { "" }
             )?;
         }
         if let Some(b) = &rec.builder {
-            writeln!(out, "    builder:    {} {}", b.id, b.version.as_deref().unwrap_or(""))?;
+            writeln!(
+                out,
+                "    builder:    {} {}",
+                b.id,
+                b.version.as_deref().unwrap_or("")
+            )?;
         }
         if let Some(t) = rec.build_time {
             writeln!(out, "    built:      {}", t.to_rfc3339())?;
         }
         for i in &rec.images {
-            writeln!(out, "    {} image: {} {}", i.role.as_str(), i.digest, i.reference.as_deref().unwrap_or(""))?;
+            writeln!(
+                out,
+                "    {} image: {} {}",
+                i.role.as_str(),
+                i.digest,
+                i.reference.as_deref().unwrap_or("")
+            )?;
         }
         if !rec.toolchains.is_empty() {
             let t: Vec<String> = rec.toolchains.iter().map(|t| t.to_string()).collect();
@@ -178,7 +217,11 @@ pub fn print_image(v: &ImageView) -> std::io::Result<()> {
         if !rec.components.is_empty() {
             writeln!(out, "    components: {}", rec.components.len())?;
             for c in &rec.components {
-                let scope = if c.scope == buildledger_model::Scope::Build { " (build)" } else { "" };
+                let scope = if c.scope == buildledger_model::Scope::Build {
+                    " (build)"
+                } else {
+                    ""
+                };
                 writeln!(out, "      {}{scope}", c.purl)?;
             }
         }

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use buildledger_model::{
-    BuildRecord, Builder, Component, Digest, ImageRole, Origin, Purl, Scope, Source, Subject, Toolchain, UsedImage,
+    BuildRecord, Builder, Component, Digest, ImageRole, Origin, Purl, Scope, Source, Subject,
+    Toolchain, UsedImage,
 };
 use buildledger_store::Store;
 
@@ -96,7 +97,11 @@ fn used_image(s: &str, role: ImageRole, flag: &str) -> Result<UsedImage> {
         None => (s, None),
     };
     let digest = Digest::parse(d).map_err(|e| bad(flag, e.message))?;
-    Ok(UsedImage { digest, role, reference: r })
+    Ok(UsedImage {
+        digest,
+        role,
+        reference: r,
+    })
 }
 
 pub(crate) fn from_flags(a: &RecordArgs) -> Result<BuildRecord> {
@@ -120,7 +125,10 @@ pub(crate) fn from_flags(a: &RecordArgs) -> Result<BuildRecord> {
         });
     }
     if let Some(id) = &a.builder_id {
-        r.builder = Some(Builder { id: id.clone(), version: a.builder_version.clone() });
+        r.builder = Some(Builder {
+            id: id.clone(),
+            version: a.builder_version.clone(),
+        });
     } else if a.builder_version.is_some() {
         return Err(bad("builder-version", "needs --builder-id"));
     }
@@ -128,29 +136,42 @@ pub(crate) fn from_flags(a: &RecordArgs) -> Result<BuildRecord> {
         r.images.push(used_image(s, ImageRole::Base, "base-image")?);
     }
     for s in &a.builder_image {
-        r.images.push(used_image(s, ImageRole::Builder, "builder-image")?);
+        r.images
+            .push(used_image(s, ImageRole::Builder, "builder-image")?);
     }
     for t in &a.toolchain {
-        r.toolchains.push(Toolchain::parse(t).map_err(|e| bad("toolchain", e.message))?);
+        r.toolchains
+            .push(Toolchain::parse(t).map_err(|e| bad("toolchain", e.message))?);
     }
     r.languages = a.language.clone();
-    for (list, scope, flag) in [(&a.component, Scope::Runtime, "component"), (&a.build_component, Scope::Build, "build-component")] {
+    for (list, scope, flag) in [
+        (&a.component, Scope::Runtime, "component"),
+        (&a.build_component, Scope::Build, "build-component"),
+    ] {
         for p in list {
             let purl = Purl::parse(p).map_err(|e| bad(flag, e.message))?;
             if purl.version().is_none() {
                 return Err(bad(flag, format!("{purl} has no version")));
             }
-            r.components.push(Component { purl, hashes: BTreeMap::new(), scope, location: None });
+            r.components.push(Component {
+                purl,
+                hashes: BTreeMap::new(),
+                scope,
+                location: None,
+            });
         }
     }
     for path in &a.api {
-        let bytes = std::fs::read(path).map_err(|e| CliError::input(format!("--api {}: {e}", path.display())))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| CliError::input(format!("--api {}: {e}", path.display())))?;
         let apis = buildledger_apisurface::from_openapi(&bytes, &path.display().to_string())
             .map_err(|e| CliError::input(format!("--api {e}")))?;
         r.apis.extend(apis);
     }
     for l in &a.label {
-        let (k, v) = l.split_once('=').ok_or_else(|| bad("label", format!("{l:?} is not KEY=VALUE")))?;
+        let (k, v) = l
+            .split_once('=')
+            .ok_or_else(|| bad("label", format!("{l:?} is not KEY=VALUE")))?;
         r.labels.insert(k.to_string(), v.to_string());
     }
     if let Some(t) = &a.build_time {
@@ -167,7 +188,11 @@ pub(crate) fn from_flags(a: &RecordArgs) -> Result<BuildRecord> {
 
 /// Read one file: a record object or an array of them.
 pub(crate) fn from_file(path: &PathBuf) -> Result<Vec<BuildRecord>> {
-    let name = if path.as_os_str() == "-" { "<stdin>".to_string() } else { path.display().to_string() };
+    let name = if path.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    };
     let bytes = if path.as_os_str() == "-" {
         let mut b = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)?;
@@ -182,10 +207,9 @@ pub(crate) fn from_file(path: &PathBuf) -> Result<Vec<BuildRecord>> {
         let mut out = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let b = serde_json::to_vec(item).map_err(|e| CliError::runtime(e.to_string()))?;
-            out.push(
-                BuildRecord::from_json(&b)
-                    .map_err(|e| CliError::input(format!("{name}: [{i}].{}: {}", e.field, e.message)))?,
-            );
+            out.push(BuildRecord::from_json(&b).map_err(|e| {
+                CliError::input(format!("{name}: [{i}].{}: {}", e.field, e.message))
+            })?);
         }
         Ok(out)
     } else {
@@ -202,7 +226,9 @@ pub(crate) fn from_file(path: &PathBuf) -> Result<Vec<BuildRecord>> {
 
 fn rules_err(e: buildledger_rules::RulesError) -> CliError {
     match e {
-        buildledger_rules::RulesError::Store(buildledger_store::StoreError::Invalid(m)) => CliError::input(m.to_string()),
+        buildledger_rules::RulesError::Store(buildledger_store::StoreError::Invalid(m)) => {
+            CliError::input(m.to_string())
+        }
         other => CliError::runtime(other.to_string()),
     }
 }
@@ -214,8 +240,13 @@ pub fn run(store: &mut Store, a: RecordArgs, json: bool) -> Result<u8> {
             Some(d) => Some(Digest::parse(d).map_err(|e| bad("digest", e.message))?),
             None => None,
         };
-        let (id, r, added) =
-            crate::trust::record_attestation(store, att, a.policy.as_deref(), a.allow_unverified, expect.as_ref())?;
+        let (id, r, added) = crate::trust::record_attestation(
+            store,
+            att,
+            a.policy.as_deref(),
+            a.allow_unverified,
+            expect.as_ref(),
+        )?;
         let delta = buildledger_store::FindingDelta { added, removed: 0 };
         stored.push((id, att.display().to_string(), r, delta));
     } else if a.files.is_empty() {
@@ -234,7 +265,10 @@ pub fn run(store: &mut Store, a: RecordArgs, json: bool) -> Result<u8> {
         for (f, r) in all {
             let (id, delta) = buildledger_rules::record(store, &r).map_err(|e| {
                 let e = rules_err(e);
-                CliError { code: e.code, message: format!("{f}: {}", e.message) }
+                CliError {
+                    code: e.code,
+                    message: format!("{f}: {}", e.message),
+                }
             })?;
             stored.push((id, f, r, delta));
         }
@@ -263,7 +297,11 @@ pub fn run(store: &mut Store, a: RecordArgs, json: bool) -> Result<u8> {
                 r.trust.state.as_str(),
                 r.components.len(),
                 r.apis.len(),
-                if delta.added > 0 { format!("; {} new finding(s)", delta.added) } else { String::new() }
+                if delta.added > 0 {
+                    format!("; {} new finding(s)", delta.added)
+                } else {
+                    String::new()
+                }
             );
         }
     }

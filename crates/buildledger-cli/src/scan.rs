@@ -45,23 +45,38 @@ impl buildledger_image::Progress for Bar {
         self.bytes = 0;
         if self.on {
             let short: String = digest.chars().take(19).collect();
-            let _ = write!(std::io::stderr(), "\r\x1b[Klayer {}/{} {short} ({} MB)", idx + 1, total, size / 1_000_000);
+            let _ = write!(
+                std::io::stderr(),
+                "\r\x1b[Klayer {}/{} {short} ({} MB)",
+                idx + 1,
+                total,
+                size / 1_000_000
+            );
         }
     }
     fn bytes(&mut self, n: u64) {
         self.bytes += n;
         if self.on && self.last.elapsed().as_millis() > 100 {
             self.last = std::time::Instant::now();
-            let _ = write!(std::io::stderr(), "\r\x1b[Klayer {}/{}: {} MB read", self.idx + 1, self.total, self.bytes / 1_000_000);
+            let _ = write!(
+                std::io::stderr(),
+                "\r\x1b[Klayer {}/{}: {} MB read",
+                self.idx + 1,
+                self.total,
+                self.bytes / 1_000_000
+            );
         }
     }
     fn layer_done(&mut self, _idx: usize) {}
 }
 
 pub fn scan(db: &Option<String>, a: ScanArgs, json: bool) -> Result<u8> {
-    let spec = buildledger_image::parse_source(&a.source).map_err(|e| CliError::input(format!("{}: {e}", a.source)))?;
+    let spec = buildledger_image::parse_source(&a.source)
+        .map_err(|e| CliError::input(format!("{}: {e}", a.source)))?;
     let digest = match &a.digest {
-        Some(d) => Some(Digest::parse(d).map_err(|e| CliError::input(format!("--digest: {}", e.message)))?),
+        Some(d) => Some(
+            Digest::parse(d).map_err(|e| CliError::input(format!("--digest: {}", e.message)))?,
+        ),
         None => None,
     };
     let opts = buildledger_image::OpenOptions {
@@ -71,23 +86,45 @@ pub fn scan(db: &Option<String>, a: ScanArgs, json: bool) -> Result<u8> {
         password: std::env::var("BUILDLEDGER_REGISTRY_PASSWORD").ok(),
         ..Default::default()
     };
-    let mut bar = Bar { on: std::io::stderr().is_terminal(), total: 0, idx: 0, bytes: 0, last: std::time::Instant::now() };
+    let mut bar = Bar {
+        on: std::io::stderr().is_terminal(),
+        total: 0,
+        idx: 0,
+        bytes: 0,
+        last: std::time::Instant::now(),
+    };
     let t0 = std::time::Instant::now();
-    let res = buildledger_scan::scan(&spec, &opts, &mut bar).map_err(|e| CliError::runtime(format!("{}: {e}", a.source)))?;
+    let res = buildledger_scan::scan(&spec, &opts, &mut bar)
+        .map_err(|e| CliError::runtime(format!("{}: {e}", a.source)))?;
     if bar.on {
         let _ = write!(std::io::stderr(), "\r\x1b[K");
     }
     for w in &res.warnings {
         eprintln!(
             "warning: {}{}{}",
-            w.layer.as_deref().map(|l| format!("layer {l}: ")).unwrap_or_default(),
-            w.path.as_deref().map(|p| format!("{p}: ")).unwrap_or_default(),
+            w.layer
+                .as_deref()
+                .map(|l| format!("layer {l}: "))
+                .unwrap_or_default(),
+            w.path
+                .as_deref()
+                .map(|p| format!("{p}: "))
+                .unwrap_or_default(),
             w.message
         );
     }
     let comps = res.components();
-    let format = if json { "json".to_string() } else { a.format.clone() };
-    let subject_name = res.image.repo_tags.first().cloned().unwrap_or_else(|| a.source.clone());
+    let format = if json {
+        "json".to_string()
+    } else {
+        a.format.clone()
+    };
+    let subject_name = res
+        .image
+        .repo_tags
+        .first()
+        .cloned()
+        .unwrap_or_else(|| a.source.clone());
     let subject = buildledger_sbom::ExportSubject {
         name: subject_name,
         digest: res.subject_digest(digest.as_ref()).map(|d| d.to_string()),
@@ -97,10 +134,20 @@ pub fn scan(db: &Option<String>, a: ScanArgs, json: bool) -> Result<u8> {
     let sbom_comps: Vec<buildledger_sbom::SbomComponent> = comps
         .iter()
         .map(|c| buildledger_sbom::SbomComponent {
-            name: c.purl.package().rsplit('/').next().unwrap_or("").to_string(),
+            name: c
+                .purl
+                .package()
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .to_string(),
             version: c.purl.version().map(String::from),
             purl: Some(c.purl.to_string()),
-            hashes: c.hashes.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            hashes: c
+                .hashes
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             scope: Some(c.scope.as_str().to_string()),
             kind: Some("library".into()),
             licenses: vec![],
@@ -122,7 +169,10 @@ pub fn scan(db: &Option<String>, a: ScanArgs, json: bool) -> Result<u8> {
                 ]);
             }
             t.print(crate::output::Format::Table)?;
-            let os = res.os.as_ref().map(|o| format!("{} {}", o.id, o.version_id.clone().unwrap_or_default()));
+            let os = res
+                .os
+                .as_ref()
+                .map(|o| format!("{} {}", o.id, o.version_id.clone().unwrap_or_default()));
             eprintln!(
                 "{}: {} components ({} OS packages, {} binaries with build info){}; {} entries, {} MB in {:.2}s",
                 subject.digest.as_deref().unwrap_or(&a.source),
@@ -135,19 +185,30 @@ pub fn scan(db: &Option<String>, a: ScanArgs, json: bool) -> Result<u8> {
                 t0.elapsed().as_secs_f64()
             );
         }
-        other => return Err(CliError::input(format!("--format {other:?}: expected table, json, cyclonedx or spdx"))),
+        other => {
+            return Err(CliError::input(format!(
+                "--format {other:?}: expected table, json, cyclonedx or spdx"
+            )));
+        }
     }
     if a.record {
         let Some(rec) = res.to_record(digest.as_ref()) else {
-            return Err(CliError::input(format!("{}: no image digest to record under; pass --digest", a.source)));
+            return Err(CliError::input(format!(
+                "{}: no image digest to record under; pass --digest",
+                a.source
+            )));
         };
         let mut store = crate::open_store(db)?;
-        let (id, delta) = buildledger_rules::record(&mut store, &rec).map_err(|e| CliError::runtime(e.to_string()))?;
+        let (id, delta) = buildledger_rules::record(&mut store, &rec)
+            .map_err(|e| CliError::runtime(e.to_string()))?;
         let d = rec.subjects[0].digest.to_string();
         if !res.image.diff_ids.is_empty() {
             store.transaction(|s| s.set_layers(&d, &res.image.diff_ids))?;
         }
-        eprintln!("recorded {d} as record {id} (indexer, observed); {} new finding(s)", delta.added);
+        eprintln!(
+            "recorded {d} as record {id} (indexer, observed); {} new finding(s)",
+            delta.added
+        );
     }
     Ok(0)
 }
@@ -157,7 +218,9 @@ pub fn lineage(db: &Option<String>, digest: &str, json: bool) -> Result<u8> {
     let mut store = crate::open_store(db)?;
     let layers = store.layers(d.as_str())?;
     if layers.is_empty() {
-        return Err(CliError::runtime(format!("{d} has no indexed layers (scan it with --record first)")));
+        return Err(CliError::runtime(format!(
+            "{d} has no indexed layers (scan it with --record first)"
+        )));
     }
     let anc = store.lineage(d.as_str())?;
     if json {
@@ -165,7 +228,11 @@ pub fn lineage(db: &Option<String>, digest: &str, json: bool) -> Result<u8> {
     } else {
         let mut t = Table::new(&["BASE", "SHARED LAYERS", "REFERENCES"]);
         for a in &anc {
-            t.row(vec![a.digest.clone(), format!("{}/{}", a.layers, layers.len()), a.references.join(" ")]);
+            t.row(vec![
+                a.digest.clone(),
+                format!("{}/{}", a.layers, layers.len()),
+                a.references.join(" "),
+            ]);
         }
         t.print(crate::output::Format::Table)?;
         if anc.is_empty() {
@@ -191,15 +258,27 @@ pub fn sbom(db: &Option<String>, cmd: SbomCommand, json: bool) -> Result<u8> {
     let SbomCommand::Import { file, digest } = cmd;
     let name = file.display().to_string();
     let bytes = std::fs::read(&file).map_err(|e| CliError::input(format!("{name}: {e}")))?;
-    let sbom = buildledger_sbom::detect_and_parse(&bytes, &name).map_err(|e| CliError::input(e.to_string()))?;
+    let sbom = buildledger_sbom::detect_and_parse(&bytes, &name)
+        .map_err(|e| CliError::input(e.to_string()))?;
     let digest = match digest.or(sbom.subject_digest.clone()) {
-        Some(d) => Digest::parse(&d).map_err(|e| CliError::input(format!("--digest: {}", e.message)))?,
-        None => return Err(CliError::input(format!("{name}: the SBOM names no image digest; pass --digest"))),
+        Some(d) => {
+            Digest::parse(&d).map_err(|e| CliError::input(format!("--digest: {}", e.message)))?
+        }
+        None => {
+            return Err(CliError::input(format!(
+                "{name}: the SBOM names no image digest; pass --digest"
+            )));
+        }
     };
     let mut skipped = 0;
     let mut comps = Vec::new();
     for c in &sbom.components {
-        let Some(purl) = c.purl.as_deref().and_then(|p| Purl::parse(p).ok()).filter(|p| p.version().is_some()) else {
+        let Some(purl) = c
+            .purl
+            .as_deref()
+            .and_then(|p| Purl::parse(p).ok())
+            .filter(|p| p.version().is_some())
+        else {
             skipped += 1;
             continue;
         };
@@ -208,23 +287,44 @@ pub fn sbom(db: &Option<String>, cmd: SbomCommand, json: bool) -> Result<u8> {
             _ => Scope::Runtime,
         };
         let hashes = c.hashes.iter().cloned().collect();
-        comps.push(Component { purl, hashes, scope, location: c.location.clone() });
+        comps.push(Component {
+            purl,
+            hashes,
+            scope,
+            location: c.location.clone(),
+        });
     }
     comps.sort_by(|a, b| a.purl.cmp(&b.purl));
     comps.dedup_by(|a, b| a.purl == b.purl);
-    let mut rec = BuildRecord::new(vec![Subject { digest: digest.clone(), media_type: None, platform: None, references: vec![], manifests: vec![] }]);
+    let mut rec = BuildRecord::new(vec![Subject {
+        digest: digest.clone(),
+        media_type: None,
+        platform: None,
+        references: vec![],
+        manifests: vec![],
+    }]);
     rec.origin = Origin::Sbom;
     rec.components = comps;
-    rec.labels.insert("sbom.format".into(), format!("{:?} {}", sbom.format, sbom.spec_version).to_lowercase());
+    rec.labels.insert(
+        "sbom.format".into(),
+        format!("{:?} {}", sbom.format, sbom.spec_version).to_lowercase(),
+    );
     let mut store = crate::open_store(db)?;
-    let (id, delta) = buildledger_rules::record(&mut store, &rec).map_err(|e| CliError::runtime(e.to_string()))?;
+    let (id, delta) = buildledger_rules::record(&mut store, &rec)
+        .map_err(|e| CliError::runtime(e.to_string()))?;
     if json {
-        print_json(&serde_json::json!({"record_id": id, "digest": digest, "components": rec.components.len(), "skipped": skipped, "findings_added": delta.added, "warnings": sbom.warnings}))?;
+        print_json(
+            &serde_json::json!({"record_id": id, "digest": digest, "components": rec.components.len(), "skipped": skipped, "findings_added": delta.added, "warnings": sbom.warnings}),
+        )?;
     } else {
         println!(
             "recorded {} components from {name} for {digest} as record {id}{}",
             rec.components.len(),
-            if skipped > 0 { format!(" ({skipped} without a versioned purl skipped)") } else { String::new() }
+            if skipped > 0 {
+                format!(" ({skipped} without a versioned purl skipped)")
+            } else {
+                String::new()
+            }
         );
     }
     Ok(0)

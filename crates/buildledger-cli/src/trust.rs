@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use buildledger_model::{
-    BuildRecord, Builder, Component, Digest, ImageRole, Origin, Purl, Scope, Source, Subject, Toolchain, Trust, TrustState,
-    UsedImage,
+    BuildRecord, Builder, Component, Digest, ImageRole, Origin, Purl, Scope, Source, Subject,
+    Toolchain, Trust, TrustState, UsedImage,
 };
 use buildledger_provenance as prov;
 use buildledger_store::Store;
@@ -29,16 +29,25 @@ pub fn keygen(alg: Algorithm, out: &Path, force: bool, json: bool) -> Result<u8>
     let pub_path = out.with_extension("pub");
     for p in [&priv_path, &pub_path] {
         if p.exists() && !force {
-            return Err(CliError::input(format!("{} exists (use --force to overwrite)", p.display())));
+            return Err(CliError::input(format!(
+                "{} exists (use --force to overwrite)",
+                p.display()
+            )));
         }
     }
     write_private(&priv_path, key.to_pkcs8_pem().as_bytes())?;
     std::fs::write(&pub_path, key.public_key().to_pem())?;
     let id = key.public_key().key_id();
     if json {
-        print_json(&serde_json::json!({"private_key": priv_path, "public_key": pub_path, "key_id": id}))?;
+        print_json(
+            &serde_json::json!({"private_key": priv_path, "public_key": pub_path, "key_id": id}),
+        )?;
     } else {
-        println!("wrote {} (keep secret) and {}", priv_path.display(), pub_path.display());
+        println!(
+            "wrote {} (keep secret) and {}",
+            priv_path.display(),
+            pub_path.display()
+        );
         println!("key id {id}");
     }
     Ok(0)
@@ -53,7 +62,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         o.mode(0o600);
     }
-    let mut f = o.open(path).map_err(|e| CliError::runtime(format!("{}: {e}", path.display())))?;
+    let mut f = o
+        .open(path)
+        .map_err(|e| CliError::runtime(format!("{}: {e}", path.display())))?;
     f.write_all(bytes)?;
     Ok(())
 }
@@ -66,7 +77,10 @@ pub fn provenance_for(rec: &BuildRecord) -> Result<prov::Statement> {
         .ok_or_else(|| CliError::input("attest needs --builder-id (the builder that signs)"))?;
     let mut p = prov::SlsaProvenance::new(prov::BUILDLEDGER_BUILD_TYPE, &builder.id);
     if let Some(v) = &builder.version {
-        p.run_details.builder.version.insert("version".into(), v.clone());
+        p.run_details
+            .builder
+            .version
+            .insert("version".into(), v.clone());
     }
     if let Some(src) = &rec.source {
         if let (Some(repo), Some(commit)) = (&src.repo, &src.commit) {
@@ -75,7 +89,10 @@ pub fn provenance_for(rec: &BuildRecord) -> Result<prov::Statement> {
         }
     }
     for i in &rec.images {
-        let reference = i.reference.clone().unwrap_or_else(|| format!("oci://{}", i.digest));
+        let reference = i
+            .reference
+            .clone()
+            .unwrap_or_else(|| format!("oci://{}", i.digest));
         p = match i.role {
             ImageRole::Base => p.with_base_image(&reference, i.digest.hex()),
             ImageRole::Builder => p.with_builder_image(&reference, i.digest.hex()),
@@ -100,35 +117,62 @@ pub fn provenance_for(rec: &BuildRecord) -> Result<prov::Statement> {
             }
         }
         if !rec.apis.is_empty() {
-            m.insert("apis".into(), serde_json::to_value(&rec.apis).unwrap_or_default());
+            m.insert(
+                "apis".into(),
+                serde_json::to_value(&rec.apis).unwrap_or_default(),
+            );
         }
         if !rec.labels.is_empty() {
-            m.insert("labels".into(), serde_json::to_value(&rec.labels).unwrap_or_default());
+            m.insert(
+                "labels".into(),
+                serde_json::to_value(&rec.labels).unwrap_or_default(),
+            );
         }
         if !rec.languages.is_empty() {
-            m.insert("languages".into(), serde_json::to_value(&rec.languages).unwrap_or_default());
+            m.insert(
+                "languages".into(),
+                serde_json::to_value(&rec.languages).unwrap_or_default(),
+            );
         }
     }
     let subjects: Vec<(String, String)> = rec
         .subjects
         .iter()
-        .map(|s| (s.references.first().cloned().unwrap_or_else(|| s.digest.to_string()), s.digest.hex().to_string()))
+        .map(|s| {
+            (
+                s.references
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| s.digest.to_string()),
+                s.digest.hex().to_string(),
+            )
+        })
         .collect();
     Ok(prov::build_statement(&subjects, &p))
 }
 
 pub fn attest(rec: &BuildRecord, key: &Path, out: Option<&Path>, json: bool) -> Result<u8> {
-    let pem = std::fs::read_to_string(key).map_err(|e| CliError::input(format!("--key {}: {e}", key.display())))?;
-    let signing = prov::SigningKey::from_pem(&pem).map_err(|e| CliError::input(format!("--key {}: {e}", key.display())))?;
+    let pem = std::fs::read_to_string(key)
+        .map_err(|e| CliError::input(format!("--key {}: {e}", key.display())))?;
+    let signing = prov::SigningKey::from_pem(&pem)
+        .map_err(|e| CliError::input(format!("--key {}: {e}", key.display())))?;
     let statement = provenance_for(rec)?;
     let envelope = prov::sign_statement(&signing, &statement);
     match out {
         Some(p) => {
-            std::fs::write(p, &envelope).map_err(|e| CliError::runtime(format!("{}: {e}", p.display())))?;
+            std::fs::write(p, &envelope)
+                .map_err(|e| CliError::runtime(format!("{}: {e}", p.display())))?;
             if json {
-                print_json(&serde_json::json!({"envelope": p, "key_id": signing.public_key().key_id()}))?;
+                print_json(
+                    &serde_json::json!({"envelope": p, "key_id": signing.public_key().key_id()}),
+                )?;
             } else {
-                eprintln!("signed provenance for {} subject(s) with key {} → {}", rec.subjects.len(), signing.public_key().key_id(), p.display());
+                eprintln!(
+                    "signed provenance for {} subject(s) with key {} → {}",
+                    rec.subjects.len(),
+                    signing.public_key().key_id(),
+                    p.display()
+                );
             }
         }
         None => {
@@ -149,10 +193,24 @@ fn str_of(v: &serde_json::Value, k: &str) -> Option<String> {
 pub fn record_from_attestation(att: &prov::VerifiedAttestation) -> Result<BuildRecord> {
     let mut subjects = Vec::new();
     for s in &att.statement.subject {
-        let Some(hex) = s.digest.get("sha256") else { continue };
-        let digest = Digest::of_hex(hex).map_err(|e| CliError::input(format!("attestation subject {}: {}", s.name, e.message)))?;
-        let references = if s.name.starts_with("sha256:") || s.name.is_empty() { vec![] } else { vec![s.name.clone()] };
-        subjects.push(Subject { digest, media_type: None, platform: None, references, manifests: vec![] });
+        let Some(hex) = s.digest.get("sha256") else {
+            continue;
+        };
+        let digest = Digest::of_hex(hex).map_err(|e| {
+            CliError::input(format!("attestation subject {}: {}", s.name, e.message))
+        })?;
+        let references = if s.name.starts_with("sha256:") || s.name.is_empty() {
+            vec![]
+        } else {
+            vec![s.name.clone()]
+        };
+        subjects.push(Subject {
+            digest,
+            media_type: None,
+            platform: None,
+            references,
+            manifests: vec![],
+        });
     }
     if subjects.is_empty() {
         return Err(CliError::input("attestation has no sha256 subject digest"));
@@ -160,21 +218,46 @@ pub fn record_from_attestation(att: &prov::VerifiedAttestation) -> Result<BuildR
     let mut r = BuildRecord::new(subjects);
     r.origin = Origin::Attestation;
     r.trust = match &att.verification {
-        prov::Verification::Verified { key_id, .. } => Trust { state: TrustState::Verified, key_id: Some(key_id.clone()), reason: None },
-        prov::Verification::Unverified { reason } => Trust { state: TrustState::Unverified, key_id: None, reason: Some(reason.clone()) },
+        prov::Verification::Verified { key_id, .. } => Trust {
+            state: TrustState::Verified,
+            key_id: Some(key_id.clone()),
+            reason: None,
+        },
+        prov::Verification::Unverified { reason } => Trust {
+            state: TrustState::Unverified,
+            key_id: None,
+            reason: Some(reason.clone()),
+        },
     };
     let Some(p) = &att.provenance else {
         return Ok(r);
     };
-    r.builder = Some(Builder { id: p.run_details.builder.id.clone(), version: p.run_details.builder.version.get("version").cloned() });
+    r.builder = Some(Builder {
+        id: p.run_details.builder.id.clone(),
+        version: p.run_details.builder.version.get("version").cloned(),
+    });
     r.build_time = p.run_details.metadata.as_ref().and_then(|m| m.started_on);
     let ext = &p.build_definition.external_parameters;
-    let mut source = Source { tag: str_of(ext, "tag"), commit: str_of(ext, "commit"), dirty: ext.get("dirty").and_then(|d| d.as_bool()), repo: None };
-    let deps = p.build_definition.resolved_dependencies.iter().chain(p.run_details.builder.builder_dependencies.iter());
+    let mut source = Source {
+        tag: str_of(ext, "tag"),
+        commit: str_of(ext, "commit"),
+        dirty: ext.get("dirty").and_then(|d| d.as_bool()),
+        repo: None,
+    };
+    let deps = p
+        .build_definition
+        .resolved_dependencies
+        .iter()
+        .chain(p.run_details.builder.builder_dependencies.iter());
     for d in deps {
         // Other tools do not annotate kinds: a `git+…` URI with a commit digest is the source.
-        let is_git = d.uri.starts_with("git+") && (d.digest.contains_key("gitCommit") || d.digest.contains_key("sha1"));
-        let kind = d.kind().or(if is_git { Some(prov::KIND_SOURCE) } else { None });
+        let is_git = d.uri.starts_with("git+")
+            && (d.digest.contains_key("gitCommit") || d.digest.contains_key("sha1"));
+        let kind = d.kind().or(if is_git {
+            Some(prov::KIND_SOURCE)
+        } else {
+            None
+        });
         match kind {
             Some(prov::KIND_SOURCE) => {
                 let uri = d.uri.trim_start_matches("git+");
@@ -193,13 +276,25 @@ pub fn record_from_attestation(att: &prov::VerifiedAttestation) -> Result<BuildR
             Some(k @ (prov::KIND_BASE_IMAGE | prov::KIND_BUILDER_IMAGE)) => {
                 if let Some(hex) = d.digest.get("sha256") {
                     if let Ok(digest) = Digest::of_hex(hex) {
-                        let role = if k == prov::KIND_BASE_IMAGE { ImageRole::Base } else { ImageRole::Builder };
-                        r.images.push(UsedImage { digest, role, reference: Some(d.uri.clone()).filter(|u| !u.is_empty()) });
+                        let role = if k == prov::KIND_BASE_IMAGE {
+                            ImageRole::Base
+                        } else {
+                            ImageRole::Builder
+                        };
+                        r.images.push(UsedImage {
+                            digest,
+                            role,
+                            reference: Some(d.uri.clone()).filter(|u| !u.is_empty()),
+                        });
                     }
                 }
             }
             Some(prov::KIND_TOOLCHAIN) => {
-                let version = d.annotations.get("version").and_then(|v| v.as_str()).map(String::from);
+                let version = d
+                    .annotations
+                    .get("version")
+                    .and_then(|v| v.as_str())
+                    .map(String::from);
                 if let Some(v) = version {
                     if let Ok(t) = Toolchain::new(&d.name, &v) {
                         r.toolchains.push(t);
@@ -210,7 +305,12 @@ pub fn record_from_attestation(att: &prov::VerifiedAttestation) -> Result<BuildR
                 if let Ok(purl) = Purl::parse(&d.uri) {
                     if purl.version().is_some() && purl.ty() != "docker" && purl.ty() != "oci" {
                         let hashes = d.digest.clone().into_iter().collect();
-                        r.components.push(Component { purl, hashes, scope: Scope::Runtime, location: None });
+                        r.components.push(Component {
+                            purl,
+                            hashes,
+                            scope: Scope::Runtime,
+                            location: None,
+                        });
                     }
                 }
             }
@@ -228,7 +328,8 @@ pub fn record_from_attestation(att: &prov::VerifiedAttestation) -> Result<BuildR
     if let Some(l) = ext.get("languages") {
         r.languages = serde_json::from_value(l.clone()).unwrap_or_default();
     }
-    r.validate().map_err(|e| CliError::input(format!("attestation: {e}")))?;
+    r.validate()
+        .map_err(|e| CliError::input(format!("attestation: {e}")))?;
     Ok(r)
 }
 
@@ -246,7 +347,8 @@ pub fn record_attestation(
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("BUILDLEDGER_TRUST_POLICY").map(PathBuf::from))
         .ok_or_else(|| CliError::input("--attestation needs --policy FILE (or BUILDLEDGER_TRUST_POLICY): the trusted builders"))?;
-    let pol = prov::TrustPolicy::load(&policy_path).map_err(|e| CliError::input(format!("{}: {e}", policy_path.display())))?;
+    let pol = prov::TrustPolicy::load(&policy_path)
+        .map_err(|e| CliError::input(format!("{}: {e}", policy_path.display())))?;
     let envelope_hash = {
         use sha2::Digest as _;
         hex::encode(sha2::Sha256::digest(&bytes))
@@ -268,23 +370,37 @@ pub fn record_attestation(
     };
     if let Some(d) = expect_digest {
         if !rec.all_digests().contains(&d) {
-            return Err(reject(store, format!("{d} is not a subject of this attestation")));
+            return Err(reject(
+                store,
+                format!("{d} is not a subject of this attestation"),
+            ));
         }
     }
     if rec.trust.state != TrustState::Verified && !allow_unverified {
-        let why = rec.trust.reason.clone().unwrap_or_else(|| "not verified".into());
-        return Err(reject(store, format!("{why} (use --allow-unverified to keep it as unverified)")));
+        let why = rec
+            .trust
+            .reason
+            .clone()
+            .unwrap_or_else(|| "not verified".into());
+        return Err(reject(
+            store,
+            format!("{why} (use --allow-unverified to keep it as unverified)"),
+        ));
     }
-    let (id, delta) = buildledger_rules::record(store, &rec).map_err(|e| CliError::runtime(e.to_string()))?;
+    let (id, delta) =
+        buildledger_rules::record(store, &rec).map_err(|e| CliError::runtime(e.to_string()))?;
     Ok((id, rec, delta.added))
 }
 
 pub fn mismatches(store: &mut Store, digest: Option<&str>, json: bool, fail: bool) -> Result<u8> {
     let d = match digest {
-        Some(d) => Some(Digest::parse(d).map_err(|e| CliError::input(format!("digest: {}", e.message)))?),
+        Some(d) => {
+            Some(Digest::parse(d).map_err(|e| CliError::input(format!("digest: {}", e.message)))?)
+        }
         None => None,
     };
-    let rows = buildledger_rules::crosscheck::mismatches(store, d.as_ref()).map_err(|e| CliError::runtime(e.to_string()))?;
+    let rows = buildledger_rules::crosscheck::mismatches(store, d.as_ref())
+        .map_err(|e| CliError::runtime(e.to_string()))?;
     if json {
         print_json(&rows)?;
     } else {
@@ -295,7 +411,10 @@ pub fn mismatches(store: &mut Store, digest: Option<&str>, json: bool, fail: boo
                 m.field.clone(),
                 m.claimed.clone().unwrap_or_else(|| "-".into()),
                 m.observed.clone().unwrap_or_else(|| "-".into()),
-                m.claim.clone().map(|c| format!("{c} (record {})", m.claim_record.unwrap_or_default())).unwrap_or_default(),
+                m.claim
+                    .clone()
+                    .map(|c| format!("{c} (record {})", m.claim_record.unwrap_or_default()))
+                    .unwrap_or_default(),
             ]);
         }
         t.print(crate::output::Format::Table)?;
@@ -309,7 +428,10 @@ pub fn audit_verify(store: &mut Store, json: bool) -> Result<u8> {
     if json {
         print_json(&rep)?;
     } else if rep.problems.is_empty() {
-        println!("audit log intact: {} entries, head {}", rep.entries, rep.head);
+        println!(
+            "audit log intact: {} entries, head {}",
+            rep.entries, rep.head
+        );
     } else {
         println!("audit log TAMPERED ({} entries checked):", rep.entries);
         for p in &rep.problems {

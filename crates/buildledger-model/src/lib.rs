@@ -89,19 +89,33 @@ impl Digest {
         let Some(hex) = s.strip_prefix("sha256:") else {
             let algo = s.split(':').next().unwrap_or("");
             return Err(if s.contains(':') {
-                ModelError::new("", format!("unsupported digest algorithm {algo:?} in {s:?} (only sha256 is accepted)"))
+                ModelError::new(
+                    "",
+                    format!(
+                        "unsupported digest algorithm {algo:?} in {s:?} (only sha256 is accepted)"
+                    ),
+                )
             } else {
-                ModelError::new("", format!("{s:?} is not a digest: expected sha256:<64 hex digits>"))
+                ModelError::new(
+                    "",
+                    format!("{s:?} is not a digest: expected sha256:<64 hex digits>"),
+                )
             });
         };
         if hex.len() != 64 {
             return Err(ModelError::new(
                 "",
-                format!("{s:?} is not a digest: sha256 needs 64 hex digits, found {}", hex.len()),
+                format!(
+                    "{s:?} is not a digest: sha256 needs 64 hex digits, found {}",
+                    hex.len()
+                ),
             ));
         }
         if let Some(c) = hex.chars().find(|c| !c.is_ascii_hexdigit()) {
-            return Err(ModelError::new("", format!("{s:?} is not a digest: {c:?} is not a hex digit")));
+            return Err(ModelError::new(
+                "",
+                format!("{s:?} is not a digest: {c:?} is not a hex digit"),
+            ));
         }
         Ok(Digest(format!("sha256:{}", hex.to_ascii_lowercase())))
     }
@@ -185,7 +199,10 @@ impl Purl {
         let ty = p.ty().to_string();
         let name = p.name().to_string();
         if name.is_empty() {
-            return Err(ModelError::new("", format!("{s:?} is not a valid package URL: empty name")));
+            return Err(ModelError::new(
+                "",
+                format!("{s:?} is not a valid package URL: empty name"),
+            ));
         }
         let version = p.version().map(|v| v.to_string()).filter(|v| !v.is_empty());
         let mut base = packageurl::PackageUrl::new(ty.clone(), name)
@@ -212,13 +229,19 @@ impl Purl {
     /// Build `pkg:TYPE/NAMESPACE/NAME@VERSION` from parts. A `name` with
     /// slashes and no namespace (a Go module path `golang.org/x/net`, an npm
     /// `@scope/pkg`) is split at its last slash, as the purl spec has it.
-    pub fn from_parts(ty: &str, namespace: Option<&str>, name: &str, version: Option<&str>) -> Result<Purl, ModelError> {
+    pub fn from_parts(
+        ty: &str,
+        namespace: Option<&str>,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<Purl, ModelError> {
         let (namespace, name) = match (namespace.filter(|n| !n.is_empty()), name.rsplit_once('/')) {
             (None, Some((ns, n))) if !ns.is_empty() && !n.is_empty() => (Some(ns), n),
             (ns, _) => (ns, name),
         };
-        let mut p = packageurl::PackageUrl::new(ty.to_string(), name.to_string())
-            .map_err(|e| ModelError::new("", format!("cannot build a package URL for {name:?}: {e}")))?;
+        let mut p = packageurl::PackageUrl::new(ty.to_string(), name.to_string()).map_err(|e| {
+            ModelError::new("", format!("cannot build a package URL for {name:?}: {e}"))
+        })?;
         if let Some(ns) = namespace.filter(|n| !n.is_empty()) {
             p.with_namespace(ns.to_string())
                 .map_err(|e| ModelError::new("", format!("bad namespace {ns:?}: {e}")))?;
@@ -252,7 +275,10 @@ impl Purl {
 
     /// The value of qualifier `key` (`arch`, `distro`, `upstream`, …).
     pub fn qualifier(&self, key: &str) -> Option<&str> {
-        self.qualifiers.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.qualifiers
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The package an advisory names for this component: for distro
@@ -264,7 +290,11 @@ impl Purl {
             if let Some(up) = self.qualifier("upstream") {
                 let name = up.split(['@', ' ']).next().unwrap_or(up);
                 if !name.is_empty() {
-                    let ns = self.package.trim_start_matches("pkg:").split('/').collect::<Vec<_>>();
+                    let ns = self
+                        .package
+                        .trim_start_matches("pkg:")
+                        .split('/')
+                        .collect::<Vec<_>>();
                     if ns.len() >= 3 {
                         return format!("pkg:{}/{}/{}", ns[0], ns[1], name);
                     }
@@ -389,7 +419,9 @@ pub struct Builder {
 }
 
 /// How an image was used by the build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ImageRole {
     /// The final stage's `FROM` image: its layers are in the result.
@@ -422,7 +454,9 @@ pub struct UsedImage {
 }
 
 /// A toolchain used by the build: `go 1.13.4`, `rustc 1.95.0`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Toolchain {
     /// Lower-case name: `go`, `rustc`, `gcc`, `node`, `python`, `openjdk`.
@@ -437,7 +471,10 @@ impl Toolchain {
         let s = s.trim();
         let (name, version) = if let Some((n, v)) = s.split_once(['@', ' ', '=']) {
             (n.trim(), v.trim())
-        } else if let Some(v) = s.strip_prefix("go").filter(|v| v.starts_with(|c: char| c.is_ascii_digit())) {
+        } else if let Some(v) = s
+            .strip_prefix("go")
+            .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+        {
             ("go", v)
         } else {
             return Err(ModelError::new(
@@ -452,8 +489,15 @@ impl Toolchain {
     pub fn new(name: &str, version: &str) -> Result<Toolchain, ModelError> {
         let name = name.trim().to_ascii_lowercase();
         let mut version = version.trim().to_string();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c)) {
-            return Err(ModelError::new("name", format!("{name:?} is not a toolchain name")));
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c))
+        {
+            return Err(ModelError::new(
+                "name",
+                format!("{name:?} is not a toolchain name"),
+            ));
         }
         if name == "go" {
             if let Some(v) = version.strip_prefix("go") {
@@ -461,7 +505,10 @@ impl Toolchain {
             }
         }
         if version.is_empty() || version.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(ModelError::new("version", format!("{version:?} is not a toolchain version")));
+            return Err(ModelError::new(
+                "version",
+                format!("{version:?} is not a toolchain version"),
+            ));
         }
         Ok(Toolchain { name, version })
     }
@@ -474,7 +521,20 @@ impl fmt::Display for Toolchain {
 }
 
 /// Whether a component ends up in the image or was only used to build it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// Present in the shipped artifact.
@@ -498,7 +558,10 @@ impl Scope {
         match s {
             "runtime" => Ok(Scope::Runtime),
             "build" => Ok(Scope::Build),
-            _ => Err(ModelError::new("scope", format!("{s:?} is not a scope (runtime or build)"))),
+            _ => Err(ModelError::new(
+                "scope",
+                format!("{s:?} is not a scope (runtime or build)"),
+            )),
         }
     }
 }
@@ -521,7 +584,9 @@ pub struct Component {
 }
 
 /// Kind of API the code exposes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ApiKind {
     /// HTTP/REST.
@@ -550,7 +615,9 @@ impl ApiKind {
 }
 
 /// How stable an exposed API is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Stability {
     /// Alpha: may change or vanish.
@@ -622,7 +689,9 @@ impl fmt::Display for Stability {
 }
 
 /// One entry of the API surface the code exposes.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct ApiEntry {
     /// http, grpc, …
@@ -637,7 +706,20 @@ pub struct ApiEntry {
 }
 
 /// Where a record's facts came from.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Origin {
     /// Claimed by a CI pipeline (`buildledger record`).
@@ -664,7 +746,20 @@ impl Origin {
 }
 
 /// How far a record can be trusted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum TrustState {
     /// Nobody vouched for it (a plain CI claim, an SBOM).
@@ -791,11 +886,17 @@ impl BuildRecord {
         if self.schema_version == 0 || self.schema_version > SCHEMA_VERSION {
             return Err(ModelError::new(
                 "schema_version",
-                format!("unsupported schema version {} (this build reads 1..={SCHEMA_VERSION})", self.schema_version),
+                format!(
+                    "unsupported schema version {} (this build reads 1..={SCHEMA_VERSION})",
+                    self.schema_version
+                ),
             ));
         }
         if self.subjects.is_empty() {
-            return Err(ModelError::new("subjects", "a build record needs at least one subject digest"));
+            return Err(ModelError::new(
+                "subjects",
+                "a build record needs at least one subject digest",
+            ));
         }
         if let Some(src) = &self.source {
             if let Some(c) = &src.commit {
@@ -814,7 +915,8 @@ impl BuildRecord {
             }
         }
         for (i, t) in self.toolchains.iter().enumerate() {
-            Toolchain::new(&t.name, &t.version).map_err(|e| e.within(&format!("toolchains[{i}]")))?;
+            Toolchain::new(&t.name, &t.version)
+                .map_err(|e| e.within(&format!("toolchains[{i}]")))?;
         }
         for (i, c) in self.components.iter().enumerate() {
             if c.purl.version().is_none() {

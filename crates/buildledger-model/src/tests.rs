@@ -6,9 +6,24 @@ fn digest_parse_and_normalise() {
     let d = Digest::parse(&format!("sha256:{hex}")).unwrap();
     assert_eq!(d.as_str(), format!("sha256:{}", "a".repeat(64)));
     assert_eq!(d.hex(), "a".repeat(64));
-    assert!(Digest::parse("sha256:abc").unwrap_err().message.contains("64 hex digits"));
-    assert!(Digest::parse("md5:abc").unwrap_err().message.contains("unsupported digest algorithm"));
-    assert!(Digest::parse(&format!("sha256:{}g", "a".repeat(63))).unwrap_err().message.contains("'g'"));
+    assert!(
+        Digest::parse("sha256:abc")
+            .unwrap_err()
+            .message
+            .contains("64 hex digits")
+    );
+    assert!(
+        Digest::parse("md5:abc")
+            .unwrap_err()
+            .message
+            .contains("unsupported digest algorithm")
+    );
+    assert!(
+        Digest::parse(&format!("sha256:{}g", "a".repeat(63)))
+            .unwrap_err()
+            .message
+            .contains("'g'")
+    );
     assert!(Digest::parse("nothing").is_err());
 }
 
@@ -18,13 +33,17 @@ fn purl_parts() {
     assert_eq!(p.package(), "pkg:golang/golang.org/x/net");
     assert_eq!(p.version(), Some("v0.0.0-20191109021931-daa7c04131f5"));
     assert_eq!(p.ty(), "golang");
-    let q = Purl::parse("pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12").unwrap();
+    let q =
+        Purl::parse("pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12").unwrap();
     assert_eq!(q.package(), "pkg:deb/debian/libc6");
     assert_eq!(q.version(), Some("2.36-9+deb12u4"));
     assert!(Purl::parse("golang.org/x/net").is_err());
     assert!(Purl::parse("pkg:").is_err());
     let g = Purl::from_parts("golang", None, "golang.org/x/net", Some("v0.1.0")).unwrap();
-    assert_eq!(g, Purl::parse("pkg:golang/golang.org/x/net@v0.1.0").unwrap());
+    assert_eq!(
+        g,
+        Purl::parse("pkg:golang/golang.org/x/net@v0.1.0").unwrap()
+    );
     let n = Purl::from_parts("npm", None, "@scope/pkg", Some("1.0.0")).unwrap();
     assert_eq!(n, Purl::parse("pkg:npm/%40scope/pkg@1.0.0").unwrap());
     let r = Purl::from_parts("cargo", None, "serde", Some("1.0.200")).unwrap();
@@ -35,9 +54,16 @@ fn purl_parts() {
 fn toolchain_forms() {
     for s in ["go@1.13.4", "go 1.13.4", "go1.13.4", "GO@go1.13.4"] {
         let t = Toolchain::parse(s).unwrap();
-        assert_eq!((t.name.as_str(), t.version.as_str()), ("go", "1.13.4"), "{s}");
+        assert_eq!(
+            (t.name.as_str(), t.version.as_str()),
+            ("go", "1.13.4"),
+            "{s}"
+        );
     }
-    assert_eq!(Toolchain::parse("rustc@1.95.0").unwrap().to_string(), "rustc@1.95.0");
+    assert_eq!(
+        Toolchain::parse("rustc@1.95.0").unwrap().to_string(),
+        "rustc@1.95.0"
+    );
     assert!(Toolchain::parse("go").is_err());
     assert!(Toolchain::parse("@1.2").is_err());
 }
@@ -57,7 +83,9 @@ fn stability_from_version() {
 #[test]
 fn record_json_errors_name_the_field() {
     let d = "a".repeat(64);
-    let bad = format!(r#"{{"subjects":[{{"digest":"sha256:{d}"}}],"components":[{{"purl":"pkg:cargo/serde@1"}},{{"purl":"nope"}}]}}"#);
+    let bad = format!(
+        r#"{{"subjects":[{{"digest":"sha256:{d}"}}],"components":[{{"purl":"pkg:cargo/serde@1"}},{{"purl":"nope"}}]}}"#
+    );
     let e = BuildRecord::from_json(bad.as_bytes()).unwrap_err();
     assert_eq!(e.field, "components[1].purl", "{e}");
     assert!(e.message.contains("not a valid package URL"), "{e}");
@@ -67,16 +95,24 @@ fn record_json_errors_name_the_field() {
     assert_eq!(e.field, "subjects[0].digest", "{e}");
 
     let bad = format!(r#"{{"subjects":[{{"digest":"sha256:{d}"}}],"source":{{"commit":"xyz"}}}}"#);
-    assert_eq!(BuildRecord::from_json(bad.as_bytes()).unwrap_err().field, "source.commit");
+    assert_eq!(
+        BuildRecord::from_json(bad.as_bytes()).unwrap_err().field,
+        "source.commit"
+    );
 
     let bad = r#"{"subjects":[]}"#;
-    assert_eq!(BuildRecord::from_json(bad.as_bytes()).unwrap_err().field, "subjects");
+    assert_eq!(
+        BuildRecord::from_json(bad.as_bytes()).unwrap_err().field,
+        "subjects"
+    );
 
     let bad = format!(r#"{{"subjects":[{{"digest":"sha256:{d}"}}],"colour":"red"}}"#);
     let e = BuildRecord::from_json(bad.as_bytes()).unwrap_err();
     assert!(e.message.contains("unknown field"), "{e}");
 
-    let bad = format!(r#"{{"subjects":[{{"digest":"sha256:{d}"}}],"components":[{{"purl":"pkg:cargo/serde"}}]}}"#);
+    let bad = format!(
+        r#"{{"subjects":[{{"digest":"sha256:{d}"}}],"components":[{{"purl":"pkg:cargo/serde"}}]}}"#
+    );
     let e = BuildRecord::from_json(bad.as_bytes()).unwrap_err();
     assert_eq!(e.field, "components[0].purl");
 }
@@ -111,13 +147,18 @@ fn record_round_trip() {
 
 #[test]
 fn checked_in_schema_is_current() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema/build-record.v1.json");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema/build-record.v1.json");
     let generated = serde_json::to_string_pretty(&build_record_schema()).unwrap() + "\n";
     if std::env::var_os("BUILDLEDGER_BLESS").is_some() {
         std::fs::write(&path, &generated).unwrap();
     }
-    let on_disk = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with BUILDLEDGER_BLESS=1 to write it)", path.display()));
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with BUILDLEDGER_BLESS=1 to write it)",
+            path.display()
+        )
+    });
     assert!(
         on_disk == generated,
         "schema/build-record.v1.json is out of date: run `BUILDLEDGER_BLESS=1 cargo test -p buildledger-model`"
@@ -126,7 +167,10 @@ fn checked_in_schema_is_current() {
 
 #[test]
 fn match_keys() {
-    let p = Purl::parse("pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&upstream=openssl&distro=debian-12").unwrap();
+    let p = Purl::parse(
+        "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&upstream=openssl&distro=debian-12",
+    )
+    .unwrap();
     assert_eq!(p.qualifier("distro"), Some("debian-12"));
     assert_eq!(p.match_key(), "pkg:deb/debian/openssl");
     let p = Purl::parse("pkg:apk/alpine/musl-utils@1.1.22-r2?upstream=musl%401.1.22-r2").unwrap();

@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use buildledger_model::{BuildRecord, Digest, Origin, Scope};
-use buildledger_store::{StoredRecord, Store, Val};
+use buildledger_store::{Store, StoredRecord, Val};
 use serde::Serialize;
 
 use crate::Result;
@@ -47,9 +47,17 @@ fn go_modules(r: &BuildRecord, runtime_only: bool) -> BTreeMap<String, String> {
         .iter()
         .filter(|c| c.purl.ty() == "golang")
         .filter(|c| !runtime_only || c.scope == Scope::Runtime)
-        .filter(|c| !c.location.as_deref().is_some_and(|l| l.starts_with("implied by")))
+        .filter(|c| {
+            !c.location
+                .as_deref()
+                .is_some_and(|l| l.starts_with("implied by"))
+        })
         .filter_map(|c| {
-            let name = c.purl.package().trim_start_matches("pkg:golang/").to_string();
+            let name = c
+                .purl
+                .package()
+                .trim_start_matches("pkg:golang/")
+                .to_string();
             if name == "stdlib" || name == "toolchain" {
                 return None;
             }
@@ -60,8 +68,9 @@ fn go_modules(r: &BuildRecord, runtime_only: bool) -> BTreeMap<String, String> {
 
 /// Compare every claim about one digest with every observation of it.
 pub fn compare(digest: &str, records: &[StoredRecord]) -> Vec<Mismatch> {
-    let (obs, claims): (Vec<&StoredRecord>, Vec<&StoredRecord>) =
-        records.iter().partition(|r| r.record.origin == Origin::Indexer);
+    let (obs, claims): (Vec<&StoredRecord>, Vec<&StoredRecord>) = records
+        .iter()
+        .partition(|r| r.record.origin == Origin::Indexer);
     let mut out = Vec::new();
     for o in &obs {
         let or = &o.record;
@@ -80,11 +89,19 @@ pub fn compare(digest: &str, records: &[StoredRecord]) -> Vec<Mismatch> {
                 observed_record: o.id,
             });
         }
-        let ogo = or.toolchains.iter().find(|t| t.name == "go").map(|t| t.version.clone());
+        let ogo = or
+            .toolchains
+            .iter()
+            .find(|t| t.name == "go")
+            .map(|t| t.version.clone());
         let omods = go_modules(or, false);
         for c in &claims {
             let cr = &c.record;
-            let label = Some(format!("{}/{}", cr.origin.as_str(), cr.trust.state.as_str()));
+            let label = Some(format!(
+                "{}/{}",
+                cr.origin.as_str(),
+                cr.trust.state.as_str()
+            ));
             let mut push = |field: &str, claimed: Option<String>, observed: Option<String>| {
                 out.push(Mismatch {
                     digest: digest.into(),
@@ -96,7 +113,9 @@ pub fn compare(digest: &str, records: &[StoredRecord]) -> Vec<Mismatch> {
                     observed_record: o.id,
                 })
             };
-            if let (Some(cc), Some(oc)) = (cr.source.as_ref().and_then(|s| s.commit.clone()), &ocommit) {
+            if let (Some(cc), Some(oc)) =
+                (cr.source.as_ref().and_then(|s| s.commit.clone()), &ocommit)
+            {
                 let (cc_l, oc_l) = (cc.to_ascii_lowercase(), oc.to_ascii_lowercase());
                 if !(oc_l.starts_with(&cc_l) || cc_l.starts_with(&oc_l)) {
                     push("source.commit", Some(cc), Some(oc.clone()));
@@ -113,7 +132,11 @@ pub fn compare(digest: &str, records: &[StoredRecord]) -> Vec<Mismatch> {
             if !cmods.is_empty() && ogo.is_some() {
                 for (m, ov) in &omods {
                     match cmods.get(m) {
-                        Some(cv) if cv != ov => push("dependency", Some(format!("{m}@{cv}")), Some(format!("{m}@{ov}"))),
+                        Some(cv) if cv != ov => push(
+                            "dependency",
+                            Some(format!("{m}@{cv}")),
+                            Some(format!("{m}@{ov}")),
+                        ),
                         None => push("dependency", None, Some(format!("{m}@{ov}"))),
                         _ => {}
                     }

@@ -29,7 +29,9 @@ use std::collections::HashMap;
 
 use buildledger_feed::{Advisory, Affected, Verdict};
 use buildledger_model::{BuildRecord, Purl};
-use buildledger_store::{AdvisoryInput, FindingDelta, NewFinding, RecordId, Store, StoreError, Upsert};
+use buildledger_store::{
+    AdvisoryInput, FindingDelta, NewFinding, RecordId, Store, StoreError, Upsert,
+};
 use buildledger_version::Scheme;
 use serde::Serialize;
 
@@ -89,21 +91,48 @@ pub fn match_key(a: &Affected) -> Option<(String, Option<String>)> {
         return None;
     }
     let key = match base {
-        "Go" => Purl::from_parts("golang", None, name, None).ok()?.package().to_string(),
-        "crates.io" => Purl::from_parts("cargo", None, name, None).ok()?.package().to_string(),
+        "Go" => Purl::from_parts("golang", None, name, None)
+            .ok()?
+            .package()
+            .to_string(),
+        "crates.io" => Purl::from_parts("cargo", None, name, None)
+            .ok()?
+            .package()
+            .to_string(),
         "PyPI" => Purl::from_parts("pypi", None, name, None).ok()?.match_key(),
         "npm" => match name.strip_prefix('@').and_then(|n| n.split_once('/')) {
-            Some((scope, n)) => Purl::from_parts("npm", Some(&format!("@{scope}")), n, None).ok()?.package().to_string(),
-            None => Purl::from_parts("npm", None, name, None).ok()?.package().to_string(),
+            Some((scope, n)) => Purl::from_parts("npm", Some(&format!("@{scope}")), n, None)
+                .ok()?
+                .package()
+                .to_string(),
+            None => Purl::from_parts("npm", None, name, None)
+                .ok()?
+                .package()
+                .to_string(),
         },
         "Maven" => {
             let (g, art) = name.split_once(':')?;
-            Purl::from_parts("maven", Some(g), art, None).ok()?.package().to_string()
+            Purl::from_parts("maven", Some(g), art, None)
+                .ok()?
+                .package()
+                .to_string()
         }
-        "RubyGems" => Purl::from_parts("gem", None, name, None).ok()?.package().to_string(),
-        "Alpine" => Purl::from_parts("apk", Some("alpine"), name, None).ok()?.package().to_string(),
-        "Debian" => Purl::from_parts("deb", Some("debian"), name, None).ok()?.package().to_string(),
-        "Ubuntu" => Purl::from_parts("deb", Some("ubuntu"), name, None).ok()?.package().to_string(),
+        "RubyGems" => Purl::from_parts("gem", None, name, None)
+            .ok()?
+            .package()
+            .to_string(),
+        "Alpine" => Purl::from_parts("apk", Some("alpine"), name, None)
+            .ok()?
+            .package()
+            .to_string(),
+        "Debian" => Purl::from_parts("deb", Some("debian"), name, None)
+            .ok()?
+            .package()
+            .to_string(),
+        "Ubuntu" => Purl::from_parts("deb", Some("ubuntu"), name, None)
+            .ok()?
+            .package()
+            .to_string(),
         _ => match &a.purl {
             Some(p) => Purl::parse(p).ok()?.match_key(),
             None => return None,
@@ -147,7 +176,8 @@ fn comparable_version(a: &Affected, version: &str) -> String {
 fn evaluate(a: &Affected, version: &str, report: &mut ImportReport) -> Option<Verdict> {
     let scheme = scheme_for(a)?;
     let v = comparable_version(a, version);
-    let cmp = |x: &str, y: &str| buildledger_version::compare(scheme, x, y).map_err(|e| e.to_string());
+    let cmp =
+        |x: &str, y: &str| buildledger_version::compare(scheme, x, y).map_err(|e| e.to_string());
     match buildledger_feed::evaluate(a, &v, &cmp) {
         Ok(Verdict::Unevaluated) => {
             report.unevaluated_git += 1;
@@ -162,17 +192,33 @@ fn evaluate(a: &Affected, version: &str, report: &mut ImportReport) -> Option<Ve
 }
 
 fn kind_of(a: &Affected) -> &'static str {
-    if a.ecosystem == "Go" && a.name == "toolchain" { "toolchain" } else { "vuln" }
+    if a.ecosystem == "Go" && a.name == "toolchain" {
+        "toolchain"
+    } else {
+        "vuln"
+    }
 }
 
 fn to_input(adv: &Advisory) -> Result<AdvisoryInput> {
-    let body = serde_json::to_string(adv).map_err(|e| RulesError::Corrupt { id: adv.id.clone(), message: e.to_string() })?;
+    let body = serde_json::to_string(adv).map_err(|e| RulesError::Corrupt {
+        id: adv.id.clone(),
+        message: e.to_string(),
+    })?;
     let best = adv
         .severity
         .iter()
         .filter(|s| s.score.is_some())
-        .max_by(|a, b| a.score.partial_cmp(&b.score).unwrap_or(std::cmp::Ordering::Equal));
-    let mut keys: Vec<String> = adv.affected.iter().filter_map(match_key).map(|(k, _)| k).collect();
+        .max_by(|a, b| {
+            a.score
+                .partial_cmp(&b.score)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+    let mut keys: Vec<String> = adv
+        .affected
+        .iter()
+        .filter_map(match_key)
+        .map(|(k, _)| k)
+        .collect();
     keys.sort();
     keys.dedup();
     Ok(AdvisoryInput {
@@ -182,7 +228,9 @@ fn to_input(adv: &Advisory) -> Result<AdvisoryInput> {
         withdrawn: adv.withdrawn.map(|t| t.timestamp_millis()),
         content_hash: adv.content_hash.clone(),
         summary: adv.summary.clone(),
-        severity: best.map(|s| s.vector.clone()).or_else(|| adv.severity.first().map(|s| s.vector.clone())),
+        severity: best
+            .map(|s| s.vector.clone())
+            .or_else(|| adv.severity.first().map(|s| s.vector.clone())),
         score: best.and_then(|s| s.score).map(|s| format!("{s:.1}")),
         aliases: adv.aliases.clone(),
         match_keys: keys,
@@ -200,14 +248,20 @@ fn findings_for(
     let mut out: HashMap<i64, NewFinding> = HashMap::new();
     for a in &adv.affected {
         let Some((k, release)) = match_key(a) else {
-            *report.unsupported_ecosystems.entry(a.ecosystem.clone()).or_default() += 1;
+            *report
+                .unsupported_ecosystems
+                .entry(a.ecosystem.clone())
+                .or_default() += 1;
             continue;
         };
         if k != key {
             continue;
         }
         if scheme_for(a).is_none() {
-            *report.unsupported_ecosystems.entry(a.ecosystem.clone()).or_default() += 1;
+            *report
+                .unsupported_ecosystems
+                .entry(a.ecosystem.clone())
+                .or_default() += 1;
             continue;
         }
         for (id, purl, version) in components {
@@ -217,7 +271,11 @@ fn findings_for(
                 }
             }
             if let Some(Verdict::Affected { fixed }) = evaluate(a, version, report) {
-                let f = out.entry(*id).or_insert(NewFinding { component_id: *id, kind: kind_of(a).into(), fixed: fixed.clone() });
+                let f = out.entry(*id).or_insert(NewFinding {
+                    component_id: *id,
+                    kind: kind_of(a).into(),
+                    fixed: fixed.clone(),
+                });
                 // Keep the smallest fix across affected entries.
                 if f.fixed.is_none() {
                     f.fixed = fixed;
@@ -237,11 +295,21 @@ fn parse_components(rows: Vec<buildledger_store::ComponentRow>) -> Vec<(i64, Pur
 }
 
 /// Re-evaluate one stored advisory over every component it names.
-fn evaluate_advisory(store: &mut Store, adv_row: i64, adv: &Advisory, report: &mut ImportReport) -> Result<FindingDelta> {
+fn evaluate_advisory(
+    store: &mut Store,
+    adv_row: i64,
+    adv: &Advisory,
+    report: &mut ImportReport,
+) -> Result<FindingDelta> {
     if adv.withdrawn.is_some() {
         return Ok(store.retract_advisory(adv_row, &adv.content_hash)?);
     }
-    let mut keys: Vec<String> = adv.affected.iter().filter_map(match_key).map(|(k, _)| k).collect();
+    let mut keys: Vec<String> = adv
+        .affected
+        .iter()
+        .filter_map(match_key)
+        .map(|(k, _)| k)
+        .collect();
     keys.sort();
     keys.dedup();
     let mut all = Vec::new();
@@ -257,7 +325,11 @@ fn evaluate_advisory(store: &mut Store, adv_row: i64, adv: &Advisory, report: &m
 /// Import advisories: store each, and re-evaluate only the new and changed
 /// ones. Runs in transactions of `batch` advisories; `progress` gets the
 /// number done so far.
-pub fn import(store: &mut Store, advisories: &[Advisory], progress: &mut dyn FnMut(usize)) -> Result<ImportReport> {
+pub fn import(
+    store: &mut Store,
+    advisories: &[Advisory],
+    progress: &mut dyn FnMut(usize),
+) -> Result<ImportReport> {
     let mut report = ImportReport::default();
     for (n, chunk) in advisories.chunks(500).enumerate() {
         store.begin()?;
@@ -304,14 +376,19 @@ pub fn match_new_components(store: &mut Store) -> Result<FindingDelta> {
     let mut by_key: HashMap<String, Vec<(i64, Purl, String)>> = HashMap::new();
     for (row, key) in new {
         if let Ok(p) = Purl::parse(&row.purl) {
-            by_key.entry(key).or_default().push((row.id, p, row.version));
+            by_key
+                .entry(key)
+                .or_default()
+                .push((row.id, p, row.version));
         }
     }
     for (key, comps) in by_key {
         let ids: Vec<i64> = comps.iter().map(|c| c.0).collect();
         for (adv_row, body, _) in store.advisories_for_key(&key)? {
-            let adv: Advisory = serde_json::from_str(&body)
-                .map_err(|e| RulesError::Corrupt { id: adv_row.to_string(), message: e.to_string() })?;
+            let adv: Advisory = serde_json::from_str(&body).map_err(|e| RulesError::Corrupt {
+                id: adv_row.to_string(),
+                message: e.to_string(),
+            })?;
             let f = findings_for(&adv, &key, &comps, &mut report);
             let d = store.replace_findings(adv_row, Some(&ids), &f, &adv.content_hash)?;
             delta.added += d.added;
@@ -328,9 +405,18 @@ pub fn match_new_components(store: &mut Store) -> Result<FindingDelta> {
 pub fn with_implied_components(rec: &BuildRecord) -> BuildRecord {
     let mut out = rec.clone();
     for t in rec.toolchains.iter().filter(|t| t.name == "go") {
-        for (name, scope) in [("stdlib", buildledger_model::Scope::Runtime), ("toolchain", buildledger_model::Scope::Build)] {
-            let Ok(purl) = Purl::from_parts("golang", None, name, Some(&t.version)) else { continue };
-            if out.components.iter().any(|c| c.purl.package() == purl.package()) {
+        for (name, scope) in [
+            ("stdlib", buildledger_model::Scope::Runtime),
+            ("toolchain", buildledger_model::Scope::Build),
+        ] {
+            let Ok(purl) = Purl::from_parts("golang", None, name, Some(&t.version)) else {
+                continue;
+            };
+            if out
+                .components
+                .iter()
+                .any(|c| c.purl.package() == purl.package())
+            {
                 continue;
             }
             out.components.push(buildledger_model::Component {
@@ -402,13 +488,19 @@ pub fn rematch_all(store: &mut Store, progress: &mut dyn FnMut(usize)) -> Result
         store.begin()?;
         let r = (|| -> Result<()> {
             for id in chunk {
-                let rows = store.raw_query("SELECT body FROM advisories WHERE id = ?", &[buildledger_store::Val::Int(*id)])?;
+                let rows = store.raw_query(
+                    "SELECT body FROM advisories WHERE id = ?",
+                    &[buildledger_store::Val::Int(*id)],
+                )?;
                 let body = match rows.first().map(|r| &r[0]) {
                     Some(buildledger_store::Val::Text(s)) => s.clone(),
                     _ => continue,
                 };
                 let adv: Advisory =
-                    serde_json::from_str(&body).map_err(|e| RulesError::Corrupt { id: id.to_string(), message: e.to_string() })?;
+                    serde_json::from_str(&body).map_err(|e| RulesError::Corrupt {
+                        id: id.to_string(),
+                        message: e.to_string(),
+                    })?;
                 report.advisories += 1;
                 let d = evaluate_advisory(store, *id, &adv, &mut report)?;
                 report.findings_added += d.added;

@@ -20,7 +20,8 @@ fn shared() -> Option<PathBuf> {
 }
 
 fn pg_url() -> String {
-    std::env::var("BUILDLEDGER_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("BUILDLEDGER_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 struct Db {
@@ -41,23 +42,44 @@ impl Drop for Db {
 
 fn each(f: impl Fn(&mut Store)) {
     let dir = tempfile::tempdir().unwrap();
-    let mut db = Db { store: Store::open_sqlite(&dir.path().join("l.db")).unwrap(), _dir: dir, schema: None };
+    let mut db = Db {
+        store: Store::open_sqlite(&dir.path().join("l.db")).unwrap(),
+        _dir: dir,
+        schema: None,
+    };
     f(&mut db.store);
     let mut c = match postgres::Client::connect(&pg_url(), postgres::NoTls) {
         Ok(c) => c,
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("PostgreSQL unreachable: {e}"),
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("PostgreSQL unreachable: {e}")
+        }
         Err(e) => return eprintln!("SKIP PostgreSQL: {e}"),
     };
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let schema = format!("bl_rules_{}_{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
-    c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")).unwrap();
+    let schema = format!(
+        "bl_rules_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
+    c.batch_execute(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+    ))
+    .unwrap();
     let store = Store::open(&format!("{}?options=-csearch_path%3D{schema}", pg_url())).unwrap();
-    let mut db = Db { store, _dir: tempfile::tempdir().unwrap(), schema: Some(schema) };
+    let mut db = Db {
+        store,
+        _dir: tempfile::tempdir().unwrap(),
+        schema: Some(schema),
+    };
     f(&mut db.store);
 }
 
 fn digest(seed: &str) -> Digest {
-    Digest::parse(&format!("sha256:{}", seed.chars().cycle().take(64).collect::<String>())).unwrap()
+    Digest::parse(&format!(
+        "sha256:{}",
+        seed.chars().cycle().take(64).collect::<String>()
+    ))
+    .unwrap()
 }
 
 fn build(seed: &str, toolchains: &[&str], purls: &[&str]) -> BuildRecord {
@@ -68,10 +90,18 @@ fn build(seed: &str, toolchains: &[&str], purls: &[&str]) -> BuildRecord {
         references: vec![],
         manifests: vec![],
     }]);
-    r.toolchains = toolchains.iter().map(|t| Toolchain::parse(t).unwrap()).collect();
+    r.toolchains = toolchains
+        .iter()
+        .map(|t| Toolchain::parse(t).unwrap())
+        .collect();
     r.components = purls
         .iter()
-        .map(|p| Component { purl: Purl::parse(p).unwrap(), hashes: BTreeMap::new(), scope: Scope::Runtime, location: None })
+        .map(|p| Component {
+            purl: Purl::parse(p).unwrap(),
+            hashes: BTreeMap::new(),
+            scope: Scope::Runtime,
+            location: None,
+        })
         .collect();
     r
 }
@@ -98,7 +128,13 @@ fn oracle_ids(dir: &Path, ecosystem: &str, module: &str, version: &str) -> Vec<S
             Some((c, _)) => (c, true),
             None => (v, false),
         };
-        (core.trim_start_matches('v').split('.').map(|x| x.parse().unwrap_or(0)).collect(), pre)
+        (
+            core.trim_start_matches('v')
+                .split('.')
+                .map(|x| x.parse().unwrap_or(0))
+                .collect(),
+            pre,
+        )
     }
     fn lt(a: &str, b: &str) -> bool {
         let (ca, pa) = parse(a);
@@ -110,7 +146,8 @@ fn oracle_ids(dir: &Path, ecosystem: &str, module: &str, version: &str) -> Vec<S
     }
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(e.unwrap().path()).unwrap()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(e.unwrap().path()).unwrap()).unwrap();
         if v.get("withdrawn").is_some() {
             continue;
         }
@@ -119,7 +156,12 @@ fn oracle_ids(dir: &Path, ecosystem: &str, module: &str, version: &str) -> Vec<S
                 continue;
             }
             let mut hit = false;
-            for r in a["ranges"].as_array().into_iter().flatten().filter(|r| r["type"] == "SEMVER") {
+            for r in a["ranges"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|r| r["type"] == "SEMVER")
+            {
                 let mut affected = false;
                 for ev in r["events"].as_array().unwrap() {
                     if let Some(i) = ev["introduced"].as_str() {
@@ -150,8 +192,27 @@ fn go_and_rustsec_findings_match_the_data() {
     let go = load(&data.join("osv/go"));
     let rs = load(&data.join("osv/crates.io"));
     each(|s| {
-        buildledger_rules::record(s, &build("a1", &["go@1.13.4"], &["pkg:golang/golang.org/x/net@v0.0.0-20191109021931-daa7c04131f5", "pkg:golang/golang.org/x/text@v0.3.2"])).unwrap();
-        buildledger_rules::record(s, &build("b2", &[], &["pkg:cargo/time@0.3.36", "pkg:cargo/hyper@0.14.28"])).unwrap();
+        buildledger_rules::record(
+            s,
+            &build(
+                "a1",
+                &["go@1.13.4"],
+                &[
+                    "pkg:golang/golang.org/x/net@v0.0.0-20191109021931-daa7c04131f5",
+                    "pkg:golang/golang.org/x/text@v0.3.2",
+                ],
+            ),
+        )
+        .unwrap();
+        buildledger_rules::record(
+            s,
+            &build(
+                "b2",
+                &[],
+                &["pkg:cargo/time@0.3.36", "pkg:cargo/hyper@0.14.28"],
+            ),
+        )
+        .unwrap();
         let mut all = go.clone();
         all.extend(rs.iter().cloned());
         let rep = buildledger_rules::import(s, &all, &mut |_| {}).unwrap();
@@ -186,21 +247,43 @@ fn go_and_rustsec_findings_match_the_data() {
 
         let rust = s.vulns(digest("b2").as_str()).unwrap();
         let mut want = oracle_ids(&data.join("osv/crates.io"), "crates.io", "time", "0.3.36");
-        want.extend(oracle_ids(&data.join("osv/crates.io"), "crates.io", "hyper", "0.14.28"));
+        want.extend(oracle_ids(
+            &data.join("osv/crates.io"),
+            "crates.io",
+            "hyper",
+            "0.14.28",
+        ));
         want.sort();
         assert_eq!(ids(&rust), want);
-        let t = rust.iter().find(|f| f.advisory == "RUSTSEC-2026-0009").unwrap();
-        assert_eq!((t.installed.as_str(), t.fixed.as_deref()), ("0.3.36", Some("0.3.47")));
+        let t = rust
+            .iter()
+            .find(|f| f.advisory == "RUSTSEC-2026-0009")
+            .unwrap();
+        assert_eq!(
+            (t.installed.as_str(), t.fixed.as_deref()),
+            ("0.3.36", Some("0.3.47"))
+        );
 
         // affected by any alias: CVE-2023-39325 (HTTP/2 rapid reset, GO-2023-2102) hits a1 via x/net and stdlib
         let hit = s.affected("CVE-2023-39325").unwrap().expect("alias known");
         assert!(hit.iter().all(|f| f.digest == digest("a1").to_string()));
-        assert!(hit.iter().any(|f| f.purl.starts_with("pkg:golang/golang.org/x/net@") && f.fixed.as_deref() == Some("0.17.0")));
+        assert!(
+            hit.iter()
+                .any(|f| f.purl.starts_with("pkg:golang/golang.org/x/net@")
+                    && f.fixed.as_deref() == Some("0.17.0"))
+        );
         assert!(s.affected("CVE-0000-0000").unwrap().is_none());
 
         // Re-import: nothing changed, nothing re-evaluated.
         let again = buildledger_rules::import(s, &all, &mut |_| {}).unwrap();
-        assert_eq!((again.unchanged, again.findings_added, again.findings_removed), (again.advisories, 0, 0));
+        assert_eq!(
+            (
+                again.unchanged,
+                again.findings_added,
+                again.findings_removed
+            ),
+            (again.advisories, 0, 0)
+        );
         // A full re-match agrees with the incremental state.
         let before = s.vulns(digest("a1").as_str()).unwrap();
         let re = buildledger_rules::rematch_all(s, &mut |_| {}).unwrap();
@@ -215,15 +298,38 @@ fn new_builds_only_evaluate_new_components() {
     let go = load(&data.join("osv/go"));
     each(|s| {
         buildledger_rules::import(s, &go, &mut |_| {}).unwrap();
-        let (_, d1) = buildledger_rules::record(s, &build("c1", &["go@1.19.1"], &["pkg:golang/golang.org/x/net@v0.1.0"])).unwrap();
+        let (_, d1) = buildledger_rules::record(
+            s,
+            &build(
+                "c1",
+                &["go@1.19.1"],
+                &["pkg:golang/golang.org/x/net@v0.1.0"],
+            ),
+        )
+        .unwrap();
         assert!(d1.added > 0);
         // Same components again: already evaluated, no new findings rows.
-        let (_, d2) = buildledger_rules::record(s, &build("c2", &["go@1.19.1"], &["pkg:golang/golang.org/x/net@v0.1.0"])).unwrap();
+        let (_, d2) = buildledger_rules::record(
+            s,
+            &build(
+                "c2",
+                &["go@1.19.1"],
+                &["pkg:golang/golang.org/x/net@v0.1.0"],
+            ),
+        )
+        .unwrap();
         assert_eq!(d2.added, 0);
         // ...yet the new image is affected, through the shared component rows.
-        assert_eq!(ids(&s.vulns(digest("c2").as_str()).unwrap()), ids(&s.vulns(digest("c1").as_str()).unwrap()));
+        assert_eq!(
+            ids(&s.vulns(digest("c2").as_str()).unwrap()),
+            ids(&s.vulns(digest("c1").as_str()).unwrap())
+        );
         // A fixed version has no findings.
-        let (_, d3) = buildledger_rules::record(s, &build("c3", &[], &["pkg:golang/golang.org/x/net@v0.99.0"])).unwrap();
+        let (_, d3) = buildledger_rules::record(
+            s,
+            &build("c3", &[], &["pkg:golang/golang.org/x/net@v0.99.0"]),
+        )
+        .unwrap();
         assert_eq!(d3.added, 0);
     });
 }
@@ -237,14 +343,19 @@ fn changed_and_withdrawn_advisories_update_findings() {
         let path = dir.path().join("GO-2023-2102.json");
         std::fs::copy(&src, &path).unwrap();
         let t0 = chrono::Utc::now().timestamp_millis();
-        buildledger_rules::record(s, &build("d1", &[], &["pkg:golang/golang.org/x/net@v0.16.0"])).unwrap();
+        buildledger_rules::record(
+            s,
+            &build("d1", &[], &["pkg:golang/golang.org/x/net@v0.16.0"]),
+        )
+        .unwrap();
         let rep = buildledger_rules::import(s, &load(dir.path()), &mut |_| {}).unwrap();
         assert_eq!(rep.findings_added, 1);
         let f = s.vulns(digest("d1").as_str()).unwrap();
         assert_eq!(f[0].fixed.as_deref(), Some("0.17.0"));
 
         // The advisory changes: the fix moves below our version.
-        let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         for a in v["affected"].as_array_mut().unwrap() {
             if a["package"]["name"] == "golang.org/x/net" {
                 a["ranges"][0]["events"][1]["fixed"] = "0.16.0".into();
@@ -263,7 +374,12 @@ fn changed_and_withdrawn_advisories_update_findings() {
             }
         }
         std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
-        assert_eq!(buildledger_rules::import(s, &load(dir.path()), &mut |_| {}).unwrap().findings_added, 1);
+        assert_eq!(
+            buildledger_rules::import(s, &load(dir.path()), &mut |_| {})
+                .unwrap()
+                .findings_added,
+            1
+        );
         v["withdrawn"] = "2026-11-02T00:00:00Z".into();
         std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
         let rep = buildledger_rules::import(s, &load(dir.path()), &mut |_| {}).unwrap();
@@ -271,9 +387,17 @@ fn changed_and_withdrawn_advisories_update_findings() {
         assert!(s.vulns(digest("d1").as_str()).unwrap().is_empty());
 
         // The change log tells the whole story, newest last.
-        let log: Vec<String> = s.changes_since(t0).unwrap().iter().map(|c| c.change.clone()).collect();
+        let log: Vec<String> = s
+            .changes_since(t0)
+            .unwrap()
+            .iter()
+            .map(|c| c.change.clone())
+            .collect();
         assert_eq!(log, ["added", "removed", "added", "removed"]);
-        assert_eq!(s.changes_since(t0).unwrap()[0].digests, vec![digest("d1").to_string()]);
+        assert_eq!(
+            s.changes_since(t0).unwrap()[0].digests,
+            vec![digest("d1").to_string()]
+        );
     });
 }
 
@@ -284,21 +408,65 @@ fn alpine_secdb_matches_source_package_and_release() {
     assert!(rep.errors.is_empty(), "{:?}", rep.errors.first());
     each(|s| {
         // musl-utils comes from the musl source package; on 3.10 before r3 it is affected
-        buildledger_rules::record(s, &build("e1", &[], &["pkg:apk/alpine/musl-utils@1.1.22-r2?arch=x86_64&upstream=musl&distro=3.10.2"])).unwrap();
-        buildledger_rules::record(s, &build("e2", &[], &["pkg:apk/alpine/musl@1.1.22-r3?arch=x86_64&distro=3.10.2"])).unwrap();
+        buildledger_rules::record(
+            s,
+            &build(
+                "e1",
+                &[],
+                &["pkg:apk/alpine/musl-utils@1.1.22-r2?arch=x86_64&upstream=musl&distro=3.10.2"],
+            ),
+        )
+        .unwrap();
+        buildledger_rules::record(
+            s,
+            &build(
+                "e2",
+                &[],
+                &["pkg:apk/alpine/musl@1.1.22-r3?arch=x86_64&distro=3.10.2"],
+            ),
+        )
+        .unwrap();
         // The same version is judged by each release's own secdb: 3.11 fixed
         // it in 1.1.23-r2 (affected), 3.9 in 1.1.20-r5 (not affected).
-        buildledger_rules::record(s, &build("e3", &[], &["pkg:apk/alpine/musl@1.1.22-r2?arch=x86_64&distro=3.11.0"])).unwrap();
-        buildledger_rules::record(s, &build("e4", &[], &["pkg:apk/alpine/musl@1.1.22-r2?arch=x86_64&distro=3.9.4"])).unwrap();
+        buildledger_rules::record(
+            s,
+            &build(
+                "e3",
+                &[],
+                &["pkg:apk/alpine/musl@1.1.22-r2?arch=x86_64&distro=3.11.0"],
+            ),
+        )
+        .unwrap();
+        buildledger_rules::record(
+            s,
+            &build(
+                "e4",
+                &[],
+                &["pkg:apk/alpine/musl@1.1.22-r2?arch=x86_64&distro=3.9.4"],
+            ),
+        )
+        .unwrap();
         buildledger_rules::import(s, &rep.advisories, &mut |_| {}).unwrap();
         let hits = s.affected("CVE-2019-14697").unwrap().expect("CVE known");
         let digests: Vec<&str> = hits.iter().map(|f| f.digest.as_str()).collect();
         assert!(digests.contains(&digest("e1").as_str()), "{hits:?}");
-        assert!(!digests.contains(&digest("e2").as_str()), "fixed version is not affected");
-        let e1 = hits.iter().find(|f| f.digest == digest("e1").as_str()).unwrap();
+        assert!(
+            !digests.contains(&digest("e2").as_str()),
+            "fixed version is not affected"
+        );
+        let e1 = hits
+            .iter()
+            .find(|f| f.digest == digest("e1").as_str())
+            .unwrap();
         assert_eq!(e1.fixed.as_deref(), Some("1.1.22-r3"));
-        let e3 = hits.iter().find(|f| f.digest == digest("e3").as_str()).expect("3.11 build affected");
+        let e3 = hits
+            .iter()
+            .find(|f| f.digest == digest("e3").as_str())
+            .expect("3.11 build affected");
         assert_eq!(e3.fixed.as_deref(), Some("1.1.23-r2"));
-        assert!(!digests.contains(&digest("e4").as_str()), "3.9 fixed it in 1.1.20-r5");
+        assert!(
+            !digests.contains(&digest("e4").as_str()),
+            "3.9 fixed it in 1.1.20-r5"
+        );
     });
 }

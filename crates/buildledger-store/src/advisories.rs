@@ -175,8 +175,14 @@ impl Store {
                      severity = ?, score = ?, imported_at = ?, body = ? WHERE id = ?",
                     &p,
                 )?;
-                self.db.exec("DELETE FROM advisory_aliases WHERE advisory = ?", &[Val::Int(id)])?;
-                self.db.exec("DELETE FROM advisory_packages WHERE advisory = ?", &[Val::Int(id)])?;
+                self.db.exec(
+                    "DELETE FROM advisory_aliases WHERE advisory = ?",
+                    &[Val::Int(id)],
+                )?;
+                self.db.exec(
+                    "DELETE FROM advisory_packages WHERE advisory = ?",
+                    &[Val::Int(id)],
+                )?;
                 (id, Upsert::Changed(id))
             }
             None => {
@@ -199,12 +205,18 @@ impl Store {
         aliases.push(&a.advisory_id);
         aliases.sort_unstable();
         aliases.dedup();
-        let rows: Vec<Val> = aliases.iter().flat_map(|al| [Val::from(*al), Val::Int(id)]).collect();
+        let rows: Vec<Val> = aliases
+            .iter()
+            .flat_map(|al| [Val::from(*al), Val::Int(id)])
+            .collect();
         self.insert_rows("advisory_aliases (alias, advisory)", 2, rows, "")?;
         let mut keys: Vec<&str> = a.match_keys.iter().map(String::as_str).collect();
         keys.sort_unstable();
         keys.dedup();
-        let rows: Vec<Val> = keys.iter().flat_map(|k| [Val::from(*k), Val::Int(id)]).collect();
+        let rows: Vec<Val> = keys
+            .iter()
+            .flat_map(|k| [Val::from(*k), Val::Int(id)])
+            .collect();
         self.insert_rows("advisory_packages (match_key, advisory)", 2, rows, "")?;
         Ok(outcome)
     }
@@ -213,7 +225,10 @@ impl Store {
     pub fn components_for_key(&mut self, key: &str) -> Result<Vec<ComponentRow>> {
         Ok(self
             .db
-            .query("SELECT id, purl, version FROM components WHERE match_key = ?", &[key.into()])?
+            .query(
+                "SELECT id, purl, version FROM components WHERE match_key = ?",
+                &[key.into()],
+            )?
             .into_iter()
             .map(|r| ComponentRow {
                 id: r[0].int().unwrap_or_default(),
@@ -224,7 +239,11 @@ impl Store {
     }
 
     /// Every component (for a full re-match), in id order, `batch` at a time.
-    pub fn components_page(&mut self, after_id: i64, batch: usize) -> Result<Vec<(ComponentRow, String)>> {
+    pub fn components_page(
+        &mut self,
+        after_id: i64,
+        batch: usize,
+    ) -> Result<Vec<(ComponentRow, String)>> {
         Ok(self
             .db
             .query(
@@ -273,7 +292,10 @@ impl Store {
         for chunk in purls.chunks(400) {
             let p: Vec<Val> = chunk.iter().map(|s| Val::from(s.as_str())).collect();
             for r in self.db.query(
-                &format!("SELECT id, purl, version, match_key FROM components WHERE purl IN ({})", placeholders(p.len())),
+                &format!(
+                    "SELECT id, purl, version, match_key FROM components WHERE purl IN ({})",
+                    placeholders(p.len())
+                ),
                 &p,
             )? {
                 out.push((
@@ -323,7 +345,10 @@ impl Store {
         for r in rows {
             current.insert(
                 r[0].int().unwrap_or_default(),
-                (r[1].text().unwrap_or("").to_string(), r[2].clone().into_text()),
+                (
+                    r[1].text().unwrap_or("").to_string(),
+                    r[2].clone().into_text(),
+                ),
             );
         }
         let now = now_ms();
@@ -334,7 +359,9 @@ impl Store {
         }
         let mut events: Vec<Val> = Vec::new();
         for (cid, (kind, fixed)) in &current {
-            let keep = wanted.get(cid).is_some_and(|w| &w.kind == kind && &w.fixed == fixed);
+            let keep = wanted
+                .get(cid)
+                .is_some_and(|w| &w.kind == kind && &w.fixed == fixed);
             if !keep {
                 self.db.exec(
                     "DELETE FROM findings WHERE component_id = ? AND advisory = ?",
@@ -356,7 +383,9 @@ impl Store {
         }
         let mut rows: Vec<Val> = Vec::new();
         for f in findings {
-            let same = current.get(&f.component_id).is_some_and(|(k, fx)| k == &f.kind && fx == &f.fixed);
+            let same = current
+                .get(&f.component_id)
+                .is_some_and(|(k, fx)| k == &f.kind && fx == &f.fixed);
             if same {
                 continue;
             }
@@ -381,7 +410,12 @@ impl Store {
                 revision.into(),
             ]);
         }
-        self.insert_rows("findings (component_id, advisory, kind, fixed, revision, found_at)", 6, rows, "")?;
+        self.insert_rows(
+            "findings (component_id, advisory, kind, fixed, revision, found_at)",
+            6,
+            rows,
+            "",
+        )?;
         self.insert_rows(
             "finding_events (at, change, component_id, advisory, kind, fixed, revision)",
             7,
@@ -446,7 +480,10 @@ impl Store {
             if !alias_cache.contains_key(&adv) {
                 let al = self
                     .db
-                    .query("SELECT alias FROM advisory_aliases WHERE advisory = ? ORDER BY alias", &[Val::Int(adv)])?
+                    .query(
+                        "SELECT alias FROM advisory_aliases WHERE advisory = ? ORDER BY alias",
+                        &[Val::Int(adv)],
+                    )?
                     .into_iter()
                     .filter_map(|r| r.into_iter().next().and_then(Val::into_text))
                     .filter(|a| a != &advisory)
@@ -481,7 +518,10 @@ impl Store {
     pub fn affected(&mut self, id: &str) -> Result<Option<Vec<ImageFinding>>> {
         let advs: Vec<i64> = self
             .db
-            .query("SELECT DISTINCT advisory FROM advisory_aliases WHERE alias = ?", &[id.into()])?
+            .query(
+                "SELECT DISTINCT advisory FROM advisory_aliases WHERE alias = ?",
+                &[id.into()],
+            )?
             .iter()
             .filter_map(|r| r[0].int())
             .collect();

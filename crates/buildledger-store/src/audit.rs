@@ -30,7 +30,14 @@ pub struct AuditReport {
 
 fn entry_hash(prev: &str, id: i64, at: i64, kind: &str, subject: &str, payload: &str) -> String {
     let mut h = Sha256::new();
-    for part in [prev, &id.to_string(), &at.to_string(), kind, subject, payload] {
+    for part in [
+        prev,
+        &id.to_string(),
+        &at.to_string(),
+        kind,
+        subject,
+        payload,
+    ] {
         h.update(part.as_bytes());
         h.update([0u8]);
     }
@@ -40,14 +47,26 @@ fn entry_hash(prev: &str, id: i64, at: i64, kind: &str, subject: &str, payload: 
 impl Store {
     /// Append an entry (inside the caller's transaction, so the entry and the
     /// change it records commit together). Returns the entry's hash.
-    pub fn audit(&mut self, kind: &str, subject: Option<&str>, payload: &serde_json::Value) -> Result<String> {
+    pub fn audit(
+        &mut self,
+        kind: &str,
+        subject: Option<&str>,
+        payload: &serde_json::Value,
+    ) -> Result<String> {
         // Serialise appends: on PostgreSQL several replicas may write at once.
         if self.kind() == crate::BackendKind::Postgres {
-            self.db.query("SELECT pg_advisory_xact_lock(7262035119)", &[])?;
+            self.db
+                .query("SELECT pg_advisory_xact_lock(7262035119)", &[])?;
         }
-        let last = self.db.query("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", &[])?;
+        let last = self.db.query(
+            "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1",
+            &[],
+        )?;
         let (prev_id, prev) = match last.first() {
-            Some(r) => (r[0].int().unwrap_or_default(), r[1].text().unwrap_or(GENESIS).to_string()),
+            Some(r) => (
+                r[0].int().unwrap_or_default(),
+                r[1].text().unwrap_or(GENESIS).to_string(),
+            ),
             None => (0, GENESIS.to_string()),
         };
         let id = prev_id + 1;
@@ -74,12 +93,16 @@ impl Store {
         for r in &rows {
             let id = r[0].int().unwrap_or_default();
             if id != expected_id {
-                problems.push(format!("entry {expected_id} is missing (next entry is {id})"));
+                problems.push(format!(
+                    "entry {expected_id} is missing (next entry is {id})"
+                ));
                 expected_id = id;
             }
             let stored_prev = r[5].text().unwrap_or("");
             if stored_prev != prev {
-                problems.push(format!("entry {id}: previous-hash link broken (entry before it was changed or removed)"));
+                problems.push(format!(
+                    "entry {id}: previous-hash link broken (entry before it was changed or removed)"
+                ));
             }
             let h = entry_hash(
                 stored_prev,
@@ -91,11 +114,17 @@ impl Store {
             );
             let stored = r[6].text().unwrap_or("");
             if h != stored {
-                problems.push(format!("entry {id}: content does not match its hash (edited)"));
+                problems.push(format!(
+                    "entry {id}: content does not match its hash (edited)"
+                ));
             }
             prev = stored.to_string();
             expected_id += 1;
         }
-        Ok(AuditReport { entries: rows.len() as u64, head: prev, problems })
+        Ok(AuditReport {
+            entries: rows.len() as u64,
+            head: prev,
+            problems,
+        })
     }
 }

@@ -139,14 +139,20 @@ impl Backend for Sqlite {
         BackendKind::Sqlite
     }
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, StoreError> {
-        let mut st = self.conn.prepare_cached(sql).map_err(|e| sqlite_err(sql, e))?;
+        let mut st = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| sqlite_err(sql, e))?;
         let n = st
             .execute(rusqlite::params_from_iter(params.iter()))
             .map_err(|e| sqlite_err(sql, e))?;
         Ok(n as u64)
     }
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Vec<Val>>, StoreError> {
-        let mut st = self.conn.prepare_cached(sql).map_err(|e| sqlite_err(sql, e))?;
+        let mut st = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| sqlite_err(sql, e))?;
         let ncol = st.column_count();
         let mut rows = st
             .query(rusqlite::params_from_iter(params.iter()))
@@ -185,10 +191,11 @@ pub(crate) struct Postgres {
 
 impl Postgres {
     pub(crate) fn connect(url: &str) -> Result<Postgres, StoreError> {
-        let client = postgres::Client::connect(url, postgres::NoTls).map_err(|e| StoreError::Open {
-            target: redact_url(url),
-            message: e.to_string(),
-        })?;
+        let client =
+            postgres::Client::connect(url, postgres::NoTls).map_err(|e| StoreError::Open {
+                target: redact_url(url),
+                message: e.to_string(),
+            })?;
         Ok(Postgres {
             client,
             statements: HashMap::new(),
@@ -200,7 +207,10 @@ impl Postgres {
             return Ok(st.clone());
         }
         let rewritten = number_placeholders(sql);
-        let st = self.client.prepare(&rewritten).map_err(|e| pg_err(sql, e))?;
+        let st = self
+            .client
+            .prepare(&rewritten)
+            .map_err(|e| pg_err(sql, e))?;
         if self.statements.len() > 512 {
             self.statements.clear();
         }
@@ -303,11 +313,19 @@ impl Backend for Postgres {
             for (i, col) in row.columns().iter().enumerate() {
                 let v = match *col.type_() {
                     Type::INT8 => row.try_get::<_, Option<i64>>(i).map(|o| o.map(Val::Int)),
-                    Type::INT4 => row.try_get::<_, Option<i32>>(i).map(|o| o.map(|x| Val::Int(x.into()))),
-                    Type::INT2 => row.try_get::<_, Option<i16>>(i).map(|o| o.map(|x| Val::Int(x.into()))),
-                    Type::BOOL => row.try_get::<_, Option<bool>>(i).map(|o| o.map(|x| Val::Int(x.into()))),
+                    Type::INT4 => row
+                        .try_get::<_, Option<i32>>(i)
+                        .map(|o| o.map(|x| Val::Int(x.into()))),
+                    Type::INT2 => row
+                        .try_get::<_, Option<i16>>(i)
+                        .map(|o| o.map(|x| Val::Int(x.into()))),
+                    Type::BOOL => row
+                        .try_get::<_, Option<bool>>(i)
+                        .map(|o| o.map(|x| Val::Int(x.into()))),
                     Type::VOID => Ok(None),
-                    _ => row.try_get::<_, Option<String>>(i).map(|o| o.map(Val::Text)),
+                    _ => row
+                        .try_get::<_, Option<String>>(i)
+                        .map(|o| o.map(Val::Text)),
                 }
                 .map_err(|e| pg_err(sql, e))?;
                 r.push(v.unwrap_or(Val::Null));
@@ -327,13 +345,22 @@ mod tests {
 
     #[test]
     fn placeholders_are_numbered() {
-        assert_eq!(number_placeholders("a = ? AND b IN (?, ?)"), "a = $1 AND b IN ($2, $3)");
+        assert_eq!(
+            number_placeholders("a = ? AND b IN (?, ?)"),
+            "a = $1 AND b IN ($2, $3)"
+        );
     }
 
     #[test]
     fn urls_are_redacted() {
-        assert_eq!(redact_url("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact_url("postgres://u:pw@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(redact_url("host=h password=pw user=u"), "host=h password=*** user=u");
+        assert_eq!(
+            redact_url("host=h password=pw user=u"),
+            "host=h password=*** user=u"
+        );
     }
 }

@@ -31,11 +31,13 @@ use buildledger_model::{BuildRecord, Digest, ModelError, Stability};
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
-pub use backend::{BackendKind, Val, redact_url};
-use backend::{Backend, Postgres, Sqlite};
+pub use advisories::{
+    AdvisoryInput, ComponentRow, FindingChange, FindingDelta, ImageFinding, NewFinding, Upsert,
+};
 pub use audit::AuditReport;
+use backend::{Backend, Postgres, Sqlite};
+pub use backend::{BackendKind, Val, redact_url};
 pub use lineage::Ancestor;
-pub use advisories::{AdvisoryInput, ComponentRow, FindingChange, FindingDelta, ImageFinding, NewFinding, Upsert};
 
 /// Errors from the store.
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +65,9 @@ pub enum StoreError {
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
     /// The database was written by a newer buildledger.
-    #[error("database schema version {found} is newer than this buildledger supports ({supported}); upgrade buildledger")]
+    #[error(
+        "database schema version {found} is newer than this buildledger supports ({supported}); upgrade buildledger"
+    )]
     TooNew {
         /// Version in the database.
         found: i64,
@@ -306,7 +310,11 @@ pub fn normalize_repo(repo: &str) -> String {
     }
     if let Some((scheme, rest)) = r.split_once("://") {
         let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let mut out = format!("{}://{}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase());
+        let mut out = format!(
+            "{}://{}",
+            scheme.to_ascii_lowercase(),
+            host.to_ascii_lowercase()
+        );
         if !path.is_empty() {
             out.push('/');
             out.push_str(path);
@@ -395,7 +403,9 @@ impl Store {
 
     /// The newest schema version applied.
     pub fn schema_version(&mut self) -> Result<i64> {
-        let rows = self.db.query("SELECT MAX(version) FROM schema_migrations", &[])?;
+        let rows = self
+            .db
+            .query("SELECT MAX(version) FROM schema_migrations", &[])?;
         Ok(rows.first().and_then(|r| r[0].int()).unwrap_or(0))
     }
 
@@ -403,7 +413,9 @@ impl Store {
         let kind = self.db.kind();
         match kind {
             BackendKind::Sqlite => self.db.batch("BEGIN IMMEDIATE")?,
-            BackendKind::Postgres => self.db.batch("BEGIN; SELECT pg_advisory_xact_lock(7262035118)")?,
+            BackendKind::Postgres => self
+                .db
+                .batch("BEGIN; SELECT pg_advisory_xact_lock(7262035118)")?,
         }
         let r = self.migrate_locked(kind);
         match r {
@@ -536,10 +548,13 @@ impl Store {
                 id
             }
             None => {
-                let rows = self.db.query("SELECT id, media_type FROM images WHERE digest = ?", &[digest.into()])?;
-                let row = rows
-                    .first()
-                    .ok_or_else(|| StoreError::Corrupt(format!("image {digest} vanished during insert")))?;
+                let rows = self.db.query(
+                    "SELECT id, media_type FROM images WHERE digest = ?",
+                    &[digest.into()],
+                )?;
+                let row = rows.first().ok_or_else(|| {
+                    StoreError::Corrupt(format!("image {digest} vanished during insert"))
+                })?;
                 let id = row[0].int().unwrap_or_default();
                 if row[1] == Val::Null && media_type.is_some() {
                     self.db.exec(
@@ -562,7 +577,12 @@ impl Store {
         let rows = self.db.query(
             "INSERT INTO components (purl, package, version, match_key) VALUES (?, ?, ?, ?)
              ON CONFLICT (purl) DO NOTHING RETURNING id",
-            &[purl.as_str().into(), purl.package().into(), version.into(), purl.match_key().into()],
+            &[
+                purl.as_str().into(),
+                purl.package().into(),
+                version.into(),
+                purl.match_key().into(),
+            ],
         )?;
         let id = match rows.first().and_then(|r| r[0].int()) {
             Some(id) => {
@@ -571,16 +591,27 @@ impl Store {
             }
             None => self
                 .db
-                .query("SELECT id FROM components WHERE purl = ?", &[purl.as_str().into()])?
+                .query(
+                    "SELECT id FROM components WHERE purl = ?",
+                    &[purl.as_str().into()],
+                )?
                 .first()
                 .and_then(|r| r[0].int())
-                .ok_or_else(|| StoreError::Corrupt(format!("component {purl} vanished during insert")))?,
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("component {purl} vanished during insert"))
+                })?,
         };
         self.component_ids.insert(purl.as_str().to_string(), id);
         Ok(id)
     }
 
-    pub(crate) fn insert_rows(&mut self, table_and_cols: &str, width: usize, rows: Vec<Val>, conflict: &str) -> Result<()> {
+    pub(crate) fn insert_rows(
+        &mut self,
+        table_and_cols: &str,
+        width: usize,
+        rows: Vec<Val>,
+        conflict: &str,
+    ) -> Result<()> {
         debug_assert_eq!(rows.len() % width, 0);
         let one = format!("({})", placeholders(width));
         for chunk in rows.chunks(width * INSERT_CHUNK) {
@@ -604,7 +635,10 @@ impl Store {
         // The body keeps everything but the components, which live (once) in
         // `components` and on the links; `records_by_id` puts them back.
         let body = {
-            let mut stored = BuildRecord { components: Vec::new(), ..rec.clone() };
+            let mut stored = BuildRecord {
+                components: Vec::new(),
+                ..rec.clone()
+            };
             stored.record_time = Some(ms_to_time(now));
             serde_json::to_string(&stored).map_err(|e| StoreError::Corrupt(e.to_string()))?
         };
@@ -657,7 +691,10 @@ impl Store {
                 )?;
             }
         }
-        let rows: Vec<Val> = subject_ids.iter().flat_map(|i| [Val::Int(rid), Val::Int(*i)]).collect();
+        let rows: Vec<Val> = subject_ids
+            .iter()
+            .flat_map(|i| [Val::Int(rid), Val::Int(*i)])
+            .collect();
         self.insert_rows("record_subjects (record_id, image_id)", 2, rows, "")?;
 
         // Base and builder images.
@@ -696,7 +733,12 @@ impl Store {
                 ]
             })
             .collect();
-        self.insert_rows("record_apis (record_id, kind, name, version, stability)", 5, rows, "")?;
+        self.insert_rows(
+            "record_apis (record_id, kind, name, version, stability)",
+            5,
+            rows,
+            "",
+        )?;
 
         // Components: one row per distinct purl, linked once per record
         // (runtime wins over build when a purl is listed twice).
@@ -721,7 +763,12 @@ impl Store {
             .into_iter()
             .flat_map(|(c, (s, extra))| [Val::Int(rid), Val::Int(c), Val::Int(s), extra.into()])
             .collect();
-        self.insert_rows("record_components (record_id, component_id, scope, extra)", 4, rows, "")?;
+        self.insert_rows(
+            "record_components (record_id, component_id, scope, extra)",
+            4,
+            rows,
+            "",
+        )?;
         Ok(rid)
     }
 
@@ -730,7 +777,12 @@ impl Store {
     /// Counts of stored objects.
     pub fn stats(&mut self) -> Result<Stats> {
         let mut count = |sql: &str| -> Result<u64> {
-            Ok(self.db.query(sql, &[])?.first().and_then(|r| r[0].int()).unwrap_or(0) as u64)
+            Ok(self
+                .db
+                .query(sql, &[])?
+                .first()
+                .and_then(|r| r[0].int())
+                .unwrap_or(0) as u64)
         };
         Ok(Stats {
             images: count("SELECT COUNT(*) FROM images")?,
@@ -766,7 +818,10 @@ impl Store {
                  JOIN components c ON c.id = rc.component_id WHERE rc.record_id IN ({}) ORDER BY rc.record_id, c.purl",
                 placeholders(chunk.len())
             );
-            let had_own: Vec<bool> = out[first..].iter().map(|r| !r.record.components.is_empty()).collect();
+            let had_own: Vec<bool> = out[first..]
+                .iter()
+                .map(|r| !r.record.components.is_empty())
+                .collect();
             for row in self.db.query(&sql, &params)? {
                 let id = row[0].int().unwrap_or_default();
                 let Some(&i) = by_id.get(&id) else { continue };
@@ -782,8 +837,9 @@ impl Store {
                 };
                 let (mut hashes, mut location) = (BTreeMap::new(), None);
                 if let Some(extra) = row[3].text() {
-                    let v: serde_json::Value = serde_json::from_str(extra)
-                        .map_err(|e| StoreError::Corrupt(format!("record {id}: component extra: {e}")))?;
+                    let v: serde_json::Value = serde_json::from_str(extra).map_err(|e| {
+                        StoreError::Corrupt(format!("record {id}: component extra: {e}"))
+                    })?;
                     if let Some(h) = v.get("hashes").and_then(|h| h.as_object()) {
                         for (k, val) in h {
                             hashes.insert(k.clone(), val.as_str().unwrap_or_default().to_string());
@@ -791,7 +847,12 @@ impl Store {
                     }
                     location = v.get("location").and_then(|l| l.as_str()).map(String::from);
                 }
-                out[i].record.components.push(buildledger_model::Component { purl, hashes, scope, location });
+                out[i].record.components.push(buildledger_model::Component {
+                    purl,
+                    hashes,
+                    scope,
+                    location,
+                });
             }
         }
         out.sort_by_key(|r| r.id);
@@ -905,7 +966,12 @@ impl Store {
                 &[package.into()],
             )?
             .into_iter()
-            .map(|r| (r[0].int().unwrap_or_default(), r[1].text().unwrap_or("").to_string()))
+            .map(|r| {
+                (
+                    r[0].int().unwrap_or_default(),
+                    r[1].text().unwrap_or("").to_string(),
+                )
+            })
             .collect())
     }
 
@@ -919,7 +985,11 @@ impl Store {
 
         if let Some((name, filter)) = &q.toolchain {
             any = true;
-            matched_tc = self.toolchain_versions(name)?.into_iter().filter(|v| filter(v)).collect();
+            matched_tc = self
+                .toolchain_versions(name)?
+                .into_iter()
+                .filter(|v| filter(v))
+                .collect();
             if matched_tc.is_empty() {
                 return Ok(Vec::new());
             }
@@ -957,7 +1027,11 @@ impl Store {
             any = true;
             let c = commit.trim().to_ascii_lowercase();
             if c.len() < 7 || !c.chars().all(|ch| ch.is_ascii_hexdigit()) {
-                return Err(ModelError::new("commit", format!("{commit:?} is not a commit id or prefix (7+ hex digits)")).into());
+                return Err(ModelError::new(
+                    "commit",
+                    format!("{commit:?} is not a commit id or prefix (7+ hex digits)"),
+                )
+                .into());
             }
             if c.len() >= 40 {
                 wheres.push("r.source_commit = ?".into());
@@ -1200,7 +1274,8 @@ impl Store {
 /// Fields on which `records` disagree: source commit and repository, and each
 /// toolchain's version.
 pub fn find_conflicts(records: &[StoredRecord]) -> Vec<Conflict> {
-    let mut fields: BTreeMap<String, BTreeMap<String, (Vec<RecordId>, BTreeSet<String>)>> = BTreeMap::new();
+    let mut fields: BTreeMap<String, BTreeMap<String, (Vec<RecordId>, BTreeSet<String>)>> =
+        BTreeMap::new();
     for r in records {
         let mut add = |field: String, value: String| {
             let e = fields.entry(field).or_default().entry(value).or_default();
@@ -1226,7 +1301,8 @@ pub fn find_conflicts(records: &[StoredRecord]) -> Vec<Conflict> {
         if values.len() > 1 {
             // A record listing two versions of one toolchain is not a conflict
             // with itself; only disagreement between records counts.
-            let distinct_records: BTreeSet<RecordId> = values.values().flat_map(|v| v.0.iter().copied()).collect();
+            let distinct_records: BTreeSet<RecordId> =
+                values.values().flat_map(|v| v.0.iter().copied()).collect();
             if distinct_records.len() < 2 {
                 continue;
             }
@@ -1252,8 +1328,17 @@ mod tests {
 
     #[test]
     fn repos_normalise() {
-        assert_eq!(normalize_repo("HTTPS://GitHub.com/Org/Repo.git/"), "https://github.com/Org/Repo");
-        assert_eq!(normalize_repo("https://github.com/org/repo"), "https://github.com/org/repo");
-        assert_eq!(normalize_repo("git@github.com:org/repo.git"), "git@github.com:org/repo");
+        assert_eq!(
+            normalize_repo("HTTPS://GitHub.com/Org/Repo.git/"),
+            "https://github.com/Org/Repo"
+        );
+        assert_eq!(
+            normalize_repo("https://github.com/org/repo"),
+            "https://github.com/org/repo"
+        );
+        assert_eq!(
+            normalize_repo("git@github.com:org/repo.git"),
+            "git@github.com:org/repo"
+        );
     }
 }

@@ -26,7 +26,10 @@ impl Store {
     /// same rows). Call inside a transaction.
     pub fn set_layers(&mut self, digest: &str, diff_ids: &[String]) -> Result<()> {
         let iid = self.image_id(digest, None)?;
-        self.db.exec("DELETE FROM image_layers WHERE image_id = ?", &[Val::Int(iid)])?;
+        self.db.exec(
+            "DELETE FROM image_layers WHERE image_id = ?",
+            &[Val::Int(iid)],
+        )?;
         let rows: Vec<Val> = diff_ids
             .iter()
             .enumerate()
@@ -67,18 +70,28 @@ impl Store {
             let id = c[0].int().unwrap_or_default();
             let theirs: Vec<String> = self
                 .db
-                .query("SELECT diff_id FROM image_layers WHERE image_id = ? ORDER BY position", &[Val::Int(id)])?
+                .query(
+                    "SELECT diff_id FROM image_layers WHERE image_id = ? ORDER BY position",
+                    &[Val::Int(id)],
+                )?
                 .into_iter()
                 .filter_map(|r| r.into_iter().next().and_then(Val::into_text))
                 .collect();
             if theirs.len() < chain.len() && chain.starts_with(&theirs) {
                 let references = self
                     .db
-                    .query("SELECT reference FROM image_refs WHERE image_id = ? ORDER BY reference", &[Val::Int(id)])?
+                    .query(
+                        "SELECT reference FROM image_refs WHERE image_id = ? ORDER BY reference",
+                        &[Val::Int(id)],
+                    )?
                     .into_iter()
                     .filter_map(|r| r.into_iter().next().and_then(Val::into_text))
                     .collect();
-                out.push(Ancestor { digest: c[1].text().unwrap_or("").to_string(), layers: theirs.len(), references });
+                out.push(Ancestor {
+                    digest: c[1].text().unwrap_or("").to_string(),
+                    layers: theirs.len(),
+                    references,
+                });
             }
         }
         out.sort_by(|a, b| b.layers.cmp(&a.layers).then(a.digest.cmp(&b.digest)));
@@ -97,7 +110,12 @@ impl Store {
                 SELECT l.image_id FROM image_layers l WHERE l.position = ? AND l.diff_id = ?)
              AND (SELECT COUNT(*) FROM image_layers m WHERE m.image_id = i.id) > ?
              ORDER BY i.digest",
-            &[digest.into(), Val::Int(n as i64 - 1), chain[n - 1].as_str().into(), Val::Int(n as i64)],
+            &[
+                digest.into(),
+                Val::Int(n as i64 - 1),
+                chain[n - 1].as_str().into(),
+                Val::Int(n as i64),
+            ],
         )?;
         let mut out = Vec::new();
         for r in rows {

@@ -26,7 +26,10 @@ fn record(d: &str, commit: Option<&str>, toolchains: &[&str], purls: &[&str]) ->
         tag: Some("v1.0.0".into()),
         dirty: Some(false),
     });
-    r.toolchains = toolchains.iter().map(|t| Toolchain::parse(t).unwrap()).collect();
+    r.toolchains = toolchains
+        .iter()
+        .map(|t| Toolchain::parse(t).unwrap())
+        .collect();
     r.components = purls
         .iter()
         .map(|p| Component {
@@ -46,7 +49,11 @@ fn lt(limit: &'static str) -> impl Fn(&str) -> bool {
     // A dotted-numeric "<" good enough for these fixtures; real range
     // semantics live in buildledger-version and are tested there.
     move |v: &str| {
-        let p = |s: &str| s.split('.').map(|x| x.parse::<u64>().unwrap_or(0)).collect::<Vec<_>>();
+        let p = |s: &str| {
+            s.split('.')
+                .map(|x| x.parse::<u64>().unwrap_or(0))
+                .collect::<Vec<_>>()
+        };
         p(v) < p(limit)
     }
 }
@@ -55,13 +62,23 @@ fn lt(limit: &'static str) -> impl Fn(&str) -> bool {
 fn record_and_show_round_trip() {
     each_backend(|db: &mut Db| {
         let s = &mut db.store;
-        let mut r = record("a1", Some(C1), &["go@1.13.4"], &["pkg:golang/golang.org/x/net@v0.1.0", "pkg:cargo/serde@1.0.0"]);
+        let mut r = record(
+            "a1",
+            Some(C1),
+            &["go@1.13.4"],
+            &[
+                "pkg:golang/golang.org/x/net@v0.1.0",
+                "pkg:cargo/serde@1.0.0",
+            ],
+        );
         // hashes, location and scope survive the trip through the link table
         r.components[0].hashes.insert("h1".into(), "abc=".into());
         r.components[0].location = Some("usr/bin/app".into());
         r.components[1].scope = Scope::Build;
         r.components.sort_by(|a, b| a.purl.cmp(&b.purl));
-        r.subjects[0].references.push("registry.example/app:1.0".into());
+        r.subjects[0]
+            .references
+            .push("registry.example/app:1.0".into());
         r.apis.push(ApiEntry {
             kind: ApiKind::Http,
             name: "GET /v1beta1/widgets".into(),
@@ -69,7 +86,10 @@ fn record_and_show_round_trip() {
             stability: Stability::Beta,
         });
         let id = s.record(&r).unwrap();
-        let v = s.show(&digest("a1")).unwrap().expect("recorded digest is shown");
+        let v = s
+            .show(&digest("a1"))
+            .unwrap()
+            .expect("recorded digest is shown");
         assert_eq!(v.records.len(), 1);
         assert_eq!(v.records[0].id, id);
         assert!(v.records[0].record.record_time.is_some());
@@ -86,15 +106,21 @@ fn record_and_show_round_trip() {
 fn history_is_append_only_and_conflicts_are_reported() {
     each_backend(|db| {
         let s = &mut db.store;
-        s.record(&record("b1", Some(C1), &["go@1.13.4"], &[])).unwrap();
-        s.record(&record("b1", Some(C1), &["go@1.13.4"], &[])).unwrap();
+        s.record(&record("b1", Some(C1), &["go@1.13.4"], &[]))
+            .unwrap();
+        s.record(&record("b1", Some(C1), &["go@1.13.4"], &[]))
+            .unwrap();
         let mut other = record("b1", Some(C2), &["go@1.14.1"], &[]);
         other.origin = Origin::Indexer;
         other.trust.state = TrustState::Observed;
         s.record(&other).unwrap();
         let v = s.show(&digest("b1")).unwrap().unwrap();
         assert_eq!(v.records.len(), 3, "each record is kept");
-        let commit = v.conflicts.iter().find(|c| c.field == "source.commit").expect("commit conflict");
+        let commit = v
+            .conflicts
+            .iter()
+            .find(|c| c.field == "source.commit")
+            .expect("commit conflict");
         assert_eq!(commit.claims.len(), 2);
         let c1 = commit.claims.iter().find(|c| c.value == C1).unwrap();
         assert_eq!(c1.records.len(), 2);
@@ -112,14 +138,18 @@ fn history_is_append_only_and_conflicts_are_reported() {
 fn components_are_stored_once() {
     each_backend(|db| {
         let s = &mut db.store;
-        let base = ["pkg:deb/debian/libc6@2.36-9", "pkg:deb/debian/bash@5.2.15-2"];
+        let base = [
+            "pkg:deb/debian/libc6@2.36-9",
+            "pkg:deb/debian/bash@5.2.15-2",
+        ];
         for i in 0..5 {
             let app = format!("pkg:golang/example.com/app{i}@v1.0.{i}");
             let mut purls: Vec<&str> = base.to_vec();
             purls.push(&app);
             // a duplicate purl in one record is linked once
             purls.push(base[0]);
-            s.record(&record(&format!("c{i}"), Some(C1), &[], &purls)).unwrap();
+            s.record(&record(&format!("c{i}"), Some(C1), &[], &purls))
+                .unwrap();
         }
         let st = s.stats().unwrap();
         assert_eq!(st.records, 5);
@@ -132,8 +162,20 @@ fn components_are_stored_once() {
 fn queries_by_toolchain_package_source_and_api() {
     each_backend(|db| {
         let s = &mut db.store;
-        s.record(&record("d1", Some(C1), &["go@1.13.4"], &["pkg:golang/golang.org/x/net@v0.0.1"])).unwrap();
-        s.record(&record("d2", Some(C2), &["go@1.14.1"], &["pkg:golang/golang.org/x/net@v0.2.0"])).unwrap();
+        s.record(&record(
+            "d1",
+            Some(C1),
+            &["go@1.13.4"],
+            &["pkg:golang/golang.org/x/net@v0.0.1"],
+        ))
+        .unwrap();
+        s.record(&record(
+            "d2",
+            Some(C2),
+            &["go@1.14.1"],
+            &["pkg:golang/golang.org/x/net@v0.2.0"],
+        ))
+        .unwrap();
         let mut r3 = record("d3", None, &["rustc@1.95.0"], &["pkg:cargo/serde@1.0.200"]);
         r3.source.as_mut().unwrap().tag = Some("v2.0.0".into());
         r3.apis.push(ApiEntry {
@@ -147,56 +189,124 @@ fn queries_by_toolchain_package_source_and_api() {
 
         let exact = |want: &'static str| move |v: &str| v == want;
         let f = exact("1.13.4");
-        let hits = s.query(&Query { toolchain: Some(("go".into(), &f)), ..Default::default() }).unwrap();
-        assert_eq!(hits.iter().map(|h| h.digest.clone()).collect::<Vec<_>>(), vec![digest("d1").to_string()]);
+        let hits = s
+            .query(&Query {
+                toolchain: Some(("go".into(), &f)),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(
+            hits.iter().map(|h| h.digest.clone()).collect::<Vec<_>>(),
+            vec![digest("d1").to_string()]
+        );
         assert_eq!(hits[0].matched, vec!["go@1.13.4".to_string()]);
 
         let f = lt("1.14");
-        let hits = s.query(&Query { toolchain: Some(("go".into(), &f)), ..Default::default() }).unwrap();
+        let hits = s
+            .query(&Query {
+                toolchain: Some(("go".into(), &f)),
+                ..Default::default()
+            })
+            .unwrap();
         assert_eq!(hits.len(), 1);
         let f = lt("1.15");
-        let hits = s.query(&Query { toolchain: Some(("go".into(), &f)), ..Default::default() }).unwrap();
+        let hits = s
+            .query(&Query {
+                toolchain: Some(("go".into(), &f)),
+                ..Default::default()
+            })
+            .unwrap();
         assert_eq!(hits.len(), 2);
 
         let any = |_: &str| true;
         let hits = s
-            .query(&Query { package: Some(("pkg:golang/golang.org/x/net".into(), &any)), ..Default::default() })
+            .query(&Query {
+                package: Some(("pkg:golang/golang.org/x/net".into(), &any)),
+                ..Default::default()
+            })
             .unwrap();
         assert_eq!(hits.len(), 2);
         let f = exact("v0.2.0");
         let hits = s
-            .query(&Query { package: Some(("pkg:golang/golang.org/x/net".into(), &f)), ..Default::default() })
+            .query(&Query {
+                package: Some(("pkg:golang/golang.org/x/net".into(), &f)),
+                ..Default::default()
+            })
             .unwrap();
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].digest, digest("d2").to_string());
         assert_eq!(hits[0].matched, vec!["v0.2.0".to_string()]);
 
-        let hits = s.query(&Query { repo: Some("https://GITHUB.com/acme/app/".into()), ..Default::default() }).unwrap();
+        let hits = s
+            .query(&Query {
+                repo: Some("https://GITHUB.com/acme/app/".into()),
+                ..Default::default()
+            })
+            .unwrap();
         assert_eq!(hits.len(), 3, "repo compared after normalisation");
-        let hits = s.query(&Query { commit: Some(C2[..9].into()), ..Default::default() }).unwrap();
+        let hits = s
+            .query(&Query {
+                commit: Some(C2[..9].into()),
+                ..Default::default()
+            })
+            .unwrap();
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].commit.as_deref(), Some(C2));
-        let hits = s.query(&Query { tag: Some("v2.0.0".into()), ..Default::default() }).unwrap();
+        let hits = s
+            .query(&Query {
+                tag: Some("v2.0.0".into()),
+                ..Default::default()
+            })
+            .unwrap();
         assert_eq!(hits.len(), 1);
-        let hits = s.query(&Query { api_stability: Some(Stability::Alpha), ..Default::default() }).unwrap();
+        let hits = s
+            .query(&Query {
+                api_stability: Some(Stability::Alpha),
+                ..Default::default()
+            })
+            .unwrap();
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].digest, digest("d3").to_string());
-        assert!(s.query(&Query { api_stability: Some(Stability::Beta), ..Default::default() }).unwrap().is_empty());
+        assert!(
+            s.query(&Query {
+                api_stability: Some(Stability::Beta),
+                ..Default::default()
+            })
+            .unwrap()
+            .is_empty()
+        );
 
         // combined filters are ANDed; trusted_only drops unverified CI claims
         let hits = s
-            .query(&Query { repo: Some("https://github.com/acme/app".into()), trusted_only: true, ..Default::default() })
+            .query(&Query {
+                repo: Some("https://github.com/acme/app".into()),
+                trusted_only: true,
+                ..Default::default()
+            })
             .unwrap();
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].trust, "verified");
         let f = exact("1.13.4");
         let hits = s
-            .query(&Query { toolchain: Some(("go".into(), &f)), tag: Some("v2.0.0".into()), ..Default::default() })
+            .query(&Query {
+                toolchain: Some(("go".into(), &f)),
+                tag: Some("v2.0.0".into()),
+                ..Default::default()
+            })
             .unwrap();
         assert!(hits.is_empty());
 
-        assert!(matches!(s.query(&Query::default()), Err(StoreError::Invalid(_))));
-        assert!(matches!(s.query(&Query { commit: Some("xyz".into()), ..Default::default() }), Err(StoreError::Invalid(_))));
+        assert!(matches!(
+            s.query(&Query::default()),
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(matches!(
+            s.query(&Query {
+                commit: Some("xyz".into()),
+                ..Default::default()
+            }),
+            Err(StoreError::Invalid(_))
+        ));
     });
 }
 
@@ -248,10 +358,20 @@ fn index_and_platform_manifests_are_linked() {
         let mut r = record("10", Some(C1), &[], &[]);
         r.subjects[0].media_type = Some("application/vnd.oci.image.index.v1+json".into());
         r.subjects[0].manifests = vec![
-            PlatformManifest { digest: digest("11"), platform: Some("linux/amd64".into()) },
-            PlatformManifest { digest: digest("12"), platform: Some("linux/arm64".into()) },
+            PlatformManifest {
+                digest: digest("11"),
+                platform: Some("linux/amd64".into()),
+            },
+            PlatformManifest {
+                digest: digest("12"),
+                platform: Some("linux/arm64".into()),
+            },
         ];
-        r.images.push(UsedImage { digest: digest("99"), role: ImageRole::Base, reference: Some("debian:12".into()) });
+        r.images.push(UsedImage {
+            digest: digest("99"),
+            role: ImageRole::Base,
+            reference: Some("debian:12".into()),
+        });
         s.record(&r).unwrap();
         let idx = s.show(&digest("10")).unwrap().unwrap();
         assert_eq!(idx.manifests.len(), 2);
@@ -259,7 +379,11 @@ fn index_and_platform_manifests_are_linked() {
         let m = s.show(&digest("12")).unwrap().unwrap();
         assert_eq!(m.indexes.len(), 1);
         assert_eq!(m.indexes[0].digest, digest("10").to_string());
-        assert_eq!(m.records.len(), 1, "a platform manifest inherits the index's record");
+        assert_eq!(
+            m.records.len(),
+            1,
+            "a platform manifest inherits the index's record"
+        );
         let base = s.show(&digest("99")).unwrap().unwrap();
         assert!(base.records.is_empty());
         assert_eq!(base.used_by.len(), 1);
@@ -272,7 +396,12 @@ fn index_and_platform_manifests_are_linked() {
 fn mapping_table() {
     each_backend(|db| {
         let s = &mut db.store;
-        let mut r = record("20", Some(C1), &["go@1.13.4"], &["pkg:cargo/a@1.0.0", "pkg:cargo/b@1.0.0"]);
+        let mut r = record(
+            "20",
+            Some(C1),
+            &["go@1.13.4"],
+            &["pkg:cargo/a@1.0.0", "pkg:cargo/b@1.0.0"],
+        );
         r.apis.push(ApiEntry {
             kind: ApiKind::Http,
             name: "GET /v2beta1/x".into(),
@@ -281,7 +410,13 @@ fn mapping_table() {
         });
         r.subjects[0].references.push("reg/app:1".into());
         s.record(&r).unwrap();
-        s.record(&record("20", Some(C2), &["go@1.13.4"], &["pkg:cargo/a@1.0.0", "pkg:cargo/c@1.0.0"])).unwrap();
+        s.record(&record(
+            "20",
+            Some(C2),
+            &["go@1.13.4"],
+            &["pkg:cargo/a@1.0.0", "pkg:cargo/c@1.0.0"],
+        ))
+        .unwrap();
         s.record(&record("21", None, &[], &[])).unwrap();
         let t = s.table(None).unwrap();
         assert_eq!(t.len(), 2);
@@ -293,7 +428,9 @@ fn mapping_table() {
         assert_eq!(row.apis, vec!["v2beta1 (beta)".to_string()]);
         assert_eq!(row.commits.len(), 2);
         assert!(row.conflict);
-        assert!(row.tags.contains(&"reg/app:1".to_string()) && row.tags.contains(&"v1.0.0".to_string()));
+        assert!(
+            row.tags.contains(&"reg/app:1".to_string()) && row.tags.contains(&"v1.0.0".to_string())
+        );
         assert!(!t[1].conflict);
         assert_eq!(s.table(Some(1)).unwrap().len(), 1);
     });
@@ -322,7 +459,9 @@ fn two_writers_share_components() {
     each_backend(|db| {
         let mut other = db.reopen().unwrap();
         let purls = ["pkg:npm/left-pad@1.3.0", "pkg:npm/%40scope/pkg@2.0.0"];
-        db.store.record(&record("40", Some(C1), &[], &purls)).unwrap();
+        db.store
+            .record(&record("40", Some(C1), &[], &purls))
+            .unwrap();
         other.record(&record("41", Some(C1), &[], &purls)).unwrap();
         let st = db.store.stats().unwrap();
         assert_eq!(st.components, 2);
@@ -337,7 +476,11 @@ fn two_writers_share_components() {
 fn lineage_by_layer_chain_prefix() {
     each_backend(|db| {
         let s = &mut db.store;
-        let l = |xs: &[&str]| xs.iter().map(|x| format!("sha256:{}", x.repeat(64 / x.len()))).collect::<Vec<_>>();
+        let l = |xs: &[&str]| {
+            xs.iter()
+                .map(|x| format!("sha256:{}", x.repeat(64 / x.len())))
+                .collect::<Vec<_>>()
+        };
         s.transaction(|s| {
             s.set_layers(digest("a0").as_str(), &l(&["1"]))?; // alpine
             s.set_layers(digest("b0").as_str(), &l(&["1", "2"]))?; // golang:alpine
@@ -349,14 +492,22 @@ fn lineage_by_layer_chain_prefix() {
         .unwrap();
         let anc = s.lineage(digest("c0").as_str()).unwrap();
         let names: Vec<&str> = anc.iter().map(|a| a.digest.as_str()).collect();
-        assert_eq!(names, vec![digest("b0").as_str(), digest("a0").as_str()], "closest base first");
+        assert_eq!(
+            names,
+            vec![digest("b0").as_str(), digest("a0").as_str()],
+            "closest base first"
+        );
         assert_eq!(anc[0].layers, 2);
         assert!(s.lineage(digest("a0").as_str()).unwrap().is_empty());
         assert!(s.lineage(digest("e0").as_str()).unwrap().is_empty());
         assert!(s.lineage(digest("ff").as_str()).unwrap().is_empty());
         let mut desc = s.descendants(digest("a0").as_str()).unwrap();
         desc.sort();
-        let mut want = vec![digest("b0").to_string(), digest("c0").to_string(), digest("d0").to_string()];
+        let mut want = vec![
+            digest("b0").to_string(),
+            digest("c0").to_string(),
+            digest("d0").to_string(),
+        ];
         want.sort();
         assert_eq!(desc, want);
         assert_eq!(s.layers(digest("b0").as_str()).unwrap(), l(&["1", "2"]));
@@ -369,7 +520,11 @@ fn audit_log_detects_edits_and_deletions() {
         let s = &mut db.store;
         s.transaction(|s| {
             for i in 0..4 {
-                s.audit("record.accepted", Some(&format!("rec{i}")), &serde_json::json!({"n": i}))?;
+                s.audit(
+                    "record.accepted",
+                    Some(&format!("rec{i}")),
+                    &serde_json::json!({"n": i}),
+                )?;
             }
             Ok(())
         })
@@ -379,20 +534,42 @@ fn audit_log_detects_edits_and_deletions() {
         assert!(ok.problems.is_empty(), "{:?}", ok.problems);
         // a rolled-back append leaves no trace
         s.begin().unwrap();
-        s.audit("record.accepted", Some("ghost"), &serde_json::json!({})).unwrap();
+        s.audit("record.accepted", Some("ghost"), &serde_json::json!({}))
+            .unwrap();
         s.rollback().unwrap();
         assert_eq!(s.verify_audit().unwrap().entries, 4);
 
-        s.raw_exec("UPDATE audit_log SET payload = '{\"n\":99}' WHERE id = 2", &[]).unwrap();
+        s.raw_exec(
+            "UPDATE audit_log SET payload = '{\"n\":99}' WHERE id = 2",
+            &[],
+        )
+        .unwrap();
         let bad = s.verify_audit().unwrap();
         assert_eq!(bad.problems.len(), 1, "{:?}", bad.problems);
         assert!(bad.problems[0].contains("entry 2") && bad.problems[0].contains("edited"));
 
-        s.raw_exec("UPDATE audit_log SET payload = '{\"n\":1}' WHERE id = 2", &[]).unwrap();
+        s.raw_exec(
+            "UPDATE audit_log SET payload = '{\"n\":1}' WHERE id = 2",
+            &[],
+        )
+        .unwrap();
         assert!(s.verify_audit().unwrap().problems.is_empty());
-        s.raw_exec("DELETE FROM audit_log WHERE id = 3", &[]).unwrap();
+        s.raw_exec("DELETE FROM audit_log WHERE id = 3", &[])
+            .unwrap();
         let bad = s.verify_audit().unwrap();
-        assert!(bad.problems.iter().any(|p| p.contains("entry 3 is missing")), "{:?}", bad.problems);
-        assert!(bad.problems.iter().any(|p| p.contains("entry 4: previous-hash link broken")), "{:?}", bad.problems);
+        assert!(
+            bad.problems
+                .iter()
+                .any(|p| p.contains("entry 3 is missing")),
+            "{:?}",
+            bad.problems
+        );
+        assert!(
+            bad.problems
+                .iter()
+                .any(|p| p.contains("entry 4: previous-hash link broken")),
+            "{:?}",
+            bad.problems
+        );
     });
 }

@@ -37,7 +37,8 @@ pub fn digest(seed: &str) -> Digest {
 }
 
 pub fn pg_url() -> String {
-    std::env::var("BUILDLEDGER_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("BUILDLEDGER_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 fn postgres_admin() -> Result<postgres::Client, postgres::Error> {
@@ -52,7 +53,12 @@ pub fn ci() -> bool {
 pub fn sqlite() -> Db {
     let dir = tempfile::tempdir().expect("tempdir");
     let target = dir.path().join("ledger.db").display().to_string();
-    Db { store: Store::open(&target).expect("open sqlite"), target, _dir: Some(dir), pg_schema: None }
+    Db {
+        store: Store::open(&target).expect("open sqlite"),
+        target,
+        _dir: Some(dir),
+        pg_schema: None,
+    }
 }
 
 /// A fresh PostgreSQL schema, or None (skipped) when no server answers outside CI.
@@ -74,11 +80,18 @@ pub fn postgres() -> Option<Db> {
         N.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         chrono::Utc::now().timestamp_subsec_nanos()
     );
-    admin.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("create schema");
+    admin
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .expect("create schema");
     let sep = if pg_url().contains('?') { '&' } else { '?' };
     let target = format!("{}{sep}options=-csearch_path%3D{schema}", pg_url());
     let store = Store::open(&target).expect("open postgres");
-    Some(Db { store, target, _dir: None, pg_schema: Some(schema) })
+    Some(Db {
+        store,
+        target,
+        _dir: None,
+        pg_schema: Some(schema),
+    })
 }
 
 /// Run `f` on SQLite, then on PostgreSQL.
