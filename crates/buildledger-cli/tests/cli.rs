@@ -356,3 +356,77 @@ fn database_errors_do_not_leak_passwords() {
     assert!(!err.contains("s3cr3t-pw"), "{err}");
     assert!(err.contains("admin:***@127.0.0.1:1"), "{err}");
 }
+
+#[test]
+fn scan_exports_an_sbom_that_imports_back() {
+    // A real package database: this machine's dpkg status and os-release in a dir: source.
+    let status = Path::new("/var/lib/dpkg/status");
+    if !status.exists() {
+        assert!(
+            std::env::var("CI").map(|v| v != "true").unwrap_or(true),
+            "CI=true but {} is missing",
+            status.display()
+        );
+        eprintln!("SKIP: no {}", status.display());
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("var/lib/dpkg")).unwrap();
+    std::fs::create_dir_all(root.path().join("etc")).unwrap();
+    std::fs::copy(status, root.path().join("var/lib/dpkg/status")).unwrap();
+    std::fs::copy("/etc/os-release", root.path().join("etc/os-release")).unwrap();
+    let src = format!("dir:{}", root.path().display());
+    each(|l| {
+        let scan = l.json(&["scan", &src]);
+        let comps: Vec<String> = scan["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["purl"].as_str().unwrap().to_string())
+            .collect();
+        let installed = std::process::Command::new("dpkg-query")
+            .args(["-W", "-f", "${db:Status-Abbrev}\n"])
+            .output()
+            .unwrap();
+        let n_installed = String::from_utf8_lossy(&installed.stdout)
+            .lines()
+            .filter(|s| s.starts_with("ii"))
+            .count();
+        assert_eq!(
+            comps.len(),
+            n_installed,
+            "one component per installed package"
+        );
+        for (i, format) in ["cyclonedx", "spdx"].iter().enumerate() {
+            let out = l.ok(&["scan", &src, "--format", format]);
+            let file = root.path().join(format!("sbom-{format}.json"));
+            std::fs::write(&file, out).unwrap();
+            let digest = format!("sha256:{}", format!("{i}").repeat(64));
+            let rec = l.json(&[
+                "sbom",
+                "import",
+                file.to_str().unwrap(),
+                "--digest",
+                &digest,
+            ]);
+            assert_eq!(rec["skipped"], 0, "{rec}");
+            let show = l.json(&["show", &digest]);
+            assert_eq!(show["records"][0]["origin"], "sbom");
+            let mut back: Vec<String> = show["records"][0]["components"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["purl"].as_str().unwrap().to_string())
+                .collect();
+            back.sort();
+            let mut want = comps.clone();
+            want.sort();
+            assert_eq!(back, want, "{format}: purls survive scan → SBOM → import");
+        }
+        // A dir: scan has no digest, so its SBOM names none: importing it without --digest is bad input.
+        let file = root.path().join("sbom-cyclonedx.json");
+        let o = l.run(&["sbom", "import", file.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{o:?}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("names no image digest"));
+    });
+}
