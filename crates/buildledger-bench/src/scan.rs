@@ -198,6 +198,19 @@ fn main() {
         }
     };
     layouts.sort();
+    // Layouts with several images (tags) are skipped: syft's oci-dir needs one.
+    layouts.retain(|l| {
+        let n = std::fs::read_to_string(l.join("index.json"))
+            .map(|t| json_strings(&t, "digest").len())
+            .unwrap_or(0);
+        if n != 1 {
+            eprintln!(
+                "skipping {}: {n} images in index.json (one expected)",
+                l.display()
+            );
+        }
+        n == 1
+    });
     if layouts.is_empty() {
         eprintln!("no OCI layouts under {}", dir.display());
         std::process::exit(2);

@@ -235,9 +235,11 @@ fn go_components(b: &BinaryReport, go: &GoBuildInfo, out: &mut Vec<Component>) {
         push(&m.path, &m.version, m.sum.as_ref());
     }
     for d in &go.deps {
-        // A replacement with a version is what was compiled in.
+        // A replacement with a version is what was compiled in; a directory
+        // replacement (`=> ./dir`, version empty or `(devel)`) has none, so
+        // the required module's path and version stand.
         match &d.replace {
-            Some(r) if !r.version.is_empty() => push(&r.path, &r.version, r.sum.as_ref()),
+            Some(r) if !r.version.is_empty() && r.version != "(devel)" => push(&r.path, &r.version, r.sum.as_ref()),
             _ => push(&d.path, &d.version, d.sum.as_ref()),
         }
     }
@@ -280,8 +282,19 @@ impl ScanResult {
         })
     }
 
-    /// Every component found, as ledger components with their locations.
+    /// Every component found, as ledger components, one per purl (the
+    /// location kept is the first in path order). See
+    /// [`ScanResult::located_components`] for every location.
     pub fn components(&self) -> Vec<Component> {
+        let mut out = self.located_components();
+        out.dedup_by(|a, b| a.purl == b.purl);
+        out
+    }
+
+    /// Every component at every location where it was found: a module
+    /// compiled into two binaries appears twice, once per binary. Sorted by
+    /// purl, then location.
+    pub fn located_components(&self) -> Vec<Component> {
         let mut out = Vec::new();
         for p in &self.packages {
             if let Some(purl) = os_package_purl(p, self.os.as_ref()) {
@@ -302,7 +315,7 @@ impl ScanResult {
             }
         }
         out.sort_by(|a, b| a.purl.cmp(&b.purl).then(a.location.cmp(&b.location)));
-        out.dedup_by(|a, b| a.purl == b.purl);
+        out.dedup_by(|a, b| a.purl == b.purl && a.location == b.location);
         out
     }
 
