@@ -15,7 +15,8 @@ use std::io::Read;
 use buildledger_binary::{AuditableInfo, GoBuildInfo};
 use buildledger_image::{EntryKind, FileEntry, Image, OpenOptions, SourceSpec, Visitor, Warning};
 use buildledger_model::{
-    BuildRecord, Component, Digest, Origin, PlatformManifest, Purl, Scope, Source, Subject, Toolchain, Trust, TrustState,
+    BuildRecord, Component, Digest, Origin, PlatformManifest, Purl, Scope, Source, Subject,
+    Toolchain, Trust, TrustState,
 };
 use buildledger_ospkg::{OsPackage, OsRelease};
 use serde_json::json;
@@ -102,7 +103,10 @@ impl Visitor for Collector {
             self.warnings.push(Warning {
                 layer: None,
                 path: Some(e.path.clone()),
-                message: format!("executable of {} bytes skipped (limit {MAX_BINARY_BYTES})", e.size),
+                message: format!(
+                    "executable of {} bytes skipped (limit {MAX_BINARY_BYTES})",
+                    e.size
+                ),
             });
         }
         exec && e.size >= 64 && e.size <= MAX_BINARY_BYTES
@@ -114,7 +118,11 @@ impl Visitor for Collector {
             content.take(MAX_DB_BYTES).read_to_end(&mut buf)?;
             if e.path.ends_with("os-release") {
                 // /etc/os-release wins over /usr/lib/os-release.
-                if self.os_release.as_ref().is_none_or(|(p, _)| p != "etc/os-release") {
+                if self
+                    .os_release
+                    .as_ref()
+                    .is_none_or(|(p, _)| p != "etc/os-release")
+                {
                     self.os_release = Some((e.path.clone(), buf));
                 }
             } else {
@@ -138,9 +146,11 @@ impl Visitor for Collector {
         buf.extend_from_slice(&head[..n]);
         content.take(MAX_BINARY_BYTES).read_to_end(&mut buf)?;
         match buildledger_binary::inspect(&buf) {
-            Ok(f) if f.go.is_some() || f.rust.is_some() => {
-                self.binaries.push(BinaryReport { path: e.path.clone(), go: f.go, rust: f.rust })
-            }
+            Ok(f) if f.go.is_some() || f.rust.is_some() => self.binaries.push(BinaryReport {
+                path: e.path.clone(),
+                go: f.go,
+                rust: f.rust,
+            }),
             Ok(_) => {}
             Err(err) => self.warnings.push(Warning {
                 layer: e.layer.map(|l| l.to_string()),
@@ -157,16 +167,29 @@ impl Visitor for Collector {
 }
 
 /// Scan one image source.
-pub fn scan(spec: &SourceSpec, opts: &OpenOptions, progress: &mut dyn Progress) -> Result<ScanResult, ScanError> {
+pub fn scan(
+    spec: &SourceSpec,
+    opts: &OpenOptions,
+    progress: &mut dyn Progress,
+) -> Result<ScanResult, ScanError> {
     let mut image: Image = buildledger_image::open(spec, opts)?;
-    let mut c = Collector { os_release: None, dbs: Vec::new(), binaries: Vec::new(), warnings: Vec::new() };
+    let mut c = Collector {
+        os_release: None,
+        dbs: Vec::new(),
+        binaries: Vec::new(),
+        warnings: Vec::new(),
+    };
     let stats = image.walk(&mut c, progress)?;
     let mut warnings = std::mem::take(&mut c.warnings);
     let os = match &c.os_release {
         Some((path, bytes)) => match buildledger_ospkg::parse_os_release(bytes) {
             Ok(o) => Some(o),
             Err(e) => {
-                warnings.push(Warning { layer: None, path: Some(path.clone()), message: e.to_string() });
+                warnings.push(Warning {
+                    layer: None,
+                    path: Some(path.clone()),
+                    message: e.to_string(),
+                });
                 None
             }
         },
@@ -187,7 +210,11 @@ pub fn scan(spec: &SourceSpec, opts: &OpenOptions, progress: &mut dyn Progress) 
         };
         match r {
             Ok(p) => packages.extend(p),
-            Err(e) => warnings.push(Warning { layer: None, path: Some(path.clone()), message: e.to_string() }),
+            Err(e) => warnings.push(Warning {
+                layer: None,
+                path: Some(path.clone()),
+                message: e.to_string(),
+            }),
         }
     }
     let mut binaries = c.binaries;
@@ -208,8 +235,15 @@ pub fn scan(spec: &SourceSpec, opts: &OpenOptions, progress: &mut dyn Progress) 
 pub fn os_package_purl(p: &OsPackage, os: Option<&OsRelease>) -> Option<Purl> {
     let base = p.purl(os);
     let mut purl: packageurl::PackageUrl = base.parse().ok()?;
-    if let Some(src) = p.source_name.as_deref().filter(|s| !s.is_empty() && *s != p.name) {
-        let has = purl.qualifiers().iter().any(|(k, _)| k.as_ref() == "upstream");
+    if let Some(src) = p
+        .source_name
+        .as_deref()
+        .filter(|s| !s.is_empty() && *s != p.name)
+    {
+        let has = purl
+            .qualifiers()
+            .iter()
+            .any(|(k, _)| k.as_ref() == "upstream");
         if !has {
             purl.add_qualifier("upstream", src.to_string()).ok()?;
         }
@@ -228,7 +262,12 @@ fn go_components(b: &BinaryReport, go: &GoBuildInfo, out: &mut Vec<Component>) {
             if let Some(s) = sum {
                 hashes.insert("h1".to_string(), s.trim_start_matches("h1:").to_string());
             }
-            out.push(Component { purl, hashes, scope: Scope::Runtime, location: loc.clone() });
+            out.push(Component {
+                purl,
+                hashes,
+                scope: Scope::Runtime,
+                location: loc.clone(),
+            });
         }
     };
     if let Some(m) = &go.main {
@@ -239,14 +278,21 @@ fn go_components(b: &BinaryReport, go: &GoBuildInfo, out: &mut Vec<Component>) {
         // replacement (`=> ./dir`, version empty or `(devel)`) has none, so
         // the required module's path and version stand.
         match &d.replace {
-            Some(r) if !r.version.is_empty() && r.version != "(devel)" => push(&r.path, &r.version, r.sum.as_ref()),
+            Some(r) if !r.version.is_empty() && r.version != "(devel)" => {
+                push(&r.path, &r.version, r.sum.as_ref())
+            }
             _ => push(&d.path, &d.version, d.sum.as_ref()),
         }
     }
     let v = go.go_version.trim_start_matches("go");
     let v = v.split([' ', '+']).next().unwrap_or(v);
     if let Ok(purl) = Purl::from_parts("golang", None, "stdlib", Some(v)) {
-        out.push(Component { purl, hashes: BTreeMap::new(), scope: Scope::Runtime, location: loc.clone() });
+        out.push(Component {
+            purl,
+            hashes: BTreeMap::new(),
+            scope: Scope::Runtime,
+            location: loc.clone(),
+        });
     }
 }
 
@@ -298,7 +344,12 @@ impl ScanResult {
         let mut out = Vec::new();
         for p in &self.packages {
             if let Some(purl) = os_package_purl(p, self.os.as_ref()) {
-                out.push(Component { purl, hashes: BTreeMap::new(), scope: Scope::Runtime, location: Some(p.db_path.clone()) });
+                out.push(Component {
+                    purl,
+                    hashes: BTreeMap::new(),
+                    scope: Scope::Runtime,
+                    location: Some(p.db_path.clone()),
+                });
             }
         }
         for b in &self.binaries {
@@ -308,8 +359,17 @@ impl ScanResult {
             if let Some(r) = &b.rust {
                 for p in r.packages.iter().filter(|p| !p.root) {
                     if let Ok(purl) = Purl::from_parts("cargo", None, &p.name, Some(&p.version)) {
-                        let scope = if p.kind == "build" { Scope::Build } else { Scope::Runtime };
-                        out.push(Component { purl, hashes: BTreeMap::new(), scope, location: Some(b.path.clone()) });
+                        let scope = if p.kind == "build" {
+                            Scope::Build
+                        } else {
+                            Scope::Runtime
+                        };
+                        out.push(Component {
+                            purl,
+                            hashes: BTreeMap::new(),
+                            scope,
+                            location: Some(b.path.clone()),
+                        });
                     }
                 }
             }
@@ -355,7 +415,12 @@ impl ScanResult {
     /// The image's own digest: the manifest, or `override_digest` for
     /// sources without one (`dir:`, `file:`).
     pub fn subject_digest(&self, override_digest: Option<&Digest>) -> Option<Digest> {
-        override_digest.cloned().or_else(|| self.image.manifest_digest.as_deref().and_then(|d| Digest::parse(d).ok()))
+        override_digest.cloned().or_else(|| {
+            self.image
+                .manifest_digest
+                .as_deref()
+                .and_then(|d| Digest::parse(d).ok())
+        })
     }
 
     /// A ledger record of what the image itself shows (origin indexer, trust
@@ -369,24 +434,41 @@ impl ScanResult {
             references: self.image.repo_tags.clone(),
             manifests: vec![],
         }];
-        if let Some(idx) = self.image.index_digest.as_deref().and_then(|d| Digest::parse(d).ok()) {
+        if let Some(idx) = self
+            .image
+            .index_digest
+            .as_deref()
+            .and_then(|d| Digest::parse(d).ok())
+        {
             if idx != digest {
                 subjects.push(Subject {
                     digest: idx,
                     media_type: Some("application/vnd.oci.image.index.v1+json".into()),
                     platform: None,
                     references: vec![],
-                    manifests: vec![PlatformManifest { digest: digest.clone(), platform: self.image.platform.clone() }],
+                    manifests: vec![PlatformManifest {
+                        digest: digest.clone(),
+                        platform: self.image.platform.clone(),
+                    }],
                 });
             }
         }
         let mut r = BuildRecord::new(subjects);
         r.origin = Origin::Indexer;
-        r.trust = Trust { state: TrustState::Observed, key_id: None, reason: None };
+        r.trust = Trust {
+            state: TrustState::Observed,
+            key_id: None,
+            reason: None,
+        };
         r.components = self.components();
         r.toolchains = self.toolchains();
         if let Some((commit, dirty, time)) = self.go_vcs() {
-            r.source = Some(Source { repo: None, commit: Some(commit), tag: None, dirty });
+            r.source = Some(Source {
+                repo: None,
+                commit: Some(commit),
+                tag: None,
+                dirty,
+            });
             if let Some(t) = time.and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok()) {
                 r.build_time = Some(t.with_timezone(&chrono::Utc));
             }
@@ -400,15 +482,27 @@ impl ScanResult {
         }
         r.languages = langs;
         if let Some(os) = &self.os {
-            r.labels.insert("os".into(), format!("{} {}", os.id, os.version_id.clone().unwrap_or_default()));
+            r.labels.insert(
+                "os".into(),
+                format!("{} {}", os.id, os.version_id.clone().unwrap_or_default()),
+            );
         }
-        if let Some(labels) = self.image.config.as_ref().and_then(|c| c.pointer("/config/Labels")).and_then(|l| l.as_object()) {
+        if let Some(labels) = self
+            .image
+            .config
+            .as_ref()
+            .and_then(|c| c.pointer("/config/Labels"))
+            .and_then(|l| l.as_object())
+        {
             for (k, v) in labels {
                 if let Some(v) = v.as_str() {
                     r.labels.insert(k.clone(), v.to_string());
                 }
             }
-            if let Some(src) = labels.get("org.opencontainers.image.source").and_then(|v| v.as_str()) {
+            if let Some(src) = labels
+                .get("org.opencontainers.image.source")
+                .and_then(|v| v.as_str())
+            {
                 r.source.get_or_insert_with(Source::default).repo = Some(src.to_string());
             }
         }
