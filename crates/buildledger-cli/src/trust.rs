@@ -82,11 +82,11 @@ pub fn provenance_for(rec: &BuildRecord) -> Result<prov::Statement> {
             .version
             .insert("version".into(), v.clone());
     }
-    if let Some(src) = &rec.source {
-        if let (Some(repo), Some(commit)) = (&src.repo, &src.commit) {
-            let r = src.tag.as_ref().map(|t| format!("refs/tags/{t}"));
-            p = p.with_source(repo, r.as_deref(), commit);
-        }
+    if let Some(src) = &rec.source
+        && let (Some(repo), Some(commit)) = (&src.repo, &src.commit)
+    {
+        let r = src.tag.as_ref().map(|t| format!("refs/tags/{t}"));
+        p = p.with_source(repo, r.as_deref(), commit);
     }
     for i in &rec.images {
         let reference = i
@@ -274,19 +274,19 @@ pub fn record_from_attestation(att: &prov::VerifiedAttestation) -> Result<BuildR
                 }
             }
             Some(k @ (prov::KIND_BASE_IMAGE | prov::KIND_BUILDER_IMAGE)) => {
-                if let Some(hex) = d.digest.get("sha256") {
-                    if let Ok(digest) = Digest::of_hex(hex) {
-                        let role = if k == prov::KIND_BASE_IMAGE {
-                            ImageRole::Base
-                        } else {
-                            ImageRole::Builder
-                        };
-                        r.images.push(UsedImage {
-                            digest,
-                            role,
-                            reference: Some(d.uri.clone()).filter(|u| !u.is_empty()),
-                        });
-                    }
+                if let Some(hex) = d.digest.get("sha256")
+                    && let Ok(digest) = Digest::of_hex(hex)
+                {
+                    let role = if k == prov::KIND_BASE_IMAGE {
+                        ImageRole::Base
+                    } else {
+                        ImageRole::Builder
+                    };
+                    r.images.push(UsedImage {
+                        digest,
+                        role,
+                        reference: Some(d.uri.clone()).filter(|u| !u.is_empty()),
+                    });
                 }
             }
             Some(prov::KIND_TOOLCHAIN) => {
@@ -295,23 +295,25 @@ pub fn record_from_attestation(att: &prov::VerifiedAttestation) -> Result<BuildR
                     .get("version")
                     .and_then(|v| v.as_str())
                     .map(String::from);
-                if let Some(v) = version {
-                    if let Ok(t) = Toolchain::new(&d.name, &v) {
-                        r.toolchains.push(t);
-                    }
+                if let Some(v) = version
+                    && let Ok(t) = Toolchain::new(&d.name, &v)
+                {
+                    r.toolchains.push(t);
                 }
             }
             _ => {
-                if let Ok(purl) = Purl::parse(&d.uri) {
-                    if purl.version().is_some() && purl.ty() != "docker" && purl.ty() != "oci" {
-                        let hashes = d.digest.clone().into_iter().collect();
-                        r.components.push(Component {
-                            purl,
-                            hashes,
-                            scope: Scope::Runtime,
-                            location: None,
-                        });
-                    }
+                if let Ok(purl) = Purl::parse(&d.uri)
+                    && purl.version().is_some()
+                    && purl.ty() != "docker"
+                    && purl.ty() != "oci"
+                {
+                    let hashes = d.digest.clone().into_iter().collect();
+                    r.components.push(Component {
+                        purl,
+                        hashes,
+                        scope: Scope::Runtime,
+                        location: None,
+                    });
                 }
             }
         }
@@ -368,13 +370,13 @@ pub fn record_attestation(
         Ok(r) => r,
         Err(e) => return Err(reject(store, e.message)),
     };
-    if let Some(d) = expect_digest {
-        if !rec.all_digests().contains(&d) {
-            return Err(reject(
-                store,
-                format!("{d} is not a subject of this attestation"),
-            ));
-        }
+    if let Some(d) = expect_digest
+        && !rec.all_digests().contains(&d)
+    {
+        return Err(reject(
+            store,
+            format!("{d} is not a subject of this attestation"),
+        ));
     }
     if rec.trust.state != TrustState::Verified && !allow_unverified {
         let why = rec

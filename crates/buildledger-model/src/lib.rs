@@ -286,20 +286,20 @@ impl Purl {
     /// qualifier when present (`pkg:deb/debian/openssl` for `libssl3`),
     /// otherwise [`Purl::package`]. PyPI names are normalised (PEP 503).
     pub fn match_key(&self) -> String {
-        if matches!(self.ty.as_str(), "deb" | "rpm" | "apk") {
-            if let Some(up) = self.qualifier("upstream") {
-                let name = up.split(['@', ' ']).next().unwrap_or(up);
-                if !name.is_empty() {
-                    let ns = self
-                        .package
-                        .trim_start_matches("pkg:")
-                        .split('/')
-                        .collect::<Vec<_>>();
-                    if ns.len() >= 3 {
-                        return format!("pkg:{}/{}/{}", ns[0], ns[1], name);
-                    }
-                    return format!("pkg:{}/{}", self.ty, name);
+        if matches!(self.ty.as_str(), "deb" | "rpm" | "apk")
+            && let Some(up) = self.qualifier("upstream")
+        {
+            let name = up.split(['@', ' ']).next().unwrap_or(up);
+            if !name.is_empty() {
+                let ns = self
+                    .package
+                    .trim_start_matches("pkg:")
+                    .split('/')
+                    .collect::<Vec<_>>();
+                if ns.len() >= 3 {
+                    return format!("pkg:{}/{}/{}", ns[0], ns[1], name);
                 }
+                return format!("pkg:{}/{}", self.ty, name);
             }
         }
         if self.ty == "pypi" {
@@ -499,10 +499,10 @@ impl Toolchain {
                 format!("{name:?} is not a toolchain name"),
             ));
         }
-        if name == "go" {
-            if let Some(v) = version.strip_prefix("go") {
-                version = v.to_string();
-            }
+        if name == "go"
+            && let Some(v) = version.strip_prefix("go")
+        {
+            version = v.to_string();
         }
         if version.is_empty() || version.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(ModelError::new(
@@ -898,21 +898,21 @@ impl BuildRecord {
                 "a build record needs at least one subject digest",
             ));
         }
-        if let Some(src) = &self.source {
-            if let Some(c) = &src.commit {
-                let ok = (7..=64).contains(&c.len()) && c.chars().all(|c| c.is_ascii_hexdigit());
-                if !ok {
-                    return Err(ModelError::new(
-                        "source.commit",
-                        format!("{c:?} is not a commit id (7 to 64 hex digits)"),
-                    ));
-                }
+        if let Some(src) = &self.source
+            && let Some(c) = &src.commit
+        {
+            let ok = (7..=64).contains(&c.len()) && c.chars().all(|c| c.is_ascii_hexdigit());
+            if !ok {
+                return Err(ModelError::new(
+                    "source.commit",
+                    format!("{c:?} is not a commit id (7 to 64 hex digits)"),
+                ));
             }
         }
-        if let Some(b) = &self.builder {
-            if b.id.trim().is_empty() {
-                return Err(ModelError::new("builder.id", "empty builder id"));
-            }
+        if let Some(b) = &self.builder
+            && b.id.trim().is_empty()
+        {
+            return Err(ModelError::new("builder.id", "empty builder id"));
         }
         for (i, t) in self.toolchains.iter().enumerate() {
             Toolchain::new(&t.name, &t.version)

@@ -121,10 +121,10 @@ pub fn compare(digest: &str, records: &[StoredRecord]) -> Vec<Mismatch> {
                     push("source.commit", Some(cc), Some(oc.clone()));
                 }
             }
-            if let (Some(cg), Some(og)) = (cr.toolchains.iter().find(|t| t.name == "go"), &ogo) {
-                if &cg.version != og {
-                    push("toolchain go", Some(cg.version.clone()), Some(og.clone()));
-                }
+            if let (Some(cg), Some(og)) = (cr.toolchains.iter().find(|t| t.name == "go"), &ogo)
+                && &cg.version != og
+            {
+                push("toolchain go", Some(cg.version.clone()), Some(og.clone()));
             }
             // Dependencies: when the claim lists Go modules and the image
             // holds a Go binary (whose module list may well be empty).

@@ -164,10 +164,11 @@ fn scheme_for(a: &Affected) -> Option<Scheme> {
 /// The version to compare for a component under an affected entry: Go
 /// toolchain tags (`go1.21rc2`) become the semver form vulndb uses.
 fn comparable_version(a: &Affected, version: &str) -> String {
-    if a.ecosystem == "Go" && (a.name == "stdlib" || a.name == "toolchain") {
-        if let Ok(v) = buildledger_version::go_toolchain_to_semver(version) {
-            return v;
-        }
+    if a.ecosystem == "Go"
+        && (a.name == "stdlib" || a.name == "toolchain")
+        && let Ok(v) = buildledger_version::go_toolchain_to_semver(version)
+    {
+        return v;
     }
     version.to_string()
 }
@@ -265,10 +266,10 @@ fn findings_for(
             continue;
         }
         for (id, purl, version) in components {
-            if let Some(r) = &release {
-                if !same_release(purl, r) {
-                    continue;
-                }
+            if let Some(r) = &release
+                && !same_release(purl, r)
+            {
+                continue;
             }
             if let Some(Verdict::Affected { fixed }) = evaluate(a, version, report) {
                 let f = out.entry(*id).or_insert(NewFinding {

@@ -439,19 +439,18 @@ impl ScanResult {
             .index_digest
             .as_deref()
             .and_then(|d| Digest::parse(d).ok())
+            && idx != digest
         {
-            if idx != digest {
-                subjects.push(Subject {
-                    digest: idx,
-                    media_type: Some("application/vnd.oci.image.index.v1+json".into()),
-                    platform: None,
-                    references: vec![],
-                    manifests: vec![PlatformManifest {
-                        digest: digest.clone(),
-                        platform: self.image.platform.clone(),
-                    }],
-                });
-            }
+            subjects.push(Subject {
+                digest: idx,
+                media_type: Some("application/vnd.oci.image.index.v1+json".into()),
+                platform: None,
+                references: vec![],
+                manifests: vec![PlatformManifest {
+                    digest: digest.clone(),
+                    platform: self.image.platform.clone(),
+                }],
+            });
         }
         let mut r = BuildRecord::new(subjects);
         r.origin = Origin::Indexer;
@@ -507,10 +506,10 @@ impl ScanResult {
             }
         }
         // A commit that is not plausible hex (shouldn't happen) is dropped rather than failing validation.
-        if r.validate().is_err() {
-            if let Some(s) = &mut r.source {
-                s.commit = None;
-            }
+        if r.validate().is_err()
+            && let Some(s) = &mut r.source
+        {
+            s.commit = None;
         }
         Some(r)
     }

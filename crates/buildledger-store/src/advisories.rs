@@ -468,16 +468,18 @@ impl Store {
             let advisory = r[1].text().unwrap_or("").to_string();
             let purl = r[3].text().unwrap_or("").to_string();
             let trust = r[9].text().unwrap_or("").to_string();
-            if let Some(last) = out.last_mut() {
-                if last.digest == digest && last.advisory == advisory && last.purl == purl {
-                    if rank(&trust) < rank(&last.trust) {
-                        last.trust = trust;
-                        last.origin = r[10].text().unwrap_or("").to_string();
-                    }
-                    continue;
+            if let Some(last) = out.last_mut()
+                && last.digest == digest
+                && last.advisory == advisory
+                && last.purl == purl
+            {
+                if rank(&trust) < rank(&last.trust) {
+                    last.trust = trust;
+                    last.origin = r[10].text().unwrap_or("").to_string();
                 }
+                continue;
             }
-            if !alias_cache.contains_key(&adv) {
+            if let std::collections::hash_map::Entry::Vacant(e) = alias_cache.entry(adv) {
                 let al = self
                     .db
                     .query(
@@ -488,7 +490,7 @@ impl Store {
                     .filter_map(|r| r.into_iter().next().and_then(Val::into_text))
                     .filter(|a| a != &advisory)
                     .collect();
-                alias_cache.insert(adv, al);
+                e.insert(al);
             }
             out.push(ImageFinding {
                 digest,
@@ -547,7 +549,7 @@ impl Store {
         let mut digest_cache: HashMap<i64, Vec<String>> = HashMap::new();
         for r in rows {
             let cid = r[7].int().unwrap_or_default();
-            if !digest_cache.contains_key(&cid) {
+            if let std::collections::hash_map::Entry::Vacant(e) = digest_cache.entry(cid) {
                 let d = self
                     .db
                     .query(
@@ -559,7 +561,7 @@ impl Store {
                     .into_iter()
                     .filter_map(|r| r.into_iter().next().and_then(Val::into_text))
                     .collect();
-                digest_cache.insert(cid, d);
+                e.insert(d);
             }
             out.push(FindingChange {
                 at: ms_to_time(r[0].int().unwrap_or_default()),

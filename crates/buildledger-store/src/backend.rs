@@ -238,12 +238,11 @@ fn number_placeholders(sql: &str) -> String {
 /// A connection URL with any password replaced, fit for messages and logs.
 pub fn redact_url(url: &str) -> String {
     // postgres://user:secret@host/db → postgres://user:***@host/db
-    if let Some((scheme, rest)) = url.split_once("://") {
-        if let Some((auth, host)) = rest.split_once('@') {
-            if let Some((user, _)) = auth.split_once(':') {
-                return format!("{scheme}://{user}:***@{host}");
-            }
-        }
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((auth, host)) = rest.split_once('@')
+        && let Some((user, _)) = auth.split_once(':')
+    {
+        return format!("{scheme}://{user}:***@{host}");
     }
     // key=value form: password=secret
     url.split_whitespace()

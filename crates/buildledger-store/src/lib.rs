@@ -1171,10 +1171,10 @@ impl Store {
                 );
             }
             let push = |v: &mut Vec<String>, s: Option<&str>| {
-                if let Some(s) = s {
-                    if !v.iter().any(|x| x == s) {
-                        v.push(s.to_string());
-                    }
+                if let Some(s) = s
+                    && !v.iter().any(|x| x == s)
+                {
+                    v.push(s.to_string());
                 }
             };
             for r in self.db.query(
