@@ -1,104 +1,11 @@
 //! End-to-end tests of the `buildledger` binary on both engines, with the
 //! example data the repository ships.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-struct Ledger {
-    db: String,
-    _dir: tempfile::TempDir,
-    pg_schema: Option<String>,
-}
-
-fn pg_url() -> String {
-    std::env::var("BUILDLEDGER_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-impl Ledger {
-    fn sqlite() -> Ledger {
-        let dir = tempfile::tempdir().unwrap();
-        Ledger {
-            db: dir.path().join("l.db").display().to_string(),
-            _dir: dir,
-            pg_schema: None,
-        }
-    }
-
-    fn postgres() -> Option<Ledger> {
-        let mut c = match postgres::Client::connect(&pg_url(), postgres::NoTls) {
-            Ok(c) => c,
-            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-                panic!("CI=true but PostgreSQL is unreachable: {e}")
-            }
-            Err(e) => {
-                eprintln!("SKIP PostgreSQL: {e}");
-                return None;
-            }
-        };
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let schema = format!(
-            "bl_cli_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-        );
-        c.batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .unwrap();
-        Some(Ledger {
-            db: format!("{}?options=-csearch_path%3D{schema}", pg_url()),
-            _dir: tempfile::tempdir().unwrap(),
-            pg_schema: Some(schema),
-        })
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_buildledger"))
-            .current_dir(root())
-            .env("BUILDLEDGER_DB", &self.db)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(
-            o.status.success(),
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8(o.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> serde_json::Value {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        serde_json::from_str(&self.ok(&a)).unwrap_or_else(|e| panic!("{args:?}: not JSON: {e}"))
-    }
-}
-
-impl Drop for Ledger {
-    fn drop(&mut self) {
-        if let Some(s) = &self.pg_schema {
-            if let Ok(mut c) = postgres::Client::connect(&pg_url(), postgres::NoTls) {
-                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {s} CASCADE"));
-            }
-        }
-    }
-}
-
-fn each(f: impl Fn(&Ledger)) {
-    f(&Ledger::sqlite());
-    if let Some(l) = Ledger::postgres() {
-        f(&l);
-    }
-}
+mod common;
+use common::{Ledger, each};
 
 const PAYMENTS_INDEX: &str =
     "sha256:6f1b1c3b0c2e9e8a4b1f0a3d5e7c9b2a4d6f8e0c1a3b5d7f9e1c3a5b7d9f1e3a";

@@ -19,21 +19,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
 
 // ---------------------------------------------------------------------------------------------
-// harness (same style as tests/cli.rs)
+// harness: tests/common
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
+mod common;
+use common::{Ledger, in_ci as ci, root};
 
 /// Skips (returns false) with a message, or panics under `CI=true`.
 fn missing(what: &str) -> bool {
@@ -42,90 +37,6 @@ fn missing(what: &str) -> bool {
     }
     eprintln!("SKIP govulncheck differential test: {what}");
     false
-}
-
-struct Ledger {
-    db: String,
-    _dir: tempfile::TempDir,
-    pg_schema: Option<String>,
-}
-
-fn pg_url() -> String {
-    std::env::var("BUILDLEDGER_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-impl Ledger {
-    fn sqlite() -> Ledger {
-        let dir = tempfile::tempdir().unwrap();
-        Ledger {
-            db: dir.path().join("l.db").display().to_string(),
-            _dir: dir,
-            pg_schema: None,
-        }
-    }
-
-    fn postgres() -> Option<Ledger> {
-        let mut c = match postgres::Client::connect(&pg_url(), postgres::NoTls) {
-            Ok(c) => c,
-            Err(e) if ci() => panic!("CI=true but PostgreSQL is unreachable: {e}"),
-            Err(e) => {
-                eprintln!("SKIP PostgreSQL: {e}");
-                return None;
-            }
-        };
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let schema = format!(
-            "bl_govuln_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-        );
-        c.batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .unwrap();
-        Some(Ledger {
-            db: format!("{}?options=-csearch_path%3D{schema}", pg_url()),
-            _dir: tempfile::tempdir().unwrap(),
-            pg_schema: Some(schema),
-        })
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_buildledger"))
-            .current_dir(root())
-            .env("BUILDLEDGER_DB", &self.db)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(
-            o.status.success(),
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8(o.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> serde_json::Value {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        let out = self.ok(&a);
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON: {e}\n{out}"))
-    }
-}
-
-impl Drop for Ledger {
-    fn drop(&mut self) {
-        if let Some(s) = &self.pg_schema
-            && let Ok(mut c) = postgres::Client::connect(&pg_url(), postgres::NoTls)
-        {
-            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {s} CASCADE"));
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

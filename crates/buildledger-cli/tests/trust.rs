@@ -14,13 +14,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
+mod common;
+use common::{Ledger, each, in_ci, pg_url, root};
 
 /// Whether something a test needs is there; skips (prints) or, under
 /// `CI=true`, panics when it is not.
@@ -43,114 +38,9 @@ fn runs(cmd: &str, args: &[&str]) -> bool {
 }
 
 // ---------------------------------------------------------------------------
-// Harness (same shape as tests/cli.rs)
-
-struct Ledger {
-    db: String,
-    /// Scratch directory for keys, envelopes and policies (and the SQLite file).
-    dir: tempfile::TempDir,
-    pg_schema: Option<String>,
-}
-
-fn pg_url() -> String {
-    std::env::var("BUILDLEDGER_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
+// Harness: tests/common, plus what only these tests need
 
 impl Ledger {
-    fn sqlite() -> Ledger {
-        let dir = tempfile::tempdir().unwrap();
-        Ledger {
-            db: dir.path().join("l.db").display().to_string(),
-            dir,
-            pg_schema: None,
-        }
-    }
-
-    fn postgres() -> Option<Ledger> {
-        let mut c = match postgres::Client::connect(&pg_url(), postgres::NoTls) {
-            Ok(c) => c,
-            Err(e) if in_ci() => panic!("CI=true but PostgreSQL is unreachable: {e}"),
-            Err(e) => {
-                eprintln!("SKIP PostgreSQL: {e}");
-                return None;
-            }
-        };
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let schema = format!(
-            "bl_trust_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-        );
-        c.batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .unwrap();
-        Some(Ledger {
-            db: format!("{}?options=-csearch_path%3D{schema}", pg_url()),
-            dir: tempfile::tempdir().unwrap(),
-            pg_schema: Some(schema),
-        })
-    }
-
-    fn engine(&self) -> &'static str {
-        if self.pg_schema.is_some() {
-            "postgres"
-        } else {
-            "sqlite"
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn p(&self, name: &str) -> String {
-        self.path(name).display().to_string()
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_buildledger"))
-            .current_dir(root())
-            .env("BUILDLEDGER_DB", &self.db)
-            .env_remove("BUILDLEDGER_TRUST_POLICY")
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(
-            o.status.success(),
-            "[{}] {args:?} failed ({:?}): {}",
-            self.engine(),
-            o.status.code(),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8(o.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        serde_json::from_str(&self.ok(&a)).unwrap_or_else(|e| panic!("{args:?}: not JSON: {e}"))
-    }
-
-    /// Run with `--json` whatever the exit code; (code, parsed stdout).
-    fn json_code(&self, args: &[&str]) -> (i32, Value) {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        let o = self.run(&a);
-        let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{args:?}: not JSON ({e}); stderr: {}",
-                String::from_utf8_lossy(&o.stderr)
-            )
-        });
-        (o.status.code().unwrap_or(-1), v)
-    }
-
     fn records(&self) -> u64 {
         let v = self.json(&["info"]);
         v["stats"]["records"]
@@ -195,23 +85,6 @@ impl Ledger {
                 (!s.is_empty()).then_some(s)
             }
         }
-    }
-}
-
-impl Drop for Ledger {
-    fn drop(&mut self) {
-        if let Some(s) = &self.pg_schema
-            && let Ok(mut c) = postgres::Client::connect(&pg_url(), postgres::NoTls)
-        {
-            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {s} CASCADE"));
-        }
-    }
-}
-
-fn each(f: impl Fn(&Ledger)) {
-    f(&Ledger::sqlite());
-    if let Some(l) = Ledger::postgres() {
-        f(&l);
     }
 }
 
