@@ -171,6 +171,7 @@ struct QueryArgs {
 }
 
 /// An error with the exit code it maps to.
+#[derive(Debug)]
 pub struct CliError {
     /// Process exit code.
     pub code: u8,

@@ -322,13 +322,17 @@ pub fn record_from_attestation(att: &prov::VerifiedAttestation) -> Result<BuildR
         r.source = Some(source);
     }
     if let Some(apis) = ext.get("apis") {
-        r.apis = serde_json::from_value(apis.clone()).unwrap_or_default();
+        r.apis = serde_json::from_value(apis.clone())
+            .map_err(|e| CliError::input(format!("attestation: externalParameters.apis: {e}")))?;
     }
     if let Some(labels) = ext.get("labels") {
-        r.labels = serde_json::from_value(labels.clone()).unwrap_or_default();
+        r.labels = serde_json::from_value(labels.clone())
+            .map_err(|e| CliError::input(format!("attestation: externalParameters.labels: {e}")))?;
     }
     if let Some(l) = ext.get("languages") {
-        r.languages = serde_json::from_value(l.clone()).unwrap_or_default();
+        r.languages = serde_json::from_value(l.clone()).map_err(|e| {
+            CliError::input(format!("attestation: externalParameters.languages: {e}"))
+        })?;
     }
     r.validate()
         .map_err(|e| CliError::input(format!("attestation: {e}")))?;
@@ -441,4 +445,45 @@ pub fn audit_verify(store: &mut Store, json: bool) -> Result<u8> {
         }
     }
     Ok(if rep.problems.is_empty() { 0 } else { 3 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attestation(ext: serde_json::Value) -> prov::VerifiedAttestation {
+        let mut p = prov::SlsaProvenance::new(prov::BUILDLEDGER_BUILD_TYPE, "https://ci.example/b");
+        p.build_definition.external_parameters = ext;
+        let statement = prov::build_statement(&[("app".into(), "ab".repeat(32))], &p);
+        prov::VerifiedAttestation {
+            statement,
+            provenance: Some(p),
+            verification: prov::Verification::Verified {
+                builder_id: "https://ci.example/b".into(),
+                key_id: "k".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn malformed_external_parameters_are_rejected_not_dropped() {
+        let ok =
+            record_from_attestation(&attestation(serde_json::json!({"labels": {"team": "x"}})))
+                .unwrap();
+        assert_eq!(ok.labels.get("team").map(String::as_str), Some("x"));
+        for (k, bad) in [
+            ("apis", serde_json::json!("nope")),
+            ("labels", serde_json::json!([1])),
+            ("languages", serde_json::json!({})),
+        ] {
+            let e =
+                record_from_attestation(&attestation(serde_json::json!({ k: bad }))).unwrap_err();
+            assert_eq!(e.code, 2);
+            assert!(
+                e.message.contains(&format!("externalParameters.{k}")),
+                "{}",
+                e.message
+            );
+        }
+    }
 }
