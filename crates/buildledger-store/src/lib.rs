@@ -635,11 +635,23 @@ impl Store {
         // The body keeps everything but the components, which live (once) in
         // `components` and on the links; `records_by_id` puts them back.
         let body = {
-            let mut stored = BuildRecord {
+            // Every field but the components (not cloned: this is the ingest hot path).
+            let stored = BuildRecord {
+                schema_version: rec.schema_version,
+                subjects: rec.subjects.clone(),
+                source: rec.source.clone(),
+                builder: rec.builder.clone(),
+                images: rec.images.clone(),
+                toolchains: rec.toolchains.clone(),
+                languages: rec.languages.clone(),
                 components: Vec::new(),
-                ..rec.clone()
+                apis: rec.apis.clone(),
+                labels: rec.labels.clone(),
+                build_time: rec.build_time,
+                record_time: Some(ms_to_time(now)),
+                origin: rec.origin,
+                trust: rec.trust.clone(),
             };
-            stored.record_time = Some(ms_to_time(now));
             serde_json::to_string(&stored).map_err(|e| StoreError::Corrupt(e.to_string()))?
         };
         let src = rec.source.clone().unwrap_or_default();
