@@ -6,7 +6,10 @@
 //! Usage: `cargo run --release -p buildledger-bench --bin ledger-bench -- [N] [sqlite|postgres|both]`
 //! (N defaults to 100000). PostgreSQL is taken from `BUILDLEDGER_BENCH_PG`
 //! (default `postgres://postgres@127.0.0.1:5432/test`), in a fresh schema
-//! that is dropped afterwards.
+//! that is dropped afterwards. Ingest is measured in this process; the
+//! queries run in a child process against the database it left, as a
+//! `buildledger query` would. `BUILDLEDGER_BENCH_KEEP=PATH` keeps the SQLite
+//! file, and a later run on it measures the queries alone.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -257,7 +260,12 @@ fn run(store: &mut Store, n: u64, size: &dyn Fn(&mut Store) -> u64) {
         "  database size:      {:.1} MiB",
         size(store) as f64 / 1048576.0
     );
+}
 
+/// Query latencies, measured in a process of their own (as `buildledger
+/// query` runs), on a database that already holds the `n` builds.
+fn queries(store: &mut Store, n: u64) {
+    let pool = &pool();
     let exact = |v: &str| v == "1.13.4";
     let c = buildledger_version::Constraint::parse("<1.14").expect("constraint");
     let range = move |v: &str| {
@@ -341,27 +349,67 @@ fn run(store: &mut Store, n: u64, size: &dyn Fn(&mut Store) -> u64) {
     println!("  {:<42} {ms:>8.2} ms", "show DIGEST");
 }
 
+/// Run the query phase in a fresh process (a new connection, a clean heap,
+/// the page cache as the OS left it), as a `buildledger query` would.
+fn queries_in_child(n: u64, which: &str, env: (&str, &str)) {
+    let exe = std::env::current_exe().expect("current exe");
+    let status = std::process::Command::new(exe)
+        .args([n.to_string(), which.to_string()])
+        .env("BUILDLEDGER_BENCH_QUERIES", "1")
+        .env(env.0, env.1)
+        .status()
+        .expect("run query phase");
+    assert!(status.success(), "query phase failed: {status}");
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let n: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
     let which = args.get(2).cloned().unwrap_or_else(|| "both".into());
+    let queries_only = std::env::var_os("BUILDLEDGER_BENCH_QUERIES").is_some();
     if which == "sqlite" || which == "both" {
+        // BUILDLEDGER_BENCH_KEEP=PATH keeps the database there; a run on a
+        // kept database that already holds N builds measures queries only.
+        let keep = std::env::var_os("BUILDLEDGER_BENCH_KEEP").map(std::path::PathBuf::from);
         let dir = std::env::temp_dir().join(format!("buildledger-bench-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let path = dir.join("ledger.db");
-        println!("SQLite ({}), {n} builds:", path.display());
+        let path = match &keep {
+            Some(p) => p.clone(),
+            None => {
+                let _ = std::fs::remove_dir_all(&dir);
+                dir.join("ledger.db")
+            }
+        };
         let mut store = Store::open_sqlite(&path).expect("open sqlite");
+        if queries_only || store.stats().expect("stats").records >= n {
+            queries(&mut store, n);
+            return;
+        }
+        println!("SQLite ({}), {n} builds:", path.display());
         let p = path.clone();
         run(&mut store, n, &move |s: &mut Store| {
             let _ = s.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
             std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0)
         });
         drop(store);
-        let _ = std::fs::remove_dir_all(&dir);
+        queries_in_child(
+            n,
+            "sqlite",
+            ("BUILDLEDGER_BENCH_KEEP", &path.display().to_string()),
+        );
+        if keep.is_none() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
     if which == "postgres" || which == "both" {
         let url = std::env::var("BUILDLEDGER_BENCH_PG")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        if queries_only {
+            let schema = std::env::var("BUILDLEDGER_BENCH_PG_SCHEMA").expect("schema");
+            let target = format!("{url}?options=-csearch_path%3D{schema}");
+            let mut store = Store::open(&target).expect("open postgres");
+            queries(&mut store, n);
+            return;
+        }
         let schema = format!("bl_bench_{}", std::process::id());
         let mut admin =
             postgres::Client::connect(&url, postgres::NoTls).expect("connect to PostgreSQL");
@@ -388,6 +436,7 @@ fn main() {
             .unwrap_or(0)
         });
         drop(store);
+        queries_in_child(n, "postgres", ("BUILDLEDGER_BENCH_PG_SCHEMA", &schema));
         let _ = admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
     }
 }

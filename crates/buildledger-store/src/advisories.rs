@@ -119,6 +119,28 @@ pub struct ImageFinding {
     pub origin: String,
 }
 
+/// A finding as read for reports (before it is tied to images).
+#[derive(Debug)]
+struct FindingRow {
+    adv: i64,
+    advisory: String,
+    kind: String,
+    purl: String,
+    installed: String,
+    fixed: Option<String>,
+    severity: Option<String>,
+    score: Option<String>,
+    summary: Option<String>,
+}
+
+/// What reports need of a record.
+#[derive(Debug)]
+pub(crate) struct RecordFacts {
+    pub(crate) trust: String,
+    pub(crate) origin: String,
+    pub(crate) digests: Vec<String>,
+}
+
 /// One change in the findings log.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FindingChange {
@@ -440,71 +462,158 @@ impl Store {
         ))
     }
 
-    fn image_findings(&mut self, where_sql: &str, params: &[Val]) -> Result<Vec<ImageFinding>> {
-        let sql = format!(
-            "SELECT i.digest, a.advisory_id, f.kind, c.purl, c.version, f.fixed, a.severity, a.score, a.summary,
-                    r.trust_state, r.origin, a.id
-             FROM findings f
-             JOIN advisories a ON a.id = f.advisory
-             JOIN components c ON c.id = f.component_id
-             JOIN record_components rc ON rc.component_id = f.component_id
-             JOIN records r ON r.id = rc.record_id
-             JOIN record_subjects rs ON rs.record_id = rc.record_id
-             JOIN images i ON i.id = rs.image_id
-             WHERE {where_sql}
-             ORDER BY i.digest, a.advisory_id, c.purl, r.id"
-        );
-        let rows = self.db.query(&sql, params)?;
-        let mut out: Vec<ImageFinding> = Vec::new();
-        let mut alias_cache: HashMap<i64, Vec<String>> = HashMap::new();
+    /// Findings whose `column` (`f.component_id` or `f.advisory`) is in
+    /// `ids`, grouped by component id.
+    fn findings_where(
+        &mut self,
+        column: &str,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, Vec<FindingRow>>> {
+        let mut out: HashMap<i64, Vec<FindingRow>> = HashMap::new();
+        for chunk in ids.chunks(crate::postings::CHUNK) {
+            let params: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
+            let sql = format!(
+                "SELECT f.component_id, a.id, a.advisory_id, f.kind, c.purl, c.version, f.fixed,
+                        a.severity, a.score, a.summary
+                 FROM findings f
+                 JOIN advisories a ON a.id = f.advisory
+                 JOIN components c ON c.id = f.component_id
+                 WHERE {column} IN ({})",
+                placeholders(chunk.len())
+            );
+            for r in self.db.query(&sql, &params)? {
+                let mut it = r.into_iter();
+                let mut next = || it.next().unwrap_or(Val::Null);
+                let cid = next().int().unwrap_or_default();
+                out.entry(cid).or_default().push(FindingRow {
+                    adv: next().int().unwrap_or_default(),
+                    advisory: next().into_text().unwrap_or_default(),
+                    kind: next().into_text().unwrap_or_default(),
+                    purl: next().into_text().unwrap_or_default(),
+                    installed: next().into_text().unwrap_or_default(),
+                    fixed: next().into_text(),
+                    severity: next().into_text(),
+                    score: next().into_text(),
+                    summary: next().into_text(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Trust, origin and subject digests of each record in `ids`.
+    pub(crate) fn record_facts(&mut self, ids: &[i64]) -> Result<HashMap<i64, RecordFacts>> {
+        let mut out: HashMap<i64, RecordFacts> = HashMap::new();
+        for chunk in ids.chunks(crate::postings::CHUNK) {
+            let params: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
+            let sql = format!(
+                "SELECT id, trust_state, origin, subjects FROM records WHERE id IN ({})",
+                placeholders(chunk.len())
+            );
+            for r in self.db.query(&sql, &params)? {
+                let mut it = r.into_iter();
+                let mut next = || it.next().unwrap_or(Val::Null);
+                let rid = next().int().unwrap_or_default();
+                let trust = next().into_text().unwrap_or_default();
+                let origin = next().into_text().unwrap_or_default();
+                let digests = next()
+                    .into_text()
+                    .unwrap_or_default()
+                    .split(' ')
+                    .filter(|d| !d.is_empty())
+                    .map(String::from)
+                    .collect();
+                out.insert(
+                    rid,
+                    RecordFacts {
+                        trust,
+                        origin,
+                        digests,
+                    },
+                );
+            }
+        }
+        for f in out.values_mut() {
+            f.digests.sort();
+            f.digests.dedup();
+        }
+        Ok(out)
+    }
+
+    /// One finding per (digest, advisory, component), from the findings of
+    /// each component and the records that link them; the best-trusted
+    /// record speaks for the pair. `only` keeps one digest.
+    fn assemble_findings(
+        &mut self,
+        findings: &HashMap<i64, Vec<FindingRow>>,
+        links: &[(i64, i64)],
+        only: Option<&str>,
+    ) -> Result<Vec<ImageFinding>> {
+        let mut rids: Vec<i64> = links
+            .iter()
+            .filter(|(_, c)| findings.contains_key(c))
+            .map(|(r, _)| *r)
+            .collect();
+        rids.dedup();
+        let facts = self.record_facts(&rids)?;
         let rank = |t: &str| match t {
             "verified" => 0,
             "observed" => 1,
             _ => 2,
         };
-        for r in rows {
-            let adv = r[11].int().unwrap_or_default();
-            let digest = r[0].text().unwrap_or("").to_string();
-            let advisory = r[1].text().unwrap_or("").to_string();
-            let purl = r[3].text().unwrap_or("").to_string();
-            let trust = r[9].text().unwrap_or("").to_string();
-            if let Some(last) = out.last_mut()
-                && last.digest == digest
-                && last.advisory == advisory
-                && last.purl == purl
-            {
-                if rank(&trust) < rank(&last.trust) {
-                    last.trust = trust;
-                    last.origin = r[10].text().unwrap_or("").to_string();
-                }
+        // (digest, advisory, purl) → (rank, record id, finding, facts)
+        type Key<'a> = (&'a str, &'a str, &'a str);
+        let mut best: std::collections::BTreeMap<Key<'_>, (u8, i64, &FindingRow, &RecordFacts)> =
+            std::collections::BTreeMap::new();
+        for (rid, cid) in links {
+            let (Some(rows), Some(f)) = (findings.get(cid), facts.get(rid)) else {
                 continue;
+            };
+            for d in &f.digests {
+                if only.is_some_and(|o| o != d) {
+                    continue;
+                }
+                for row in rows {
+                    let cand = (rank(&f.trust), *rid, row, f);
+                    best.entry((d.as_str(), row.advisory.as_str(), row.purl.as_str()))
+                        .and_modify(|e| {
+                            if (cand.0, cand.1) < (e.0, e.1) {
+                                *e = cand;
+                            }
+                        })
+                        .or_insert(cand);
+                }
             }
-            if let std::collections::hash_map::Entry::Vacant(e) = alias_cache.entry(adv) {
+        }
+        let mut alias_cache: HashMap<i64, Vec<String>> = HashMap::new();
+        let mut out = Vec::with_capacity(best.len());
+        for ((digest, _, _), (_, _, row, f)) in best {
+            if let std::collections::hash_map::Entry::Vacant(e) = alias_cache.entry(row.adv) {
                 let al = self
                     .db
                     .query(
                         "SELECT alias FROM advisory_aliases WHERE advisory = ? ORDER BY alias",
-                        &[Val::Int(adv)],
+                        &[Val::Int(row.adv)],
                     )?
                     .into_iter()
                     .filter_map(|r| r.into_iter().next().and_then(Val::into_text))
-                    .filter(|a| a != &advisory)
+                    .filter(|a| a != &row.advisory)
                     .collect();
                 e.insert(al);
             }
             out.push(ImageFinding {
-                digest,
-                advisory,
-                aliases: alias_cache.get(&adv).cloned().unwrap_or_default(),
-                kind: r[2].text().unwrap_or("").to_string(),
-                purl,
-                installed: r[4].text().unwrap_or("").to_string(),
-                fixed: r[5].clone().into_text(),
-                severity: r[6].clone().into_text(),
-                score: r[7].clone().into_text(),
-                summary: r[8].clone().into_text(),
-                trust,
-                origin: r[10].text().unwrap_or("").to_string(),
+                digest: digest.to_string(),
+                advisory: row.advisory.clone(),
+                aliases: alias_cache.get(&row.adv).cloned().unwrap_or_default(),
+                kind: row.kind.clone(),
+                purl: row.purl.clone(),
+                installed: row.installed.clone(),
+                fixed: row.fixed.clone(),
+                severity: row.severity.clone(),
+                score: row.score.clone(),
+                summary: row.summary.clone(),
+                trust: f.trust.clone(),
+                origin: f.origin.clone(),
             });
         }
         Ok(out)
@@ -512,7 +621,26 @@ impl Store {
 
     /// Findings for one image digest.
     pub fn vulns(&mut self, digest: &str) -> Result<Vec<ImageFinding>> {
-        self.image_findings("i.digest = ?", &[digest.into()])
+        let rids: Vec<i64> = self
+            .db
+            .query(
+                "SELECT rs.record_id FROM record_subjects rs JOIN images i ON i.id = rs.image_id
+                 WHERE i.digest = ? ORDER BY rs.record_id",
+                &[digest.into()],
+            )?
+            .iter()
+            .filter_map(|r| r[0].int())
+            .collect();
+        let links: Vec<(i64, i64)> = self
+            .components_of_records(&rids)?
+            .into_iter()
+            .map(|(r, c, _)| (r, c))
+            .collect();
+        let mut cids: Vec<i64> = links.iter().map(|l| l.1).collect();
+        cids.sort_unstable();
+        cids.dedup();
+        let findings = self.findings_where("f.component_id", &cids)?;
+        self.assemble_findings(&findings, &links, Some(digest))
     }
 
     /// Every image affected by the advisory known under `id` (its id or any alias).
@@ -530,10 +658,10 @@ impl Store {
         if advs.is_empty() {
             return Ok(None);
         }
-        let mut p: Vec<Val> = advs.iter().map(|a| Val::Int(*a)).collect();
-        let sql = format!("f.advisory IN ({})", placeholders(p.len()));
-        let out = self.image_findings(&sql, &std::mem::take(&mut p))?;
-        Ok(Some(out))
+        let findings = self.findings_where("f.advisory", &advs)?;
+        let cids: Vec<i64> = findings.keys().copied().collect();
+        let links = self.records_with_components(&cids)?;
+        Ok(Some(self.assemble_findings(&findings, &links, None)?))
     }
 
     /// Finding changes at or after `since_ms`, oldest first, with the image
@@ -546,23 +674,29 @@ impl Store {
             &[Val::Int(since_ms)],
         )?;
         let mut out = Vec::with_capacity(rows.len());
+        // The digests that contain each component now, for all events at once.
+        let mut cids: Vec<i64> = rows.iter().filter_map(|r| r[7].int()).collect();
+        cids.sort_unstable();
+        cids.dedup();
+        let links = self.records_with_components(&cids)?;
+        let mut rids: Vec<i64> = links.iter().map(|l| l.0).collect();
+        rids.dedup();
+        let facts = self.record_facts(&rids)?;
         let mut digest_cache: HashMap<i64, Vec<String>> = HashMap::new();
+        for (rid, cid) in &links {
+            if let Some(f) = facts.get(rid) {
+                digest_cache
+                    .entry(*cid)
+                    .or_default()
+                    .extend(f.digests.iter().cloned());
+            }
+        }
+        for d in digest_cache.values_mut() {
+            d.sort();
+            d.dedup();
+        }
         for r in rows {
             let cid = r[7].int().unwrap_or_default();
-            if let std::collections::hash_map::Entry::Vacant(e) = digest_cache.entry(cid) {
-                let d = self
-                    .db
-                    .query(
-                        "SELECT DISTINCT i.digest FROM record_components rc
-                         JOIN record_subjects rs ON rs.record_id = rc.record_id JOIN images i ON i.id = rs.image_id
-                         WHERE rc.component_id = ? ORDER BY i.digest",
-                        &[Val::Int(cid)],
-                    )?
-                    .into_iter()
-                    .filter_map(|r| r.into_iter().next().and_then(Val::into_text))
-                    .collect();
-                e.insert(d);
-            }
             out.push(FindingChange {
                 at: ms_to_time(r[0].int().unwrap_or_default()),
                 change: r[1].text().unwrap_or("").to_string(),

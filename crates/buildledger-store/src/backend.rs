@@ -17,6 +17,8 @@ pub enum Val {
     Int(i64),
     /// Text.
     Text(String),
+    /// Bytes (BLOB on SQLite, BYTEA on PostgreSQL).
+    Blob(Vec<u8>),
 }
 
 impl Val {
@@ -61,6 +63,42 @@ impl<T: Into<Val>> From<Option<T>> for Val {
     }
 }
 
+/// A value borrowed from a result row (see `Backend::each`): no copy for
+/// values that are only looked at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum ValRef<'a> {
+    Null,
+    Int(i64),
+    Text(&'a str),
+    Blob(&'a [u8]),
+}
+
+impl<'a> ValRef<'a> {
+    pub(crate) fn int(&self) -> Option<i64> {
+        match self {
+            ValRef::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+    pub(crate) fn text(&self) -> Option<&'a str> {
+        match self {
+            ValRef::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+    /// Blob or text bytes; empty for NULL and integers.
+    pub(crate) fn bytes(&self) -> &'a [u8] {
+        match self {
+            ValRef::Blob(b) => b,
+            ValRef::Text(s) => s.as_bytes(),
+            _ => &[],
+        }
+    }
+}
+
+/// Columns a row may have and still be handed out without allocating.
+const STACK_COLS: usize = 12;
+
 /// Which engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendKind {
@@ -75,6 +113,13 @@ pub(crate) trait Backend: Send {
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, StoreError>;
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Vec<Val>>, StoreError>;
     fn batch(&mut self, sql: &str) -> Result<(), StoreError>;
+    /// Run a query and hand each row to `f` as borrowed values.
+    fn each(
+        &mut self,
+        sql: &str,
+        params: &[Val],
+        f: &mut dyn FnMut(&[ValRef<'_>]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
 }
 
 // ---------------------------------------------------------------------------
@@ -123,6 +168,7 @@ impl rusqlite::ToSql for Val {
             Val::Null => ToSqlOutput::Borrowed(ValueRef::Null),
             Val::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
             Val::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Val::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
         })
     }
 }
@@ -168,7 +214,7 @@ impl Backend for Sqlite {
                     ValueRef::Integer(i) => Val::Int(i),
                     ValueRef::Real(f) => Val::Int(f as i64),
                     ValueRef::Text(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
-                    ValueRef::Blob(b) => Val::Text(String::from_utf8_lossy(b).into_owned()),
+                    ValueRef::Blob(b) => Val::Blob(b.to_vec()),
                 });
             }
             out.push(r);
@@ -177,6 +223,45 @@ impl Backend for Sqlite {
     }
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         self.conn.execute_batch(sql).map_err(|e| sqlite_err(sql, e))
+    }
+    fn each(
+        &mut self,
+        sql: &str,
+        params: &[Val],
+        f: &mut dyn FnMut(&[ValRef<'_>]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        use rusqlite::types::ValueRef as V;
+        let mut st = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| sqlite_err(sql, e))?;
+        let ncol = st.column_count();
+        let mut rows = st
+            .query(rusqlite::params_from_iter(params.iter()))
+            .map_err(|e| sqlite_err(sql, e))?;
+        while let Some(row) = rows.next().map_err(|e| sqlite_err(sql, e))? {
+            let mut stack = [ValRef::Null; STACK_COLS];
+            let mut heap = Vec::new();
+            let vals: &mut [ValRef<'_>] = if ncol <= STACK_COLS {
+                &mut stack[..ncol]
+            } else {
+                heap.resize(ncol, ValRef::Null);
+                &mut heap
+            };
+            for (i, slot) in vals.iter_mut().enumerate() {
+                *slot = match row.get_ref(i).map_err(|e| sqlite_err(sql, e))? {
+                    V::Null => ValRef::Null,
+                    V::Integer(n) => ValRef::Int(n),
+                    V::Real(x) => ValRef::Int(x as i64),
+                    V::Text(t) => ValRef::Text(std::str::from_utf8(t).map_err(|e| {
+                        StoreError::Corrupt(format!("column {i} is not UTF-8: {e}"))
+                    })?),
+                    V::Blob(b) => ValRef::Blob(b),
+                };
+            }
+            f(vals)?;
+        }
+        Ok(())
     }
 }
 
@@ -284,6 +369,7 @@ impl postgres::types::ToSql for Val {
                 _ => i.to_sql(ty, out),
             },
             Val::Text(s) => s.as_str().to_sql(ty, out),
+            Val::Blob(b) => b.as_slice().to_sql(ty, out),
         }
     }
     fn accepts(_: &postgres::types::Type) -> bool {
@@ -322,6 +408,9 @@ impl Backend for Postgres {
                         .try_get::<_, Option<bool>>(i)
                         .map(|o| o.map(|x| Val::Int(x.into()))),
                     Type::VOID => Ok(None),
+                    Type::BYTEA => row
+                        .try_get::<_, Option<Vec<u8>>>(i)
+                        .map(|o| o.map(Val::Blob)),
                     _ => row
                         .try_get::<_, Option<String>>(i)
                         .map(|o| o.map(Val::Text)),
@@ -335,6 +424,46 @@ impl Backend for Postgres {
     }
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         self.client.batch_execute(sql).map_err(|e| pg_err(sql, e))
+    }
+    fn each(
+        &mut self,
+        sql: &str,
+        params: &[Val],
+        f: &mut dyn FnMut(&[ValRef<'_>]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        use postgres::types::Type;
+        let st = self.prepare(sql)?;
+        let p: Vec<&(dyn postgres::types::ToSql + Sync)> = params.iter().map(|v| v as _).collect();
+        let rows = self.client.query(&st, &p).map_err(|e| pg_err(sql, e))?;
+        let mut vals: Vec<ValRef<'_>> = Vec::new();
+        for row in &rows {
+            vals.clear();
+            for (i, col) in row.columns().iter().enumerate() {
+                let v = match *col.type_() {
+                    Type::INT8 => row.try_get::<_, Option<i64>>(i).map(|o| o.map(ValRef::Int)),
+                    Type::INT4 => row
+                        .try_get::<_, Option<i32>>(i)
+                        .map(|o| o.map(|x| ValRef::Int(x.into()))),
+                    Type::INT2 => row
+                        .try_get::<_, Option<i16>>(i)
+                        .map(|o| o.map(|x| ValRef::Int(x.into()))),
+                    Type::BOOL => row
+                        .try_get::<_, Option<bool>>(i)
+                        .map(|o| o.map(|x| ValRef::Int(x.into()))),
+                    Type::VOID => Ok(None),
+                    Type::BYTEA => row
+                        .try_get::<_, Option<&[u8]>>(i)
+                        .map(|o| o.map(ValRef::Blob)),
+                    _ => row
+                        .try_get::<_, Option<&str>>(i)
+                        .map(|o| o.map(ValRef::Text)),
+                }
+                .map_err(|e| pg_err(sql, e))?;
+                vals.push(v.unwrap_or(ValRef::Null));
+            }
+            f(&vals)?;
+        }
+        Ok(())
     }
 }
 

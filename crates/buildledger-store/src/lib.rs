@@ -23,6 +23,7 @@ pub mod advisories;
 pub mod audit;
 pub mod backend;
 pub mod lineage;
+pub mod postings;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -89,6 +90,9 @@ struct Migration {
     name: &'static str,
     sqlite: &'static str,
     postgres: &'static str,
+    /// Data conversion that SQL alone can't do, run after the script in the
+    /// same transaction.
+    after: Option<fn(&mut Store) -> Result<()>>,
 }
 
 const MIGRATIONS: &[Migration] = &[
@@ -97,24 +101,35 @@ const MIGRATIONS: &[Migration] = &[
         name: "ledger",
         sqlite: include_str!("../migrations/sqlite/0001_ledger.sql"),
         postgres: include_str!("../migrations/postgres/0001_ledger.sql"),
+        after: None,
     },
     Migration {
         version: 2,
         name: "advisories",
         sqlite: include_str!("../migrations/sqlite/0002_advisories.sql"),
         postgres: include_str!("../migrations/postgres/0002_advisories.sql"),
+        after: None,
     },
     Migration {
         version: 3,
         name: "layers and audit log",
         sqlite: include_str!("../migrations/sqlite/0003_layers_audit.sql"),
         postgres: include_str!("../migrations/postgres/0003_layers_audit.sql"),
+        after: None,
     },
     Migration {
         version: 4,
         name: "compact records",
         sqlite: include_str!("../migrations/sqlite/0004_compact_records.sql"),
         postgres: include_str!("../migrations/postgres/0004_compact_records.sql"),
+        after: None,
+    },
+    Migration {
+        version: 5,
+        name: "component postings",
+        sqlite: include_str!("../migrations/sqlite/0005_postings.sql"),
+        postgres: include_str!("../migrations/postgres/0005_postings.sql"),
+        after: Some(Store::migrate_links_v5),
     },
 ];
 
@@ -140,6 +155,9 @@ pub struct Store {
     in_tx: bool,
     pub(crate) tx_new_components: Vec<String>,
     tx_new_images: Vec<String>,
+    /// Records inserted since the pending-postings count was last checked.
+    pub(crate) inserts_since_check: u32,
+    pub(crate) checked_once: bool,
 }
 
 /// Everything the ledger knows about one digest.
@@ -339,30 +357,39 @@ impl Store {
     /// Open (and migrate) a store: `postgres://…` / `postgresql://…` for
     /// PostgreSQL, `sqlite:PATH` or a plain path for SQLite.
     pub fn open(target: &str) -> Result<Store> {
+        Store::open_migrated_to(target, i64::MAX)
+    }
+
+    /// Open a store, applying migrations only up to schema `version`. For
+    /// tests of the migrations themselves; everything else uses [`Store::open`].
+    #[doc(hidden)]
+    pub fn open_migrated_to(target: &str, version: i64) -> Result<Store> {
         if target.starts_with("postgres://") || target.starts_with("postgresql://") {
-            Store::open_postgres(target)
+            let db = Postgres::connect(target)?;
+            Store::init(Box::new(db), redact_url(target), version)
         } else {
             let path = target
                 .strip_prefix("sqlite://")
                 .or_else(|| target.strip_prefix("sqlite:"))
                 .unwrap_or(target);
-            Store::open_sqlite(Path::new(path))
+            let db = Sqlite::open(Path::new(path))?;
+            Store::init(Box::new(db), path.to_string(), version)
         }
     }
 
     /// Open an SQLite file, creating it if needed.
     pub fn open_sqlite(path: &Path) -> Result<Store> {
         let db = Sqlite::open(path)?;
-        Store::init(Box::new(db), path.display().to_string())
+        Store::init(Box::new(db), path.display().to_string(), i64::MAX)
     }
 
     /// Connect to PostgreSQL.
     pub fn open_postgres(url: &str) -> Result<Store> {
         let db = Postgres::connect(url)?;
-        Store::init(Box::new(db), redact_url(url))
+        Store::init(Box::new(db), redact_url(url), i64::MAX)
     }
 
-    fn init(db: Box<dyn Backend>, target: String) -> Result<Store> {
+    fn init(db: Box<dyn Backend>, target: String, upto: i64) -> Result<Store> {
         let mut s = Store {
             db,
             target,
@@ -371,8 +398,10 @@ impl Store {
             in_tx: false,
             tx_new_components: Vec::new(),
             tx_new_images: Vec::new(),
+            inserts_since_check: 0,
+            checked_once: false,
         };
-        s.migrate()?;
+        s.migrate(upto)?;
         Ok(s)
     }
 
@@ -409,7 +438,7 @@ impl Store {
         Ok(rows.first().and_then(|r| r[0].int()).unwrap_or(0))
     }
 
-    fn migrate(&mut self) -> Result<()> {
+    fn migrate(&mut self, upto: i64) -> Result<()> {
         let kind = self.db.kind();
         match kind {
             BackendKind::Sqlite => self.db.batch("BEGIN IMMEDIATE")?,
@@ -417,7 +446,7 @@ impl Store {
                 .db
                 .batch("BEGIN; SELECT pg_advisory_xact_lock(7262035118)")?,
         }
-        let r = self.migrate_locked(kind);
+        let r = self.migrate_locked(kind, upto);
         match r {
             Ok(()) => self.db.batch("COMMIT"),
             Err(e) => {
@@ -427,7 +456,7 @@ impl Store {
         }
     }
 
-    fn migrate_locked(&mut self, kind: BackendKind) -> Result<()> {
+    fn migrate_locked(&mut self, kind: BackendKind, upto: i64) -> Result<()> {
         self.db.batch(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
                  version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
@@ -445,12 +474,18 @@ impl Store {
                 supported: newest,
             });
         }
-        for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        for m in MIGRATIONS
+            .iter()
+            .filter(|m| m.version > current && m.version <= upto)
+        {
             let sql = match kind {
                 BackendKind::Sqlite => m.sqlite,
                 BackendKind::Postgres => m.postgres,
             };
             self.db.batch(sql)?;
+            if let Some(after) = m.after {
+                after(self)?;
+            }
             self.db.exec(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 &[Val::Int(m.version), m.name.into(), Val::Int(now_ms())],
@@ -654,11 +689,60 @@ impl Store {
             };
             serde_json::to_string(&stored).map_err(|e| StoreError::Corrupt(e.to_string()))?
         };
+        // Components: one row per distinct purl, linked once per record
+        // (runtime wins over build when a purl is listed twice). The links
+        // travel as one blob on the record row (see `postings`).
+        let mut links: BTreeMap<i64, (u8, Option<String>)> = BTreeMap::new();
+        for c in &rec.components {
+            let cid = self.component_id(&c.purl)?;
+            let scope = match c.scope {
+                buildledger_model::Scope::Runtime => 0,
+                buildledger_model::Scope::Build => 1,
+            };
+            let extra = if c.hashes.is_empty() && c.location.is_none() {
+                None
+            } else {
+                Some(serde_json::json!({"hashes": c.hashes, "location": c.location}).to_string())
+            };
+            let e = links.entry(cid).or_insert((scope, extra.clone()));
+            if scope < e.0 {
+                *e = (scope, extra);
+            }
+        }
+        let packed: Vec<(i64, u8)> = links.iter().map(|(c, (s, _))| (*c, *s)).collect();
+        let blob = postings::encode_links(&packed);
+
+        // Subjects, their references and index → manifest links. The
+        // record row keeps its subject digests (in image id order) so reads
+        // of hits need no join.
+        let mut subjects: BTreeMap<i64, &str> = BTreeMap::new();
+        for s in &rec.subjects {
+            let iid = self.image_id(s.digest.as_str(), s.media_type.as_deref())?;
+            subjects.insert(iid, s.digest.as_str());
+            for r in &s.references {
+                self.db.exec(
+                    "INSERT INTO image_refs (image_id, reference, first_seen) VALUES (?, ?, ?)
+                     ON CONFLICT (image_id, reference) DO NOTHING",
+                    &[Val::Int(iid), r.as_str().into(), Val::Int(now)],
+                )?;
+            }
+            for m in &s.manifests {
+                let mid = self.image_id(m.digest.as_str(), None)?;
+                subjects.insert(mid, m.digest.as_str());
+                self.db.exec(
+                    "INSERT INTO image_manifests (index_id, manifest_id, platform) VALUES (?, ?, ?)
+                     ON CONFLICT (index_id, manifest_id) DO NOTHING",
+                    &[Val::Int(iid), Val::Int(mid), m.platform.clone().into()],
+                )?;
+            }
+        }
+        let subject_list = subjects.values().copied().collect::<Vec<_>>().join(" ");
+
         let src = rec.source.clone().unwrap_or_default();
         let rows = self.db.query(
             "INSERT INTO records (record_time, build_time, origin, trust_state, trust_key, builder_id,
-                                  source_repo, source_commit, source_tag, source_dirty)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                                  source_repo, source_commit, source_tag, source_dirty, subjects)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             &[
                 Val::Int(now),
                 rec.build_time.map(|t| t.timestamp_millis()).into(),
@@ -670,6 +754,7 @@ impl Store {
                 src.commit.as_deref().map(|c| c.to_ascii_lowercase()).into(),
                 src.tag.clone().into(),
                 src.dirty.map(i64::from).into(),
+                subject_list.into(),
             ],
         )?;
         let rid = rows
@@ -680,31 +765,16 @@ impl Store {
             "INSERT INTO record_bodies (record_id, body) VALUES (?, ?)",
             &[Val::Int(rid), body.into()],
         )?;
-
-        // Subjects, their references and index → manifest links.
-        let mut subject_ids = BTreeSet::new();
-        for s in &rec.subjects {
-            let iid = self.image_id(s.digest.as_str(), s.media_type.as_deref())?;
-            subject_ids.insert(iid);
-            for r in &s.references {
-                self.db.exec(
-                    "INSERT INTO image_refs (image_id, reference, first_seen) VALUES (?, ?, ?)
-                     ON CONFLICT (image_id, reference) DO NOTHING",
-                    &[Val::Int(iid), r.as_str().into(), Val::Int(now)],
-                )?;
-            }
-            for m in &s.manifests {
-                let mid = self.image_id(m.digest.as_str(), None)?;
-                subject_ids.insert(mid);
-                self.db.exec(
-                    "INSERT INTO image_manifests (index_id, manifest_id, platform) VALUES (?, ?, ?)
-                     ON CONFLICT (index_id, manifest_id) DO NOTHING",
-                    &[Val::Int(iid), Val::Int(mid), m.platform.clone().into()],
-                )?;
-            }
-        }
-        let rows: Vec<Val> = subject_ids
-            .iter()
+        self.db.exec(
+            "INSERT INTO record_links (record_id, component_count, components) VALUES (?, ?, ?)",
+            &[
+                Val::Int(rid),
+                Val::Int(packed.len() as i64),
+                Val::Blob(blob),
+            ],
+        )?;
+        let rows: Vec<Val> = subjects
+            .keys()
             .flat_map(|i| [Val::Int(rid), Val::Int(*i)])
             .collect();
         self.insert_rows("record_subjects (record_id, image_id)", 2, rows, "")?;
@@ -752,35 +822,23 @@ impl Store {
             "",
         )?;
 
-        // Components: one row per distinct purl, linked once per record
-        // (runtime wins over build when a purl is listed twice).
-        let mut links: BTreeMap<i64, (i64, Option<String>)> = BTreeMap::new();
-        for c in &rec.components {
-            let cid = self.component_id(&c.purl)?;
-            let scope = match c.scope {
-                buildledger_model::Scope::Runtime => 0,
-                buildledger_model::Scope::Build => 1,
-            };
-            let extra = if c.hashes.is_empty() && c.location.is_none() {
-                None
-            } else {
-                Some(serde_json::json!({"hashes": c.hashes, "location": c.location}).to_string())
-            };
-            let e = links.entry(cid).or_insert((scope, extra.clone()));
-            if scope < e.0 {
-                *e = (scope, extra);
-            }
-        }
-        let rows: Vec<Val> = links
+        let extras: Vec<Val> = links
             .into_iter()
-            .flat_map(|(c, (s, extra))| [Val::Int(rid), Val::Int(c), Val::Int(s), extra.into()])
+            .filter_map(|(c, (_, extra))| extra.map(|x| [Val::Int(rid), Val::Int(c), x.into()]))
+            .flatten()
             .collect();
         self.insert_rows(
-            "record_components (record_id, component_id, scope, extra)",
-            4,
-            rows,
+            "record_component_extras (record_id, component_id, extra)",
+            3,
+            extras,
             "",
         )?;
+        self.db.exec(
+            "INSERT INTO postings_pending (record_id) VALUES (?)",
+            &[Val::Int(rid)],
+        )?;
+        self.inserts_since_check += 1;
+        self.maybe_compact()?;
         Ok(rid)
     }
 
@@ -800,7 +858,9 @@ impl Store {
             images: count("SELECT COUNT(*) FROM images")?,
             records: count("SELECT COUNT(*) FROM records")?,
             components: count("SELECT COUNT(*) FROM components")?,
-            component_links: count("SELECT COUNT(*) FROM record_components")?,
+            component_links: count(
+                "SELECT CAST(COALESCE(SUM(component_count), 0) AS BIGINT) FROM record_links",
+            )?,
         })
     }
 
@@ -825,30 +885,44 @@ impl Store {
             }
             // Components come back from the links (bodies written before
             // schema v4 still carry their own list and are left as they are).
-            let sql = format!(
-                "SELECT rc.record_id, c.purl, rc.scope, rc.extra FROM record_components rc
-                 JOIN components c ON c.id = rc.component_id WHERE rc.record_id IN ({}) ORDER BY rc.record_id, c.purl",
-                placeholders(chunk.len())
-            );
             let had_own: Vec<bool> = out[first..]
                 .iter()
                 .map(|r| !r.record.components.is_empty())
                 .collect();
-            for row in self.db.query(&sql, &params)? {
-                let id = row[0].int().unwrap_or_default();
+            let links = self.components_of_records(chunk)?;
+            let mut extras: HashMap<(i64, i64), String> = HashMap::new();
+            for row in self.db.query(
+                &format!(
+                    "SELECT record_id, component_id, extra FROM record_component_extras WHERE record_id IN ({})",
+                    placeholders(chunk.len())
+                ),
+                &params,
+            )? {
+                if let (Some(r), Some(c), Some(x)) = (row[0].int(), row[1].int(), row[2].text()) {
+                    extras.insert((r, c), x.to_string());
+                }
+            }
+            let mut cids: Vec<i64> = links.iter().map(|l| l.1).collect();
+            cids.sort_unstable();
+            cids.dedup();
+            let purls = self.purls_of(&cids)?;
+            for (id, cid, scope) in links {
                 let Some(&i) = by_id.get(&id) else { continue };
                 if had_own[i - first] {
                     continue;
                 }
-                let purl = buildledger_model::Purl::parse(row[1].text().unwrap_or(""))
+                let text = purls.get(&cid).ok_or_else(|| {
+                    StoreError::Corrupt(format!("record {id}: component {cid} is missing"))
+                })?;
+                let purl = buildledger_model::Purl::parse(text)
                     .map_err(|e| StoreError::Corrupt(format!("record {id}: {e}")))?;
-                let scope = if row[2].int() == Some(1) {
+                let scope = if scope == 1 {
                     buildledger_model::Scope::Build
                 } else {
                     buildledger_model::Scope::Runtime
                 };
                 let (mut hashes, mut location) = (BTreeMap::new(), None);
-                if let Some(extra) = row[3].text() {
+                if let Some(extra) = extras.get(&(id, cid)) {
                     let v: serde_json::Value = serde_json::from_str(extra).map_err(|e| {
                         StoreError::Corrupt(format!("record {id}: component extra: {e}"))
                     })?;
@@ -866,8 +940,35 @@ impl Store {
                     location,
                 });
             }
+            for (r, own) in out[first..].iter_mut().zip(had_own) {
+                if !own {
+                    r.record
+                        .components
+                        .sort_by(|a, b| a.purl.as_str().cmp(b.purl.as_str()));
+                }
+            }
         }
         out.sort_by_key(|r| r.id);
+        Ok(out)
+    }
+
+    /// The purl of each component id in `ids`.
+    pub(crate) fn purls_of(&mut self, ids: &[i64]) -> Result<HashMap<i64, String>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(postings::CHUNK) {
+            let params: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
+            for row in self.db.query(
+                &format!(
+                    "SELECT id, purl FROM components WHERE id IN ({})",
+                    placeholders(chunk.len())
+                ),
+                &params,
+            )? {
+                if let (Some(id), Some(p)) = (row[0].int(), row[1].text()) {
+                    out.insert(id, p.to_string());
+                }
+            }
+        }
         Ok(out)
     }
 
@@ -961,8 +1062,15 @@ impl Store {
         Ok(self
             .db
             .query(
-                "SELECT DISTINCT version FROM record_toolchains WHERE name = ? ORDER BY version",
-                &[name.into()],
+                // A loose index scan: one index seek per distinct version
+                // instead of reading every record's row.
+                "WITH RECURSIVE v(x) AS (
+                     SELECT MIN(version) FROM record_toolchains WHERE name = ?
+                     UNION ALL
+                     SELECT (SELECT MIN(version) FROM record_toolchains WHERE name = ? AND version > v.x)
+                     FROM v WHERE v.x IS NOT NULL)
+                 SELECT x FROM v WHERE x IS NOT NULL",
+                &[name.into(), name.into()],
             )?
             .into_iter()
             .filter_map(|r| r.into_iter().next().and_then(Val::into_text))
@@ -987,56 +1095,22 @@ impl Store {
             .collect())
     }
 
-    /// Image digests matching every filter in `q`, one hit per (digest, record).
+    /// Image digests matching every filter in `q`, one hit per (digest, record),
+    /// in record order.
+    ///
+    /// Toolchain and package filters are resolved first into the set of
+    /// matching records (with the versions that matched); the remaining
+    /// filters are applied in SQL while the hits are read in record order, a
+    /// slice at a time, stopping at `limit`.
     pub fn query(&mut self, q: &Query<'_>) -> Result<Vec<Hit>> {
         let mut wheres: Vec<String> = Vec::new();
         let mut params: Vec<Val> = Vec::new();
-        let mut matched_tc: Vec<String> = Vec::new();
-        let mut matched_pkg: HashMap<i64, String> = HashMap::new();
-        let mut any = false;
+        // Records that passed the toolchain / package filters, with what
+        // matched: (record id, index into `labels`), sorted.
+        let mut candidates: Option<Vec<(i64, u32)>> = None;
+        let mut labels: Vec<String> = Vec::new();
 
-        if let Some((name, filter)) = &q.toolchain {
-            any = true;
-            matched_tc = self
-                .toolchain_versions(name)?
-                .into_iter()
-                .filter(|v| filter(v))
-                .collect();
-            if matched_tc.is_empty() {
-                return Ok(Vec::new());
-            }
-            wheres.push(format!(
-                "r.id IN (SELECT record_id FROM record_toolchains WHERE name = ? AND version IN ({}))",
-                placeholders(matched_tc.len())
-            ));
-            params.push(name.as_str().into());
-            params.extend(matched_tc.iter().map(|v| Val::from(v.as_str())));
-        }
-        if let Some((package, filter)) = &q.package {
-            any = true;
-            matched_pkg = self
-                .package_versions(package)?
-                .into_iter()
-                .filter(|(_, v)| filter(v))
-                .collect();
-            if matched_pkg.is_empty() {
-                return Ok(Vec::new());
-            }
-            wheres.push(format!(
-                "r.id IN (SELECT record_id FROM record_components WHERE component_id IN ({}))",
-                placeholders(matched_pkg.len())
-            ));
-            let mut ids: Vec<i64> = matched_pkg.keys().copied().collect();
-            ids.sort_unstable();
-            params.extend(ids.into_iter().map(Val::Int));
-        }
-        if let Some(repo) = &q.repo {
-            any = true;
-            wheres.push("r.source_repo = ?".into());
-            params.push(normalize_repo(repo).into());
-        }
         if let Some(commit) = &q.commit {
-            any = true;
             let c = commit.trim().to_ascii_lowercase();
             if c.len() < 7 || !c.chars().all(|ch| ch.is_ascii_hexdigit()) {
                 return Err(ModelError::new(
@@ -1055,95 +1129,157 @@ impl Store {
                 params.push(format!("{c}g").into());
             }
         }
+        if let Some(repo) = &q.repo {
+            wheres.push("r.source_repo = ?".into());
+            params.push(normalize_repo(repo).into());
+        }
         if let Some(tag) = &q.tag {
-            any = true;
             wheres.push("r.source_tag = ?".into());
             params.push(tag.as_str().into());
         }
         if let Some(st) = q.api_stability {
-            any = true;
             wheres.push("r.id IN (SELECT record_id FROM record_apis WHERE stability = ?)".into());
             params.push(st.as_str().into());
         }
-        if !any {
+        if q.toolchain.is_none() && q.package.is_none() && wheres.is_empty() {
             return Err(ModelError::new("query", "give at least one filter").into());
+        }
+
+        if let Some((name, filter)) = &q.toolchain {
+            let versions: Vec<String> = self
+                .toolchain_versions(name)?
+                .into_iter()
+                .filter(|v| filter(v))
+                .collect();
+            let mut found: Vec<(i64, u32)> = Vec::new();
+            for v in &versions {
+                let label = labels.len() as u32;
+                labels.push(format!("{name}@{v}"));
+                self.db.each(
+                    "SELECT record_id FROM record_toolchains WHERE name = ? AND version = ?",
+                    &[name.as_str().into(), v.as_str().into()],
+                    &mut |r| {
+                        if let Some(rid) = r[0].int() {
+                            found.push((rid, label));
+                        }
+                        Ok(())
+                    },
+                )?;
+            }
+            found.sort_unstable();
+            candidates = Some(found);
+        }
+        if let Some((package, filter)) = &q.package {
+            let mut label_of: HashMap<i64, u32> = HashMap::new();
+            for (cid, v) in self.package_versions(package)? {
+                if filter(&v) {
+                    label_of.insert(cid, labels.len() as u32);
+                    labels.push(v);
+                }
+            }
+            let ids: Vec<i64> = label_of.keys().copied().collect();
+            let found: Vec<(i64, u32)> = self
+                .records_with_components(&ids)?
+                .into_iter()
+                .filter_map(|(rid, cid)| label_of.get(&cid).map(|l| (rid, *l)))
+                .collect();
+            candidates = Some(match candidates {
+                None => found,
+                Some(tc) => {
+                    // Both filters must hold: keep records found by each.
+                    let in_pkg: std::collections::HashSet<i64> =
+                        found.iter().map(|p| p.0).collect();
+                    let in_tc: std::collections::HashSet<i64> = tc.iter().map(|p| p.0).collect();
+                    let mut both: Vec<(i64, u32)> = tc
+                        .into_iter()
+                        .filter(|p| in_pkg.contains(&p.0))
+                        .chain(found.into_iter().filter(|p| in_tc.contains(&p.0)))
+                        .collect();
+                    both.sort_unstable();
+                    both
+                }
+            });
         }
         if q.trusted_only {
             wheres.push("r.trust_state IN ('verified', 'observed')".into());
         }
-        let mut sql = format!(
-            "SELECT i.digest, r.id, r.origin, r.trust_state, r.source_repo, r.source_commit, r.source_tag
-             FROM records r JOIN record_subjects rs ON rs.record_id = r.id JOIN images i ON i.id = rs.image_id
-             WHERE {} ORDER BY r.id, rs.image_id",
-            wheres.join(" AND ")
-        );
-        if let Some(limit) = q.limit {
-            sql.push_str(&format!(" LIMIT {limit}"));
-        }
-        let rows = self.db.query(&sql, &params)?;
-        let mut hits = Vec::with_capacity(rows.len());
-        let want_pkg_versions = q.package.is_some();
-        let mut rec_ids = Vec::new();
-        for r in rows {
-            let rid = r[1].int().unwrap_or_default();
-            rec_ids.push(rid);
-            hits.push(Hit {
-                digest: r[0].text().unwrap_or("").to_string(),
-                record_id: rid,
-                origin: r[2].text().unwrap_or("").to_string(),
-                trust: r[3].text().unwrap_or("").to_string(),
-                repo: r[4].clone().into_text(),
-                commit: r[5].clone().into_text(),
-                tag: r[6].clone().into_text(),
-                matched: Vec::new(),
-            });
-        }
-        // Say which versions matched, per record.
-        if !hits.is_empty() && (q.toolchain.is_some() || want_pkg_versions) {
-            rec_ids.sort_unstable();
-            rec_ids.dedup();
-            let mut per_record: HashMap<i64, Vec<String>> = HashMap::new();
-            for chunk in rec_ids.chunks(400) {
-                let ph = placeholders(chunk.len());
-                let ids: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
-                if let Some((name, _)) = &q.toolchain {
-                    let mut p = ids.clone();
-                    p.push(name.as_str().into());
-                    for row in self.db.query(
-                        &format!("SELECT record_id, version FROM record_toolchains WHERE record_id IN ({ph}) AND name = ?"),
-                        &p,
-                    )? {
-                        let v = row[1].text().unwrap_or("").to_string();
-                        if matched_tc.contains(&v) {
-                            per_record
-                                .entry(row[0].int().unwrap_or_default())
-                                .or_default()
-                                .push(format!("{name}@{v}"));
-                        }
-                    }
+
+        let select = "SELECT r.id, r.subjects, r.origin, r.trust_state, r.source_repo, r.source_commit, r.source_tag
+             FROM records r";
+        let limit = q.limit.unwrap_or(usize::MAX);
+        let mut hits: Vec<Hit> = Vec::new();
+        // One hit per subject digest of each record row, in image id order.
+        let push_hits = |hits: &mut Vec<Hit>, r: &[backend::ValRef<'_>]| {
+            let record_id = r[0].int().unwrap_or_default();
+            let owned = |v: &backend::ValRef<'_>| v.text().map(String::from);
+            for digest in r[1]
+                .text()
+                .unwrap_or("")
+                .split(' ')
+                .filter(|d| !d.is_empty())
+            {
+                if hits.len() >= limit {
+                    return;
                 }
-                if want_pkg_versions {
-                    let cids: Vec<i64> = matched_pkg.keys().copied().collect();
-                    let mut p = ids.clone();
-                    p.extend(cids.iter().map(|c| Val::Int(*c)));
-                    for row in self.db.query(
-                        &format!(
-                            "SELECT record_id, component_id FROM record_components WHERE record_id IN ({ph}) AND component_id IN ({})",
-                            placeholders(cids.len())
-                        ),
-                        &p,
-                    )? {
-                        if let Some(v) = row[1].int().and_then(|c| matched_pkg.get(&c)) {
-                            per_record.entry(row[0].int().unwrap_or_default()).or_default().push(v.clone());
-                        }
-                    }
-                }
+                hits.push(Hit {
+                    digest: digest.to_string(),
+                    record_id,
+                    origin: owned(&r[2]).unwrap_or_default(),
+                    trust: owned(&r[3]).unwrap_or_default(),
+                    repo: owned(&r[4]),
+                    commit: owned(&r[5]),
+                    tag: owned(&r[6]),
+                    matched: Vec::new(),
+                });
             }
-            for h in &mut hits {
-                if let Some(m) = per_record.get(&h.record_id) {
-                    h.matched = m.clone();
-                    h.matched.sort();
-                    h.matched.dedup();
+        };
+        match candidates {
+            None => {
+                // Every record has at least one subject, so `limit` records
+                // give at least `limit` hits.
+                let mut sql = format!("{select} WHERE {} ORDER BY r.id", wheres.join(" AND "));
+                if let Some(l) = q.limit {
+                    sql.push_str(&format!(" LIMIT {l}"));
+                }
+                self.db.each(&sql, &params, &mut |r| {
+                    push_hits(&mut hits, r);
+                    Ok(())
+                })?;
+            }
+            Some(found) => {
+                let mut ids: Vec<i64> = found.iter().map(|p| p.0).collect();
+                ids.dedup();
+                hits.reserve(ids.len().min(limit));
+                for chunk in ids.chunks(postings::CHUNK) {
+                    if hits.len() >= limit {
+                        break;
+                    }
+                    let mut w = wheres.clone();
+                    w.push(format!("r.id IN ({})", placeholders(chunk.len())));
+                    let mut p = params.clone();
+                    p.extend(chunk.iter().map(|i| Val::Int(*i)));
+                    let sql = format!("{select} WHERE {} ORDER BY r.id", w.join(" AND "));
+                    self.db.each(&sql, &p, &mut |r| {
+                        push_hits(&mut hits, r);
+                        Ok(())
+                    })?;
+                }
+                // Hits and matches are both in record order: walk them together.
+                let mut at = 0;
+                for h in &mut hits {
+                    while at < found.len() && found[at].0 < h.record_id {
+                        at += 1;
+                    }
+                    let mut m: Vec<String> = found[at..]
+                        .iter()
+                        .take_while(|p| p.0 == h.record_id)
+                        .map(|p| labels[p.1 as usize].clone())
+                        .collect();
+                    if m.len() > 1 {
+                        m.sort();
+                        m.dedup();
+                    }
+                    h.matched = m;
                 }
             }
         }
@@ -1240,16 +1376,23 @@ impl Store {
                     push(&mut row.apis, Some(&s));
                 }
             }
+            let mut distinct: HashMap<i64, BTreeSet<i64>> = HashMap::new();
             for r in self.db.query(
                 &format!(
-                    "SELECT rs.image_id, COUNT(DISTINCT rc.component_id) FROM record_subjects rs
-                     JOIN record_components rc ON rc.record_id = rs.record_id WHERE rs.image_id IN ({ph})
-                     GROUP BY rs.image_id"
+                    "SELECT rs.image_id, l.record_id, l.components FROM record_subjects rs
+                     JOIN record_links l ON l.record_id = rs.record_id WHERE rs.image_id IN ({ph})"
                 ),
                 &ids,
             )? {
-                if let Some(row) = by_image.get_mut(&r[0].int().unwrap_or_default()) {
-                    row.components = r[1].int().unwrap_or_default() as u64;
+                let links = Store::decode_record_links(r[1].int().unwrap_or_default(), &r[2])?;
+                distinct
+                    .entry(r[0].int().unwrap_or_default())
+                    .or_default()
+                    .extend(links.into_iter().map(|l| l.0));
+            }
+            for (image, set) in distinct {
+                if let Some(row) = by_image.get_mut(&image) {
+                    row.components = set.len() as u64;
                 }
             }
             for r in chunk {

@@ -51,10 +51,15 @@ pub fn ci() -> bool {
 
 /// A fresh SQLite store in a temporary directory.
 pub fn sqlite() -> Db {
+    sqlite_at(i64::MAX)
+}
+
+/// A fresh SQLite store migrated only up to schema `version`.
+pub fn sqlite_at(version: i64) -> Db {
     let dir = tempfile::tempdir().expect("tempdir");
     let target = dir.path().join("ledger.db").display().to_string();
     Db {
-        store: Store::open(&target).expect("open sqlite"),
+        store: Store::open_migrated_to(&target, version).expect("open sqlite"),
         target,
         _dir: Some(dir),
         pg_schema: None,
@@ -63,6 +68,11 @@ pub fn sqlite() -> Db {
 
 /// A fresh PostgreSQL schema, or None (skipped) when no server answers outside CI.
 pub fn postgres() -> Option<Db> {
+    postgres_at(i64::MAX)
+}
+
+/// A fresh PostgreSQL schema migrated only up to schema `version`.
+pub fn postgres_at(version: i64) -> Option<Db> {
     let mut admin = match postgres_admin() {
         Ok(c) => c,
         Err(e) => {
@@ -85,7 +95,7 @@ pub fn postgres() -> Option<Db> {
         .expect("create schema");
     let sep = if pg_url().contains('?') { '&' } else { '?' };
     let target = format!("{}{sep}options=-csearch_path%3D{schema}", pg_url());
-    let store = Store::open(&target).expect("open postgres");
+    let store = Store::open_migrated_to(&target, version).expect("open postgres");
     Some(Db {
         store,
         target,
@@ -99,6 +109,15 @@ pub fn each_backend(f: impl Fn(&mut Db)) {
     let mut db = sqlite();
     f(&mut db);
     if let Some(mut db) = postgres() {
+        f(&mut db);
+    }
+}
+
+/// Run `f` on SQLite, then on PostgreSQL, each migrated only up to `version`.
+pub fn each_backend_at(version: i64, f: impl Fn(&mut Db)) {
+    let mut db = sqlite_at(version);
+    f(&mut db);
+    if let Some(mut db) = postgres_at(version) {
         f(&mut db);
     }
 }

@@ -1,0 +1,495 @@
+//! Record ↔ component links, kept compact.
+//!
+//! A ledger of 100,000 builds of ~200 components holds 20 million links.
+//! Stored as one row per link with an index per direction, every record costs
+//! ~200 random B-tree inserts into a few thousand hot index pages, and that
+//! is what limits ingest. So the links are kept in two compact forms:
+//!
+//! - **forward** (record → components): one blob per record in
+//!   `record_links.components`: the record's component ids in ascending order,
+//!   each stored as the LEB128 varint of `(id − previous id) << 1 | scope`
+//!   (scope 0 runtime, 1 build). Hashes and locations, which few links have,
+//!   live in `record_component_extras`.
+//! - **reverse** (component → records): *postings*, rows of
+//!   `component_postings (component_id, first_record, records)` where
+//!   `records` holds the ascending ids of many records as delta varints. A
+//!   new record is listed in `postings_pending`; once [`COMPACT_AT`] records
+//!   wait there, the transaction that notices folds them all into postings
+//!   (one row per component touched instead of one per link). Lookups
+//!   ([`Store::records_with_components`]) read postings *and* the pending
+//!   records, so a record is found the moment it is committed.
+//!
+//! On PostgreSQL, several writers may run at once: compaction takes a
+//! transaction-scoped advisory lock (and is skipped, not waited for, when
+//! another writer holds it), and removes exactly the pending rows it read, so
+//! a record committed meanwhile stays pending until the next compaction.
+
+use std::collections::HashMap;
+
+use crate::backend::{BackendKind, Val};
+use crate::{Result, Store, StoreError, placeholders};
+
+/// Compact once this many records are pending.
+pub const COMPACT_AT: i64 = 2048;
+
+/// Check the pending count after this many inserts in one process.
+pub(crate) const CHECK_EVERY: u32 = 256;
+
+/// Advisory lock key for compaction on PostgreSQL.
+const COMPACT_LOCK: i64 = 7262035119;
+
+/// IN-list size for chunked lookups.
+pub(crate) const CHUNK: usize = 500;
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn get_varint(b: &[u8], pos: &mut usize) -> Result<u64, String> {
+    let mut v: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let Some(&byte) = b.get(*pos) else {
+            return Err(format!("truncated varint at byte {}", *pos));
+        };
+        *pos += 1;
+        let part = u64::from(byte & 0x7f);
+        if shift == 63 && part > 1 {
+            return Err(format!("varint overflows 64 bits at byte {}", *pos - 1));
+        }
+        v |= part << shift;
+        if byte & 0x80 == 0 {
+            return Ok(v);
+        }
+    }
+    Err(format!("varint longer than 10 bytes at byte {}", *pos))
+}
+
+/// Encode a record's links: `(component id, scope)`, ids ascending and unique.
+pub(crate) fn encode_links(links: &[(i64, u8)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(links.len() * 2);
+    let mut prev = 0i64;
+    for &(id, scope) in links {
+        debug_assert!(id > prev, "links must be ascending and unique");
+        put_varint(&mut out, (((id - prev) as u64) << 1) | u64::from(scope & 1));
+        prev = id;
+    }
+    out
+}
+
+/// Iterator over an [`encode_links`] blob; bad bytes are an error, never a panic.
+pub(crate) struct Links<'a> {
+    b: &'a [u8],
+    pos: usize,
+    prev: i64,
+}
+
+impl<'a> Links<'a> {
+    pub(crate) fn new(b: &'a [u8]) -> Links<'a> {
+        Links { b, pos: 0, prev: 0 }
+    }
+}
+
+impl Iterator for Links<'_> {
+    type Item = Result<(i64, u8), String>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.b.len() {
+            return None;
+        }
+        let v = match get_varint(self.b, &mut self.pos) {
+            Ok(v) => v,
+            Err(e) => {
+                self.pos = self.b.len();
+                return Some(Err(e));
+            }
+        };
+        let delta = v >> 1;
+        let id = if delta == 0 {
+            None
+        } else {
+            i64::try_from(delta)
+                .ok()
+                .and_then(|d| self.prev.checked_add(d))
+        };
+        match id {
+            Some(id) => {
+                self.prev = id;
+                Some(Ok((id, (v & 1) as u8)))
+            }
+            None => {
+                let at = self.pos;
+                self.pos = self.b.len();
+                Some(Err(if delta == 0 {
+                    format!("component ids not ascending at byte {at}")
+                } else {
+                    format!("component id overflows at byte {at}")
+                }))
+            }
+        }
+    }
+}
+
+/// Decode [`encode_links`] whole.
+pub(crate) fn decode_links(b: &[u8]) -> Result<Vec<(i64, u8)>, String> {
+    Links::new(b).collect()
+}
+
+/// The ids of `wanted` (ascending) that the blob links, walking both lists
+/// once and stopping past the largest wanted id.
+pub(crate) fn intersect_links(b: &[u8], wanted: &[i64], out: &mut Vec<i64>) -> Result<(), String> {
+    let Some(&max) = wanted.last() else {
+        return Ok(());
+    };
+    let mut w = 0;
+    for link in Links::new(b) {
+        let (id, _) = link?;
+        if id > max {
+            break;
+        }
+        while wanted[w] < id {
+            w += 1;
+        }
+        if wanted[w] == id {
+            out.push(id);
+        }
+    }
+    Ok(())
+}
+
+/// Encode ascending, unique, positive record ids.
+pub(crate) fn encode_ids(ids: &[i64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(ids.len() * 2);
+    let mut prev = 0i64;
+    for &id in ids {
+        debug_assert!(id > prev, "ids must be ascending and unique");
+        put_varint(&mut out, (id - prev) as u64);
+        prev = id;
+    }
+    out
+}
+
+/// Decode [`encode_ids`].
+pub(crate) fn decode_ids(b: &[u8]) -> Result<Vec<i64>, String> {
+    let mut out = Vec::with_capacity(b.len());
+    let (mut pos, mut prev) = (0usize, 0i64);
+    while pos < b.len() {
+        let delta = get_varint(b, &mut pos)?;
+        if delta == 0 {
+            return Err(format!("record ids not ascending at byte {pos}"));
+        }
+        let id = i64::try_from(delta)
+            .ok()
+            .and_then(|d| prev.checked_add(d))
+            .ok_or_else(|| format!("record id overflows at byte {pos}"))?;
+        out.push(id);
+        prev = id;
+    }
+    Ok(out)
+}
+
+fn corrupt_links(record: i64, e: String) -> StoreError {
+    StoreError::Corrupt(format!("record {record}: component list: {e}"))
+}
+
+pub(crate) fn blob_of(v: &Val) -> &[u8] {
+    match v {
+        Val::Blob(b) => b,
+        Val::Text(s) => s.as_bytes(),
+        _ => &[],
+    }
+}
+
+impl Store {
+    /// Links of `record` decoded from its blob, as `(component id, scope)`.
+    pub(crate) fn decode_record_links(record: i64, blob: &Val) -> Result<Vec<(i64, u8)>> {
+        decode_links(blob_of(blob))
+            .map_err(|e| StoreError::Corrupt(format!("record {record}: component list: {e}")))
+    }
+
+    /// The components of each record in `ids`, as `(record, component, scope)`
+    /// sorted by record then component.
+    pub fn components_of_records(&mut self, ids: &[i64]) -> Result<Vec<(i64, i64, u8)>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            let params: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
+            self.db.each(
+                &format!(
+                    "SELECT record_id, components FROM record_links WHERE record_id IN ({})",
+                    placeholders(chunk.len())
+                ),
+                &params,
+                &mut |r| {
+                    let rid = r[0].int().unwrap_or_default();
+                    for link in Links::new(r[1].bytes()) {
+                        let (cid, scope) = link.map_err(|e| corrupt_links(rid, e))?;
+                        out.push((rid, cid, scope));
+                    }
+                    Ok(())
+                },
+            )?;
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Every record that links any of `components`, as `(record, component)`
+    /// pairs sorted by record then component. Reads postings and the records
+    /// still pending, so it sees every committed record (and this
+    /// transaction's own).
+    pub fn records_with_components(&mut self, components: &[i64]) -> Result<Vec<(i64, i64)>> {
+        let mut out: Vec<(i64, i64)> = Vec::new();
+        if components.is_empty() {
+            return Ok(out);
+        }
+        let mut cids: Vec<i64> = components.to_vec();
+        cids.sort_unstable();
+        cids.dedup();
+        for chunk in cids.chunks(CHUNK) {
+            let params: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
+            self.db.each(
+                &format!(
+                    "SELECT component_id, records FROM component_postings WHERE component_id IN ({})",
+                    placeholders(chunk.len())
+                ),
+                &params,
+                &mut |r| {
+                    let cid = r[0].int().unwrap_or_default();
+                    let ids = decode_ids(r[1].bytes()).map_err(|e| {
+                        StoreError::Corrupt(format!("postings of component {cid}: {e}"))
+                    })?;
+                    out.extend(ids.into_iter().map(|rid| (rid, cid)));
+                    Ok(())
+                },
+            )?;
+        }
+        let mut hit = Vec::new();
+        self.db.each(
+            "SELECT l.record_id, l.components FROM postings_pending p JOIN record_links l ON l.record_id = p.record_id",
+            &[],
+            &mut |r| {
+                let rid = r[0].int().unwrap_or_default();
+                hit.clear();
+                intersect_links(r[1].bytes(), &cids, &mut hit)
+                    .map_err(|e| corrupt_links(rid, e))?;
+                out.extend(hit.iter().map(|&cid| (rid, cid)));
+                Ok(())
+            },
+        )?;
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Fold pending records into postings when enough wait. Called inside a
+    /// write transaction after inserts; cheap when there is nothing to do.
+    pub(crate) fn maybe_compact(&mut self) -> Result<()> {
+        if self.inserts_since_check < CHECK_EVERY && self.checked_once {
+            return Ok(());
+        }
+        self.inserts_since_check = 0;
+        self.checked_once = true;
+        let n = self
+            .db
+            .query("SELECT COUNT(*) FROM postings_pending", &[])?
+            .first()
+            .and_then(|r| r[0].int())
+            .unwrap_or(0);
+        if n >= COMPACT_AT {
+            self.compact_postings()?;
+        }
+        Ok(())
+    }
+
+    /// Fold every pending record into postings now, inside the current
+    /// transaction. Returns how many records were folded (0 when another
+    /// PostgreSQL writer is compacting).
+    pub fn compact_postings(&mut self) -> Result<u64> {
+        if self.db.kind() == BackendKind::Postgres {
+            let got = self
+                .db
+                .query(
+                    "SELECT pg_try_advisory_xact_lock(?)",
+                    &[Val::Int(COMPACT_LOCK)],
+                )?
+                .first()
+                .and_then(|r| r[0].int())
+                .unwrap_or(0);
+            if got == 0 {
+                return Ok(0);
+            }
+        }
+        let mut by_component: HashMap<i64, Vec<i64>> = HashMap::new();
+        let mut done = Vec::new();
+        self.db.each(
+            "SELECT l.record_id, l.components FROM postings_pending p
+             JOIN record_links l ON l.record_id = p.record_id ORDER BY l.record_id",
+            &[],
+            &mut |r| {
+                let rid = r[0].int().unwrap_or_default();
+                done.push(rid);
+                for link in Links::new(r[1].bytes()) {
+                    let (cid, _) = link.map_err(|e| corrupt_links(rid, e))?;
+                    by_component.entry(cid).or_default().push(rid);
+                }
+                Ok(())
+            },
+        )?;
+        if done.is_empty() {
+            return Ok(0);
+        }
+        let mut cids: Vec<i64> = by_component.keys().copied().collect();
+        cids.sort_unstable();
+        let mut vals = Vec::with_capacity(cids.len() * 3);
+        for cid in cids {
+            let ids = &by_component[&cid];
+            vals.push(Val::Int(cid));
+            vals.push(Val::Int(ids[0]));
+            vals.push(Val::Blob(encode_ids(ids)));
+        }
+        self.insert_rows(
+            "component_postings (component_id, first_record, records)",
+            3,
+            vals,
+            "",
+        )?;
+        for chunk in done.chunks(CHUNK) {
+            let params: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
+            self.db.exec(
+                &format!(
+                    "DELETE FROM postings_pending WHERE record_id IN ({})",
+                    placeholders(chunk.len())
+                ),
+                &params,
+            )?;
+        }
+        Ok(done.len() as u64)
+    }
+
+    /// Schema v5: move links from the v4 `record_components` table into
+    /// per-record blobs, extras and postings, then drop the table. Works in
+    /// slices of records so memory stays bounded on large ledgers.
+    pub(crate) fn migrate_links_v5(&mut self) -> Result<()> {
+        let bounds = self
+            .db
+            .query("SELECT MIN(id), MAX(id) FROM records", &[])?
+            .into_iter()
+            .next();
+        let (lo, hi) = match bounds {
+            Some(r) => match (r[0].int(), r[1].int()) {
+                (Some(a), Some(b)) => (a, b),
+                _ => (1, 0),
+            },
+            None => (1, 0),
+        };
+        let step = COMPACT_AT;
+        let mut start = lo;
+        while start <= hi {
+            let end = start.saturating_add(step);
+            let rows = self.db.query(
+                "SELECT record_id, component_id, scope, extra FROM record_components
+                 WHERE record_id >= ? AND record_id < ? ORDER BY record_id, component_id",
+                &[Val::Int(start), Val::Int(end)],
+            )?;
+            // Every record in the slice gets a link row, with or without components.
+            let mut per_record: std::collections::BTreeMap<i64, Vec<(i64, u8)>> = self
+                .db
+                .query(
+                    "SELECT id FROM records WHERE id >= ? AND id < ?",
+                    &[Val::Int(start), Val::Int(end)],
+                )?
+                .iter()
+                .filter_map(|r| r[0].int())
+                .map(|id| (id, Vec::new()))
+                .collect();
+            let mut extras = Vec::new();
+            for r in rows {
+                let rid = r[0].int().unwrap_or_default();
+                let cid = r[1].int().unwrap_or_default();
+                let scope = u8::from(r[2].int() == Some(1));
+                per_record.entry(rid).or_default().push((cid, scope));
+                if let Some(x) = r[3].text() {
+                    extras.extend([Val::Int(rid), Val::Int(cid), x.into()]);
+                }
+            }
+            let mut link_rows = Vec::with_capacity(per_record.len() * 3);
+            for (rid, links) in &per_record {
+                link_rows.extend([
+                    Val::Int(*rid),
+                    Val::Int(links.len() as i64),
+                    Val::Blob(encode_links(links)),
+                ]);
+            }
+            self.insert_rows(
+                "record_links (record_id, component_count, components)",
+                3,
+                link_rows,
+                "",
+            )?;
+            self.insert_rows(
+                "record_component_extras (record_id, component_id, extra)",
+                3,
+                extras,
+                "",
+            )?;
+            self.db.exec(
+                "INSERT INTO postings_pending (record_id) SELECT id FROM records WHERE id >= ? AND id < ?",
+                &[Val::Int(start), Val::Int(end)],
+            )?;
+            self.compact_postings()?;
+            start = end;
+        }
+        self.db.batch("DROP TABLE record_components")?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_round_trip() {
+        let links = vec![(1, 0), (2, 1), (130, 0), (1 << 40, 1), (i64::MAX, 0)];
+        assert_eq!(decode_links(&encode_links(&links)).unwrap(), links);
+        assert_eq!(decode_links(&[]).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn intersection_walks_both_lists() {
+        let links: Vec<(i64, u8)> = [3, 7, 8, 20, 400, 9000].iter().map(|&i| (i, 0)).collect();
+        let b = encode_links(&links);
+        let mut out = Vec::new();
+        intersect_links(&b, &[1, 7, 20, 21, 9000, 9001], &mut out).unwrap();
+        assert_eq!(out, [7, 20, 9000]);
+        out.clear();
+        intersect_links(&b, &[2], &mut out).unwrap();
+        assert!(out.is_empty());
+        intersect_links(&b, &[], &mut out).unwrap();
+        intersect_links(&[0x80], &[5], &mut out).unwrap_err();
+    }
+
+    #[test]
+    fn ids_round_trip() {
+        let ids = vec![1, 5, 127, 128, 16_384, 1 << 50, i64::MAX];
+        assert_eq!(decode_ids(&encode_ids(&ids)).unwrap(), ids);
+    }
+
+    #[test]
+    fn corrupt_blobs_are_errors() {
+        // truncated varint
+        assert!(decode_ids(&[0x80]).unwrap_err().contains("truncated"));
+        // zero delta: not ascending
+        assert!(decode_ids(&[1, 0]).unwrap_err().contains("ascending"));
+        assert!(decode_links(&[0]).unwrap_err().contains("ascending"));
+        // more than 64 bits
+        assert!(decode_ids(&[0xff; 11]).is_err());
+        // ids past i64::MAX
+        let mut b = encode_ids(&[i64::MAX]);
+        b.push(1);
+        assert!(decode_ids(&b).unwrap_err().contains("overflows"));
+    }
+}
