@@ -12,7 +12,10 @@
 //!   are all kept and reported by [`Store::show`] and [`Store::conflicts`].
 //! - **One transaction per record.** A record is stored whole or not at all.
 //! - **Components once.** Each distinct purl is stored once in `components`
-//!   and linked to records, so images that share a base share its rows.
+//!   and linked to records, so images that share a base share its rows. The
+//!   links themselves are compact ([`postings`]): one blob per record, and
+//!   component→record postings folded in bulk; every lookup sees a record as
+//!   soon as it commits.
 //! - **Versioned migrations**, applied in order under a lock (an advisory
 //!   lock on PostgreSQL, the write lock on SQLite).
 //!

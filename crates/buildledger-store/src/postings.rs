@@ -20,7 +20,7 @@
 //!   records, so a record is found the moment it is committed.
 //!
 //! On PostgreSQL, several writers may run at once: compaction takes a
-//! transaction-scoped advisory lock (and is skipped, not waited for, when
+//! transaction-scoped advisory lock for the schema (and is skipped, not waited for, when
 //! another writer holds it), and removes exactly the pending rows it read, so
 //! a record committed meanwhile stays pending until the next compaction.
 
@@ -35,8 +35,9 @@ pub const COMPACT_AT: i64 = 2048;
 /// Check the pending count after this many inserts in one process.
 pub(crate) const CHECK_EVERY: u32 = 256;
 
-/// Advisory lock key for compaction on PostgreSQL.
-const COMPACT_LOCK: i64 = 7262035119;
+/// Advisory lock class for compaction on PostgreSQL (the second key is the
+/// schema's hash).
+const COMPACT_LOCK: i64 = 726203511;
 
 /// IN-list size for chunked lookups.
 pub(crate) const CHUNK: usize = 500;
@@ -311,8 +312,10 @@ impl Store {
         if self.db.kind() == BackendKind::Postgres {
             let got = self
                 .db
+                // Scoped to the schema: ledgers in other schemas of the same
+                // database fold on their own.
                 .query(
-                    "SELECT pg_try_advisory_xact_lock(?)",
+                    "SELECT pg_try_advisory_xact_lock(CAST(? AS INTEGER), hashtext(current_schema()))",
                     &[Val::Int(COMPACT_LOCK)],
                 )?
                 .first()
