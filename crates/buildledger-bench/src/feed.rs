@@ -18,6 +18,10 @@ use buildledger_feed::{Advisory, Event};
 use buildledger_model::*;
 use buildledger_store::Store;
 
+/// The allocator the `buildledger` binary uses, so figures match it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Rng(u64);
 impl Rng {
     fn next(&mut self) -> u64 {

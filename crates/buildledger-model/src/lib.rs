@@ -743,6 +743,18 @@ impl Origin {
             Origin::Indexer => "indexer",
         }
     }
+
+    /// The origin named by [`Origin::as_str`]'s output, if any.
+    pub fn parse(s: &str) -> Option<Origin> {
+        [
+            Origin::Ci,
+            Origin::Sbom,
+            Origin::Attestation,
+            Origin::Indexer,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+    }
 }
 
 /// How far a record can be trusted.
@@ -779,6 +791,17 @@ impl TrustState {
             TrustState::Verified => "verified",
             TrustState::Observed => "observed",
         }
+    }
+
+    /// The state named by [`TrustState::as_str`]'s output, if any.
+    pub fn parse(s: &str) -> Option<TrustState> {
+        [
+            TrustState::Unverified,
+            TrustState::Verified,
+            TrustState::Observed,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
     }
 }
 

@@ -28,7 +28,7 @@ pub mod backend;
 pub mod lineage;
 pub mod postings;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use buildledger_model::{BuildRecord, Digest, ModelError, Stability};
@@ -139,6 +139,9 @@ const MIGRATIONS: &[Migration] = &[
 /// Rows per multi-row INSERT.
 const INSERT_CHUNK: usize = 200;
 
+/// Records per `insert_records` call within `record_many`.
+const RECORD_BATCH: usize = 500;
+
 /// Where the ledger lives when neither `--db` nor `BUILDLEDGER_DB` says.
 pub fn default_db_path() -> PathBuf {
     let base = std::env::var_os("XDG_DATA_HOME")
@@ -155,12 +158,15 @@ pub struct Store {
     target: String,
     component_ids: HashMap<String, i64>,
     image_ids: HashMap<String, i64>,
+    /// Images known to have a media type (so a record naming one needs no update).
+    image_typed: HashSet<i64>,
     in_tx: bool,
     pub(crate) tx_new_components: Vec<String>,
     tx_new_images: Vec<String>,
     /// Records inserted since the pending-postings count was last checked.
     pub(crate) inserts_since_check: u32,
-    pub(crate) checked_once: bool,
+    /// Pending records as last counted plus those this store added since.
+    pub(crate) pending_known: Option<i64>,
 }
 
 /// Everything the ledger knows about one digest.
@@ -265,9 +271,9 @@ pub struct Hit {
     /// Record id.
     pub record_id: RecordId,
     /// Origin of the record.
-    pub origin: String,
+    pub origin: buildledger_model::Origin,
     /// Trust state of the record.
-    pub trust: String,
+    pub trust: buildledger_model::TrustState,
     /// Source repository.
     pub repo: Option<String>,
     /// Commit.
@@ -398,11 +404,12 @@ impl Store {
             target,
             component_ids: HashMap::new(),
             image_ids: HashMap::new(),
+            image_typed: HashSet::new(),
             in_tx: false,
             tx_new_components: Vec::new(),
             tx_new_images: Vec::new(),
             inserts_since_check: 0,
-            checked_once: false,
+            pending_known: None,
         };
         s.migrate(upto)?;
         Ok(s)
@@ -536,6 +543,8 @@ impl Store {
         for d in self.tx_new_images.drain(..) {
             self.image_ids.remove(&d);
         }
+        // A rolled-back update may have left an image untyped again.
+        self.image_typed.clear();
     }
 
     /// Run `f` in a transaction: committed when it returns Ok, rolled back otherwise.
@@ -567,44 +576,23 @@ impl Store {
         for (i, r) in recs.iter().enumerate() {
             r.validate().map_err(|e| e.within(&format!("[{i}]")))?;
         }
-        self.transaction(|s| recs.iter().map(|r| s.insert_record(r)).collect())
+        self.transaction(|s| {
+            let mut ids = Vec::with_capacity(recs.len());
+            for chunk in recs.chunks(RECORD_BATCH) {
+                ids.extend(s.insert_records(chunk)?);
+            }
+            Ok(ids)
+        })
     }
 
     /// The id of `digest` in `images`, inserting it if new. Call inside a transaction.
     pub fn image_id(&mut self, digest: &str, media_type: Option<&str>) -> Result<i64> {
-        if let Some(id) = self.image_ids.get(digest) {
-            return Ok(*id);
-        }
-        let rows = self.db.query(
-            "INSERT INTO images (digest, media_type, first_seen) VALUES (?, ?, ?)
-             ON CONFLICT (digest) DO NOTHING RETURNING id",
-            &[digest.into(), media_type.into(), Val::Int(now_ms())],
-        )?;
-        let id = match rows.first().and_then(|r| r[0].int()) {
-            Some(id) => {
-                self.tx_new_images.push(digest.to_string());
-                id
-            }
-            None => {
-                let rows = self.db.query(
-                    "SELECT id, media_type FROM images WHERE digest = ?",
-                    &[digest.into()],
-                )?;
-                let row = rows.first().ok_or_else(|| {
-                    StoreError::Corrupt(format!("image {digest} vanished during insert"))
-                })?;
-                let id = row[0].int().unwrap_or_default();
-                if row[1] == Val::Null && media_type.is_some() {
-                    self.db.exec(
-                        "UPDATE images SET media_type = ? WHERE id = ? AND media_type IS NULL",
-                        &[media_type.into(), Val::Int(id)],
-                    )?;
-                }
-                id
-            }
-        };
-        self.image_ids.insert(digest.to_string(), id);
-        Ok(id)
+        let wanted = BTreeMap::from([(digest, media_type)]);
+        self.image_ids(&wanted)?;
+        self.image_ids
+            .get(digest)
+            .copied()
+            .ok_or_else(|| StoreError::Corrupt(format!("image {digest} has no id")))
     }
 
     fn component_id(&mut self, purl: &buildledger_model::Purl) -> Result<i64> {
@@ -669,84 +657,240 @@ impl Store {
 
     /// Insert a validated record inside the current transaction.
     pub fn insert_record(&mut self, rec: &BuildRecord) -> Result<RecordId> {
+        let ids = self.insert_records(std::slice::from_ref(rec))?;
+        ids.first()
+            .copied()
+            .ok_or_else(|| StoreError::Corrupt("insert gave no record id".into()))
+    }
+
+    /// Ids for `n` new records. SQLite has one writer (the open transaction
+    /// holds the write lock), so the next ids follow the largest; PostgreSQL
+    /// draws them from the identity sequence.
+    fn allocate_record_ids(&mut self, n: usize) -> Result<Vec<i64>> {
+        match self.db.kind() {
+            BackendKind::Sqlite => {
+                let max = self
+                    .db
+                    .query("SELECT COALESCE(MAX(id), 0) FROM records", &[])?
+                    .first()
+                    .and_then(|r| r[0].int())
+                    .unwrap_or(0);
+                Ok((1..=n as i64).map(|i| max + i).collect())
+            }
+            BackendKind::Postgres => {
+                let mut ids: Vec<i64> = self
+                    .db
+                    .query(
+                        "SELECT nextval(pg_get_serial_sequence('records', 'id')) FROM generate_series(1, ?)",
+                        &[Val::Int(n as i64)],
+                    )?
+                    .iter()
+                    .filter_map(|r| r[0].int())
+                    .collect();
+                ids.sort_unstable();
+                if ids.len() != n {
+                    return Err(StoreError::Corrupt(format!(
+                        "asked for {n} record ids, got {}",
+                        ids.len()
+                    )));
+                }
+                Ok(ids)
+            }
+        }
+    }
+
+    /// Ids of many image digests, inserting the new ones with one statement
+    /// per slice; a known image without a media type takes the one given.
+    fn image_ids(&mut self, wanted: &BTreeMap<&str, Option<&str>>) -> Result<()> {
+        let mut todo: Vec<(&str, Option<&str>)> = Vec::new();
+        for (&d, &m) in wanted {
+            match self.image_ids.get(d) {
+                None => todo.push((d, m)),
+                Some(&id) => {
+                    if let Some(m) = m
+                        && !self.image_typed.contains(&id)
+                    {
+                        self.db.exec(
+                            "UPDATE images SET media_type = ? WHERE id = ? AND media_type IS NULL",
+                            &[m.into(), Val::Int(id)],
+                        )?;
+                        self.image_typed.insert(id);
+                    }
+                }
+            }
+        }
         let now = now_ms();
-        // The body keeps everything but the components, which live (once) in
-        // `components` and on the links; `records_by_id` puts them back.
-        let body = {
-            // Every field but the components (not cloned: this is the ingest hot path).
-            let stored = BuildRecord {
-                schema_version: rec.schema_version,
-                subjects: rec.subjects.clone(),
-                source: rec.source.clone(),
-                builder: rec.builder.clone(),
-                images: rec.images.clone(),
-                toolchains: rec.toolchains.clone(),
-                languages: rec.languages.clone(),
-                components: Vec::new(),
-                apis: rec.apis.clone(),
-                labels: rec.labels.clone(),
-                build_time: rec.build_time,
-                record_time: Some(ms_to_time(now)),
-                origin: rec.origin,
-                trust: rec.trust.clone(),
-            };
-            serde_json::to_string(&stored).map_err(|e| StoreError::Corrupt(e.to_string()))?
-        };
+        for chunk in todo.chunks(INSERT_CHUNK) {
+            let mut sql =
+                String::from("INSERT INTO images (digest, media_type, first_seen) VALUES ");
+            let mut params = Vec::with_capacity(chunk.len() * 3);
+            for (i, (d, m)) in chunk.iter().enumerate() {
+                sql.push_str(if i == 0 { "(?, ?, ?)" } else { ", (?, ?, ?)" });
+                params.extend([Val::from(*d), Val::from(*m), Val::Int(now)]);
+            }
+            sql.push_str(" ON CONFLICT (digest) DO NOTHING RETURNING id, digest");
+            for r in self.db.query(&sql, &params)? {
+                if let (Some(id), Some(d)) = (r[0].int(), r[1].text()) {
+                    if wanted.get(d).is_some_and(|m| m.is_some()) {
+                        self.image_typed.insert(id);
+                    }
+                    self.image_ids.insert(d.to_string(), id);
+                    self.tx_new_images.push(d.to_string());
+                }
+            }
+            // The rest were there already.
+            let known: Vec<(&str, Option<&str>)> = chunk
+                .iter()
+                .filter(|(d, _)| !self.image_ids.contains_key(*d))
+                .copied()
+                .collect();
+            if known.is_empty() {
+                continue;
+            }
+            let params: Vec<Val> = known.iter().map(|(d, _)| Val::from(*d)).collect();
+            let rows = self.db.query(
+                &format!(
+                    "SELECT id, digest, media_type FROM images WHERE digest IN ({})",
+                    placeholders(params.len())
+                ),
+                &params,
+            )?;
+            for r in rows {
+                let (Some(id), Some(d)) = (r[0].int(), r[1].text()) else {
+                    continue;
+                };
+                if r[2] != Val::Null {
+                    self.image_typed.insert(id);
+                } else if let Some(Some(m)) = wanted.get(d) {
+                    self.db.exec(
+                        "UPDATE images SET media_type = ? WHERE id = ? AND media_type IS NULL",
+                        &[(*m).into(), Val::Int(id)],
+                    )?;
+                    self.image_typed.insert(id);
+                }
+                self.image_ids.insert(d.to_string(), id);
+            }
+            if let Some((d, _)) = known.iter().find(|(d, _)| !self.image_ids.contains_key(*d)) {
+                return Err(StoreError::Corrupt(format!(
+                    "image {d} vanished during insert"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Insert validated records inside the current transaction, with one
+    /// statement per table (per slice of rows) for the whole batch rather
+    /// than per record. Returns their ids, in order.
+    pub fn insert_records(&mut self, recs: &[BuildRecord]) -> Result<Vec<RecordId>> {
+        if recs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = now_ms();
+
         // Components: one row per distinct purl, linked once per record
-        // (runtime wins over build when a purl is listed twice). The links
-        // travel as one blob on the record row (see `postings`).
-        let mut links: BTreeMap<i64, (u8, Option<String>)> = BTreeMap::new();
-        for c in &rec.components {
-            let cid = self.component_id(&c.purl)?;
-            let scope = match c.scope {
-                buildledger_model::Scope::Runtime => 0,
-                buildledger_model::Scope::Build => 1,
-            };
-            let extra = if c.hashes.is_empty() && c.location.is_none() {
-                None
-            } else {
-                Some(serde_json::json!({"hashes": c.hashes, "location": c.location}).to_string())
-            };
-            let e = links.entry(cid).or_insert((scope, extra.clone()));
-            if scope < e.0 {
-                *e = (scope, extra);
+        // (runtime wins over build when a purl is listed twice).
+        type Links = BTreeMap<i64, (u8, Option<String>)>;
+        let mut all_links: Vec<Links> = Vec::with_capacity(recs.len());
+        for rec in recs {
+            let mut links: Links = BTreeMap::new();
+            for c in &rec.components {
+                let cid = self.component_id(&c.purl)?;
+                let scope = match c.scope {
+                    buildledger_model::Scope::Runtime => 0,
+                    buildledger_model::Scope::Build => 1,
+                };
+                let extra = if c.hashes.is_empty() && c.location.is_none() {
+                    None
+                } else {
+                    Some(
+                        serde_json::json!({"hashes": c.hashes, "location": c.location}).to_string(),
+                    )
+                };
+                let e = links.entry(cid).or_insert((scope, extra.clone()));
+                if scope < e.0 {
+                    *e = (scope, extra);
+                }
+            }
+            all_links.push(links);
+        }
+
+        // Images: subjects, their platform manifests, base and builder images.
+        let mut wanted: BTreeMap<&str, Option<&str>> = BTreeMap::new();
+        for rec in recs {
+            for s in &rec.subjects {
+                let m = wanted.entry(s.digest.as_str()).or_insert(None);
+                if m.is_none() {
+                    *m = s.media_type.as_deref();
+                }
+                for mf in &s.manifests {
+                    wanted.entry(mf.digest.as_str()).or_insert(None);
+                }
+            }
+            for u in &rec.images {
+                wanted.entry(u.digest.as_str()).or_insert(None);
             }
         }
-        let packed: Vec<(i64, u8)> = links.iter().map(|(c, (s, _))| (*c, *s)).collect();
-        let blob = postings::encode_links(&packed);
+        self.image_ids(&wanted)?;
+        let iid = |s: &Store, d: &str| -> Result<i64> {
+            s.image_ids
+                .get(d)
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt(format!("image {d} has no id")))
+        };
 
-        // Subjects, their references and index → manifest links. The
-        // record row keeps its subject digests (in image id order) so reads
-        // of hits need no join.
-        let mut subjects: BTreeMap<i64, &str> = BTreeMap::new();
-        for s in &rec.subjects {
-            let iid = self.image_id(s.digest.as_str(), s.media_type.as_deref())?;
-            subjects.insert(iid, s.digest.as_str());
-            for r in &s.references {
-                self.db.exec(
-                    "INSERT INTO image_refs (image_id, reference, first_seen) VALUES (?, ?, ?)
-                     ON CONFLICT (image_id, reference) DO NOTHING",
-                    &[Val::Int(iid), r.as_str().into(), Val::Int(now)],
-                )?;
-            }
-            for m in &s.manifests {
-                let mid = self.image_id(m.digest.as_str(), None)?;
-                subjects.insert(mid, m.digest.as_str());
-                self.db.exec(
-                    "INSERT INTO image_manifests (index_id, manifest_id, platform) VALUES (?, ?, ?)
-                     ON CONFLICT (index_id, manifest_id) DO NOTHING",
-                    &[Val::Int(iid), Val::Int(mid), m.platform.clone().into()],
-                )?;
-            }
-        }
-        let subject_list = subjects.values().copied().collect::<Vec<_>>().join(" ");
+        let ids = self.allocate_record_ids(recs.len())?;
+        let mut records = Vec::with_capacity(recs.len() * 12);
+        let mut bodies = Vec::with_capacity(recs.len() * 2);
+        let mut link_rows = Vec::with_capacity(recs.len() * 3);
+        let mut pending = Vec::with_capacity(recs.len());
+        let (mut subjects_rows, mut refs, mut manifests, mut used_rows) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut toolchains, mut apis, mut extras) = (Vec::new(), Vec::new(), Vec::new());
+        for ((rec, links), &rid) in recs.iter().zip(all_links).zip(&ids) {
+            // The body keeps everything but the components, which live (once)
+            // in `components` and on the links; `records_by_id` puts them back.
+            let body = {
+                let stored = BuildRecord {
+                    schema_version: rec.schema_version,
+                    subjects: rec.subjects.clone(),
+                    source: rec.source.clone(),
+                    builder: rec.builder.clone(),
+                    images: rec.images.clone(),
+                    toolchains: rec.toolchains.clone(),
+                    languages: rec.languages.clone(),
+                    components: Vec::new(),
+                    apis: rec.apis.clone(),
+                    labels: rec.labels.clone(),
+                    build_time: rec.build_time,
+                    record_time: Some(ms_to_time(now)),
+                    origin: rec.origin,
+                    trust: rec.trust.clone(),
+                };
+                serde_json::to_string(&stored).map_err(|e| StoreError::Corrupt(e.to_string()))?
+            };
 
-        let src = rec.source.clone().unwrap_or_default();
-        let rows = self.db.query(
-            "INSERT INTO records (record_time, build_time, origin, trust_state, trust_key, builder_id,
-                                  source_repo, source_commit, source_tag, source_dirty, subjects)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            &[
+            // Subjects (with index → manifest links) in image id order; the
+            // record row keeps their digests so hits are read without a join.
+            let mut subjects: BTreeMap<i64, &str> = BTreeMap::new();
+            for s in &rec.subjects {
+                let i = iid(self, s.digest.as_str())?;
+                subjects.insert(i, s.digest.as_str());
+                for r in &s.references {
+                    refs.extend([Val::Int(i), r.as_str().into(), Val::Int(now)]);
+                }
+                for m in &s.manifests {
+                    let mi = iid(self, m.digest.as_str())?;
+                    subjects.insert(mi, m.digest.as_str());
+                    manifests.extend([Val::Int(i), Val::Int(mi), m.platform.clone().into()]);
+                }
+            }
+            let subject_list = subjects.values().copied().collect::<Vec<_>>().join(" ");
+            subjects_rows.extend(subjects.keys().flat_map(|i| [Val::Int(rid), Val::Int(*i)]));
+
+            let src = rec.source.clone().unwrap_or_default();
+            records.extend([
+                Val::Int(rid),
                 Val::Int(now),
                 rec.build_time.map(|t| t.timestamp_millis()).into(),
                 rec.origin.as_str().into(),
@@ -758,57 +902,40 @@ impl Store {
                 src.tag.clone().into(),
                 src.dirty.map(i64::from).into(),
                 subject_list.into(),
-            ],
-        )?;
-        let rid = rows
-            .first()
-            .and_then(|r| r[0].int())
-            .ok_or_else(|| StoreError::Corrupt("INSERT … RETURNING gave no id".into()))?;
-        self.db.exec(
-            "INSERT INTO record_bodies (record_id, body) VALUES (?, ?)",
-            &[Val::Int(rid), body.into()],
-        )?;
-        self.db.exec(
-            "INSERT INTO record_links (record_id, component_count, components) VALUES (?, ?, ?)",
-            &[
+            ]);
+            bodies.extend([Val::Int(rid), body.into()]);
+
+            let packed: Vec<(i64, u8)> = links.iter().map(|(c, (s, _))| (*c, *s)).collect();
+            link_rows.extend([
                 Val::Int(rid),
                 Val::Int(packed.len() as i64),
-                Val::Blob(blob),
-            ],
-        )?;
-        let rows: Vec<Val> = subjects
-            .keys()
-            .flat_map(|i| [Val::Int(rid), Val::Int(*i)])
-            .collect();
-        self.insert_rows("record_subjects (record_id, image_id)", 2, rows, "")?;
+                Val::Blob(postings::encode_links(&packed)),
+            ]);
+            for (c, (_, extra)) in links {
+                if let Some(x) = extra {
+                    extras.extend([Val::Int(rid), Val::Int(c), x.into()]);
+                }
+            }
+            pending.push(Val::Int(rid));
 
-        // Base and builder images.
-        let mut used = BTreeSet::new();
-        for u in &rec.images {
-            let iid = self.image_id(u.digest.as_str(), None)?;
-            used.insert((iid, u.role.as_str()));
-        }
-        let rows: Vec<Val> = used
-            .iter()
-            .flat_map(|(i, role)| [Val::Int(rid), Val::Int(*i), (*role).into()])
-            .collect();
-        self.insert_rows("record_images (record_id, image_id, role)", 3, rows, "")?;
-
-        let tcs: BTreeSet<(&str, &str)> = rec
-            .toolchains
-            .iter()
-            .map(|t| (t.name.as_str(), t.version.as_str()))
-            .collect();
-        let rows: Vec<Val> = tcs
-            .iter()
-            .flat_map(|(n, v)| [Val::Int(rid), (*n).into(), (*v).into()])
-            .collect();
-        self.insert_rows("record_toolchains (record_id, name, version)", 3, rows, "")?;
-
-        let rows: Vec<Val> = rec
-            .apis
-            .iter()
-            .flat_map(|a| {
+            let mut used = BTreeSet::new();
+            for u in &rec.images {
+                used.insert((iid(self, u.digest.as_str())?, u.role.as_str()));
+            }
+            used_rows.extend(
+                used.iter()
+                    .flat_map(|(i, role)| [Val::Int(rid), Val::Int(*i), (*role).into()]),
+            );
+            let tcs: BTreeSet<(&str, &str)> = rec
+                .toolchains
+                .iter()
+                .map(|t| (t.name.as_str(), t.version.as_str()))
+                .collect();
+            toolchains.extend(
+                tcs.iter()
+                    .flat_map(|(n, v)| [Val::Int(rid), (*n).into(), (*v).into()]),
+            );
+            apis.extend(rec.apis.iter().flat_map(|a| {
                 [
                     Val::Int(rid),
                     a.kind.as_str().into(),
@@ -816,33 +943,68 @@ impl Store {
                     a.version.clone().into(),
                     a.stability.as_str().into(),
                 ]
-            })
-            .collect();
+            }));
+        }
+
         self.insert_rows(
-            "record_apis (record_id, kind, name, version, stability)",
-            5,
-            rows,
+            "records (id, record_time, build_time, origin, trust_state, trust_key, builder_id,
+                      source_repo, source_commit, source_tag, source_dirty, subjects)",
+            12,
+            records,
             "",
         )?;
-
-        let extras: Vec<Val> = links
-            .into_iter()
-            .filter_map(|(c, (_, extra))| extra.map(|x| [Val::Int(rid), Val::Int(c), x.into()]))
-            .flatten()
-            .collect();
+        self.insert_rows("record_bodies (record_id, body)", 2, bodies, "")?;
+        self.insert_rows(
+            "record_links (record_id, component_count, components)",
+            3,
+            link_rows,
+            "",
+        )?;
         self.insert_rows(
             "record_component_extras (record_id, component_id, extra)",
             3,
             extras,
             "",
         )?;
-        self.db.exec(
-            "INSERT INTO postings_pending (record_id) VALUES (?)",
-            &[Val::Int(rid)],
+        self.insert_rows(
+            "record_subjects (record_id, image_id)",
+            2,
+            subjects_rows,
+            "",
         )?;
-        self.inserts_since_check += 1;
-        self.maybe_compact()?;
-        Ok(rid)
+        self.insert_rows(
+            "image_refs (image_id, reference, first_seen)",
+            3,
+            refs,
+            " ON CONFLICT (image_id, reference) DO NOTHING",
+        )?;
+        self.insert_rows(
+            "image_manifests (index_id, manifest_id, platform)",
+            3,
+            manifests,
+            " ON CONFLICT (index_id, manifest_id) DO NOTHING",
+        )?;
+        self.insert_rows(
+            "record_images (record_id, image_id, role)",
+            3,
+            used_rows,
+            "",
+        )?;
+        self.insert_rows(
+            "record_toolchains (record_id, name, version)",
+            3,
+            toolchains,
+            "",
+        )?;
+        self.insert_rows(
+            "record_apis (record_id, kind, name, version, stability)",
+            5,
+            apis,
+            "",
+        )?;
+        self.insert_rows("postings_pending (record_id)", 1, pending, "")?;
+        self.maybe_compact(recs.len())?;
+        Ok(ids)
     }
 
     // -- reads --------------------------------------------------------------
@@ -1212,9 +1374,21 @@ impl Store {
         let limit = q.limit.unwrap_or(usize::MAX);
         let mut hits: Vec<Hit> = Vec::new();
         // One hit per subject digest of each record row, in image id order.
-        let push_hits = |hits: &mut Vec<Hit>, r: &[backend::ValRef<'_>]| {
+        let push_hits = |hits: &mut Vec<Hit>, r: &[backend::ValRef<'_>]| -> Result<()> {
             let record_id = r[0].int().unwrap_or_default();
             let owned = |v: &backend::ValRef<'_>| v.text().map(String::from);
+            let origin = r[2]
+                .text()
+                .and_then(buildledger_model::Origin::parse)
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("record {record_id}: origin {:?}", r[2]))
+                })?;
+            let trust = r[3]
+                .text()
+                .and_then(buildledger_model::TrustState::parse)
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("record {record_id}: trust state {:?}", r[3]))
+                })?;
             for digest in r[1]
                 .text()
                 .unwrap_or("")
@@ -1222,19 +1396,20 @@ impl Store {
                 .filter(|d| !d.is_empty())
             {
                 if hits.len() >= limit {
-                    return;
+                    break;
                 }
                 hits.push(Hit {
                     digest: digest.to_string(),
                     record_id,
-                    origin: owned(&r[2]).unwrap_or_default(),
-                    trust: owned(&r[3]).unwrap_or_default(),
+                    origin,
+                    trust,
                     repo: owned(&r[4]),
                     commit: owned(&r[5]),
                     tag: owned(&r[6]),
                     matched: Vec::new(),
                 });
             }
+            Ok(())
         };
         match candidates {
             None => {
@@ -1244,10 +1419,8 @@ impl Store {
                 if let Some(l) = q.limit {
                     sql.push_str(&format!(" LIMIT {l}"));
                 }
-                self.db.each(&sql, &params, &mut |r| {
-                    push_hits(&mut hits, r);
-                    Ok(())
-                })?;
+                self.db
+                    .each(&sql, &params, &mut |r| push_hits(&mut hits, r))?;
             }
             Some(found) => {
                 let mut ids: Vec<i64> = found.iter().map(|p| p.0).collect();
@@ -1262,10 +1435,7 @@ impl Store {
                     let mut p = params.clone();
                     p.extend(chunk.iter().map(|i| Val::Int(*i)));
                     let sql = format!("{select} WHERE {} ORDER BY r.id", w.join(" AND "));
-                    self.db.each(&sql, &p, &mut |r| {
-                        push_hits(&mut hits, r);
-                        Ok(())
-                    })?;
+                    self.db.each(&sql, &p, &mut |r| push_hits(&mut hits, r))?;
                 }
                 // Hits and matches are both in record order: walk them together.
                 let mut at = 0;

@@ -287,20 +287,30 @@ impl Store {
 
     /// Fold pending records into postings when enough wait. Called inside a
     /// write transaction after inserts; cheap when there is nothing to do.
-    pub(crate) fn maybe_compact(&mut self) -> Result<()> {
-        if self.inserts_since_check < CHECK_EVERY && self.checked_once {
+    pub(crate) fn maybe_compact(&mut self, inserted: usize) -> Result<()> {
+        self.inserts_since_check = self.inserts_since_check.saturating_add(inserted as u32);
+        let known = self.pending_known.map(|p| p + inserted as i64);
+        self.pending_known = known;
+        // Count when this store's own inserts may have filled the list, and
+        // every CHECK_EVERY inserts for what other writers added.
+        let due = match known {
+            None => true,
+            Some(p) => p >= COMPACT_AT || self.inserts_since_check >= CHECK_EVERY,
+        };
+        if !due {
             return Ok(());
         }
         self.inserts_since_check = 0;
-        self.checked_once = true;
         let n = self
             .db
             .query("SELECT COUNT(*) FROM postings_pending", &[])?
             .first()
             .and_then(|r| r[0].int())
             .unwrap_or(0);
+        self.pending_known = Some(n);
         if n >= COMPACT_AT {
-            self.compact_postings()?;
+            let folded = self.compact_postings()? as i64;
+            self.pending_known = Some(n - folded);
         }
         Ok(())
     }

@@ -285,7 +285,7 @@ fn queries_by_toolchain_package_source_and_api() {
             })
             .unwrap();
         assert_eq!(hits.len(), 1);
-        assert_eq!(hits[0].trust, "verified");
+        assert_eq!(hits[0].trust, TrustState::Verified);
         let f = exact("1.13.4");
         let hits = s
             .query(&Query {
@@ -571,5 +571,60 @@ fn audit_log_detects_edits_and_deletions() {
             "{:?}",
             bad.problems
         );
+    });
+}
+
+#[test]
+fn a_batch_is_stored_like_the_same_records_one_by_one() {
+    each_backend(|db| {
+        // The same digest twice in one batch (with two commits), a digest that
+        // is a subject in one record and a base image in the next, a media
+        // type learnt late, and a reference repeated.
+        let mut a = record("b1", Some(C1), &["go@1.20.1"], &["pkg:cargo/serde@1.0.0"]);
+        a.subjects[0].media_type = None;
+        a.subjects[0].references = vec!["reg/app:1".into()];
+        let mut b = record("b1", Some(C2), &["go@1.20.1"], &["pkg:cargo/serde@1.0.0"]);
+        b.subjects[0].references = vec!["reg/app:1".into(), "reg/app:latest".into()];
+        let mut c = record("b2", Some(C1), &[], &["pkg:cargo/rand@0.8.5"]);
+        c.images.push(UsedImage {
+            digest: digest("b1"),
+            role: ImageRole::Base,
+            reference: None,
+        });
+        let recs = vec![a, b, c];
+
+        let ids = db.store.record_many(&recs).unwrap();
+        assert_eq!(ids.len(), 3);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+        let mut one_by_one = common::sqlite();
+        for r in &recs {
+            one_by_one.store.record(r).unwrap();
+        }
+        for s in [&mut db.store, &mut one_by_one.store] {
+            let v = s.show(&digest("b1")).unwrap().unwrap();
+            assert_eq!(v.records.len(), 2);
+            assert_eq!(
+                v.media_type.as_deref(),
+                Some("application/vnd.oci.image.manifest.v1+json")
+            );
+            assert_eq!(v.references, ["reg/app:1", "reg/app:latest"]);
+            assert_eq!(v.conflicts.len(), 1, "{:?}", v.conflicts);
+            assert_eq!(v.used_by.len(), 1);
+            assert_eq!(v.used_by[0].subjects, [digest("b2").to_string()]);
+            let st = s.stats().unwrap();
+            assert_eq!(
+                (st.images, st.records, st.components, st.component_links),
+                (2, 3, 2, 3)
+            );
+        }
+        let any = |_: &str| true;
+        let q = Query {
+            toolchain: Some(("go".into(), &any)),
+            ..Default::default()
+        };
+        let hits = db.store.query(&q).unwrap();
+        let ids_hit: Vec<i64> = hits.iter().map(|h| h.record_id).collect();
+        assert_eq!(ids_hit, ids[..2]);
+        assert!(hits.iter().all(|h| h.matched == ["go@1.20.1"]));
     });
 }
