@@ -1317,15 +1317,25 @@ impl Store {
                 .filter(|v| filter(v))
                 .collect();
             let mut found: Vec<(i64, u32)> = Vec::new();
+            let mut label_of: HashMap<&str, u32> = HashMap::with_capacity(versions.len());
             for v in &versions {
-                let label = labels.len() as u32;
+                label_of.insert(v.as_str(), labels.len() as u32);
                 labels.push(format!("{name}@{v}"));
+            }
+            for chunk in versions.chunks(postings::CHUNK) {
+                let mut p: Vec<Val> = vec![name.as_str().into()];
+                p.extend(chunk.iter().map(|v| Val::from(v.as_str())));
                 self.db.each(
-                    "SELECT record_id FROM record_toolchains WHERE name = ? AND version = ?",
-                    &[name.as_str().into(), v.as_str().into()],
+                    &format!(
+                        "SELECT record_id, version FROM record_toolchains WHERE name = ? AND version IN ({})",
+                        placeholders(chunk.len())
+                    ),
+                    &p,
                     &mut |r| {
-                        if let Some(rid) = r[0].int() {
-                            found.push((rid, label));
+                        if let (Some(rid), Some(l)) =
+                            (r[0].int(), r[1].text().and_then(|v| label_of.get(v)))
+                        {
+                            found.push((rid, *l));
                         }
                         Ok(())
                     },
@@ -1426,7 +1436,13 @@ impl Store {
                 let mut ids: Vec<i64> = found.iter().map(|p| p.0).collect();
                 ids.dedup();
                 hits.reserve(ids.len().min(limit));
-                for chunk in ids.chunks(postings::CHUNK) {
+                // Large slices on PostgreSQL (one round trip each); SQLite
+                // builds an index for each IN list, so smaller ones there.
+                let slice = match (self.db.kind(), q.limit) {
+                    (BackendKind::Postgres, None) => 8 * postings::CHUNK,
+                    _ => postings::CHUNK,
+                };
+                for chunk in ids.chunks(slice) {
                     if hits.len() >= limit {
                         break;
                     }
