@@ -86,6 +86,14 @@ impl<'a> ValRef<'a> {
             _ => None,
         }
     }
+    pub(crate) fn to_owned(&self) -> Val {
+        match *self {
+            ValRef::Null => Val::Null,
+            ValRef::Int(i) => Val::Int(i),
+            ValRef::Text(t) => Val::Text(t.to_string()),
+            ValRef::Blob(b) => Val::Blob(b.to_vec()),
+        }
+    }
     /// Blob or text bytes; empty for NULL and integers.
     pub(crate) fn bytes(&self) -> &'a [u8] {
         match self {
@@ -111,7 +119,15 @@ pub enum BackendKind {
 pub(crate) trait Backend: Send {
     fn kind(&self) -> BackendKind;
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, StoreError>;
-    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Vec<Val>>, StoreError>;
+    /// Run a query and return its rows, owned.
+    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Vec<Val>>, StoreError> {
+        let mut out = Vec::new();
+        self.each(sql, params, &mut |row| {
+            out.push(row.iter().map(ValRef::to_owned).collect());
+            Ok(())
+        })?;
+        Ok(out)
+    }
     fn batch(&mut self, sql: &str) -> Result<(), StoreError>;
     /// Run a query and hand each row to `f` as borrowed values.
     fn each(
@@ -193,33 +209,6 @@ impl Backend for Sqlite {
             .execute(rusqlite::params_from_iter(params.iter()))
             .map_err(|e| sqlite_err(sql, e))?;
         Ok(n as u64)
-    }
-    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Vec<Val>>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached(sql)
-            .map_err(|e| sqlite_err(sql, e))?;
-        let ncol = st.column_count();
-        let mut rows = st
-            .query(rusqlite::params_from_iter(params.iter()))
-            .map_err(|e| sqlite_err(sql, e))?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(|e| sqlite_err(sql, e))? {
-            let mut r = Vec::with_capacity(ncol);
-            for i in 0..ncol {
-                use rusqlite::types::ValueRef;
-                let v = row.get_ref(i).map_err(|e| sqlite_err(sql, e))?;
-                r.push(match v {
-                    ValueRef::Null => Val::Null,
-                    ValueRef::Integer(i) => Val::Int(i),
-                    ValueRef::Real(f) => Val::Int(f as i64),
-                    ValueRef::Text(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
-                    ValueRef::Blob(b) => Val::Blob(b.to_vec()),
-                });
-            }
-            out.push(r);
-        }
-        Ok(out)
     }
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         self.conn.execute_batch(sql).map_err(|e| sqlite_err(sql, e))
@@ -386,41 +375,6 @@ impl Backend for Postgres {
         let st = self.prepare(sql)?;
         let p: Vec<&(dyn postgres::types::ToSql + Sync)> = params.iter().map(|v| v as _).collect();
         self.client.execute(&st, &p).map_err(|e| pg_err(sql, e))
-    }
-    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Vec<Val>>, StoreError> {
-        use postgres::types::Type;
-        let st = self.prepare(sql)?;
-        let p: Vec<&(dyn postgres::types::ToSql + Sync)> = params.iter().map(|v| v as _).collect();
-        let rows = self.client.query(&st, &p).map_err(|e| pg_err(sql, e))?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let mut r = Vec::with_capacity(row.len());
-            for (i, col) in row.columns().iter().enumerate() {
-                let v = match *col.type_() {
-                    Type::INT8 => row.try_get::<_, Option<i64>>(i).map(|o| o.map(Val::Int)),
-                    Type::INT4 => row
-                        .try_get::<_, Option<i32>>(i)
-                        .map(|o| o.map(|x| Val::Int(x.into()))),
-                    Type::INT2 => row
-                        .try_get::<_, Option<i16>>(i)
-                        .map(|o| o.map(|x| Val::Int(x.into()))),
-                    Type::BOOL => row
-                        .try_get::<_, Option<bool>>(i)
-                        .map(|o| o.map(|x| Val::Int(x.into()))),
-                    Type::VOID => Ok(None),
-                    Type::BYTEA => row
-                        .try_get::<_, Option<Vec<u8>>>(i)
-                        .map(|o| o.map(Val::Blob)),
-                    _ => row
-                        .try_get::<_, Option<String>>(i)
-                        .map(|o| o.map(Val::Text)),
-                }
-                .map_err(|e| pg_err(sql, e))?;
-                r.push(v.unwrap_or(Val::Null));
-            }
-            out.push(r);
-        }
-        Ok(out)
     }
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         self.client.batch_execute(sql).map_err(|e| pg_err(sql, e))
