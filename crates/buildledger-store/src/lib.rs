@@ -954,18 +954,7 @@ impl Store {
             "",
         )?;
         self.insert_rows("record_bodies (record_id, body)", 2, bodies, "")?;
-        self.insert_rows(
-            "record_links (record_id, component_count, components)",
-            3,
-            link_rows,
-            "",
-        )?;
-        self.insert_rows(
-            "record_component_extras (record_id, component_id, extra)",
-            3,
-            extras,
-            "",
-        )?;
+        self.insert_link_rows(link_rows, extras)?;
         self.insert_rows(
             "record_subjects (record_id, image_id)",
             2,

@@ -382,6 +382,23 @@ impl Store {
         Ok(done.len() as u64)
     }
 
+    /// Write forward links (`record, count, blob` triples) and their extras
+    /// (`record, component, extra` triples): the rows every record gets.
+    pub(crate) fn insert_link_rows(&mut self, links: Vec<Val>, extras: Vec<Val>) -> Result<()> {
+        self.insert_rows(
+            "record_links (record_id, component_count, components)",
+            3,
+            links,
+            "",
+        )?;
+        self.insert_rows(
+            "record_component_extras (record_id, component_id, extra)",
+            3,
+            extras,
+            "",
+        )
+    }
+
     /// Schema v5: move links from the v4 `record_components` table into
     /// per-record blobs, extras and postings, then drop the table. Works in
     /// slices of records so memory stays bounded on large ledgers.
@@ -436,18 +453,7 @@ impl Store {
                     Val::Blob(encode_links(links)),
                 ]);
             }
-            self.insert_rows(
-                "record_links (record_id, component_count, components)",
-                3,
-                link_rows,
-                "",
-            )?;
-            self.insert_rows(
-                "record_component_extras (record_id, component_id, extra)",
-                3,
-                extras,
-                "",
-            )?;
+            self.insert_link_rows(link_rows, extras)?;
             self.db.exec(
                 "INSERT INTO postings_pending (record_id) SELECT id FROM records WHERE id >= ? AND id < ?",
                 &[Val::Int(start), Val::Int(end)],
