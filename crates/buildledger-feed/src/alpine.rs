@@ -22,17 +22,31 @@
 //!   from "not mentioned" with [`is_explicitly_not_affected`].
 //!
 //! A secfix entry may hold several whitespace-separated ids on one line; each becomes its own id.
+//!
+//! # A feed in parts
+//!
+//! Each file is one part, its *scope* `Alpine:<distroversion>/<reponame>` ([`scope_of`]); a load
+//! lists the scopes it read in [`LoadReport::scopes`](crate::LoadReport). Loading one file gives
+//! advisories with only that part's entries, so an importer must replace, for each advisory,
+//! only the entries of the scopes loaded and keep the rest (see `buildledger_rules::import`).
+//! [`canonicalize`] puts entries in one order so that the same content hashes alike however it
+//! was assembled.
+//!
+//! # Limits
+//!
+//! A file is read only if it is a regular file, up to the loader's byte limit; the YAML parser
+//! refuses alias expansion past its repetition limit (an alias "bomb" of a few KiB fails in
+//! milliseconds, see the tests) and nesting past its recursion limit; a version longer than [`MAX_VERSION_LEN`](crate::MAX_VERSION_LEN) or an id longer
+//! than [`MAX_ID_LEN`](crate::MAX_ID_LEN) is reported and skipped.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::model::{Advisory, Affected, Event, FeedError, LoadReport, Range, RangeKind};
-use crate::osv::{MAX_ADVISORY_BYTES, MAX_DIR_DEPTH, MAX_RECORDS};
+use crate::osv::{MAX_ID_LEN, MAX_VERSION_LEN};
 
 #[derive(Deserialize)]
 struct RawSecdb {
@@ -62,90 +76,145 @@ pub fn is_explicitly_not_affected(a: &Affected) -> bool {
         .unwrap_or(false)
 }
 
+/// The part of the secdb an `Affected` entry came from: `Alpine:v3.10/main`. `None` for an
+/// entry this reader did not produce.
+pub fn scope_of(a: &Affected) -> Option<String> {
+    if !a.ecosystem.starts_with("Alpine:") {
+        return None;
+    }
+    let repo = a.database_specific.as_ref()?.get("repo")?.as_str()?;
+    Some(format!("{}/{repo}", a.ecosystem))
+}
+
+/// Put an alpine-secdb advisory's entries in their one canonical order (by scope, package,
+/// fix version) and recompute its content hash.
+pub fn canonicalize(adv: &mut Advisory) {
+    adv.affected.sort_by_cached_key(|a| {
+        (
+            scope_of(a).unwrap_or_default(),
+            a.name.clone(),
+            serde_json::to_string(a).unwrap_or_default(),
+        )
+    });
+    adv.content_hash = crate::content_hash(adv);
+}
+
 /// Loads an Alpine secdb file, or every `*.yaml`/`*.yml`/`*.json` file under a directory
 /// (recursively, in path order), into advisories shaped as described in the [module
-/// docs](self). A file that does not parse, or lacks `distroversion`, is reported and skipped;
-/// a package entry without a name is reported and skipped. `Err` only when `path` cannot be read.
-pub fn load_alpine_secdb(path: &Path) -> io::Result<LoadReport> {
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
-    if fs::metadata(path)?.is_dir() {
-        fs::read_dir(path)?;
-        collect(path, 0, &mut files, &mut errors);
-        files.sort();
-        files.truncate(MAX_RECORDS);
-    } else {
-        files.push(path.to_path_buf());
+/// docs](self), with the default [`Limits`](crate::Limits). A file that does not parse, or lacks
+/// `distroversion`, is reported and skipped; a package entry without a name is reported and
+/// skipped. `Err` only when `path` cannot be read.
+pub fn load_alpine_secdb(path: &Path) -> std::io::Result<LoadReport> {
+    crate::load_paths(
+        &[path.to_path_buf()],
+        crate::Format::AlpineSecdb,
+        &crate::Limits::default(),
+        &mut |_| {},
+    )
+}
+
+/// Whether a JSON document looks like a secdb file rather than an OSV record (auto-detection):
+/// a top-level `distroversion` and no `id`.
+pub(crate) fn looks_like_secdb_json(bytes: &[u8]) -> bool {
+    const KEY: &[u8] = b"\"distroversion\"";
+    if !bytes.windows(KEY.len()).any(|w| w == KEY) {
+        return false;
     }
-    let mut by_id: BTreeMap<String, Vec<Affected>> = BTreeMap::new();
-    for file in &files {
-        let location = file.display().to_string();
-        let fail = |message: String| FeedError {
-            location: location.clone(),
-            id: None,
-            message,
+    #[derive(Deserialize)]
+    struct Sniff {
+        id: Option<serde::de::IgnoredAny>,
+        distroversion: Option<serde::de::IgnoredAny>,
+    }
+    serde_json::from_slice::<Sniff>(bytes)
+        .is_ok_and(|s| s.id.is_none() && s.distroversion.is_some())
+}
+
+/// One secdb file, parsed: its scope and its (vulnerability id, entry) pairs.
+pub(crate) struct SecdbFile {
+    pub(crate) scope: String,
+    pub(crate) entries: Vec<(String, Affected)>,
+    pub(crate) errors: Vec<FeedError>,
+}
+
+/// Parses one secdb file (YAML, or JSON when `is_json`).
+pub(crate) fn parse_secdb(
+    bytes: &[u8],
+    is_json: bool,
+    location: &str,
+) -> Result<SecdbFile, FeedError> {
+    let fail = |message: String| FeedError {
+        location: location.to_string(),
+        id: None,
+        message,
+    };
+    let parsed: Result<RawSecdb, String> = if is_json {
+        serde_json::from_slice(bytes).map_err(|e| e.to_string())
+    } else {
+        serde_yaml_ng::from_slice(bytes).map_err(|e| e.to_string())
+    };
+    let db = parsed.map_err(|e| fail(format!("invalid secdb: {e}")))?;
+    let Some(release) = db.distroversion.filter(|d| !d.trim().is_empty()) else {
+        return Err(fail("missing \"distroversion\"".to_string()));
+    };
+    let ecosystem = format!("Alpine:{}", release.trim());
+    let repo = db.reponame.unwrap_or_default();
+    let mut out = SecdbFile {
+        scope: format!("{ecosystem}/{repo}"),
+        entries: Vec::new(),
+        errors: Vec::new(),
+    };
+    for (i, entry) in db.packages.unwrap_or_default().into_iter().enumerate() {
+        let Some(pkg) = entry.pkg else {
+            out.errors
+                .push(fail(format!("packages[{i}] has no \"pkg\"")));
+            continue;
         };
-        let mut bytes = Vec::new();
-        match File::open(file).and_then(|f| f.take(MAX_ADVISORY_BYTES + 1).read_to_end(&mut bytes))
-        {
-            Ok(n) if n as u64 > MAX_ADVISORY_BYTES => {
-                errors.push(fail(format!(
-                    "larger than the {MAX_ADVISORY_BYTES}-byte limit"
+        let Some(name) = pkg.name.filter(|n| !n.trim().is_empty()) else {
+            out.errors
+                .push(fail(format!("packages[{i}].pkg has no \"name\"")));
+            continue;
+        };
+        if name.len() > MAX_ID_LEN {
+            out.errors.push(fail(format!(
+                "packages[{i}].pkg.name is {} bytes, more than {MAX_ID_LEN}",
+                name.len()
+            )));
+            continue;
+        }
+        for (version, ids) in pkg.secfixes.unwrap_or_default() {
+            let version = version.trim().to_string();
+            if version.len() > MAX_VERSION_LEN {
+                out.errors.push(fail(format!(
+                    "packages[{i}] ({name}): secfix version of {} bytes, more than {MAX_VERSION_LEN}",
+                    version.len()
                 )));
                 continue;
             }
-            Ok(_) => {}
-            Err(e) => {
-                errors.push(fail(format!("cannot read: {e}")));
-                continue;
-            }
-        }
-        let is_json = file
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-        let parsed: Result<RawSecdb, String> = if is_json {
-            serde_json::from_slice(&bytes).map_err(|e| e.to_string())
-        } else {
-            serde_yaml_ng::from_slice(&bytes).map_err(|e| e.to_string())
-        };
-        let db = match parsed {
-            Ok(db) => db,
-            Err(e) => {
-                errors.push(fail(format!("invalid secdb: {e}")));
-                continue;
-            }
-        };
-        let Some(release) = db.distroversion.filter(|d| !d.trim().is_empty()) else {
-            errors.push(fail("missing \"distroversion\"".to_string()));
-            continue;
-        };
-        let ecosystem = format!("Alpine:{}", release.trim());
-        let repo = db.reponame.unwrap_or_default();
-        for (i, entry) in db.packages.unwrap_or_default().into_iter().enumerate() {
-            let Some(pkg) = entry.pkg else {
-                errors.push(fail(format!("packages[{i}] has no \"pkg\"")));
-                continue;
-            };
-            let Some(name) = pkg.name.filter(|n| !n.trim().is_empty()) else {
-                errors.push(fail(format!("packages[{i}].pkg has no \"name\"")));
-                continue;
-            };
-            for (version, ids) in pkg.secfixes.unwrap_or_default() {
-                let version = version.trim().to_string();
-                for id in ids
-                    .unwrap_or_default()
-                    .iter()
-                    .flat_map(|s| s.split_whitespace())
-                {
-                    by_id
-                        .entry(id.to_string())
-                        .or_default()
-                        .push(affected_for(&ecosystem, &name, &repo, &version));
+            for id in ids
+                .unwrap_or_default()
+                .iter()
+                .flat_map(|s| s.split_whitespace())
+            {
+                if id.len() > MAX_ID_LEN {
+                    out.errors.push(fail(format!(
+                        "packages[{i}] ({name}) {version}: id of {} bytes, more than {MAX_ID_LEN}",
+                        id.len()
+                    )));
+                    continue;
                 }
+                out.entries.push((
+                    id.to_string(),
+                    affected_for(&ecosystem, &name, &repo, &version),
+                ));
             }
         }
     }
-    let advisories = by_id
+    Ok(out)
+}
+
+/// The advisories of the entries collected from secdb files, by vulnerability id.
+pub(crate) fn build_advisories(by_id: BTreeMap<String, Vec<Affected>>) -> Vec<Advisory> {
+    by_id
         .into_iter()
         .map(|(vuln, affected)| {
             let mut adv = Advisory {
@@ -164,11 +233,10 @@ pub fn load_alpine_secdb(path: &Path) -> io::Result<LoadReport> {
                 database_specific: None,
                 content_hash: String::new(),
             };
-            adv.content_hash = crate::content_hash(&adv);
+            canonicalize(&mut adv);
             adv
         })
-        .collect();
-    Ok(LoadReport { advisories, errors })
+        .collect()
 }
 
 fn affected_for(ecosystem: &str, name: &str, repo: &str, version: &str) -> Affected {
@@ -199,38 +267,5 @@ fn affected_for(ecosystem: &str, name: &str, repo: &str, version: &str) -> Affec
         severity: Vec::new(),
         ecosystem_specific: None,
         database_specific: Some(db),
-    }
-}
-
-fn collect(dir: &Path, depth: usize, out: &mut Vec<PathBuf>, errors: &mut Vec<FeedError>) {
-    if depth > MAX_DIR_DEPTH {
-        return;
-    }
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            errors.push(FeedError {
-                location: dir.display().to_string(),
-                id: None,
-                message: format!("cannot list: {e}"),
-            });
-            return;
-        }
-    };
-    for entry in entries.flatten() {
-        if out.len() > MAX_RECORDS {
-            return;
-        }
-        let path = entry.path();
-        let Ok(ft) = entry.file_type() else { continue };
-        if ft.is_dir() {
-            collect(&path, depth + 1, out, errors);
-        } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-            ["yaml", "yml", "json"]
-                .iter()
-                .any(|x| e.eq_ignore_ascii_case(x))
-        }) {
-            out.push(path);
-        }
     }
 }

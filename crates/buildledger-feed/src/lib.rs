@@ -9,7 +9,11 @@
 //!   shape). Readers are lenient where OSV evolves (unknown fields, ecosystems, range and severity
 //!   types are kept as strings) and strict where a record would be meaningless; a bad record
 //!   never stops a load, it becomes a [`FeedError`] in the [`LoadReport`] next to the good ones.
-//!   Sizes are bounded: see [`MAX_ADVISORY_BYTES`] and [`MAX_RECORDS`].
+//!   [`load_paths`] reads any mix of both, recognising the format per file ([`Format::Auto`]).
+//!   Every read is bounded and only regular files are read: see [`Limits`] and the `load`
+//!   module; each record's shape is bounded too ([`MAX_EVENTS`], [`MAX_VERSION_LEN`], ...).
+//!   Several records with one id resolve the same whatever the input order: the newest
+//!   `modified` wins, and equally new ones that differ are all refused and reported.
 //! * **Range evaluation.** [`evaluate`] implements the OSV evaluation algorithm over an
 //!   [`Affected`] entry with a caller-supplied version comparator, so this crate does not depend
 //!   on any version-ordering implementation.
@@ -19,13 +23,19 @@
 
 pub mod alpine;
 pub mod cvss;
+mod load;
 mod model;
 mod osv;
 mod range;
 
 pub use alpine::{is_explicitly_not_affected, load_alpine_secdb};
+pub use load::{Format, Limits, load_osv_path, load_paths};
 pub use model::{Advisory, Affected, Event, FeedError, LoadReport, Range, RangeKind, Severity};
-pub use osv::{MAX_ADVISORY_BYTES, MAX_DIR_DEPTH, MAX_RECORDS, load_osv_path, parse_osv};
+pub use osv::{
+    KNOWN_ECOSYSTEMS, MAX_ADVISORY_BYTES, MAX_AFFECTED, MAX_DIR_DEPTH, MAX_EVENTS, MAX_ID_LEN,
+    MAX_LIST, MAX_RANGES, MAX_RECORDS, MAX_VERSION_LEN, MAX_VERSIONS, is_semver, osv_warnings,
+    parse_osv,
+};
 pub use range::{Comparator, Verdict, evaluate};
 
 use serde_json::Value;

@@ -199,8 +199,24 @@ pub struct FeedError {
 /// The result of loading a feed: every good record, and one error per bad record.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LoadReport {
-    /// Advisories that loaded.
+    /// Advisories that loaded, sorted by id, one per id.
     pub advisories: Vec<Advisory>,
-    /// Records that did not load.
+    /// Records (or files where a record belonged) that did not load: unparseable, over a limit,
+    /// not a regular file, or one of several records with the same id and `modified` but
+    /// different content.
     pub errors: Vec<FeedError>,
+    /// Advisories that loaded but carry something this reader cannot act on (an ecosystem or a
+    /// range type OSV does not define): kept, and reported.
+    #[serde(default)]
+    pub warnings: Vec<FeedError>,
+    /// Files not read because they are not feed files for the chosen format (a `README.md`, a
+    /// `.yaml` file under `--format osv`, a symbolic link to a directory), each with the reason.
+    #[serde(default)]
+    pub skipped: Vec<FeedError>,
+    /// The parts of a feed this load covers completely, for feeds that arrive in parts: one
+    /// `Alpine:<release>/<repo>` per secdb file read (see [`crate::alpine::scope_of`]). An
+    /// importer replaces what it knows of these parts and keeps every other part. Empty for OSV,
+    /// whose records are each complete.
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }

@@ -1,14 +1,11 @@
-//! OSV reader: lenient serde structs, validation, and loading from a file, a directory or a zip dump.
-
-use std::fs::{self, File};
-use std::io::{self, BufReader, Read, Seek};
-use std::path::{Path, PathBuf};
+//! OSV reader: lenient serde structs and validation of one record. Loading files, directories
+//! and zip dumps is in `load`.
 
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::model::{Advisory, Affected, Event, FeedError, LoadReport, Range, RangeKind, Severity};
+use crate::model::{Advisory, Affected, Event, FeedError, Range, RangeKind, Severity};
 
 /// Largest advisory accepted, in bytes: a single `.json` file, a directory entry or the
 /// uncompressed bytes of a zip entry (counted as read, not trusted from the zip header).
@@ -20,6 +17,71 @@ pub const MAX_RECORDS: usize = 2_000_000;
 
 /// Deepest directory nesting followed when walking a feed directory.
 pub const MAX_DIR_DEPTH: usize = 32;
+
+/// Most `affected` entries in one advisory (real feeds: at most a few dozen).
+pub const MAX_AFFECTED: usize = 10_000;
+/// Most ranges in one `affected` entry.
+pub const MAX_RANGES: usize = 1_000;
+/// Most events in one range (real feeds: under a hundred). Evaluation sorts them for every
+/// component it judges, so this bounds the work an advisory can cause.
+pub const MAX_EVENTS: usize = 10_000;
+/// Most explicit `versions` in one `affected` entry (real PyPI records: about a thousand).
+pub const MAX_VERSIONS: usize = 100_000;
+/// Most aliases, related ids, references or severities in one advisory.
+pub const MAX_LIST: usize = 10_000;
+/// Longest version string, in bytes (real feeds: under 64; a commit hash is 40).
+pub const MAX_VERSION_LEN: usize = 1024;
+/// Longest advisory id or alias, in bytes.
+pub const MAX_ID_LEN: usize = 256;
+
+/// Ecosystems the OSV schema defines (the part before any `:`), as of schema 1.7.
+pub const KNOWN_ECOSYSTEMS: &[&str] = &[
+    "AlmaLinux",
+    "Alpine",
+    "Alpaquita",
+    "Android",
+    "Azure Linux",
+    "BellSoft Hardened Containers",
+    "Bioconductor",
+    "Bitnami",
+    "Chainguard",
+    "CleanStart",
+    "ConanCenter",
+    "CRAN",
+    "crates.io",
+    "Debian",
+    "Docker Hardened Images",
+    "Echo",
+    "GHC",
+    "GIT",
+    "GitHub Actions",
+    "Go",
+    "Hackage",
+    "Hex",
+    "Julia",
+    "Kubernetes",
+    "Linux",
+    "Mageia",
+    "Maven",
+    "MinimOS",
+    "npm",
+    "NuGet",
+    "openEuler",
+    "openSUSE",
+    "OSS-Fuzz",
+    "Packagist",
+    "Photon OS",
+    "Pub",
+    "PyPI",
+    "Red Hat",
+    "Rocky Linux",
+    "RubyGems",
+    "SUSE",
+    "SwiftURL",
+    "Ubuntu",
+    "VSCode",
+    "Wolfi",
+];
 
 // ---------------------------------------------------------------------------------------------
 // Raw, lenient wire types. Unknown fields are ignored; `null` is accepted wherever a value is
@@ -94,28 +156,39 @@ struct RawEvent {
 /// unknown ecosystems, unknown range and severity types are accepted. Errors: more than
 /// [`MAX_ADVISORY_BYTES`], invalid JSON or wrong JSON types, an empty or missing `id`, an affected
 /// entry without package name or ecosystem, a range without `type`, an event object with none (or
-/// more than one) of `introduced`/`fixed`/`last_affected`/`limit`, an unparseable timestamp.
+/// more than one) of `introduced`/`fixed`/`last_affected`/`limit`, an unparseable timestamp, a
+/// version in a `SEMVER` range that is not SemVer 2.0, more entries than [`MAX_AFFECTED`],
+/// [`MAX_RANGES`], [`MAX_EVENTS`], [`MAX_VERSIONS`] or [`MAX_LIST`], a version longer than
+/// [`MAX_VERSION_LEN`] or an id longer than [`MAX_ID_LEN`]. What the record names but this
+/// reader cannot act on is not an error: see [`osv_warnings`].
 pub fn parse_osv(bytes: &[u8], location: &str) -> Result<Advisory, FeedError> {
+    if bytes.len() as u64 > MAX_ADVISORY_BYTES {
+        return Err(FeedError {
+            location: location.to_string(),
+            id: None,
+            message: format!(
+                "advisory is {} bytes, more than the {MAX_ADVISORY_BYTES}-byte limit",
+                bytes.len()
+            ),
+        });
+    }
+    parse_osv_unbounded(bytes, location)
+}
+
+/// [`parse_osv`] without the size check (the loader has applied its own, configurable limit
+/// while reading).
+pub(crate) fn parse_osv_unbounded(bytes: &[u8], location: &str) -> Result<Advisory, FeedError> {
     let err = |id: Option<String>, message: String| FeedError {
         location: location.to_string(),
         id,
         message,
     };
-    if bytes.len() as u64 > MAX_ADVISORY_BYTES {
-        return Err(err(
-            None,
-            format!(
-                "advisory is {} bytes, more than the {MAX_ADVISORY_BYTES}-byte limit",
-                bytes.len()
-            ),
-        ));
-    }
     let raw: RawAdvisory = match serde_json::from_slice(bytes) {
         Ok(r) => r,
         Err(e) => return Err(err(salvage_id(bytes), format!("invalid OSV JSON: {e}"))),
     };
     let id = raw.id.clone().unwrap_or_default();
-    let id_opt = if id.is_empty() {
+    let id_opt = if id.is_empty() || id.len() > MAX_ID_LEN {
         None
     } else {
         Some(id.clone())
@@ -129,7 +202,7 @@ pub fn parse_osv(bytes: &[u8], location: &str) -> Result<Advisory, FeedError> {
 fn salvage_id(bytes: &[u8]) -> Option<String> {
     if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
         let id = v.get("id")?.as_str()?;
-        return (!id.is_empty()).then(|| id.to_string());
+        return (!id.is_empty() && id.len() <= MAX_ID_LEN).then(|| id.to_string());
     }
     let text = String::from_utf8_lossy(bytes);
     let mut rest: &str = &text;
@@ -145,7 +218,7 @@ fn salvage_id(bytes: &[u8]) -> Option<String> {
         };
         let end = after.find(['"', '\\', '\n'])?;
         let id = &after[..end];
-        return (!id.is_empty() && id.len() <= 256).then(|| id.to_string());
+        return (!id.is_empty() && id.len() <= MAX_ID_LEN).then(|| id.to_string());
     }
     None
 }
@@ -155,6 +228,40 @@ fn convert(raw: RawAdvisory) -> Result<Advisory, String> {
     if id.trim().is_empty() {
         return Err("missing or empty \"id\"".to_string());
     }
+    if id.len() > MAX_ID_LEN {
+        return Err(format!(
+            "\"id\" is {} bytes, more than {MAX_ID_LEN}",
+            id.len()
+        ));
+    }
+    for (field, list) in [
+        ("aliases", raw.aliases.as_ref()),
+        ("related", raw.related.as_ref()),
+    ] {
+        let list = list.map(Vec::as_slice).unwrap_or_default();
+        check_count(field, list.len(), MAX_LIST)?;
+        if let Some(a) = list.iter().find(|a| a.len() > MAX_ID_LEN) {
+            return Err(format!(
+                "\"{field}\" has an id of {} bytes, more than {MAX_ID_LEN}",
+                a.len()
+            ));
+        }
+    }
+    check_count(
+        "references",
+        raw.references.as_ref().map_or(0, Vec::len),
+        MAX_LIST,
+    )?;
+    check_count(
+        "severity",
+        raw.severity.as_ref().map_or(0, Vec::len),
+        MAX_LIST,
+    )?;
+    check_count(
+        "affected",
+        raw.affected.as_ref().map_or(0, Vec::len),
+        MAX_AFFECTED,
+    )?;
     let modified = parse_time("modified", raw.modified.as_deref())?;
     let published = parse_time("published", raw.published.as_deref())?;
     let withdrawn = parse_time("withdrawn", raw.withdrawn.as_deref())?;
@@ -190,6 +297,83 @@ fn convert(raw: RawAdvisory) -> Result<Advisory, String> {
     Ok(adv)
 }
 
+fn check_count(field: &str, n: usize, max: usize) -> Result<(), String> {
+    if n > max {
+        return Err(format!("\"{field}\" has {n} entries, more than {max}"));
+    }
+    Ok(())
+}
+
+fn check_version(at: &str, v: &str) -> Result<(), String> {
+    if v.len() > MAX_VERSION_LEN {
+        return Err(format!(
+            "{at}: version of {} bytes, more than {MAX_VERSION_LEN}",
+            v.len()
+        ));
+    }
+    Ok(())
+}
+
+/// SemVer 2.0.0 (<https://semver.org>), no leading `v`: `MAJOR.MINOR.PATCH`, numbers without
+/// leading zeros, an optional `-pre.release` (numeric identifiers without leading zeros) and
+/// `+build` metadata.
+pub fn is_semver(s: &str) -> bool {
+    let (rest, build) = match s.split_once('+') {
+        Some((r, b)) => (r, Some(b)),
+        None => (s, None),
+    };
+    let (core, pre) = match rest.split_once('-') {
+        Some((c, p)) => (c, Some(p)),
+        None => (rest, None),
+    };
+    let ident_ok =
+        |i: &str| !i.is_empty() && i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let numeric_ok = |n: &str| {
+        !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && (n == "0" || !n.starts_with('0'))
+    };
+    let parts: Vec<&str> = core.split('.').collect();
+    if parts.len() != 3 || !parts.iter().all(|p| numeric_ok(p)) {
+        return false;
+    }
+    if let Some(pre) = pre
+        && !pre
+            .split('.')
+            .all(|i| ident_ok(i) && (!i.bytes().all(|b| b.is_ascii_digit()) || numeric_ok(i)))
+    {
+        return false;
+    }
+    if let Some(b) = build
+        && !b.split('.').all(ident_ok)
+    {
+        return false;
+    }
+    true
+}
+
+/// What a well-formed advisory names that this reader cannot act on: an ecosystem the OSV schema
+/// does not define (its entries cannot be matched) or a range type other than `SEMVER`,
+/// `ECOSYSTEM` and `GIT`. One message per affected entry or range, with its JSON path.
+pub fn osv_warnings(adv: &Advisory) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, a) in adv.affected.iter().enumerate() {
+        let base = a.ecosystem.split(':').next().unwrap_or_default();
+        if !KNOWN_ECOSYSTEMS.contains(&base) {
+            out.push(format!(
+                "affected[{i}]: ecosystem {:?} is not one OSV defines; kept, but nothing matches it",
+                a.ecosystem
+            ));
+        }
+        for (j, r) in a.ranges.iter().enumerate() {
+            if let RangeKind::Other(t) = &r.kind {
+                out.push(format!(
+                    "affected[{i}].ranges[{j}]: range type {t:?} is not one OSV defines (SEMVER, ECOSYSTEM, GIT); kept, compared in the ecosystem's order"
+                ));
+            }
+        }
+    }
+    out
+}
+
 fn convert_severities(raw: Vec<RawSeverity>, at: &str) -> Result<Vec<Severity>, String> {
     raw.into_iter()
         .enumerate()
@@ -223,11 +407,35 @@ fn convert_affected(a: RawAffected, i: usize) -> Result<Affected, String> {
         .name
         .filter(|n| !n.is_empty())
         .ok_or_else(|| format!("affected[{i}].package has no \"name\""))?;
+    check_count(
+        &format!("affected[{i}].ranges"),
+        a.ranges.as_ref().map_or(0, Vec::len),
+        MAX_RANGES,
+    )?;
+    check_count(
+        &format!("affected[{i}].versions"),
+        a.versions.as_ref().map_or(0, Vec::len),
+        MAX_VERSIONS,
+    )?;
+    check_count(
+        &format!("affected[{i}].severity"),
+        a.severity.as_ref().map_or(0, Vec::len),
+        MAX_LIST,
+    )?;
+    for v in a.versions.iter().flatten() {
+        check_version(&format!("affected[{i}].versions"), v)?;
+    }
     let mut ranges = Vec::new();
     for (j, r) in a.ranges.unwrap_or_default().into_iter().enumerate() {
         let kind = r
             .kind
             .ok_or_else(|| format!("affected[{i}].ranges[{j}] has no \"type\""))?;
+        let kind = RangeKind::parse(&kind);
+        check_count(
+            &format!("affected[{i}].ranges[{j}].events"),
+            r.events.as_ref().map_or(0, Vec::len),
+            MAX_EVENTS,
+        )?;
         let mut events = Vec::new();
         for (k, e) in r.events.unwrap_or_default().into_iter().enumerate() {
             let at = || format!("affected[{i}].ranges[{j}].events[{k}]");
@@ -245,7 +453,20 @@ fn convert_affected(a: RawAffected, i: usize) -> Result<Affected, String> {
                 found.push(Event::Limit(v));
             }
             match found.len() {
-                1 => events.extend(found),
+                1 => {
+                    let ev = &found[0];
+                    let v = ev.version();
+                    check_version(&at(), v)?;
+                    let exempt = matches!(ev, Event::Introduced(x) if x == "0")
+                        || matches!(ev, Event::Limit(x) if x == "*");
+                    if kind == RangeKind::Semver && !exempt && !is_semver(v) {
+                        return Err(format!(
+                            "{}: {v:?} is not a SemVer 2.0 version (SEMVER range)",
+                            at()
+                        ));
+                    }
+                    events.extend(found)
+                }
                 0 => {
                     return Err(format!(
                         "{} has none of \"introduced\", \"fixed\", \"last_affected\", \"limit\"",
@@ -256,7 +477,7 @@ fn convert_affected(a: RawAffected, i: usize) -> Result<Affected, String> {
             }
         }
         ranges.push(Range {
-            kind: RangeKind::parse(&kind),
+            kind,
             repo: r.repo,
             events,
         });
@@ -296,231 +517,4 @@ fn parse_time(field: &str, s: Option<&str>) -> Result<Option<DateTime<Utc>>, Str
         },
     };
     Ok(if t.year() <= 1 { None } else { Some(t) })
-}
-
-// ---------------------------------------------------------------------------------------------
-// Loading.
-
-/// Loads OSV advisories from `path`: a single `.json` file, a directory (walked recursively for
-/// `*.json`, in path order, symlinks to directories not followed) or a zip dump such as OSV's
-/// `all.zip` (recognised by its magic bytes, whatever its name; entries not ending in `.json`
-/// are skipped).
-///
-/// Bad records do not stop the load: each one becomes a [`FeedError`] in the report. `Err` is
-/// returned only when `path` itself cannot be read, or a zip's central directory is unreadable
-/// or lists more than [`MAX_RECORDS`] entries. `progress` is called with the number of records
-/// looked at so far after each record.
-pub fn load_osv_path(path: &Path, progress: &mut dyn FnMut(usize)) -> io::Result<LoadReport> {
-    let meta = fs::metadata(path)?;
-    if meta.is_dir() {
-        return load_dir(path, progress);
-    }
-    let mut file = File::open(path)?;
-    let mut magic = [0u8; 4];
-    let n = read_up_to(&mut file, &mut magic)?;
-    file.rewind()?;
-    if n == 4 && (magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06") {
-        return load_zip(file, path, progress);
-    }
-    let mut report = LoadReport::default();
-    let location = path.display().to_string();
-    match read_bounded(&mut file) {
-        Ok(Ok(bytes)) => push_parsed(&mut report, parse_osv(&bytes, &location)),
-        Ok(Err(message)) => report.errors.push(FeedError {
-            location,
-            id: None,
-            message,
-        }),
-        Err(e) => return Err(e),
-    }
-    progress(1);
-    Ok(report)
-}
-
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
-}
-
-/// Reads at most [`MAX_ADVISORY_BYTES`]; the inner `Err` says the source was larger.
-fn read_bounded(r: &mut impl Read) -> io::Result<Result<Vec<u8>, String>> {
-    let mut buf = Vec::new();
-    r.take(MAX_ADVISORY_BYTES + 1).read_to_end(&mut buf)?;
-    if buf.len() as u64 > MAX_ADVISORY_BYTES {
-        return Ok(Err(format!(
-            "larger than the {MAX_ADVISORY_BYTES}-byte advisory limit"
-        )));
-    }
-    Ok(Ok(buf))
-}
-
-fn push_parsed(report: &mut LoadReport, r: Result<Advisory, FeedError>) {
-    match r {
-        Ok(a) => report.advisories.push(a),
-        Err(e) => report.errors.push(e),
-    }
-}
-
-fn load_dir(root: &Path, progress: &mut dyn FnMut(usize)) -> io::Result<LoadReport> {
-    let mut report = LoadReport::default();
-    let mut files = Vec::new();
-    // The root must be listable; errors below it are reported per directory.
-    fs::read_dir(root)?;
-    collect_json(root, 0, &mut files, &mut report.errors);
-    files.sort();
-    if files.len() > MAX_RECORDS {
-        report.errors.push(FeedError {
-            location: root.display().to_string(),
-            id: None,
-            message: format!(
-                "more than {MAX_RECORDS} .json files; only the first {MAX_RECORDS} were loaded"
-            ),
-        });
-        files.truncate(MAX_RECORDS);
-    }
-    for (i, file) in files.iter().enumerate() {
-        let location = file.display().to_string();
-        let bytes = File::open(file).and_then(|mut f| read_bounded(&mut f));
-        match bytes {
-            Ok(Ok(bytes)) => push_parsed(&mut report, parse_osv(&bytes, &location)),
-            Ok(Err(message)) => report.errors.push(FeedError {
-                location,
-                id: None,
-                message,
-            }),
-            Err(e) => report.errors.push(FeedError {
-                location,
-                id: None,
-                message: format!("cannot read: {e}"),
-            }),
-        }
-        progress(i + 1);
-    }
-    Ok(report)
-}
-
-fn collect_json(dir: &Path, depth: usize, out: &mut Vec<PathBuf>, errors: &mut Vec<FeedError>) {
-    let location = || dir.display().to_string();
-    if depth > MAX_DIR_DEPTH {
-        errors.push(FeedError {
-            location: location(),
-            id: None,
-            message: format!("nested deeper than {MAX_DIR_DEPTH} directories; not walked"),
-        });
-        return;
-    }
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            errors.push(FeedError {
-                location: location(),
-                id: None,
-                message: format!("cannot list: {e}"),
-            });
-            return;
-        }
-    };
-    for entry in entries {
-        if out.len() > MAX_RECORDS {
-            return;
-        }
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                errors.push(FeedError {
-                    location: location(),
-                    id: None,
-                    message: format!("cannot list: {e}"),
-                });
-                continue;
-            }
-        };
-        let path = entry.path();
-        // file_type() does not follow symlinks: a symlinked directory is not walked (no cycles);
-        // a symlinked file is read if it ends in .json.
-        let Ok(ft) = entry.file_type() else { continue };
-        if ft.is_dir() {
-            collect_json(&path, depth + 1, out, errors);
-        } else if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-        {
-            out.push(path);
-        }
-    }
-}
-
-fn load_zip(file: File, path: &Path, progress: &mut dyn FnMut(usize)) -> io::Result<LoadReport> {
-    let invalid = |m: String| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{}: {m}", path.display()),
-        )
-    };
-    let mut archive = zip::ZipArchive::new(BufReader::new(file))
-        .map_err(|e| invalid(format!("not a readable zip archive: {e}")))?;
-    if archive.len() > MAX_RECORDS {
-        return Err(invalid(format!(
-            "zip lists {} entries, more than the {MAX_RECORDS} limit",
-            archive.len()
-        )));
-    }
-    let mut report = LoadReport::default();
-    let base = path.display().to_string();
-    for i in 0..archive.len() {
-        let r = read_zip_entry(&mut archive, i, &base);
-        match r {
-            Ok(None) => {}
-            Ok(Some((bytes, location))) => push_parsed(&mut report, parse_osv(&bytes, &location)),
-            Err(e) => report.errors.push(e),
-        }
-        progress(i + 1);
-    }
-    Ok(report)
-}
-
-/// One zip entry's bytes and location; `None` for directories and non-`.json` entries.
-fn read_zip_entry<R: Read + Seek>(
-    archive: &mut zip::ZipArchive<R>,
-    i: usize,
-    base: &str,
-) -> Result<Option<(Vec<u8>, String)>, FeedError> {
-    let fail = |location: String, message: String| FeedError {
-        location,
-        id: None,
-        message,
-    };
-    let mut entry = archive
-        .by_index(i)
-        .map_err(|e| fail(format!("{base}!#{i}"), format!("unreadable zip entry: {e}")))?;
-    let name = match entry.name() {
-        Ok(n) => n.into_owned(),
-        Err(e) => return Err(fail(format!("{base}!#{i}"), format!("bad entry name: {e}"))),
-    };
-    let location = format!("{base}!{name}");
-    if entry.is_dir() || !name.to_ascii_lowercase().ends_with(".json") {
-        return Ok(None);
-    }
-    if entry.size() > MAX_ADVISORY_BYTES {
-        return Err(fail(
-            location,
-            format!(
-                "zip entry declares {} uncompressed bytes, more than the {MAX_ADVISORY_BYTES}-byte limit",
-                entry.size()
-            ),
-        ));
-    }
-    match read_bounded(&mut entry) {
-        Ok(Ok(bytes)) => Ok(Some((bytes, location))),
-        Ok(Err(m)) => Err(fail(location, format!("uncompressed entry {m}"))),
-        Err(e) => Err(fail(location, format!("cannot decompress: {e}"))),
-    }
 }
