@@ -855,16 +855,25 @@ pub struct BuildRecord {
     /// When the build ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_time: Option<DateTime<Utc>>,
-    /// When the ledger stored it (set by the store).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When the ledger stored it. Set by the store; never read from input.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub record_time: Option<DateTime<Utc>>,
-    /// Where the facts came from.
-    #[serde(default)]
+    /// Where the facts came from. Set by the ledger from how it received
+    /// them (flags or file: `ci`; `sbom import`; a DSSE envelope; its own
+    /// index of the image); never read from input.
+    #[serde(default, skip_deserializing)]
     pub origin: Origin,
-    /// Trust state.
-    #[serde(default)]
+    /// Trust state. Established by the ledger (a signature checked against a
+    /// pinned key, an index it ran itself); never read from input.
+    #[serde(default, skip_deserializing)]
     pub trust: Trust,
 }
+
+/// Fields of a [`BuildRecord`] that the ledger establishes itself. No
+/// deserialisation of a record sets them (they are `skip_deserializing`);
+/// [`BuildRecord::from_json`] rejects a document that carries one, so a
+/// submitted record can never claim to be verified, observed or older.
+pub const LEDGER_FIELDS: &[&str] = &["origin", "trust", "record_time"];
 
 fn default_schema_version() -> u32 {
     SCHEMA_VERSION
@@ -897,7 +906,19 @@ impl BuildRecord {
         let rec: BuildRecord = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             let path = if path == "." { String::new() } else { path };
-            ModelError::new(path, e.into_inner().to_string())
+            let message = e.into_inner().to_string();
+            if let Some(f) = LEDGER_FIELDS.iter().find(|f| {
+                (path.is_empty() || path == **f)
+                    && message.starts_with(&format!("unknown field `{f}`"))
+            })
+            {
+                return ModelError::new(
+                    *f,
+                    "set by the ledger (from a signature it verified or an index it ran), \
+                     never accepted from input; remove the field",
+                );
+            }
+            ModelError::new(path, message)
         })?;
         rec.validate()?;
         Ok(rec)
@@ -921,6 +942,7 @@ impl BuildRecord {
                 "a build record needs at least one subject digest",
             ));
         }
+        self.check_trust()?;
         if let Some(src) = &self.source
             && let Some(c) = &src.commit
         {
@@ -955,6 +977,36 @@ impl BuildRecord {
             }
         }
         Ok(())
+    }
+
+    /// Origin and trust must agree: only an attestation can be verified (and
+    /// then by a named key), only the indexer observes, a CI claim or an
+    /// SBOM is unverified. A record that breaks this was built by mistake in
+    /// code (input cannot set these fields); the store refuses it.
+    fn check_trust(&self) -> Result<(), ModelError> {
+        let t = &self.trust;
+        let ok = match (self.origin, t.state) {
+            (Origin::Ci | Origin::Sbom, TrustState::Unverified) => t.key_id.is_none(),
+            (Origin::Attestation, TrustState::Verified) => {
+                t.key_id.as_deref().is_some_and(|k| !k.is_empty()) && t.reason.is_none()
+            }
+            (Origin::Attestation, TrustState::Unverified) => t.key_id.is_none(),
+            (Origin::Indexer, TrustState::Observed) => t.key_id.is_none(),
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(ModelError::new(
+                "trust",
+                format!(
+                    "trust {} (key {}) is not possible for origin {}",
+                    t.state.as_str(),
+                    t.key_id.as_deref().unwrap_or("none"),
+                    self.origin.as_str()
+                ),
+            ))
+        }
     }
 
     /// All subject digests, including the per-platform manifests of index subjects.

@@ -140,9 +140,100 @@ fn record_round_trip() {
         version: Some("v1beta1".into()),
         stability: Stability::Beta,
     });
-    let json = serde_json::to_vec(&r).unwrap();
-    let back = BuildRecord::from_json(&json).unwrap();
+    // What the ledger writes carries origin and trust; a submitted document
+    // must not, so the round trip drops them first.
+    let mut v = serde_json::to_value(&r).unwrap();
+    for f in LEDGER_FIELDS {
+        v.as_object_mut().unwrap().remove(*f);
+    }
+    let back = BuildRecord::from_json(&serde_json::to_vec(&v).unwrap()).unwrap();
     assert_eq!(back, r);
+}
+
+/// Issue 9, item 1: a document can never claim trust, origin or a record
+/// time, on any deserialisation path.
+#[test]
+fn ledger_fields_are_never_read_from_input() {
+    let d = "c".repeat(64);
+    let forged = [
+        (
+            "trust",
+            format!(
+                r#"{{"subjects":[{{"digest":"sha256:{d}"}}],"trust":{{"state":"verified","key_id":"x"}}}}"#
+            ),
+        ),
+        (
+            "origin",
+            format!(r#"{{"subjects":[{{"digest":"sha256:{d}"}}],"origin":"attestation"}}"#),
+        ),
+        (
+            "origin",
+            format!(
+                r#"{{"origin":"indexer","subjects":[{{"digest":"sha256:{d}"}}],"trust":{{"state":"observed"}}}}"#
+            ),
+        ),
+        (
+            "record_time",
+            format!(
+                r#"{{"subjects":[{{"digest":"sha256:{d}"}}],"record_time":"2001-01-01T00:00:00Z"}}"#
+            ),
+        ),
+    ];
+    for (field, doc) in &forged {
+        let e = BuildRecord::from_json(doc.as_bytes()).unwrap_err();
+        assert_eq!(e.field, *field, "{doc}: {e}");
+        assert!(e.message.contains("set by the ledger"), "{e}");
+        // Plain serde, which a careless caller might use, cannot set them either.
+        let any: Result<BuildRecord, _> = serde_json::from_str(doc);
+        assert!(any.is_err(), "{doc} deserialised");
+    }
+    // A nested `trust` (e.g. in a label value) is just data.
+    let ok = format!(
+        r#"{{"subjects":[{{"digest":"sha256:{d}"}}],"labels":{{"trust":"verified"}}}}"#
+    );
+    let r = BuildRecord::from_json(ok.as_bytes()).unwrap();
+    assert_eq!(r.origin, Origin::Ci);
+    assert_eq!(r.trust.state, TrustState::Unverified);
+}
+
+/// Origin and trust must agree, whoever built the record in code.
+#[test]
+fn impossible_trust_is_refused() {
+    let d = Digest::parse(&format!("sha256:{}", "d".repeat(64))).unwrap();
+    let base = BuildRecord::new(vec![Subject {
+        digest: d,
+        media_type: None,
+        platform: None,
+        references: vec![],
+        manifests: vec![],
+    }]);
+    let cases = [
+        (Origin::Ci, TrustState::Verified, Some("k"), false),
+        (Origin::Ci, TrustState::Observed, None, false),
+        (Origin::Sbom, TrustState::Verified, Some("k"), false),
+        (Origin::Attestation, TrustState::Verified, None, false),
+        (Origin::Attestation, TrustState::Observed, None, false),
+        (Origin::Indexer, TrustState::Verified, Some("k"), false),
+        (Origin::Indexer, TrustState::Unverified, None, false),
+        (Origin::Ci, TrustState::Unverified, None, true),
+        (Origin::Sbom, TrustState::Unverified, None, true),
+        (Origin::Attestation, TrustState::Verified, Some("k"), true),
+        (Origin::Attestation, TrustState::Unverified, None, true),
+        (Origin::Indexer, TrustState::Observed, None, true),
+    ];
+    for (origin, state, key, ok) in cases {
+        let mut r = base.clone();
+        r.origin = origin;
+        r.trust = Trust {
+            state,
+            key_id: key.map(String::from),
+            reason: None,
+        };
+        assert_eq!(r.validate().is_ok(), ok, "{origin:?} {state:?} {key:?}");
+        if !ok {
+            assert_eq!(r.validate().unwrap_err().field, "trust");
+        }
+    }
 }
 
 #[test]
