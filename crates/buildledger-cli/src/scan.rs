@@ -27,6 +27,105 @@ pub struct ScanArgs {
     /// Digest to record a dir: or file: source under (they have none of their own).
     #[arg(long)]
     digest: Option<String>,
+    /// Most bytes decompressed from all layers of the image (K/M/G/T suffixes).
+    #[arg(long, env = "BUILDLEDGER_SCAN_MAX_IMAGE_BYTES", value_name = "SIZE", value_parser = size_arg)]
+    max_image_bytes: Option<u64>,
+    /// Largest file whose content is examined; larger wanted files make the scan incomplete.
+    #[arg(long, env = "BUILDLEDGER_SCAN_MAX_FILE_BYTES", value_name = "SIZE", value_parser = size_arg)]
+    max_file_bytes: Option<u64>,
+    /// Most bytes held in memory at once (remembered paths, package databases, the executable being read).
+    #[arg(long, env = "BUILDLEDGER_SCAN_MAX_BUFFERED_BYTES", value_name = "SIZE", value_parser = size_arg)]
+    max_buffered_bytes: Option<u64>,
+    /// Most tar entries over all layers (files of a dir: tree).
+    #[arg(long, env = "BUILDLEDGER_SCAN_MAX_ENTRIES", value_name = "N")]
+    max_entries: Option<u64>,
+    /// Largest decompressed/compressed ratio of a layer (checked after 64 MiB).
+    #[arg(long, env = "BUILDLEDGER_SCAN_MAX_RATIO", value_name = "N")]
+    max_ratio: Option<u64>,
+    /// Longest a scan may take, network included (e.g. 90s, 30m, 2h; plain numbers are seconds).
+    #[arg(long, env = "BUILDLEDGER_SCAN_MAX_TIME", value_name = "DURATION", value_parser = duration_arg)]
+    max_time: Option<std::time::Duration>,
+}
+
+fn size_arg(s: &str) -> std::result::Result<u64, String> {
+    buildledger_input::parse_size(s)
+        .ok_or_else(|| format!("{s:?}: expected a size in bytes, e.g. 16777216, 512M or 2G"))
+}
+
+fn duration_arg(s: &str) -> std::result::Result<std::time::Duration, String> {
+    let t = s.trim();
+    let (num, mul) = match t.char_indices().last() {
+        Some((i, 's')) => (&t[..i], 1),
+        Some((i, 'm')) => (&t[..i], 60),
+        Some((i, 'h')) => (&t[..i], 3600),
+        _ => (t, 1),
+    };
+    num.trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mul))
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| format!("{s:?}: expected a duration, e.g. 90s, 30m or 2h"))
+}
+
+/// The flag and the environment variable that set a limit.
+pub fn limit_knobs(kind: buildledger_image::LimitKind) -> (&'static str, &'static str) {
+    use buildledger_image::LimitKind as K;
+    match kind {
+        K::ImageBytes => ("--max-image-bytes", "BUILDLEDGER_SCAN_MAX_IMAGE_BYTES"),
+        K::FileBytes => ("--max-file-bytes", "BUILDLEDGER_SCAN_MAX_FILE_BYTES"),
+        K::BufferedBytes => (
+            "--max-buffered-bytes",
+            "BUILDLEDGER_SCAN_MAX_BUFFERED_BYTES",
+        ),
+        K::Entries => ("--max-entries", "BUILDLEDGER_SCAN_MAX_ENTRIES"),
+        K::Ratio => ("--max-ratio", "BUILDLEDGER_SCAN_MAX_RATIO"),
+        K::Time => ("--max-time", "BUILDLEDGER_SCAN_MAX_TIME"),
+        _ => ("", ""),
+    }
+}
+
+impl ScanArgs {
+    fn limits(&self) -> buildledger_image::Limits {
+        let mut l = buildledger_image::Limits::default();
+        if let Some(v) = self.max_image_bytes {
+            l.max_image_bytes = v;
+        }
+        if let Some(v) = self.max_file_bytes {
+            l.max_file_bytes = v;
+        }
+        if let Some(v) = self.max_buffered_bytes {
+            l.max_buffered_bytes = v;
+        }
+        if let Some(v) = self.max_entries {
+            l.max_entries = v;
+        }
+        if let Some(v) = self.max_ratio {
+            l.max_ratio = v;
+        }
+        if let Some(v) = self.max_time {
+            l.max_time = v;
+        }
+        l
+    }
+}
+
+/// A failed scan as a CLI error: environment failures (registry
+/// unreachable, disk) exit 1, everything about the image itself exits 2; an
+/// exceeded limit says how to raise it.
+fn scan_error(source: &str, e: buildledger_scan::ScanError) -> CliError {
+    let buildledger_scan::ScanError::Image(e) = e;
+    if let Some(l) = e.limit() {
+        let (flag, var) = limit_knobs(l.kind);
+        return CliError::input(format!(
+            "{source}: scan limit exceeded: {l}; nothing was recorded. Raise it with {flag} or {var}"
+        ));
+    }
+    if e.is_runtime() {
+        CliError::runtime(format!("{source}: {e}"))
+    } else {
+        CliError::input(format!("{source}: {e}"))
+    }
 }
 
 /// Terminal progress: one line per layer with bytes read.
@@ -79,11 +178,22 @@ pub fn scan(db: &Option<String>, a: ScanArgs, json: bool) -> Result<u8> {
         ),
         None => None,
     };
+    let format = if json {
+        "json".to_string()
+    } else {
+        a.format.clone()
+    };
+    if !matches!(format.as_str(), "json" | "cyclonedx" | "spdx" | "table") {
+        return Err(CliError::input(format!(
+            "--format {format:?}: expected table, json, cyclonedx or spdx"
+        )));
+    }
     let opts = buildledger_image::OpenOptions {
         platform: a.platform.clone(),
         insecure: a.insecure,
         username: std::env::var("BUILDLEDGER_REGISTRY_USER").ok(),
         password: std::env::var("BUILDLEDGER_REGISTRY_PASSWORD").ok(),
+        limits: a.limits(),
         ..Default::default()
     };
     let mut bar = Bar {
@@ -94,14 +204,15 @@ pub fn scan(db: &Option<String>, a: ScanArgs, json: bool) -> Result<u8> {
         last: std::time::Instant::now(),
     };
     let t0 = std::time::Instant::now();
-    let res = buildledger_scan::scan(&spec, &opts, &mut bar)
-        .map_err(|e| CliError::runtime(format!("{}: {e}", a.source)))?;
+    let res = buildledger_scan::scan(&spec, &opts, &mut bar);
     if bar.on {
         let _ = write!(std::io::stderr(), "\r\x1b[K");
     }
+    let res = res.map_err(|e| scan_error(&a.source, e))?;
     for w in &res.warnings {
         eprintln!(
-            "warning: {}{}{}",
+            "warning: {}{}{}{}",
+            if w.skipped { "(not examined) " } else { "" },
             w.layer
                 .as_deref()
                 .map(|l| format!("layer {l}: "))
@@ -113,12 +224,33 @@ pub fn scan(db: &Option<String>, a: ScanArgs, json: bool) -> Result<u8> {
             w.message
         );
     }
-    let comps = res.components();
-    let format = if json {
-        "json".to_string()
+    // Decided before anything is printed: a result that cannot be recorded
+    // (something skipped, no digest) fails the command and stores nothing.
+    let record = if a.record {
+        match res.to_record(digest.as_ref()) {
+            Ok(r) => Some(r),
+            Err(buildledger_scan::RecordError::NoDigest) => {
+                return Err(CliError::input(format!(
+                    "{}: no image digest to record under; pass --digest",
+                    a.source
+                )));
+            }
+            Err(e) => {
+                let hint = if res.skipped().any(|w| w.message.contains("max_file_bytes")) {
+                    " (a file was larger than max_file_bytes: raise it with --max-file-bytes or BUILDLEDGER_SCAN_MAX_FILE_BYTES)"
+                } else {
+                    ""
+                };
+                return Err(CliError::input(format!(
+                    "{}: {e}; nothing was recorded{hint}",
+                    a.source
+                )));
+            }
+        }
     } else {
-        a.format.clone()
+        None
     };
+    let comps = res.components();
     let subject_name = res
         .image
         .repo_tags
@@ -185,19 +317,11 @@ pub fn scan(db: &Option<String>, a: ScanArgs, json: bool) -> Result<u8> {
                 t0.elapsed().as_secs_f64()
             );
         }
-        other => {
-            return Err(CliError::input(format!(
-                "--format {other:?}: expected table, json, cyclonedx or spdx"
-            )));
-        }
+        _ => unreachable!("format checked above"),
     }
-    if a.record {
-        let Some(rec) = res.to_record(digest.as_ref()) else {
-            return Err(CliError::input(format!(
-                "{}: no image digest to record under; pass --digest",
-                a.source
-            )));
-        };
+    if let Some(rec) = record {
+        // Known issue: the record and its layer chain are written in two
+        // transactions.
         let mut store = crate::open_store(db)?;
         let (id, delta) = buildledger_rules::record(&mut store, &rec)
             .map_err(|e| CliError::runtime(e.to_string()))?;
@@ -254,10 +378,22 @@ pub enum SbomCommand {
     },
 }
 
+/// Environment variable with the largest SBOM `sbom import` reads.
+pub const SBOM_LIMIT_VAR: &str = "BUILDLEDGER_MAX_SBOM_BYTES";
+/// Default of [`SBOM_LIMIT_VAR`]: 256 MiB.
+pub const DEFAULT_MAX_SBOM_BYTES: u64 = 256 << 20;
+
 pub fn sbom(db: &Option<String>, cmd: SbomCommand, json: bool) -> Result<u8> {
     let SbomCommand::Import { file, digest } = cmd;
     let name = file.display().to_string();
-    let bytes = std::fs::read(&file).map_err(|e| CliError::input(format!("{name}: {e}")))?;
+    let max = buildledger_input::limit_from_env(SBOM_LIMIT_VAR, DEFAULT_MAX_SBOM_BYTES)
+        .map_err(CliError::input)?;
+    let bytes = buildledger_input::read_file(&file, max).map_err(|e| {
+        CliError::input(
+            e.with_hint(&format!("SBOM limit; raise it with {SBOM_LIMIT_VAR}"))
+                .to_string(),
+        )
+    })?;
     let sbom = buildledger_sbom::detect_and_parse(&bytes, &name)
         .map_err(|e| CliError::input(e.to_string()))?;
     let digest = match digest.or(sbom.subject_digest.clone()) {

@@ -7,6 +7,7 @@ use std::rc::Rc;
 use sha2::{Digest as _, Sha256, Sha512};
 
 use crate::ImageError;
+use crate::limits::Budget;
 
 /// A validated content digest (`algorithm:hex`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,42 +105,44 @@ pub(crate) struct HashState {
     pub(crate) bytes: u64,
 }
 
-/// A reader that hashes and counts everything read through it, and refuses
-/// to read more than `limit` bytes (an error, not a silent truncation).
-pub(crate) struct HashingReader<R> {
+/// A reader that hashes and counts the raw bytes of a layer blob, and
+/// refuses to read more than [`Limits::max_image_bytes`](crate::Limits::max_image_bytes)
+/// of them (an error, not a silent truncation).
+pub(crate) struct HashingReader<'b, R> {
     inner: R,
     state: Rc<RefCell<HashState>>,
-    limit: u64,
-    what: &'static str,
+    budget: &'b Budget,
+    name: &'b str,
 }
 
-impl<R: Read> HashingReader<R> {
+impl<'b, R: Read> HashingReader<'b, R> {
     pub(crate) fn new(
         inner: R,
         state: Rc<RefCell<HashState>>,
-        limit: u64,
-        what: &'static str,
+        budget: &'b Budget,
+        name: &'b str,
     ) -> Self {
         HashingReader {
             inner,
             state,
-            limit,
-            what,
+            budget,
+            name,
         }
     }
 }
 
-impl<R: Read> Read for HashingReader<R> {
+impl<R: Read> Read for HashingReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.budget.check_time(&format!("layer {}", self.name))?;
         let n = self.inner.read(buf)?;
         let mut st = self.state.borrow_mut();
         st.hasher.update(&buf[..n]);
         st.bytes += n as u64;
-        if st.bytes > self.limit {
-            return Err(io::Error::other(format!(
-                "{} exceeds the limit of {} bytes",
-                self.what, self.limit
-            )));
+        if st.bytes > self.budget.limits().max_image_bytes {
+            return Err(self.budget.exceed(
+                crate::LimitKind::ImageBytes,
+                format!("layer {}: blob of more than {} bytes", self.name, st.bytes),
+            ));
         }
         Ok(n)
     }

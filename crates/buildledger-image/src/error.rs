@@ -4,10 +4,11 @@ use std::path::PathBuf;
 
 /// Everything that can go wrong while opening or walking an image.
 ///
-/// Corrupt *layers* are not errors: they are reported to the
-/// [`Visitor`](crate::Visitor) as [`Warning`](crate::Warning)s and the walk
-/// continues (unless [`OpenOptions::strict`](crate::OpenOptions::strict) is
-/// set). Corrupt manifests, indexes and configs are errors.
+/// Anything that means the image is not what its digests say, or could not
+/// be read whole, is an error: corrupt manifests, indexes, configs *and*
+/// layers, blob digest and diff ID mismatches, missing blobs, and exceeded
+/// [`Limits`](crate::Limits). [`ImageError::is_runtime`] tells failures of
+/// the environment (network, registry, disk) from bad input.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ImageError {
@@ -110,7 +111,8 @@ pub enum ImageError {
         /// Details.
         message: String,
     },
-    /// A layer failed and [`OpenOptions::strict`](crate::OpenOptions::strict) was set.
+    /// A layer is corrupt (truncated or undecodable gzip/zstd/tar), does not
+    /// match its blob digest or diff ID, or could not be opened.
     #[error("layer {layer}: {message}")]
     Layer {
         /// The layer digest (or archive path).
@@ -118,9 +120,43 @@ pub enum ImageError {
         /// What went wrong.
         message: String,
     },
+    /// One of the [`Limits`](crate::Limits) was exceeded.
+    #[error("{0}")]
+    Limit(#[from] crate::LimitExceeded),
 }
 
 impl ImageError {
+    /// True for failures of the environment rather than of the input: the
+    /// registry unreachable or refusing, a local read failing for a reason
+    /// other than the file being absent or not what it should be. Everything
+    /// else (bad source string, missing or corrupt blob, digest mismatch,
+    /// exceeded limit) is bad input.
+    pub fn is_runtime(&self) -> bool {
+        match self {
+            ImageError::Registry { .. } | ImageError::Auth { .. } => true,
+            ImageError::Io { source, .. } => !matches!(
+                source.kind(),
+                std::io::ErrorKind::NotFound
+                    | std::io::ErrorKind::PermissionDenied
+                    | std::io::ErrorKind::NotADirectory
+                    | std::io::ErrorKind::IsADirectory
+                    | std::io::ErrorKind::InvalidInput
+                    | std::io::ErrorKind::InvalidData
+                    | std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::FileTooLarge
+            ),
+            _ => false,
+        }
+    }
+
+    /// The exceeded limit, when that is what this error is.
+    pub fn limit(&self) -> Option<&crate::LimitExceeded> {
+        match self {
+            ImageError::Limit(l) => Some(l),
+            _ => None,
+        }
+    }
+
     pub(crate) fn io(what: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         ImageError::Io {
             what,

@@ -5,7 +5,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::layer::MAX_PATH_LEN;
-use crate::{EntryKind, FileEntry, ImageError, OpenOptions, Visitor, WalkStats, Warning};
+use crate::layout::open_file;
+use crate::limits::Budget;
+use crate::{EntryKind, FileEntry, ImageError, Visitor, WalkStats, Warning};
 
 fn kind_of(ft: fs::FileType) -> EntryKind {
     if ft.is_symlink() {
@@ -20,51 +22,92 @@ fn kind_of(ft: fs::FileType) -> EntryKind {
     }
 }
 
-fn warn(visitor: &mut dyn Visitor, path: Option<String>, message: String) {
+fn warn(visitor: &mut dyn Visitor, path: Option<String>, message: String, skipped: bool) {
     visitor.warning(Warning {
         layer: None,
         path,
         message,
+        skipped,
     });
 }
 
-fn deliver(visitor: &mut dyn Visitor, fe: &FileEntry, abs: &Path, opts: &OpenOptions) {
+/// An error from the visitor (or the file it reads) ends the walk.
+fn visit_failed(budget: &Budget, abs: &Path, e: std::io::Error) -> ImageError {
+    match budget.tripped() {
+        Some(l) => ImageError::Limit(l),
+        None => ImageError::io("reading", abs, e),
+    }
+}
+
+/// The content of a file as handed to a visitor: the time bound holds.
+struct ContentReader<'b, R> {
+    inner: R,
+    budget: &'b Budget,
+    what: &'b str,
+}
+
+impl<R: std::io::Read> std::io::Read for ContentReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.budget.check_time(self.what)?;
+        self.inner.read(buf)
+    }
+}
+
+fn deliver(
+    visitor: &mut dyn Visitor,
+    fe: &FileEntry,
+    abs: &Path,
+    budget: &Budget,
+) -> Result<(), ImageError> {
     if !visitor.wants(fe) {
-        return;
+        return Ok(());
     }
     if fe.kind != EntryKind::File {
-        if let Err(e) = visitor.visit(fe, &mut std::io::empty()) {
-            warn(
-                visitor,
-                Some(fe.path.clone()),
-                format!("visitor failed: {e}"),
-            );
-        }
-        return;
+        return visitor
+            .visit(fe, &mut std::io::empty())
+            .map_err(|e| visit_failed(budget, abs, e));
     }
-    if fe.size > opts.max_file_bytes {
+    let max = budget.limits().max_file_bytes;
+    if fe.size > max {
         warn(
             visitor,
             Some(fe.path.clone()),
             format!(
-                "file of {} bytes exceeds max_file_bytes ({}); content not read",
-                fe.size, opts.max_file_bytes
+                "file of {} bytes exceeds max_file_bytes ({max}); content not read",
+                fe.size
             ),
+            true,
         );
-        return;
+        return Ok(());
     }
-    match fs::File::open(abs) {
+    match open_file(abs, "opening") {
         Ok(f) => {
-            let mut r = std::io::Read::take(f, opts.max_file_bytes);
-            if let Err(e) = visitor.visit(fe, &mut r) {
-                warn(
-                    visitor,
-                    Some(fe.path.clone()),
-                    format!("reading content failed: {e}"),
-                );
-            }
+            // The size seen when listing is what is read, even if the file grows.
+            let mut r = ContentReader {
+                inner: std::io::Read::take(f, fe.size),
+                budget,
+                what: &fe.path,
+            };
+            visitor
+                .visit(fe, &mut r)
+                .map_err(|e| visit_failed(budget, abs, e))
         }
-        Err(e) => warn(visitor, Some(fe.path.clone()), format!("cannot open: {e}")),
+        Err(e) => {
+            warn(
+                visitor,
+                Some(fe.path.clone()),
+                format!("cannot open: {e}; content not read"),
+                true,
+            );
+            Ok(())
+        }
+    }
+}
+
+fn limit(budget: &Budget, e: std::io::Error) -> ImageError {
+    match budget.tripped() {
+        Some(l) => ImageError::Limit(l),
+        None => ImageError::io("walking", "", e),
     }
 }
 
@@ -72,9 +115,10 @@ fn deliver(visitor: &mut dyn Visitor, fe: &FileEntry, abs: &Path, opts: &OpenOpt
 /// hang it), in sorted order, depth first.
 pub(crate) fn walk_dir(
     root: &Path,
-    opts: &OpenOptions,
+    budget: &Budget,
     visitor: &mut dyn Visitor,
 ) -> Result<WalkStats, ImageError> {
+    let what = format!("dir:{}", root.display());
     let meta = fs::symlink_metadata(root).map_err(|e| ImageError::io("reading", root, e))?;
     if !meta.is_dir() {
         return Err(ImageError::BadSource {
@@ -85,29 +129,40 @@ pub(crate) fn walk_dir(
     let mut stats = WalkStats::default();
     let mut stack: Vec<(PathBuf, String)> = vec![(root.to_path_buf(), String::new())];
     while let Some((abs, rel)) = stack.pop() {
+        budget.check_time(&what).map_err(|e| limit(budget, e))?;
         let rd = match fs::read_dir(&abs) {
             Ok(rd) => rd,
             Err(e) => {
                 warn(
                     visitor,
                     Some(rel.clone()),
-                    format!("cannot list directory: {e}"),
+                    format!("cannot list directory: {e}; its content was not examined"),
+                    true,
                 );
                 continue;
             }
         };
-        let mut names: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+        // Names are counted as they are listed, so one huge directory cannot
+        // grow this list past max_entries.
+        let mut names = Vec::new();
+        for e in rd {
+            match e {
+                Ok(e) => {
+                    budget.add_entry(&what).map_err(|e| limit(budget, e))?;
+                    names.push(e.file_name());
+                }
+                Err(e) => warn(
+                    visitor,
+                    Some(rel.clone()),
+                    format!("cannot list directory entry: {e}"),
+                    true,
+                ),
+            }
+        }
         names.sort();
         let mut subdirs = Vec::new();
         for name in names {
             stats.entries += 1;
-            if stats.entries > opts.max_entries {
-                return Err(ImageError::TooLarge {
-                    what: format!("dir:{}", root.display()),
-                    limit: opts.max_entries,
-                    unit: "entries",
-                });
-            }
             let name_s = name.to_string_lossy();
             let path = if rel.is_empty() {
                 name_s.to_string()
@@ -120,16 +175,17 @@ pub(crate) fn walk_dir(
                     visitor,
                     None,
                     format!(
-                        "path of {} bytes longer than {MAX_PATH_LEN}; skipped",
+                        "path of {} bytes longer than {MAX_PATH_LEN}; entry skipped",
                         path.len()
                     ),
+                    true,
                 );
                 continue;
             }
             let md = match fs::symlink_metadata(&child) {
                 Ok(m) => m,
                 Err(e) => {
-                    warn(visitor, Some(path), format!("cannot stat: {e}"));
+                    warn(visitor, Some(path), format!("cannot stat: {e}"), true);
                     continue;
                 }
             };
@@ -150,7 +206,7 @@ pub(crate) fn walk_dir(
                 layer: None,
             };
             stats.visible += 1;
-            deliver(visitor, &fe, &child, opts);
+            deliver(visitor, &fe, &child, budget)?;
             if kind == EntryKind::Dir {
                 subdirs.push((child, path));
             }
@@ -164,16 +220,14 @@ pub(crate) fn walk_dir(
 /// Presents one file as a one-entry image; its path is the file name.
 pub(crate) fn walk_file(
     file: &Path,
-    opts: &OpenOptions,
+    budget: &Budget,
     visitor: &mut dyn Visitor,
 ) -> Result<WalkStats, ImageError> {
-    let md = fs::metadata(file).map_err(|e| ImageError::io("reading", file, e))?;
-    if !md.is_file() {
-        return Err(ImageError::BadSource {
-            spec: format!("file:{}", file.display()),
-            reason: "not a regular file".into(),
-        });
-    }
+    // Opened (non-blocking, regular files only) rather than stat'ed by
+    // path: `file:/dev/zero` or a FIFO is refused without being read.
+    let md = open_file(file, "opening")?
+        .metadata()
+        .map_err(|e| ImageError::io("reading", file, e))?;
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -186,7 +240,7 @@ pub(crate) fn walk_file(
         link_target: None,
         layer: None,
     };
-    deliver(visitor, &fe, file, opts);
+    deliver(visitor, &fe, file, budget)?;
     Ok(WalkStats {
         entries: 1,
         visible: 1,

@@ -6,6 +6,7 @@ use std::io::{self, Cursor, Read};
 use std::rc::Rc;
 
 use crate::digest::{Algorithm, HashState, Hasher, HashingReader};
+use crate::limits::{Budget, LimitKind, PATH_OVERHEAD_BYTES};
 use crate::{EntryKind, FileEntry, Progress, Visitor, WalkStats, Warning};
 
 /// Maximum length in bytes of a normalised path inside a layer; longer
@@ -16,14 +17,13 @@ pub const MAX_PATH_LEN: usize = 4096;
 /// decompressed/compressed ratio is checked against `OpenOptions::max_ratio`.
 pub const RATIO_CHECK_AFTER: u64 = 64 << 20;
 
-/// Limits that apply while reading layers.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Limits {
-    pub(crate) max_layer_bytes: u64,
-    pub(crate) max_file_bytes: u64,
-    pub(crate) max_entries: u64,
-    pub(crate) max_ratio: u64,
-}
+/// Most bytes the tar reader may consume between the end of one entry's
+/// data and the start of the next one's: its headers, PAX extensions, GNU
+/// long names and sparse maps, which the tar reader holds in memory.
+pub const MAX_TAR_HEADER_BYTES: u64 = 1 << 20;
+
+/// Largest zstd window accepted (log2): 128 MiB of decoder memory.
+pub const ZSTD_WINDOW_LOG_MAX: u32 = 27;
 
 /// Compression of a layer blob, decided from its magic bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,8 +64,8 @@ impl Compression {
 /// non-directory at an ancestor. Whiteouts of a layer take effect only for
 /// the layers below it, so they are collected per layer and committed by
 /// [`Squash::finish_layer`].
-#[derive(Default)]
 pub(crate) struct Squash {
+    budget: Budget,
     /// Visible paths so far → is it a directory.
     seen: HashMap<String, bool>,
     whiteouts: HashSet<String>,
@@ -77,6 +77,26 @@ pub(crate) struct Squash {
 }
 
 impl Squash {
+    pub(crate) fn new(budget: Budget) -> Squash {
+        Squash {
+            budget,
+            seen: HashMap::new(),
+            whiteouts: HashSet::new(),
+            opaque: HashSet::new(),
+            pending_whiteouts: Vec::new(),
+            pending_opaque: Vec::new(),
+            implied: HashSet::new(),
+        }
+    }
+
+    /// Charges one remembered path to the buffer budget.
+    fn charge(&self, path: &str) -> io::Result<()> {
+        self.budget.charge(
+            path.len() as u64 + PATH_OVERHEAD_BYTES,
+            "paths remembered by the squashed walk",
+        )
+    }
+
     fn hidden(&self, path: &str) -> bool {
         if self.seen.contains_key(path) || self.whiteouts.contains(path) {
             return true;
@@ -93,16 +113,20 @@ impl Squash {
         false
     }
 
-    fn mark_visible(&mut self, path: &str, is_dir: bool) {
+    fn mark_visible(&mut self, path: &str, is_dir: bool) -> io::Result<()> {
+        self.charge(path)?;
         self.implied.remove(path);
         self.seen.insert(path.to_string(), is_dir);
         let mut p = path;
         while let Some(i) = p.rfind('/') {
             p = &p[..i];
-            if self.seen.contains_key(p) || !self.implied.insert(p.to_string()) {
+            if self.seen.contains_key(p) || self.implied.contains(p) {
                 break;
             }
+            self.charge(p)?;
+            self.implied.insert(p.to_string());
         }
+        Ok(())
     }
 
     /// Reports directories that exist only implicitly (a visible entry lies
@@ -173,39 +197,70 @@ pub(crate) struct LayerOutcome {
 struct DiffState {
     hasher: Hasher,
     bytes: u64,
+    /// While the tar reader looks for the next header: the stream position
+    /// it may not pass (see [`MAX_TAR_HEADER_BYTES`]).
+    header_until: Option<u64>,
 }
 
-/// Counts and hashes decompressed bytes, enforcing the size and ratio bounds.
-struct DiffReader<R> {
+/// Counts and hashes decompressed bytes, enforcing the image size, ratio,
+/// header and time bounds.
+struct DiffReader<'b, R> {
     inner: R,
     state: Rc<RefCell<DiffState>>,
     compressed: Rc<RefCell<HashState>>,
-    limits: Limits,
+    budget: &'b Budget,
+    name: &'b str,
+    max_ratio: u64,
     check_ratio: bool,
 }
 
-impl<R: Read> Read for DiffReader<R> {
+impl<R: Read> Read for DiffReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.budget.check_time(&format!("layer {}", self.name))?;
         let n = self.inner.read(buf)?;
         let mut st = self.state.borrow_mut();
         st.hasher.update(&buf[..n]);
         st.bytes += n as u64;
-        if st.bytes > self.limits.max_layer_bytes {
-            return Err(io::Error::other(format!(
-                "decompressed layer exceeds max_layer_bytes ({} bytes)",
-                self.limits.max_layer_bytes
-            )));
+        self.budget
+            .add_image_bytes(n as u64, &format!("layer {}", self.name))?;
+        if let Some(until) = st.header_until
+            && st.bytes > until
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "tar headers (PAX extensions, GNU long names, sparse maps) of one entry exceed {MAX_TAR_HEADER_BYTES} bytes"
+                ),
+            ));
         }
         if self.check_ratio && st.bytes > RATIO_CHECK_AFTER {
             let c = self.compressed.borrow().bytes.max(1);
-            if st.bytes / c > self.limits.max_ratio {
-                return Err(io::Error::other(format!(
-                    "decompression ratio above {}:1 after {} bytes (compression bomb?)",
-                    self.limits.max_ratio, st.bytes
-                )));
+            if st.bytes / c > self.max_ratio {
+                return Err(self.budget.exceed(
+                    LimitKind::Ratio,
+                    format!(
+                        "layer {}: {} bytes decompressed from {c} (compression bomb?)",
+                        self.name, st.bytes
+                    ),
+                ));
             }
         }
         Ok(n)
+    }
+}
+
+/// The content of one entry as handed to a visitor: the time bound holds
+/// while the visitor reads (sparse files can yield zeros without end).
+struct ContentReader<'b, R> {
+    inner: R,
+    budget: &'b Budget,
+    path: &'b str,
+}
+
+impl<R: Read> Read for ContentReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.budget.check_time(self.path)?;
+        self.inner.read(buf)
     }
 }
 
@@ -216,7 +271,7 @@ pub(crate) struct LayerCtx<'a> {
     pub(crate) name: &'a str,
     pub(crate) media_type: &'a str,
     pub(crate) algorithm: Algorithm,
-    pub(crate) limits: Limits,
+    pub(crate) budget: &'a Budget,
 }
 
 /// Reads one layer blob top to bottom, handing visible entries to the
@@ -238,13 +293,12 @@ pub(crate) fn read_layer(
     let diff_state = Rc::new(RefCell::new(DiffState {
         hasher: Hasher::new(Algorithm::Sha256),
         bytes: 0,
+        header_until: None,
     }));
-    // Raw blob bytes can never legitimately exceed the decompressed bound.
-    let raw_limit = ctx.limits.max_layer_bytes;
     let mut error: Option<String> = None;
     let mut reported = 0u64;
     {
-        let mut hashed = HashingReader::new(&mut *raw, blob_state.clone(), raw_limit, "layer blob");
+        let mut hashed = HashingReader::new(&mut *raw, blob_state.clone(), ctx.budget, ctx.name);
         let mut magic = [0u8; 4];
         let mut got = 0;
         while got < magic.len() {
@@ -270,14 +324,20 @@ pub(crate) fn read_layer(
                         "media type {} says {:?} but content looks {:?}; following the content",
                         ctx.media_type, declared, comp
                     ),
+                    skipped: false,
                 });
             }
             let chained = Cursor::new(magic[..got].to_vec()).chain(hashed);
             let decoder: Result<Box<dyn Read + '_>, io::Error> = match comp {
                 Compression::None => Ok(Box::new(chained)),
                 Compression::Gzip => Ok(Box::new(flate2::read::MultiGzDecoder::new(chained))),
-                Compression::Zstd => zstd::stream::read::Decoder::new(chained)
-                    .map(|d| Box::new(d) as Box<dyn Read + '_>),
+                // The window a frame may demand is capped at 2^27 bytes
+                // (128 MiB, zstd's own default) so a frame header cannot
+                // make the decoder allocate more.
+                Compression::Zstd => zstd::stream::read::Decoder::new(chained).and_then(|mut d| {
+                    d.window_log_max(ZSTD_WINDOW_LOG_MAX)?;
+                    Ok(Box::new(d) as Box<dyn Read + '_>)
+                }),
             };
             match decoder {
                 Err(e) => error = Some(format!("cannot start zstd decoder: {e}")),
@@ -286,7 +346,9 @@ pub(crate) fn read_layer(
                         inner: decoder,
                         state: diff_state.clone(),
                         compressed: blob_state.clone(),
-                        limits: ctx.limits,
+                        budget: ctx.budget,
+                        name: ctx.name,
+                        max_ratio: ctx.budget.limits().max_ratio.max(1),
                         check_ratio: comp != Compression::None,
                     };
                     let mut archive = tar::Archive::new(counted);
@@ -313,7 +375,7 @@ pub(crate) fn read_layer(
         }
     }
     // Drain whatever the decoder left unread so the blob digest is complete.
-    let mut tail = HashingReader::new(raw, blob_state.clone(), raw_limit, "layer blob");
+    let mut tail = HashingReader::new(raw, blob_state.clone(), ctx.budget, ctx.name);
     if let Err(e) = io::copy(&mut tail, &mut io::sink())
         && error.is_none()
     {
@@ -351,19 +413,32 @@ fn walk_tar<R: Read>(
         Ok(e) => e,
         Err(e) => return Some(format!("tar: {e}")),
     };
-    let warn = |visitor: &mut dyn Visitor, path: Option<&str>, message: String| {
+    let warn = |visitor: &mut dyn Visitor, path: Option<&str>, message: String, skipped: bool| {
         visitor.warning(Warning {
             layer: Some(ctx.name.to_string()),
             path: path.map(str::to_string),
             message,
+            skipped,
         })
     };
+    let budget = ctx.budget;
+    let limits = *budget.limits();
     // End of the last entry's data in the uncompressed stream: some writers
     // (umoci) end the tar right after it, without block padding or the
     // end-of-archive blocks. That is tolerated; a stream that ends inside
     // entry data is not.
     let mut data_end = 0u64;
-    for item in entries {
+    // Where the next header is expected, so the tar reader's look-ahead
+    // (headers, PAX extensions, long names, sparse maps: all held in memory
+    // by it) can be bounded by MAX_TAR_HEADER_BYTES.
+    let mut next_header = 0u64;
+    let mut entries = entries;
+    loop {
+        diff_state.borrow_mut().header_until =
+            Some(next_header.saturating_add(MAX_TAR_HEADER_BYTES));
+        let item = entries.next();
+        diff_state.borrow_mut().header_until = None;
+        let Some(item) = item else { break };
         let mut entry = match item {
             Ok(e) => e,
             Err(e) => {
@@ -375,12 +450,20 @@ fn walk_tar<R: Read>(
             }
         };
         data_end = entry.raw_file_position().saturating_add(entry.size());
+        let header = entry.header();
+        let etype = header.entry_type();
+        let stored = if etype.is_gnu_sparse() {
+            header.entry_size().unwrap_or(0)
+        } else {
+            entry.size()
+        };
+        next_header = diff_state
+            .borrow()
+            .bytes
+            .saturating_add(stored.saturating_add(511) & !511);
         stats.entries += 1;
-        if stats.entries > ctx.limits.max_entries {
-            return Some(format!(
-                "more than max_entries ({}) entries",
-                ctx.limits.max_entries
-            ));
+        if let Err(e) = budget.add_entry(&format!("layer {}", ctx.name)) {
+            return Some(e.to_string());
         }
         let (path, escaped) = normalise(&entry.path_bytes());
         if path.is_empty() {
@@ -391,9 +474,10 @@ fn walk_tar<R: Read>(
                 visitor,
                 None,
                 format!(
-                    "path of {} bytes longer than {MAX_PATH_LEN}; skipped",
+                    "path of {} bytes longer than {MAX_PATH_LEN}; entry skipped",
                     path.len()
                 ),
+                true,
             );
             continue;
         }
@@ -402,10 +486,10 @@ fn walk_tar<R: Read>(
                 visitor,
                 Some(&path),
                 "path climbs above the root with '..'; clamped to the root".into(),
+                false,
             );
         }
         let header = entry.header();
-        let etype = header.entry_type();
         let kind = match etype {
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
                 EntryKind::File
@@ -435,12 +519,20 @@ fn walk_tar<R: Read>(
             None => ("", path.as_str()),
         };
         if base == ".wh..wh..opq" {
+            if let Err(e) = squash.charge(parent) {
+                return Some(e.to_string());
+            }
             squash.pending_opaque.push(parent.to_string());
             continue;
         }
         if let Some(name) = base.strip_prefix(".wh.") {
             if name.is_empty() || name == "." || name == ".." {
-                warn(visitor, Some(&path), "malformed whiteout ignored".into());
+                warn(
+                    visitor,
+                    Some(&path),
+                    "malformed whiteout ignored".into(),
+                    false,
+                );
                 continue;
             }
             let target = if parent.is_empty() {
@@ -448,6 +540,9 @@ fn walk_tar<R: Read>(
             } else {
                 format!("{parent}/{name}")
             };
+            if let Err(e) = squash.charge(&target) {
+                return Some(e.to_string());
+            }
             squash.pending_whiteouts.push(target);
             continue;
         }
@@ -457,7 +552,9 @@ fn walk_tar<R: Read>(
         if squash.hidden(&path) || (kind != EntryKind::Dir && squash.implied.contains(&path)) {
             continue;
         }
-        squash.mark_visible(&path, kind == EntryKind::Dir);
+        if let Err(e) = squash.mark_visible(&path, kind == EntryKind::Dir) {
+            return Some(e.to_string());
+        }
         stats.visible += 1;
         let fe = FileEntry {
             path,
@@ -468,23 +565,24 @@ fn walk_tar<R: Read>(
             layer: ctx.index,
         };
         if visitor.wants(&fe) {
-            if fe.size > ctx.limits.max_file_bytes {
+            if fe.size > limits.max_file_bytes {
                 warn(
                     visitor,
                     Some(&fe.path),
                     format!(
                         "file of {} bytes exceeds max_file_bytes ({}); content not read",
-                        fe.size, ctx.limits.max_file_bytes
+                        fe.size, limits.max_file_bytes
                     ),
+                    true,
                 );
             } else {
-                let mut content = (&mut entry).take(fe.size);
+                let mut content = ContentReader {
+                    inner: (&mut entry).take(fe.size),
+                    budget,
+                    path: &fe.path,
+                };
                 if let Err(e) = visitor.visit(&fe, &mut content) {
-                    warn(
-                        visitor,
-                        Some(&fe.path),
-                        format!("reading content failed: {e}"),
-                    );
+                    return Some(format!("{}: reading content failed: {e}", fe.path));
                 }
             }
         }

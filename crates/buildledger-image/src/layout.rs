@@ -2,16 +2,35 @@
 //! legacy `docker save` archives, and the manifest/index/config resolution
 //! shared with the registry source.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use serde::Deserialize;
 
 use crate::digest::{Digest, read_verified, sha256_of};
-use crate::layer::normalise;
+use crate::layer::{MAX_TAR_HEADER_BYTES, normalise};
+use crate::limits::Budget;
 use crate::{ImageError, ImageMeta, LayerInfo};
+
+/// Opens a local file of an image, refusing anything but a regular file
+/// without blocking (a FIFO named like a blob must not hang the scan).
+pub(crate) fn open_file(path: &Path, what: &'static str) -> Result<File, ImageError> {
+    match buildledger_input::open_regular(path) {
+        Ok(f) => Ok(f),
+        Err(buildledger_input::InputError::Io { source, .. }) => {
+            Err(ImageError::io(what, path, source))
+        }
+        Err(e) => Err(ImageError::io(
+            what,
+            path,
+            io::Error::new(io::ErrorKind::InvalidInput, e.to_string()),
+        )),
+    }
+}
 
 /// Largest manifest, image index or `index.json` accepted, in bytes.
 pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
@@ -124,18 +143,52 @@ impl Store for OciDir {
             .join("blobs")
             .join(digest.algorithm.name())
             .join(&digest.hex);
-        match File::open(&p) {
+        match open_file(&p, "opening blob") {
             Ok(f) => Ok(Box::new(std::io::BufReader::with_capacity(64 << 10, f))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ImageError::BlobNotFound {
-                digest: digest.to_string(),
-                location: self.location(),
-            }),
-            Err(e) => Err(ImageError::io("opening blob", p, e)),
+            Err(ImageError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                Err(ImageError::BlobNotFound {
+                    digest: digest.to_string(),
+                    location: self.location(),
+                })
+            }
+            Err(e) => Err(e),
         }
     }
 
     fn location(&self) -> String {
         format!("OCI layout {}", self.dir.display())
+    }
+}
+
+/// Tracks the position in a tar stream and refuses to let the tar reader's
+/// look-ahead for one header (PAX extensions and GNU long names it holds in
+/// memory) pass `until`.
+struct HeaderGuard<R> {
+    inner: R,
+    pos: u64,
+    until: Rc<Cell<Option<u64>>>,
+}
+
+impl<R: Read> Read for HeaderGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.pos += n as u64;
+        if let Some(u) = self.until.get()
+            && self.pos > u
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("tar headers of one entry exceed {MAX_TAR_HEADER_BYTES} bytes"),
+            ));
+        }
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for HeaderGuard<R> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.pos = self.inner.seek(to)?;
+        Ok(self.pos)
     }
 }
 
@@ -146,16 +199,36 @@ pub(crate) struct TarIndex {
 }
 
 impl TarIndex {
-    pub(crate) fn build(file: &Path) -> Result<TarIndex, ImageError> {
-        let f = File::open(file).map_err(|e| ImageError::io("opening", file, e))?;
-        let mut ar = tar::Archive::new(std::io::BufReader::new(f));
+    pub(crate) fn build(file: &Path, budget: &Budget) -> Result<TarIndex, ImageError> {
+        let f = open_file(file, "opening")?;
+        let until = Rc::new(Cell::new(None));
+        let guarded = HeaderGuard {
+            inner: std::io::BufReader::new(f),
+            pos: 0,
+            until: until.clone(),
+        };
+        let mut ar = tar::Archive::new(guarded);
         let mut entries = HashMap::new();
         let mut links: Vec<(String, String)> = Vec::new();
         let bad = |e: std::io::Error| {
             ImageError::malformed(format!("docker-archive {}", file.display()), e)
         };
-        for item in ar.entries().map_err(bad)? {
+        // Entry data is skipped by seeking, not read: indexing costs the
+        // headers only.
+        let mut iter = ar.entries_with_seek().map_err(bad)?;
+        let mut next_header = 0u64;
+        loop {
+            budget
+                .check_time(&format!("indexing docker-archive {}", file.display()))
+                .map_err(|_| ImageError::Limit(budget.tripped().expect("time limit recorded")))?;
+            until.set(Some(next_header.saturating_add(MAX_TAR_HEADER_BYTES)));
+            let item = iter.next();
+            until.set(None);
+            let Some(item) = item else { break };
             let e = item.map_err(bad)?;
+            next_header = e
+                .raw_file_position()
+                .saturating_add(e.size().saturating_add(511) & !511);
             if entries.len() + links.len() >= MAX_ARCHIVE_ENTRIES {
                 return Err(ImageError::TooLarge {
                     what: format!("docker-archive {}", file.display()),
@@ -228,7 +301,7 @@ impl Store for TarIndex {
                 digest: path.to_string(),
                 location: self.location(),
             })?;
-        let mut f = File::open(&self.file).map_err(|e| ImageError::io("opening", &self.file, e))?;
+        let mut f = open_file(&self.file, "opening")?;
         f.seek(SeekFrom::Start(off))
             .map_err(|e| ImageError::io("seeking in", &self.file, e))?;
         Ok(Box::new(
@@ -484,7 +557,7 @@ pub(crate) fn open_oci_dir(
     platform: &str,
 ) -> Result<(OciDir, Resolved), ImageError> {
     let p = dir.join("index.json");
-    let mut f = File::open(&p).map_err(|e| ImageError::io("opening", &p, e))?;
+    let mut f = open_file(&p, "opening")?;
     let bytes = read_verified(&mut f, MAX_MANIFEST_BYTES, None, &p.display().to_string())?;
     let desc = select_from_index(&bytes, reference, &p.display().to_string())?;
     let store = OciDir {
@@ -509,8 +582,9 @@ struct ArchiveManifestEntry {
 pub(crate) fn open_docker_archive(
     file: &Path,
     platform: &str,
+    budget: &Budget,
 ) -> Result<(TarIndex, Resolved), ImageError> {
-    let idx = TarIndex::build(file)?;
+    let idx = TarIndex::build(file, budget)?;
     let what = format!("manifest.json in {}", file.display());
     let legacy: Option<Vec<ArchiveManifestEntry>> = if idx.contains("manifest.json") {
         let b = idx.read_small("manifest.json", MAX_CONFIG_BYTES)?;

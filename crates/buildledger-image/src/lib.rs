@@ -10,20 +10,35 @@
 //!
 //! The view is produced in one streaming pass: layers are read last-first,
 //! each entry is shown to a [`Visitor`] only if no upper layer shadows,
-//! deletes or hides it. Nothing is unpacked to disk and memory stays bounded
-//! (a set of visible paths plus a decompression buffer), whatever the image
-//! size. Every blob is hashed while it streams: manifests, indexes and
-//! configs must match their digests (else [`open`] fails), and each layer's
-//! blob digest and diff ID (sha256 of the uncompressed tar) are checked.
+//! deletes or hides it. Nothing is unpacked to disk. Every blob is hashed
+//! while it streams: manifests, indexes and configs must match their digests
+//! (else [`open`] fails), and each layer's blob digest and diff ID (sha256 of
+//! the uncompressed tar) are checked.
 //!
-//! Because checking a layer needs all of its bytes, a layer whose digest
-//! turns out wrong has **already been shown to the visitor** by the time the
-//! mismatch is known. The mismatch is then reported as a [`Warning`] (or an
-//! error with [`OpenOptions::strict`]); callers that must not act on
-//! unverified content should buffer their findings until the walk returns.
-//! Likewise a corrupt layer (truncated gzip/zstd/tar) becomes a warning naming
-//! the layer and the walk goes on with the layers below; entries after the
-//! corruption point are lost, so whiteouts they held cannot apply.
+//! **Verification failures are errors.** A missing blob, a blob that does not
+//! match its digest, a diff ID mismatch or a corrupt layer (truncated
+//! gzip/zstd/tar) ends the walk with [`ImageError`]. Because checking a layer
+//! needs all of its bytes, a layer whose digest turns out wrong has *already
+//! been shown to the visitor* when the error comes: callers must act on what
+//! they collected only once [`Image::walk`] returned `Ok`.
+//!
+//! **Every resource is budgeted per image** by one [`Limits`] value in
+//! [`OpenOptions`]: decompressed bytes over all layers, bytes per file handed
+//! to a visitor, bytes held in memory (the walk's path set plus whatever the
+//! visitor charges to the [`Budget`]), tar entries, the decompression ratio
+//! and wall-clock time. Exceeding one ends the walk with [`ImageError::Limit`]
+//! naming it. Fixed bounds that are not meant to be tuned: manifests and
+//! indexes ([`MAX_MANIFEST_BYTES`]), configs ([`MAX_CONFIG_BYTES`]), index
+//! nesting ([`MAX_INDEX_DEPTH`]), docker-archive entries
+//! ([`MAX_ARCHIVE_ENTRIES`]), path length ([`MAX_PATH_LEN`]), the tar
+//! reader's per-entry header look-ahead ([`MAX_TAR_HEADER_BYTES`]) and the
+//! zstd window ([`ZSTD_WINDOW_LOG_MAX`]).
+//!
+//! Problems that do not stop the walk are [`Warning`]s; those that mean part
+//! of the image was not examined (a wanted file over
+//! [`Limits::max_file_bytes`], an over-long path) are marked
+//! [`Warning::skipped`], so callers can refuse to treat the walk as a
+//! complete account of the image.
 //!
 //! This crate only offers the file view; catalogers that understand package
 //! databases or binaries are written against the [`Visitor`] trait elsewhere.
@@ -55,26 +70,24 @@ mod error;
 mod fs;
 mod layer;
 mod layout;
+mod limits;
 mod registry;
 
 use std::path::PathBuf;
 
 pub use error::ImageError;
-pub use layer::{MAX_PATH_LEN, RATIO_CHECK_AFTER};
+pub use layer::{MAX_PATH_LEN, MAX_TAR_HEADER_BYTES, RATIO_CHECK_AFTER, ZSTD_WINDOW_LOG_MAX};
 pub use layout::{MAX_ARCHIVE_ENTRIES, MAX_CONFIG_BYTES, MAX_INDEX_DEPTH, MAX_MANIFEST_BYTES};
+pub use limits::{
+    Budget, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_ENTRIES, DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_RATIO, DEFAULT_MAX_TIME, LimitExceeded, LimitKind, Limits,
+    PATH_OVERHEAD_BYTES,
+};
 pub use registry::{ENV_PASSWORD, ENV_TOKEN, ENV_USER};
 
-use layer::{LayerCtx, Limits, Squash, read_layer};
+use layer::{LayerCtx, Squash, read_layer};
 use layout::{LayerLoc, Store};
 
-/// Default [`OpenOptions::max_layer_bytes`]: 64 GiB decompressed per layer.
-pub const DEFAULT_MAX_LAYER_BYTES: u64 = 64 << 30;
-/// Default [`OpenOptions::max_file_bytes`]: 512 MiB handed to a visitor.
-pub const DEFAULT_MAX_FILE_BYTES: u64 = 512 << 20;
-/// Default [`OpenOptions::max_entries`]: tar entries over all layers.
-pub const DEFAULT_MAX_ENTRIES: u64 = 10_000_000;
-/// Default [`OpenOptions::max_ratio`]: decompressed/compressed bytes.
-pub const DEFAULT_MAX_RATIO: u64 = 1024;
 /// Platform chosen from image indexes when none is given.
 pub const DEFAULT_PLATFORM: &str = "linux/amd64";
 
@@ -175,19 +188,8 @@ pub struct OpenOptions {
     /// it, token-server challenges are answered with the user/password (or
     /// anonymously).
     pub bearer_token: Option<String>,
-    /// Bound on the decompressed size of one layer (and on its raw size).
-    pub max_layer_bytes: u64,
-    /// Files larger than this are reported but their content is not handed
-    /// to the visitor (a warning says so).
-    pub max_file_bytes: u64,
-    /// Bound on tar entries over the whole walk.
-    pub max_entries: u64,
-    /// Compression-bomb guard: after [`RATIO_CHECK_AFTER`] decompressed
-    /// bytes, a layer whose decompressed/compressed ratio exceeds this fails.
-    pub max_ratio: u64,
-    /// Turn layer problems (corruption, digest or diff ID mismatch) into
-    /// errors instead of warnings.
-    pub strict: bool,
+    /// The per-image budgets.
+    pub limits: Limits,
 }
 
 impl Default for OpenOptions {
@@ -198,22 +200,7 @@ impl Default for OpenOptions {
             username: None,
             password: None,
             bearer_token: None,
-            max_layer_bytes: DEFAULT_MAX_LAYER_BYTES,
-            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
-            max_entries: DEFAULT_MAX_ENTRIES,
-            max_ratio: DEFAULT_MAX_RATIO,
-            strict: false,
-        }
-    }
-}
-
-impl OpenOptions {
-    fn limits(&self) -> Limits {
-        Limits {
-            max_layer_bytes: self.max_layer_bytes,
-            max_file_bytes: self.max_file_bytes,
-            max_entries: self.max_entries,
-            max_ratio: self.max_ratio.max(1),
+            limits: Limits::default(),
         }
     }
 }
@@ -298,6 +285,9 @@ pub struct Warning {
     pub path: Option<String>,
     /// What happened.
     pub message: String,
+    /// Part of the image (an entry, a file's content) was not examined
+    /// because of it: the walk is not a complete account of the image.
+    pub skipped: bool,
 }
 
 impl std::fmt::Display for Warning {
@@ -316,7 +306,9 @@ impl std::fmt::Display for Warning {
 pub trait Visitor {
     /// Called for each visible entry; return true to receive its content in `visit`.
     fn wants(&mut self, entry: &FileEntry) -> bool;
-    /// Reads the entry's content (empty for non-files). Errors become warnings.
+    /// Reads the entry's content (empty for non-files). An error ends the
+    /// walk: as [`ImageError::Limit`] when it came from the [`Budget`]
+    /// (however wrapped), else as an error naming the layer and path.
     fn visit(&mut self, entry: &FileEntry, content: &mut dyn std::io::Read) -> std::io::Result<()>;
     /// A non-fatal problem.
     fn warning(&mut self, w: Warning);
@@ -366,7 +358,7 @@ pub struct Image {
     meta: ImageMeta,
     backend: Backend,
     layers: Vec<LayerLoc>,
-    opts: OpenOptions,
+    budget: Budget,
 }
 
 impl std::fmt::Debug for Image {
@@ -378,11 +370,13 @@ impl std::fmt::Debug for Image {
 }
 
 /// Opens a source: reads and verifies index, manifest and config (for
-/// image sources), without reading any layer yet.
+/// image sources), without reading any layer yet. The [`Limits`] of `opts`
+/// start to count here (time, for registries).
 ///
 /// Registry sources run a private tokio runtime: do not call this (or
 /// [`Image::walk`]) from inside an async context; use `spawn_blocking`.
 pub fn open(spec: &SourceSpec, opts: &OpenOptions) -> Result<Image, ImageError> {
+    let budget = Budget::new(opts.limits);
     let platform = opts
         .platform
         .clone()
@@ -394,11 +388,11 @@ pub fn open(spec: &SourceSpec, opts: &OpenOptions) -> Result<Image, ImageError> 
             (Backend::Store(Box::new(s)), r)
         }
         SourceSpec::DockerArchive { file } => {
-            let (s, r) = layout::open_docker_archive(file, &platform)?;
+            let (s, r) = layout::open_docker_archive(file, &platform, &budget)?;
             (Backend::Store(Box::new(s)), r)
         }
         SourceSpec::Registry { reference } => {
-            let (s, r) = registry::open_registry(reference, opts, &platform)?;
+            let (s, r) = registry::open_registry(reference, opts, &platform, &budget)?;
             (Backend::Store(Box::new(s)), r)
         }
         SourceSpec::Dir(p) => {
@@ -406,7 +400,7 @@ pub fn open(spec: &SourceSpec, opts: &OpenOptions) -> Result<Image, ImageError> 
                 meta: ImageMeta::default(),
                 backend: Backend::Dir(p.clone()),
                 layers: Vec::new(),
-                opts: opts.clone(),
+                budget,
             });
         }
         SourceSpec::File(p) => {
@@ -414,7 +408,7 @@ pub fn open(spec: &SourceSpec, opts: &OpenOptions) -> Result<Image, ImageError> 
                 meta: ImageMeta::default(),
                 backend: Backend::File(p.clone()),
                 layers: Vec::new(),
-                opts: opts.clone(),
+                budget,
             });
         }
     };
@@ -422,8 +416,20 @@ pub fn open(spec: &SourceSpec, opts: &OpenOptions) -> Result<Image, ImageError> 
         meta: resolved.meta,
         backend,
         layers: resolved.layers,
-        opts: opts.clone(),
+        budget,
     })
+}
+
+/// Turns the outcome of reading a layer into the walk's error: an exceeded
+/// limit wins over the message it caused.
+fn layer_error(budget: &Budget, layer: &str, message: String) -> ImageError {
+    match budget.tripped() {
+        Some(l) => ImageError::Limit(l),
+        None => ImageError::Layer {
+            layer: layer.to_string(),
+            message,
+        },
+    }
 }
 
 impl Image {
@@ -432,29 +438,35 @@ impl Image {
         &self.meta
     }
 
+    /// The account of this image against its [`Limits`]: visitors that
+    /// buffer file contents charge them here (see [`Budget::charge`]).
+    pub fn budget(&self) -> Budget {
+        self.budget.clone()
+    }
+
     /// Streams the squashed file system to `visitor`, top layer first.
     ///
-    /// Layer problems are warnings (see the crate docs) unless
-    /// [`OpenOptions::strict`] is set; an error is returned for failures of
-    /// the source itself (e.g. the `dir:` root missing) and in strict mode.
+    /// Any layer problem (missing or unreadable blob, corruption, blob
+    /// digest or diff ID mismatch) and any exceeded limit is an error, and
+    /// the walk stops there; what the visitor was shown of the image so far
+    /// must then be discarded.
     pub fn walk(
         &mut self,
         visitor: &mut dyn Visitor,
         progress: &mut dyn Progress,
     ) -> Result<WalkStats, ImageError> {
+        let budget = self.budget.clone();
         let store = match &self.backend {
-            Backend::Dir(p) => return fs::walk_dir(p, &self.opts, visitor),
-            Backend::File(p) => return fs::walk_file(p, &self.opts, visitor),
+            Backend::Dir(p) => return fs::walk_dir(p, &budget, visitor),
+            Backend::File(p) => return fs::walk_file(p, &budget, visitor),
             Backend::Store(s) => s.as_ref(),
         };
         let mut stats = WalkStats::default();
-        let mut squash = Squash::default();
+        let mut squash = Squash::new(budget.clone());
         let total = self.layers.len();
-        let strict = self.opts.strict;
         for idx in (0..total).rev() {
             let info = &self.meta.layers[idx];
             progress.layer_started(idx, total, &info.digest, info.size);
-            let mut problems: Vec<String> = Vec::new();
             let (opened, algorithm, name) = match &self.layers[idx] {
                 LayerLoc::Blob(d) => (store.open_blob(d, info.size), d.algorithm, d.to_string()),
                 LayerLoc::Path(p) => (
@@ -463,58 +475,48 @@ impl Image {
                     info.digest.clone(),
                 ),
             };
-            match opened {
-                Err(e) => problems.push(format!("cannot open layer: {e}")),
-                Ok(mut raw) => {
-                    let ctx = LayerCtx {
-                        index: Some(idx),
-                        name: &name,
-                        media_type: &info.media_type,
-                        algorithm,
-                        limits: self.opts.limits(),
-                    };
-                    let before = stats.visible;
-                    let out =
-                        read_layer(&mut raw, &ctx, &mut squash, visitor, progress, &mut stats);
-                    stats.layers += 1;
-                    if let Some(e) = &out.error {
-                        problems.push(format!(
-                            "layer unreadable: {e} ({} entries from it were visited before the failure; the rest of the layer is skipped)",
-                            stats.visible - before
-                        ));
-                    }
-                    if let LayerLoc::Blob(d) = &self.layers[idx]
-                        && out.blob_digest != d.to_string()
-                    {
-                        problems.push(format!(
-                            "blob digest mismatch: expected {d}, actual {} ({} bytes read); files from this layer were already visited",
-                            out.blob_digest, out.blob_bytes
-                        ));
-                    }
-                    if let (Some(actual), Some(expected)) = (&out.diff_id, &info.diff_id)
-                        && actual != expected
-                    {
-                        problems.push(format!(
-                            "diff ID mismatch: config says {expected}, uncompressed tar is {actual}; files from this layer were already visited"
-                        ));
-                    }
-                }
+            let mut raw = opened?;
+            let ctx = LayerCtx {
+                index: Some(idx),
+                name: &name,
+                media_type: &info.media_type,
+                algorithm,
+                budget: &budget,
+            };
+            let before = stats.visible;
+            let out = read_layer(&mut raw, &ctx, &mut squash, visitor, progress, &mut stats);
+            stats.layers += 1;
+            if let Some(e) = out.error {
+                return Err(layer_error(
+                    &budget,
+                    &name,
+                    format!(
+                        "layer unreadable: {e} (after {} bytes of the blob; {} entries from it had been visited)",
+                        out.blob_bytes,
+                        stats.visible - before
+                    ),
+                ));
+            }
+            if let LayerLoc::Blob(d) = &self.layers[idx]
+                && out.blob_digest != d.to_string()
+            {
+                return Err(ImageError::DigestMismatch {
+                    what: format!("layer blob in {}", store.location()),
+                    expected: d.to_string(),
+                    actual: format!("{} ({} bytes read)", out.blob_digest, out.blob_bytes),
+                });
+            }
+            if let (Some(actual), Some(expected)) = (&out.diff_id, &info.diff_id)
+                && actual != expected
+            {
+                return Err(ImageError::DigestMismatch {
+                    what: format!("diff ID of layer {name} in {}", store.location()),
+                    expected: expected.clone(),
+                    actual: actual.clone(),
+                });
             }
             squash.finish_layer();
             progress.layer_done(idx);
-            for message in problems {
-                if strict {
-                    return Err(ImageError::Layer {
-                        layer: name,
-                        message,
-                    });
-                }
-                visitor.warning(Warning {
-                    layer: Some(name.clone()),
-                    path: None,
-                    message,
-                });
-            }
         }
         squash.finish(visitor, &mut stats);
         Ok(stats)
@@ -523,29 +525,29 @@ impl Image {
 
 /// Reads one layer blob (tar, gzip or zstd, detected by magic bytes) as a
 /// one-layer image with default limits and no expected digests: the entry
-/// point for fuzzing and for callers holding a layer in memory. Problems
-/// are reported as warnings; the returned stats say how far it got.
-pub fn walk_layer_bytes(bytes: &[u8], visitor: &mut dyn Visitor) -> WalkStats {
-    walk_layer_reader(&mut &bytes[..], "", &OpenOptions::default(), visitor).0
+/// point for fuzzing and for callers holding a layer in memory.
+pub fn walk_layer_bytes(bytes: &[u8], visitor: &mut dyn Visitor) -> Result<WalkStats, ImageError> {
+    walk_layer_reader(&mut &bytes[..], "", &OpenOptions::default(), visitor).map(|(s, _)| s)
 }
 
 /// Like [`walk_layer_bytes`] for any reader, with options (limits) and a
-/// media type hint. Returns the stats and the layer's diff ID when the
-/// whole stream decoded.
+/// media type hint. Returns the stats and the layer's diff ID; a corrupt
+/// layer or an exceeded limit is an error.
 pub fn walk_layer_reader(
     reader: &mut dyn std::io::Read,
     media_type: &str,
     opts: &OpenOptions,
     visitor: &mut dyn Visitor,
-) -> (WalkStats, Option<String>) {
+) -> Result<(WalkStats, String), ImageError> {
+    let budget = Budget::new(opts.limits);
     let mut stats = WalkStats::default();
-    let mut squash = Squash::default();
+    let mut squash = Squash::new(budget.clone());
     let ctx = LayerCtx {
         index: Some(0),
         name: "layer",
         media_type,
         algorithm: digest::Algorithm::Sha256,
-        limits: opts.limits(),
+        budget: &budget,
     };
     let out = read_layer(
         reader,
@@ -555,15 +557,15 @@ pub fn walk_layer_reader(
         &mut NoProgress,
         &mut stats,
     );
-    squash.finish_layer();
-    squash.finish(visitor, &mut stats);
     stats.layers = 1;
     if let Some(e) = out.error {
-        visitor.warning(Warning {
-            layer: Some("layer".into()),
-            path: None,
-            message: format!("layer unreadable: {e}"),
-        });
+        return Err(layer_error(
+            &budget,
+            "layer",
+            format!("layer unreadable: {e}"),
+        ));
     }
-    (stats, out.diff_id)
+    squash.finish_layer();
+    squash.finish(visitor, &mut stats);
+    Ok((stats, out.diff_id.unwrap_or_default()))
 }

@@ -13,7 +13,28 @@ use oci_client::{Client, Reference, RegistryOperation};
 
 use crate::digest::{Digest, read_verified, sha256_of};
 use crate::layout::{Descriptor, MAX_MANIFEST_BYTES, Resolved, Store, resolve};
+use crate::limits::{Budget, LimitKind};
 use crate::{ImageError, OpenOptions};
+
+/// Connecting to the registry may take this long.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// A registry that sends nothing for this long is given up on.
+pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Runs `fut` on the private runtime within the time left in the budget.
+fn block<F: std::future::Future>(
+    rt: &tokio::runtime::Runtime,
+    budget: &Budget,
+    what: &str,
+    fut: F,
+) -> Result<F::Output, ImageError> {
+    let left = budget.remaining();
+    rt.block_on(async { tokio::time::timeout(left, fut).await })
+        .map_err(|_| {
+            let _ = budget.exceed(LimitKind::Time, what.to_string());
+            ImageError::Limit(budget.tripped().expect("time limit recorded"))
+        })
+}
 
 /// Environment variable read for the registry user name when
 /// [`OpenOptions::username`] is not set.
@@ -50,6 +71,7 @@ fn is_loopback(host: &str) -> bool {
 
 /// An open registry repository.
 pub(crate) struct RegistryStore {
+    budget: Budget,
     rt: tokio::runtime::Runtime,
     client: Client,
     reference: Reference,
@@ -89,12 +111,16 @@ impl Store for RegistryStore {
             size: size.min(i64::MAX as u64) as i64,
             ..Default::default()
         };
-        let s = self
-            .rt
-            .block_on(self.client.pull_blob_stream(&self.reference, &desc))
-            .map_err(|e| self.err(e))?;
+        let s = block(
+            &self.rt,
+            &self.budget,
+            &format!("fetching blob {digest}"),
+            self.client.pull_blob_stream(&self.reference, &desc),
+        )?
+        .map_err(|e| self.err(e))?;
         Ok(Box::new(StreamReader {
             rt: &self.rt,
+            budget: &self.budget,
             stream: s.stream,
             buf: bytes_empty(),
             done: false,
@@ -103,10 +129,13 @@ impl Store for RegistryStore {
 
     fn fetch_manifest(&self, _desc: &Descriptor, digest: &Digest) -> Result<Vec<u8>, ImageError> {
         let r = self.reference.clone_with_digest(digest.to_string());
-        let (bytes, _) = self
-            .rt
-            .block_on(self.client.pull_manifest_raw(&r, &self.auth, ACCEPT))
-            .map_err(|e| self.err(e))?;
+        let (bytes, _) = block(
+            &self.rt,
+            &self.budget,
+            &format!("fetching manifest {digest}"),
+            self.client.pull_manifest_raw(&r, &self.auth, ACCEPT),
+        )?
+        .map_err(|e| self.err(e))?;
         read_verified(
             &mut &bytes[..],
             MAX_MANIFEST_BYTES,
@@ -130,6 +159,7 @@ type BlobStream = futures_util::stream::BoxStream<'static, Result<bytes::Bytes, 
 /// private runtime chunk by chunk: memory stays at one network chunk.
 struct StreamReader<'a> {
     rt: &'a tokio::runtime::Runtime,
+    budget: &'a Budget,
     stream: BlobStream,
     buf: bytes::Bytes,
     /// The stream ended: it must not be polled again (its digest check
@@ -143,7 +173,15 @@ impl Read for StreamReader<'_> {
             if self.done {
                 return Ok(0);
             }
-            match self.rt.block_on(self.stream.next()) {
+            let left = self.budget.remaining();
+            let next = self
+                .rt
+                .block_on(async { tokio::time::timeout(left, self.stream.next()).await })
+                .map_err(|_| {
+                    self.budget
+                        .exceed(LimitKind::Time, "reading a registry blob")
+                })?;
+            match next {
                 None => {
                     self.done = true;
                     return Ok(0);
@@ -165,6 +203,7 @@ pub(crate) fn open_registry(
     reference: &str,
     opts: &OpenOptions,
     platform: &str,
+    budget: &Budget,
 ) -> Result<(RegistryStore, Resolved), ImageError> {
     install_crypto_provider();
     let r: Reference =
@@ -191,6 +230,8 @@ pub(crate) fn open_registry(
     let config = ClientConfig {
         protocol,
         platform_resolver: None,
+        connect_timeout: Some(CONNECT_TIMEOUT),
+        read_timeout: Some(READ_TIMEOUT),
         ..Default::default()
     };
     let client = Client::try_from(config).map_err(|e| map_err(&r, e))?;
@@ -220,11 +261,22 @@ pub(crate) fn open_registry(
             message: format!("cannot start runtime: {e}"),
         })?;
     // Authenticate first so token/credential failures surface as such.
-    rt.block_on(client.auth(&r, &auth, RegistryOperation::Pull))
-        .map_err(|e| map_err(&r, e))?;
-    let (bytes, _) = rt
-        .block_on(client.pull_manifest_raw(&r, &auth, ACCEPT))
-        .map_err(|e| map_err(&r, e))?;
+    block(
+        &rt,
+        budget,
+        "authenticating",
+        client.auth(&r, &auth, RegistryOperation::Pull),
+    )?
+    .map_err(|e| map_err(&r, e))?;
+    // The manifest body is read whole by the registry client before its
+    // size can be checked; the time limit bounds how long that may take.
+    let (bytes, _) = block(
+        &rt,
+        budget,
+        "fetching the manifest",
+        client.pull_manifest_raw(&r, &auth, ACCEPT),
+    )?
+    .map_err(|e| map_err(&r, e))?;
     if bytes.len() as u64 > MAX_MANIFEST_BYTES {
         return Err(ImageError::TooLarge {
             what: format!("manifest of {reference}"),
@@ -251,6 +303,7 @@ pub(crate) fn open_registry(
         })
         .unwrap_or_default();
     let store = RegistryStore {
+        budget: budget.clone(),
         rt,
         client,
         reference: r,

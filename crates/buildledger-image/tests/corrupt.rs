@@ -1,13 +1,27 @@
 //! Hand-made corrupt and hostile layers through the fuzz entry point
-//! (`walk_layer_bytes` / `walk_layer_reader`): warnings, never panics, and
-//! paths never escape the root. Also `parse_source` spellings.
+//! (`walk_layer_bytes` / `walk_layer_reader`): errors, never panics, every
+//! limit enforced while reading, and paths never escape the root. Also
+//! `parse_source` spellings.
 
 use std::io::{Read, Write};
 
 use buildledger_image::{
-    EntryKind, FileEntry, OpenOptions, SourceSpec, Visitor, Warning, parse_source,
-    walk_layer_bytes, walk_layer_reader,
+    EntryKind, FileEntry, ImageError, LimitKind, Limits, OpenOptions, SourceSpec, Visitor, Warning,
+    parse_source, walk_layer_bytes, walk_layer_reader,
 };
+
+fn with(f: impl FnOnce(&mut Limits)) -> OpenOptions {
+    let mut o = OpenOptions::default();
+    f(&mut o.limits);
+    o
+}
+
+fn limit_of(r: Result<impl std::fmt::Debug, ImageError>) -> LimitKind {
+    match r {
+        Err(ImageError::Limit(l)) => l.kind,
+        other => panic!("expected a limit error, got {other:?}"),
+    }
+}
 
 #[derive(Default)]
 struct Collect {
@@ -66,7 +80,7 @@ fn hostile_paths_are_normalised_and_never_escape() {
     t.extend_from_slice(&[0u8; 1024]);
     for blob in [t.clone(), gzip(&t), zstd::encode_all(&t[..], 3).unwrap()] {
         let mut c = Collect::default();
-        let stats = walk_layer_bytes(&blob, &mut c);
+        let stats = walk_layer_bytes(&blob, &mut c).unwrap();
         let paths: Vec<&str> = c.entries.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(
             paths,
@@ -109,13 +123,13 @@ fn whiteouts_in_one_layer_do_not_hide_their_own_layer() {
     raw_entry(&mut t, b"d/x", b'0', b"x", b"");
     t.extend_from_slice(&[0u8; 1024]);
     let mut c = Collect::default();
-    walk_layer_bytes(&t, &mut c);
+    walk_layer_bytes(&t, &mut c).unwrap();
     let paths: Vec<&str> = c.entries.iter().map(|e| e.path.as_str()).collect();
     assert_eq!(paths, ["d/x", "d"]);
 }
 
 #[test]
-fn corrupt_blobs_give_warnings_not_panics() {
+fn corrupt_blobs_are_errors_not_panics() {
     let mut t = Vec::new();
     raw_entry(&mut t, b"file", b'0', &[7u8; 3000], b"");
     t.extend_from_slice(&[0u8; 1024]);
@@ -141,12 +155,12 @@ fn corrupt_blobs_give_warnings_not_panics() {
     ];
     for (name, blob) in cases {
         let mut c = Collect::default();
-        walk_layer_bytes(&blob, &mut c);
-        assert!(
-            c.warnings.iter().any(|w| w.message.contains("unreadable")),
-            "{name}: no warning, got {:?}",
-            c.warnings
-        );
+        match walk_layer_bytes(&blob, &mut c) {
+            Err(ImageError::Layer { message, .. }) => {
+                assert!(message.contains("unreadable"), "{name}: {message}")
+            }
+            other => panic!("{name}: expected a layer error, got {other:?}"),
+        }
     }
     // Garbage that is not a tar at all, and empty input: no panic.
     for blob in [
@@ -155,7 +169,7 @@ fn corrupt_blobs_give_warnings_not_panics() {
         b"hello world, not a tar".to_vec(),
         vec![0xffu8; 4096],
     ] {
-        walk_layer_bytes(&blob, &mut Collect::default());
+        let _ = walk_layer_bytes(&blob, &mut Collect::default());
     }
 }
 
@@ -177,56 +191,138 @@ fn gzip_and_zstd_bombs_stop_at_the_limits() {
     let gz = enc.finish().unwrap();
     assert!(gz.len() < 1 << 20);
 
-    let small = OpenOptions {
-        max_layer_bytes: 32 << 20,
-        ..Default::default()
-    };
+    let small = with(|l| l.max_image_bytes = 32 << 20);
     let mut c = Collect::default();
-    let (stats, diff) = walk_layer_reader(
+    let r = walk_layer_reader(
         &mut &gz[..],
         "application/vnd.oci.image.layer.v1.tar+gzip",
         &small,
         &mut c,
     );
-    assert!(diff.is_none());
-    assert!(stats.bytes_decompressed <= (32 << 20) + (1 << 20));
-    assert!(
-        c.warnings
-            .iter()
-            .any(|w| w.message.contains("max_layer_bytes")),
-        "{:?}",
-        c.warnings
-    );
+    assert_eq!(limit_of(r), LimitKind::ImageBytes);
+    // Stopped at the limit, not at the end of the 256 MiB.
+    assert!(c.bytes <= (32 << 20) + (1 << 20), "{}", c.bytes);
 
-    let ratio = OpenOptions {
-        max_ratio: 100,
-        ..Default::default()
-    };
-    let mut c = Collect::default();
-    walk_layer_reader(&mut &gz[..], "", &ratio, &mut c);
-    assert!(
-        c.warnings.iter().any(|w| w.message.contains("ratio")),
-        "{:?}",
-        c.warnings
-    );
+    let ratio = with(|l| l.max_ratio = 100);
+    let r = walk_layer_reader(&mut &gz[..], "", &ratio, &mut Collect::default());
+    assert_eq!(limit_of(r), LimitKind::Ratio);
 
-    // The same bytes as a zstd bomb.
+    // The same bytes as a zstd bomb: the ratio of zstd on zeros is far
+    // above gzip's ~1000:1, so the default ratio limit stops it.
     let mut t = h.as_bytes().to_vec();
-    t.resize(512 + (64 << 20), 0);
+    t.resize(512 + (256 << 20), 0);
     let zs = zstd::encode_all(&t[..], 3).unwrap();
-    let tiny = OpenOptions {
-        max_layer_bytes: 8 << 20,
-        ..Default::default()
-    };
+    assert!(zs.len() < 64 << 10, "{}", zs.len());
+    drop(t);
     let mut c = Collect::default();
-    walk_layer_reader(&mut &zs[..], "", &tiny, &mut c);
-    assert!(
-        c.warnings
-            .iter()
-            .any(|w| w.message.contains("max_layer_bytes")),
-        "{:?}",
-        c.warnings
+    let r = walk_layer_reader(&mut &zs[..], "", &OpenOptions::default(), &mut c);
+    assert_eq!(limit_of(r), LimitKind::Ratio);
+    assert!(c.bytes < 128 << 20, "{}", c.bytes);
+    let tiny = with(|l| l.max_image_bytes = 8 << 20);
+    let r = walk_layer_reader(&mut &zs[..], "", &tiny, &mut Collect::default());
+    assert_eq!(limit_of(r), LimitKind::ImageBytes);
+}
+
+/// GNU long names and PAX headers are held in memory whole by the tar
+/// reader: a 64 MiB one (zeros, so a tiny blob) must fail early.
+#[test]
+fn huge_tar_extension_headers_are_refused_early() {
+    for typeflag in [b'L', b'x', b'K'] {
+        let mut h = tar::Header::new_gnu();
+        h.as_gnu_mut().unwrap().name[..13].copy_from_slice(b"././@LongLink");
+        h.set_entry_type(tar::EntryType::new(typeflag));
+        h.set_size(64 << 20);
+        h.set_cksum();
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(h.as_bytes()).unwrap();
+        let chunk = vec![b'a'; 1 << 20];
+        for _ in 0..64 {
+            enc.write_all(&chunk).unwrap();
+        }
+        let mut f = tar::Header::new_gnu();
+        f.set_path("file").unwrap();
+        f.set_size(0);
+        f.set_cksum();
+        enc.write_all(f.as_bytes()).unwrap();
+        enc.write_all(&[0u8; 1024]).unwrap();
+        let gz = enc.finish().unwrap();
+        match walk_layer_reader(
+            &mut &gz[..],
+            "",
+            &OpenOptions::default(),
+            &mut Collect::default(),
+        ) {
+            Err(ImageError::Layer { message, .. }) => {
+                assert!(message.contains("tar headers"), "{message}")
+            }
+            other => panic!(
+                "{}: expected a layer error, got {other:?}",
+                typeflag as char
+            ),
+        }
+    }
+    // A legitimate long name still works.
+    let mut t = tar::Builder::new(Vec::new());
+    let long = format!("{}/f", "d".repeat(300));
+    let mut h = tar::Header::new_gnu();
+    h.set_size(1);
+    t.append_data(&mut h, &long, &b"x"[..]).unwrap();
+    let t = t.into_inner().unwrap();
+    let mut c = Collect::default();
+    walk_layer_bytes(&t, &mut c).unwrap();
+    assert!(c.entries.iter().any(|e| e.path == long));
+}
+
+#[test]
+fn entries_and_buffered_paths_are_bounded() {
+    let mut t = tar::Builder::new(Vec::new());
+    for i in 0..1000 {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(0);
+        t.append_data(
+            &mut h,
+            format!("dir/file-{i:04}-{}", "p".repeat(100)),
+            &b""[..],
+        )
+        .unwrap();
+    }
+    let t = t.into_inner().unwrap();
+    let r = walk_layer_reader(
+        &mut &t[..],
+        "",
+        &with(|l| l.max_entries = 999),
+        &mut Collect::default(),
     );
+    assert_eq!(limit_of(r), LimitKind::Entries);
+    walk_layer_reader(
+        &mut &t[..],
+        "",
+        &with(|l| l.max_entries = 1000),
+        &mut Collect::default(),
+    )
+    .unwrap();
+    // 1000 paths of ~113 bytes plus overhead are ~177 kB of path set.
+    let r = walk_layer_reader(
+        &mut &t[..],
+        "",
+        &with(|l| l.max_buffered_bytes = 100_000),
+        &mut Collect::default(),
+    );
+    assert_eq!(limit_of(r), LimitKind::BufferedBytes);
+}
+
+#[test]
+fn time_limit_stops_the_walk() {
+    let mut t = Vec::new();
+    raw_entry(&mut t, b"file", b'0', b"x", b"");
+    t.extend_from_slice(&[0u8; 1024]);
+    let r = walk_layer_reader(
+        &mut &t[..],
+        "",
+        &with(|l| l.max_time = std::time::Duration::ZERO),
+        &mut Collect::default(),
+    );
+    assert_eq!(limit_of(r), LimitKind::Time);
 }
 
 #[test]
@@ -234,24 +330,19 @@ fn big_files_are_listed_but_not_read() {
     let mut t = Vec::new();
     raw_entry(&mut t, b"big", b'0', &[1u8; 5000], b"");
     t.extend_from_slice(&[0u8; 1024]);
-    let opts = OpenOptions {
-        max_file_bytes: 4096,
-        ..Default::default()
-    };
+    let opts = with(|l| l.max_file_bytes = 4096);
     let mut c = Collect::default();
-    let (_, diff) = walk_layer_reader(&mut &t[..], "", &opts, &mut c);
+    let (_, diff) = walk_layer_reader(&mut &t[..], "", &opts, &mut c).unwrap();
     assert_eq!(c.entries.len(), 1);
     assert_eq!(c.bytes, 0);
-    assert!(
-        c.warnings
-            .iter()
-            .any(|w| w.path.as_deref() == Some("big") && w.message.contains("max_file_bytes"))
-    );
+    assert!(c.warnings.iter().any(|w| w.path.as_deref() == Some("big")
+        && w.skipped
+        && w.message.contains("max_file_bytes")));
     // The diff ID is the sha256 of the whole tar.
     use sha2::Digest;
     assert_eq!(
         diff,
-        Some(format!("sha256:{}", hex::encode(sha2::Sha256::digest(&t))))
+        format!("sha256:{}", hex::encode(sha2::Sha256::digest(&t)))
     );
 }
 

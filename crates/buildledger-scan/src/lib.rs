@@ -6,14 +6,29 @@
 //! catalogers find into ledger components and a [`BuildRecord`] of origin
 //! `indexer` / trust `observed`. Reading images is `buildledger-image`'s job;
 //! parsing databases `buildledger-ospkg`'s; parsing binaries
-//! `buildledger-binary`'s. Memory stays bounded: package databases and
-//! executables are read one at a time, each under a size limit.
+//! `buildledger-binary`'s.
+//!
+//! Memory stays bounded: every byte a cataloger keeps (package databases
+//! until they are parsed, the one executable being inspected) is charged to
+//! the image's [`Budget`](buildledger_image::Budget) *before* it is read, so
+//! the scan fails with [`ScanError::Image`] /
+//! [`ImageError::Limit`](buildledger_image::ImageError::Limit) (naming
+//! `max_buffered_bytes`) instead of growing. All budgets are the
+//! [`Limits`](buildledger_image::Limits) of the [`OpenOptions`].
+//!
+//! A scan is either complete or not recordable: any layer or blob that fails
+//! verification fails the scan; anything skipped (a wanted file over
+//! `max_file_bytes`, a package database or executable that could not be
+//! parsed, an over-long path) is listed by [`ScanResult::skipped`], and
+//! [`ScanResult::to_record`] refuses such a result.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 
 use buildledger_binary::{AuditableInfo, GoBuildInfo};
-use buildledger_image::{EntryKind, FileEntry, Image, OpenOptions, SourceSpec, Visitor, Warning};
+use buildledger_image::{
+    Budget, EntryKind, FileEntry, Image, OpenOptions, SourceSpec, Visitor, Warning,
+};
 use buildledger_model::{
     BuildRecord, Component, Digest, Origin, PlatformManifest, Purl, Scope, Source, Subject,
     Toolchain, Trust, TrustState,
@@ -23,17 +38,34 @@ use serde_json::json;
 
 pub use buildledger_image::Progress;
 
-/// Largest package database read into memory.
-pub const MAX_DB_BYTES: u64 = 512 * 1024 * 1024;
-/// Largest executable inspected (larger ones are reported and skipped).
-pub const MAX_BINARY_BYTES: u64 = 512 * 1024 * 1024;
+/// Bytes charged per parsed OS package on top of its strings' lengths.
+const PACKAGE_OVERHEAD_BYTES: u64 = 256;
 
 /// Errors that stop a scan (a bad file inside an image is a warning instead).
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
-    /// The image could not be opened or read.
+    /// The image could not be opened or read, failed verification, or
+    /// exceeded one of its limits.
     #[error(transparent)]
     Image(#[from] buildledger_image::ImageError),
+}
+
+/// Why a [`ScanResult`] cannot become a ledger record.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// Part of the image was not examined; the first reasons are given.
+    #[error(
+        "the scan is incomplete, so it is not recorded as the image: {count} part(s) not examined, e.g. {first}"
+    )]
+    Incomplete {
+        /// How many parts were skipped.
+        count: usize,
+        /// The first skip, as text.
+        first: String,
+    },
+    /// A `dir:`/`file:` source has no digest of its own and none was given.
+    #[error("no image digest to record under")]
+    NoDigest,
 }
 
 /// One executable with build information.
@@ -64,6 +96,8 @@ pub struct ScanResult {
     pub entries: u64,
     /// Bytes decompressed.
     pub bytes: u64,
+    /// The most bytes held against `max_buffered_bytes` at one time.
+    pub peak_buffered: u64,
 }
 
 fn is_pkg_db(path: &str) -> bool {
@@ -83,10 +117,61 @@ fn is_pkg_db(path: &str) -> bool {
 }
 
 struct Collector {
+    budget: Budget,
     os_release: Option<(String, Vec<u8>)>,
-    dbs: Vec<(String, Vec<u8>)>,
+    packages: Vec<OsPackage>,
     binaries: Vec<BinaryReport>,
     warnings: Vec<Warning>,
+}
+
+fn skipped(layer: Option<usize>, path: &str, message: String) -> Warning {
+    Warning {
+        layer: layer.map(|l| l.to_string()),
+        path: Some(path.to_string()),
+        message,
+        skipped: true,
+    }
+}
+
+/// Reads all of an entry into memory, `size` bytes charged to the budget
+/// beforehand (and released by the caller).
+fn read_charged(
+    budget: &Budget,
+    e: &FileEntry,
+    prefix: &[u8],
+    content: &mut dyn Read,
+) -> std::io::Result<Vec<u8>> {
+    budget.charge(e.size, &e.path)?;
+    let mut buf = Vec::with_capacity(e.size as usize);
+    buf.extend_from_slice(prefix);
+    let rest = e.size.saturating_sub(prefix.len() as u64);
+    if let Err(err) = content.take(rest).read_to_end(&mut buf) {
+        budget.release(e.size);
+        return Err(err);
+    }
+    Ok(buf)
+}
+
+fn parse_db(path: &str, bytes: &[u8]) -> Result<Vec<OsPackage>, buildledger_ospkg::OsPkgError> {
+    if path.ends_with("lib/apk/db/installed") {
+        buildledger_ospkg::parse_apk_installed(bytes, path)
+    } else if path.contains("dpkg/status") {
+        buildledger_ospkg::parse_dpkg_status(bytes, path)
+    } else if path.ends_with("rpmdb.sqlite") {
+        buildledger_ospkg::parse_rpmdb_sqlite(bytes, path)
+    } else if path.ends_with("Packages.db") {
+        buildledger_ospkg::parse_rpmdb_ndb(bytes, path)
+    } else {
+        buildledger_ospkg::parse_rpmdb_bdb(bytes, path)
+    }
+}
+
+fn package_bytes(p: &OsPackage) -> u64 {
+    let s = |o: &Option<String>| o.as_ref().map_or(0, |x| x.len() as u64);
+    PACKAGE_OVERHEAD_BYTES
+        + (p.name.len() + p.version.len() + p.db_path.len()) as u64
+        + s(&p.source_name)
+        + s(&p.source_version)
 }
 
 impl Visitor for Collector {
@@ -94,28 +179,14 @@ impl Visitor for Collector {
         if e.kind != EntryKind::File {
             return false;
         }
-        if is_pkg_db(&e.path) {
-            return e.size <= MAX_DB_BYTES;
-        }
-        // Executables: any file with an execute bit, of a plausible size.
-        let exec = e.mode & 0o111 != 0;
-        if exec && e.size > MAX_BINARY_BYTES {
-            self.warnings.push(Warning {
-                layer: None,
-                path: Some(e.path.clone()),
-                message: format!(
-                    "executable of {} bytes skipped (limit {MAX_BINARY_BYTES})",
-                    e.size
-                ),
-            });
-        }
-        exec && e.size >= 64 && e.size <= MAX_BINARY_BYTES
+        // Size limits are the image reader's (max_file_bytes, reported as a
+        // skipped file) and the budget's (max_buffered_bytes, an error).
+        is_pkg_db(&e.path) || (e.mode & 0o111 != 0 && e.size >= 64)
     }
 
     fn visit(&mut self, e: &FileEntry, content: &mut dyn Read) -> std::io::Result<()> {
         if is_pkg_db(&e.path) {
-            let mut buf = Vec::with_capacity(e.size.min(MAX_DB_BYTES) as usize);
-            content.take(MAX_DB_BYTES).read_to_end(&mut buf)?;
+            let buf = read_charged(&self.budget, e, &[], content)?;
             if e.path.ends_with("os-release") {
                 // /etc/os-release wins over /usr/lib/os-release.
                 if self
@@ -123,10 +194,31 @@ impl Visitor for Collector {
                     .as_ref()
                     .is_none_or(|(p, _)| p != "etc/os-release")
                 {
-                    self.os_release = Some((e.path.clone(), buf));
+                    if let Some((_, old)) = self.os_release.replace((e.path.clone(), buf)) {
+                        self.budget.release(old.len() as u64);
+                    }
+                } else {
+                    self.budget.release(e.size);
                 }
-            } else {
-                self.dbs.push((e.path.clone(), buf));
+                return Ok(());
+            }
+            // Parsed now, one database at a time: the raw bytes are released
+            // and what is kept (the packages) is charged instead.
+            let parsed = parse_db(&e.path, &buf);
+            drop(buf);
+            self.budget.release(e.size);
+            match parsed {
+                Ok(p) => {
+                    let kept: u64 = p.iter().map(package_bytes).sum();
+                    self.budget
+                        .charge(kept, &format!("{}: {} packages", e.path, p.len()))?;
+                    self.packages.extend(p);
+                }
+                Err(err) => self.warnings.push(skipped(
+                    e.layer,
+                    &e.path,
+                    format!("package database not read: {err}"),
+                )),
             }
             return Ok(());
         }
@@ -142,21 +234,21 @@ impl Visitor for Collector {
         if !buildledger_binary::looks_like_binary(&head[..n]) {
             return Ok(()); // a script or data file: the rest is drained by the walker
         }
-        let mut buf = Vec::with_capacity(e.size as usize);
-        buf.extend_from_slice(&head[..n]);
-        content.take(MAX_BINARY_BYTES).read_to_end(&mut buf)?;
-        match buildledger_binary::inspect(&buf) {
+        let buf = read_charged(&self.budget, e, &head[..n], content)?;
+        let facts = buildledger_binary::inspect(&buf);
+        drop(buf);
+        self.budget.release(e.size);
+        match facts {
             Ok(f) if f.go.is_some() || f.rust.is_some() => self.binaries.push(BinaryReport {
                 path: e.path.clone(),
                 go: f.go,
                 rust: f.rust,
             }),
             Ok(_) => {}
-            Err(err) => self.warnings.push(Warning {
-                layer: e.layer.map(|l| l.to_string()),
-                path: Some(e.path.clone()),
-                message: format!("binary not read: {err}"),
-            }),
+            Err(err) => {
+                self.warnings
+                    .push(skipped(e.layer, &e.path, format!("binary not read: {err}")))
+            }
         }
         Ok(())
     }
@@ -174,59 +266,37 @@ pub fn scan(
 ) -> Result<ScanResult, ScanError> {
     let mut image: Image = buildledger_image::open(spec, opts)?;
     let mut c = Collector {
+        budget: image.budget(),
         os_release: None,
-        dbs: Vec::new(),
+        packages: Vec::new(),
         binaries: Vec::new(),
         warnings: Vec::new(),
     };
+    // Nothing collected is used unless the walk (and with it every digest
+    // check) succeeded.
     let stats = image.walk(&mut c, progress)?;
     let mut warnings = std::mem::take(&mut c.warnings);
     let os = match &c.os_release {
         Some((path, bytes)) => match buildledger_ospkg::parse_os_release(bytes) {
             Ok(o) => Some(o),
             Err(e) => {
-                warnings.push(Warning {
-                    layer: None,
-                    path: Some(path.clone()),
-                    message: e.to_string(),
-                });
+                warnings.push(skipped(None, path, format!("os-release not read: {e}")));
                 None
             }
         },
         None => None,
     };
-    let mut packages = Vec::new();
-    for (path, bytes) in &c.dbs {
-        let r = if path.ends_with("lib/apk/db/installed") {
-            buildledger_ospkg::parse_apk_installed(bytes, path)
-        } else if path.contains("dpkg/status") {
-            buildledger_ospkg::parse_dpkg_status(bytes, path)
-        } else if path.ends_with("rpmdb.sqlite") {
-            buildledger_ospkg::parse_rpmdb_sqlite(bytes, path)
-        } else if path.ends_with("Packages.db") {
-            buildledger_ospkg::parse_rpmdb_ndb(bytes, path)
-        } else {
-            buildledger_ospkg::parse_rpmdb_bdb(bytes, path)
-        };
-        match r {
-            Ok(p) => packages.extend(p),
-            Err(e) => warnings.push(Warning {
-                layer: None,
-                path: Some(path.clone()),
-                message: e.to_string(),
-            }),
-        }
-    }
     let mut binaries = c.binaries;
     binaries.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(ScanResult {
         image: image.meta().clone(),
         os,
-        packages,
+        packages: c.packages,
         binaries,
         warnings,
         entries: stats.entries,
         bytes: stats.bytes_decompressed,
+        peak_buffered: image.budget().peak_buffered(),
     })
 }
 
@@ -322,7 +392,8 @@ impl ScanResult {
                 })),
                 "rust": b.rust.as_ref().map(|r| r.packages.iter().map(|p| json!({"name": p.name, "version": p.version, "source": p.source, "kind": p.kind, "root": p.root})).collect::<Vec<_>>()),
             })).collect::<Vec<_>>(),
-            "warnings": self.warnings.iter().map(|w| json!({"layer": w.layer, "path": w.path, "message": w.message})).collect::<Vec<_>>(),
+            "warnings": self.warnings.iter().map(|w| json!({"layer": w.layer, "path": w.path, "message": w.message, "skipped": w.skipped})).collect::<Vec<_>>(),
+            "complete": self.is_complete(),
             "entries": self.entries,
             "bytes": self.bytes,
         })
@@ -423,10 +494,31 @@ impl ScanResult {
         })
     }
 
+    /// The warnings that mean part of the image was not examined.
+    pub fn skipped(&self) -> impl Iterator<Item = &Warning> {
+        self.warnings.iter().filter(|w| w.skipped)
+    }
+
+    /// True when nothing was skipped: the result accounts for the whole image.
+    pub fn is_complete(&self) -> bool {
+        self.skipped().next().is_none()
+    }
+
     /// A ledger record of what the image itself shows (origin indexer, trust
-    /// observed). None when the image has no digest and none was given.
-    pub fn to_record(&self, override_digest: Option<&Digest>) -> Option<BuildRecord> {
-        let digest = self.subject_digest(override_digest)?;
+    /// observed). Refused when anything was skipped ([`ScanResult::skipped`]):
+    /// a partial scan is never recorded as the image. Also refused when the
+    /// image has no digest and none was given.
+    pub fn to_record(&self, override_digest: Option<&Digest>) -> Result<BuildRecord, RecordError> {
+        let mut skipped = self.skipped();
+        if let Some(first) = skipped.next() {
+            return Err(RecordError::Incomplete {
+                count: 1 + skipped.count(),
+                first: first.to_string(),
+            });
+        }
+        let digest = self
+            .subject_digest(override_digest)
+            .ok_or(RecordError::NoDigest)?;
         let mut subjects = vec![Subject {
             digest: digest.clone(),
             media_type: self.image.media_type.clone(),
@@ -511,6 +603,6 @@ impl ScanResult {
         {
             s.commit = None;
         }
-        Some(r)
+        Ok(r)
     }
 }
