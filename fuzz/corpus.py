@@ -84,8 +84,12 @@ def main():
         for root, _, files in sorted(os.walk(secdb)):
             for n in sorted(files):
                 data = read(os.path.join(root, n))
-                put("feed_alpine_secdb", "shared-%s-%s" % (os.path.basename(root), n), data)
                 versions |= secdb_versions(data)
+                if "feed_alpine_secdb" in limits:
+                    size = limits["feed_alpine_secdb"] // 2
+                    for i, part in enumerate(secdb_slices(data, size)):
+                        name = "shared-%s-%s-part%02d" % (os.path.basename(root), n, i)
+                        put("feed_alpine_secdb", name, part)
 
         for i, pair in enumerate(sorted(versions)[:400]):
             put("version_compare", "shared-pair%03d" % i, ("%s\t%s" % pair).encode())
@@ -107,6 +111,27 @@ def osv_versions(data):
         return out
     except (ValueError, AttributeError, TypeError):
         return set()
+
+
+def secdb_slices(data, size):
+    """The file's header (release, repository) followed by consecutive runs of its package
+    entries, each slice about `size` bytes: whole real records, small enough to mutate."""
+    lines = data.split(b"\n")
+    starts = [i for i, l in enumerate(lines) if l.startswith(b"  - pkg:")]
+    if not starts:
+        return [data]
+    head = b"\n".join(lines[:starts[0]]) + b"\n"
+    starts.append(len(lines))
+    out, cur = [], b""
+    for a, b in zip(starts, starts[1:]):
+        entry = b"\n".join(lines[a:b]) + b"\n"
+        if cur and len(head) + len(cur) + len(entry) > size:
+            out.append(head + cur)
+            cur = b""
+        cur += entry
+    if cur:
+        out.append(head + cur)
+    return out
 
 
 def secdb_versions(data):
