@@ -173,7 +173,7 @@ pub fn parse_source(s: &str) -> Result<SourceSpec, ImageError> {
 }
 
 /// How to open and walk an image.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct OpenOptions {
     /// Platform picked from image indexes, `os/arch[/variant]`;
     /// default [`DEFAULT_PLATFORM`].
@@ -190,19 +190,6 @@ pub struct OpenOptions {
     pub bearer_token: Option<String>,
     /// The per-image budgets.
     pub limits: Limits,
-}
-
-impl Default for OpenOptions {
-    fn default() -> Self {
-        OpenOptions {
-            platform: None,
-            insecure: false,
-            username: None,
-            password: None,
-            bearer_token: None,
-            limits: Limits::default(),
-        }
-    }
 }
 
 /// One layer as listed by the manifest.
