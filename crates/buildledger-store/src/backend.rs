@@ -146,35 +146,140 @@ pub(crate) struct Sqlite {
     conn: rusqlite::Connection,
 }
 
+/// How a store is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Create the database (and its directory) when missing and migrate it
+    /// to this build's schema: what write commands do.
+    ReadWrite,
+    /// Open an existing ledger without creating, migrating or writing
+    /// anything; works on files and directories the user may only read, and
+    /// on PostgreSQL for a role with only `SELECT`.
+    ReadOnly,
+}
+
 impl Sqlite {
-    pub(crate) fn open(path: &std::path::Path) -> Result<Sqlite, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
-                target: path.display().to_string(),
-                message: format!("cannot create directory {}: {e}", dir.display()),
-            })?;
-        }
-        let conn = rusqlite::Connection::open(path).map_err(|e| StoreError::Open {
-            target: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+    pub(crate) fn open(path: &std::path::Path, access: Access) -> Result<Sqlite, StoreError> {
+        let target = path.display().to_string();
+        let open_err = |message: String| StoreError::Open {
+            target: target.clone(),
+            message,
+        };
+        let conn = match access {
+            Access::ReadWrite => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        open_err(format!("cannot create directory {}: {e}", dir.display()))
+                    })?;
+                }
+                // No SQLITE_OPEN_URI: a path is always a path (`file:…?mode=memory`
+                // must not turn into a database that vanishes on exit).
+                let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | rusqlite::OpenFlags::SQLITE_OPEN_CREATE
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let conn = rusqlite::Connection::open_with_flags(path, flags)
+                    .map_err(|e| open_err(e.to_string()))?;
+                // WAL: readers never block the writer; NORMAL sync keeps every
+                // commit atomic (a crash loses at most the last commits, never
+                // corrupts).
+                conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+                    .map_err(|e| open_err(e.to_string()))?;
+                conn
+            }
+            Access::ReadOnly => Sqlite::open_read_only(path, &target)?,
+        };
         conn.set_prepared_statement_cache_capacity(256);
-        // WAL: readers never block the writer; NORMAL sync keeps every
-        // commit atomic (a crash loses at most the last commits, never
-        // corrupts); busy_timeout lets two CLI processes share one file.
+        // busy_timeout lets two CLI processes share one file.
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
-             PRAGMA busy_timeout = 10000;
+            "PRAGMA busy_timeout = 10000;
              PRAGMA temp_store = MEMORY;
              PRAGMA cache_size = -65536;",
         )
-        .map_err(|e| StoreError::Open {
-            target: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| open_err(e.to_string()))?;
         Ok(Sqlite { conn })
     }
+
+    /// Open an existing file with `SQLITE_OPEN_READ_ONLY` and `query_only`.
+    /// A WAL database normally needs its `-shm` file, which a reader creates
+    /// when the directory lets it; when it cannot (a read-only directory or
+    /// mount) and there is no write-ahead log to apply, the file is opened
+    /// `immutable` (nothing else is writing it: a writer would have left a
+    /// log). A log that cannot be read that way is an error, not ignored.
+    fn open_read_only(
+        path: &std::path::Path,
+        target: &str,
+    ) -> Result<rusqlite::Connection, StoreError> {
+        use rusqlite::OpenFlags as F;
+        let open_err = |message: String| StoreError::Open {
+            target: target.to_string(),
+            message,
+        };
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::NoLedger {
+                    target: target.to_string(),
+                });
+            }
+            Err(e) => return Err(open_err(e.to_string())),
+            Ok(m) if !m.is_file() => return Err(open_err("not a regular file".into())),
+            Ok(_) => {}
+        }
+        let probe = |conn: &rusqlite::Connection| -> rusqlite::Result<()> {
+            conn.execute_batch("PRAGMA query_only = 1")?;
+            conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()))
+        };
+        let flags = F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_NO_MUTEX;
+        let first = rusqlite::Connection::open_with_flags(path, flags).and_then(|c| {
+            probe(&c)?;
+            Ok(c)
+        });
+        let e = match first {
+            Ok(c) => return Ok(c),
+            Err(e) => e,
+        };
+        let cannot_share = matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)
+        );
+        if !cannot_share {
+            return Err(open_err(e.to_string()));
+        }
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+            return Err(open_err(format!(
+                "{e}; it has a write-ahead log ({}) that a reader without write access to \
+                 the directory cannot apply: run any write command on it once",
+                std::path::Path::new(&wal).display()
+            )));
+        }
+        let uri = format!("{}?immutable=1", file_uri(path));
+        let conn = rusqlite::Connection::open_with_flags(&uri, flags | F::SQLITE_OPEN_URI)
+            .map_err(|e| open_err(e.to_string()))?;
+        probe(&conn).map_err(|e| open_err(e.to_string()))?;
+        Ok(conn)
+    }
+}
+
+/// `file:` URI of a path (RFC 3986 percent-encoding of everything but
+/// unreserved characters and `/`), for SQLite's URI parameters.
+fn file_uri(path: &std::path::Path) -> String {
+    #[cfg(unix)]
+    let bytes = {
+        use std::os::unix::ffi::OsStrExt;
+        path.as_os_str().as_bytes().to_vec()
+    };
+    #[cfg(not(unix))]
+    let bytes = path.to_string_lossy().replace('\\', "/").into_bytes();
+    let mut s = String::from("file:");
+    for b in bytes {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s
 }
 
 impl rusqlite::ToSql for Val {
@@ -190,6 +295,9 @@ impl rusqlite::ToSql for Val {
 }
 
 fn sqlite_err(sql: &str, e: rusqlite::Error) -> StoreError {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) {
+        return StoreError::ReadOnly(e.to_string());
+    }
     StoreError::Database {
         message: e.to_string(),
         statement: sql.split_whitespace().take(8).collect::<Vec<_>>().join(" "),
@@ -261,18 +369,29 @@ impl Backend for Sqlite {
 pub(crate) struct Postgres {
     client: postgres::Client,
     statements: HashMap<String, postgres::Statement>,
+    /// The password and the raw target, scrubbed from every error message.
+    secrets: Vec<String>,
 }
 
 impl Postgres {
-    pub(crate) fn connect(url: &str) -> Result<Postgres, StoreError> {
-        let client =
-            postgres::Client::connect(url, postgres::NoTls).map_err(|e| StoreError::Open {
-                target: redact_url(url),
-                message: e.to_string(),
-            })?;
+    pub(crate) fn connect(target: &str, access: Access) -> Result<Postgres, StoreError> {
+        let secrets = secrets_of(target);
+        let open_err = |message: String| StoreError::Open {
+            target: redact_url(target),
+            message: scrub(&message, &secrets),
+        };
+        let mut client = postgres::Client::connect(target, postgres::NoTls)
+            .map_err(|e| open_err(pg_message(&e)))?;
+        if access == Access::ReadOnly {
+            // Belt and braces: a read never writes, whatever the role may do.
+            client
+                .batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                .map_err(|e| open_err(pg_message(&e)))?;
+        }
         Ok(Postgres {
             client,
             statements: HashMap::new(),
+            secrets,
         })
     }
 
@@ -284,7 +403,7 @@ impl Postgres {
         let st = self
             .client
             .prepare(&rewritten)
-            .map_err(|e| pg_err(sql, e))?;
+            .map_err(|e| pg_err(sql, e, &self.secrets))?;
         if self.statements.len() > 512 {
             self.statements.clear();
         }
@@ -309,37 +428,348 @@ fn number_placeholders(sql: &str) -> String {
     out
 }
 
-/// A connection URL with any password replaced, fit for messages and logs.
-pub fn redact_url(url: &str) -> String {
-    // postgres://user:secret@host/db → postgres://user:***@host/db
-    if let Some((scheme, rest)) = url.split_once("://")
-        && let Some((auth, host)) = rest.split_once('@')
-        && let Some((user, _)) = auth.split_once(':')
-    {
-        return format!("{scheme}://{user}:***@{host}");
-    }
-    // key=value form: password=secret
-    url.split_whitespace()
-        .map(|kv| {
-            if kv.starts_with("password=") {
-                "password=***".to_string()
-            } else {
-                kv.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+// ---------------------------------------------------------------------------
+// Database targets and their secrets
+// ---------------------------------------------------------------------------
+
+/// Whether a target names a PostgreSQL database: a `postgres://` or
+/// `postgresql://` URL, or a libpq keyword/value string whose keywords are
+/// all libpq's (`host=db dbname=ledger user=u`).
+pub(crate) fn is_postgres_target(target: &str) -> bool {
+    target.starts_with("postgres://")
+        || target.starts_with("postgresql://")
+        || looks_like_keyword_value(target)
 }
 
-fn pg_err(sql: &str, e: postgres::Error) -> StoreError {
-    let message = match e.as_db_error() {
-        Some(db) => format!("{}: {}", db.code().code(), db.message()),
-        None => e.to_string(),
-    };
-    StoreError::Database {
-        message,
-        statement: sql.split_whitespace().take(8).collect::<Vec<_>>().join(" "),
+/// libpq connection keywords (PostgreSQL 17).
+const LIBPQ_KEYWORDS: &[&str] = &[
+    "application_name",
+    "channel_binding",
+    "client_encoding",
+    "connect_timeout",
+    "dbname",
+    "fallback_application_name",
+    "gssdelegation",
+    "gssencmode",
+    "gsslib",
+    "host",
+    "hostaddr",
+    "keepalives",
+    "keepalives_count",
+    "keepalives_idle",
+    "keepalives_interval",
+    "krbsrvname",
+    "load_balance_hosts",
+    "options",
+    "passfile",
+    "password",
+    "port",
+    "replication",
+    "require_auth",
+    "requirepeer",
+    "service",
+    "ssl_max_protocol_version",
+    "ssl_min_protocol_version",
+    "sslcert",
+    "sslcertmode",
+    "sslcompression",
+    "sslcrl",
+    "sslcrldir",
+    "sslkey",
+    "sslmode",
+    "sslnegotiation",
+    "sslpassword",
+    "sslrootcert",
+    "sslsni",
+    "target_session_attrs",
+    "tcp_user_timeout",
+    "user",
+];
+
+/// Parameters whose values are hidden: passwords, the password file, keys,
+/// tokens (`password`, `sslpassword`, `passfile`, `sslkey`, …).
+fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.contains("pass") || k.contains("secret") || k.contains("token") || k.ends_with("key")
+}
+
+/// One `keyword = value` pair of a libpq string: the keyword, and the
+/// byte range of its value as written (quotes included).
+struct KvPair<'a> {
+    key: &'a str,
+    value: std::ops::Range<usize>,
+}
+
+/// Split a libpq keyword/value string as libpq (and the `postgres` crate)
+/// read it: whitespace around `=`, values plain or single-quoted, `\`
+/// escaping the next character in both. Returns the pairs read and, when
+/// the rest could not be read, the byte offset where reading stopped.
+fn keyword_values(s: &str) -> (Vec<KvPair<'_>>, Option<usize>) {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut pairs = Vec::new();
+    let ws = |c: u8| c.is_ascii_whitespace();
+    loop {
+        while i < b.len() && ws(b[i]) {
+            i += 1;
+        }
+        if i == b.len() {
+            return (pairs, None);
+        }
+        let start = i;
+        while i < b.len() && !ws(b[i]) && b[i] != b'=' {
+            i += 1;
+        }
+        let key = &s[start..i];
+        while i < b.len() && ws(b[i]) {
+            i += 1;
+        }
+        if i == b.len() || b[i] != b'=' {
+            return (pairs, Some(start));
+        }
+        i += 1;
+        while i < b.len() && ws(b[i]) {
+            i += 1;
+        }
+        let vstart = i;
+        if i < b.len() && b[i] == b'\'' {
+            i += 1;
+            loop {
+                match b.get(i) {
+                    None => return (pairs, Some(start)),
+                    Some(b'\\') => i += 2,
+                    Some(b'\'') => {
+                        i += 1;
+                        break;
+                    }
+                    Some(_) => i += 1,
+                }
+            }
+        } else {
+            while i < b.len() && !ws(b[i]) {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+            if i == vstart {
+                return (pairs, Some(start));
+            }
+        }
+        let end = i.min(b.len());
+        i = end;
+        pairs.push(KvPair {
+            key,
+            value: vstart..end,
+        });
     }
+}
+
+fn looks_like_keyword_value(s: &str) -> bool {
+    let (pairs, rest) = keyword_values(s);
+    rest.is_none() && !pairs.is_empty() && pairs.iter().all(|p| LIBPQ_KEYWORDS.contains(&p.key))
+}
+
+/// A database target fit for messages and logs: for PostgreSQL URLs the
+/// userinfo password (everything between the first `:` and the last `@` of
+/// the authority, so a raw `@` in a password leaks nothing) and every
+/// secret query parameter (`password`, `sslpassword`, `passfile`, …) become
+/// `***`; in libpq keyword/value strings the same parameters do. Paths are
+/// returned unchanged.
+pub fn redact_url(target: &str) -> String {
+    if let Some(i) = target.find("://") {
+        let (scheme, rest) = (&target[..i], &target[i + 3..]);
+        if rest.contains('@') || rest.contains('?') {
+            return format!("{scheme}://{}", redact_authority_and_query(rest));
+        }
+        return target.to_string();
+    }
+    let (pairs, rest) = keyword_values(target);
+    let keywordish = !pairs.is_empty() && pairs.iter().all(|p| LIBPQ_KEYWORDS.contains(&p.key));
+    if !keywordish && !target.to_ascii_lowercase().contains("password") {
+        return target.to_string();
+    }
+    let mut out: Vec<String> = pairs
+        .iter()
+        .map(|p| {
+            if is_secret_key(p.key) {
+                format!("{}=***", p.key)
+            } else {
+                format!("{}={}", p.key, &target[p.value.clone()])
+            }
+        })
+        .collect();
+    if rest.is_some() {
+        // Unreadable from here on: it may hold a secret.
+        out.push("***".into());
+    }
+    out.join(" ")
+}
+
+/// Where the userinfo of a URL (the part after `scheme://`) ends: the last
+/// `@` followed by something that can be a host list; failing that, the
+/// last `@` at all.
+fn userinfo_end(rest: &str) -> Option<usize> {
+    let host_like = |h: &str| {
+        h.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b".-_:[],%".contains(&c))
+    };
+    let ats: Vec<usize> = rest.match_indices('@').map(|(i, _)| i).collect();
+    ats.iter()
+        .rev()
+        .copied()
+        .find(|&at| {
+            let tail = &rest[at + 1..];
+            let host = tail.split(['/', '?']).next().unwrap_or("");
+            host_like(host)
+        })
+        .or(ats.last().copied())
+}
+
+/// Why a PostgreSQL URL cannot be used as written, if it cannot: a raw `@`
+/// in the userinfo, which the driver splits at the *first* `@` (reading
+/// the rest of the password as the host).
+pub(crate) fn url_problem(target: &str) -> Option<String> {
+    let rest = target.split_once("://")?.1;
+    let at = userinfo_end(rest)?;
+    rest[..at].contains('@').then(|| {
+        "the user name or password of the postgres URL contains a raw `@`: write it as %40".into()
+    })
+}
+
+fn redact_authority_and_query(rest: &str) -> String {
+    let at = userinfo_end(rest);
+    let mut out = String::new();
+    let after = match at {
+        Some(at) => {
+            let userinfo = &rest[..at];
+            let (user, has_password) = match userinfo.split_once(':') {
+                Some((u, _)) => (u, true),
+                None => (userinfo, false),
+            };
+            if user.contains(['/', '?', '=', '&', '#']) {
+                out.push_str("***");
+            } else {
+                out.push_str(user);
+                if has_password {
+                    out.push_str(":***");
+                }
+            }
+            out.push('@');
+            &rest[at + 1..]
+        }
+        None => rest,
+    };
+    match after.split_once('?') {
+        None => out.push_str(after),
+        Some((hostpath, query)) => {
+            out.push_str(hostpath);
+            out.push('?');
+            let params: Vec<String> = query
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) if is_secret_key(&percent_decode(k)) => format!("{k}=***"),
+                    _ => kv.to_string(),
+                })
+                .collect();
+            out.push_str(&params.join("&"));
+        }
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let Some(h) = s.get(i + 1..i + 3)
+            && let Ok(v) = u8::from_str_radix(h, 16)
+        {
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What must never appear in a message about `target`: the target itself
+/// and its password, as written and as the driver decodes it.
+fn secrets_of(target: &str) -> Vec<String> {
+    let mut s = vec![target.to_string()];
+    if let Ok(c) = target.parse::<postgres::Config>()
+        && let Some(p) = c.get_password()
+    {
+        s.push(String::from_utf8_lossy(p).into_owned());
+    }
+    for p in keyword_values(target).0 {
+        if is_secret_key(p.key) {
+            s.push(target[p.value.clone()].to_string());
+        }
+    }
+    if let Some(i) = target.find("://") {
+        let rest = &target[i + 3..];
+        if let Some(at) = rest.rfind('@')
+            && let Some((_, pw)) = rest[..at].split_once(':')
+        {
+            s.push(pw.to_string());
+            s.push(percent_decode(pw));
+        }
+        if let Some((_, q)) = rest.split_once('?') {
+            for kv in q.split('&') {
+                if let Some((k, v)) = kv.split_once('=')
+                    && is_secret_key(&percent_decode(k))
+                {
+                    s.push(v.to_string());
+                    s.push(percent_decode(v));
+                }
+            }
+        }
+    }
+    // Very short strings would turn every message into asterisks.
+    s.retain(|x| x.chars().count() >= 3);
+    s.sort_by_key(|x| std::cmp::Reverse(x.len()));
+    s.dedup();
+    s
+}
+
+fn scrub(message: &str, secrets: &[String]) -> String {
+    let mut m = message.to_string();
+    for s in secrets {
+        if m.contains(s.as_str()) {
+            m = m.replace(s.as_str(), "***");
+        }
+    }
+    m
+}
+
+/// The driver's message with its causes ("error connecting to server:
+/// Connection refused"); scrub it before showing it.
+fn pg_message(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {}", db.code().code(), db.message());
+    }
+    let mut m = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let c_text = c.to_string();
+        if !m.contains(&c_text) {
+            m.push_str(": ");
+            m.push_str(&c_text);
+        }
+        cause = c.source();
+    }
+    m
+}
+
+fn pg_err(sql: &str, e: postgres::Error, secrets: &[String]) -> StoreError {
+    let message = scrub(&pg_message(&e), secrets);
+    let statement = sql.split_whitespace().take(8).collect::<Vec<_>>().join(" ");
+    if e.code() == Some(&postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION) {
+        return StoreError::ReadOnly(format!("{message} (in `{statement} …`)"));
+    }
+    StoreError::Database { message, statement }
 }
 
 impl postgres::types::ToSql for Val {
@@ -374,10 +804,14 @@ impl Backend for Postgres {
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, StoreError> {
         let st = self.prepare(sql)?;
         let p: Vec<&(dyn postgres::types::ToSql + Sync)> = params.iter().map(|v| v as _).collect();
-        self.client.execute(&st, &p).map_err(|e| pg_err(sql, e))
+        self.client
+            .execute(&st, &p)
+            .map_err(|e| pg_err(sql, e, &self.secrets))
     }
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        self.client.batch_execute(sql).map_err(|e| pg_err(sql, e))
+        self.client
+            .batch_execute(sql)
+            .map_err(|e| pg_err(sql, e, &self.secrets))
     }
     fn each(
         &mut self,
@@ -388,7 +822,10 @@ impl Backend for Postgres {
         use postgres::types::Type;
         let st = self.prepare(sql)?;
         let p: Vec<&(dyn postgres::types::ToSql + Sync)> = params.iter().map(|v| v as _).collect();
-        let rows = self.client.query(&st, &p).map_err(|e| pg_err(sql, e))?;
+        let rows = self
+            .client
+            .query(&st, &p)
+            .map_err(|e| pg_err(sql, e, &self.secrets))?;
         let mut vals: Vec<ValRef<'_>> = Vec::new();
         for row in &rows {
             vals.clear();
@@ -412,7 +849,7 @@ impl Backend for Postgres {
                         .try_get::<_, Option<&str>>(i)
                         .map(|o| o.map(ValRef::Text)),
                 }
-                .map_err(|e| pg_err(sql, e))?;
+                .map_err(|e| pg_err(sql, e, &self.secrets))?;
                 vals.push(v.unwrap_or(ValRef::Null));
             }
             f(&vals)?;
@@ -435,14 +872,53 @@ mod tests {
 
     #[test]
     fn urls_are_redacted() {
-        assert_eq!(
-            redact_url("postgres://u:pw@h:5432/db"),
-            "postgres://u:***@h:5432/db"
+        let cases = [
+            ("postgres://u:pw@h:5432/db", "postgres://u:***@h:5432/db"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            ("postgres://h/db", "postgres://h/db"),
+            // A raw `@` in the password: the userinfo ends at the last one.
+            ("postgres://u:p@ss@host/db", "postgres://u:***@host/db"),
+            ("postgres://u:p/s?s@host/db", "postgres://u:***@host/db"),
+            (
+                "postgres://a@127.0.0.1:1/x?password=S3cr3t",
+                "postgres://a@127.0.0.1:1/x?password=***",
+            ),
+            (
+                "postgresql://h/x?sslmode=disable&sslpassword=k&passfile=/p&pass%77ord=z",
+                "postgresql://h/x?sslmode=disable&sslpassword=***&passfile=***&pass%77ord=***",
+            ),
+            // `@` only in the query: nothing before it may be shown.
+            ("postgres://h/db?password=a@b", "postgres://***@b"),
+            ("host=h password=pw user=u", "host=h password=*** user=u"),
+            (
+                "host=h password = 'p w\\' x' user=u",
+                "host=h password=*** user=u",
+            ),
+            ("host=h password='unterminated", "host=h ***"),
+            ("/var/lib/ledger.db", "/var/lib/ledger.db"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(redact_url(raw), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_scrubbed_from_messages() {
+        let target = "postgres://u:p%40ss@h/db?sslpassword=topsecret";
+        let secrets = secrets_of(target);
+        let m = scrub(&format!("failed for {target}: p@ss topsecret"), &secrets);
+        assert!(
+            !m.contains("p@ss") && !m.contains("topsecret") && !m.contains("p%40ss"),
+            "{m}"
         );
-        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(
-            redact_url("host=h password=pw user=u"),
-            "host=h password=*** user=u"
-        );
+    }
+
+    #[test]
+    fn keyword_value_strings_are_postgres() {
+        assert!(is_postgres_target("host=db dbname=ledger"));
+        assert!(is_postgres_target("postgresql://x"));
+        assert!(!is_postgres_target("ledger.db"));
+        assert!(!is_postgres_target("a=b"));
+        assert!(!is_postgres_target("host=db extra"));
     }
 }
