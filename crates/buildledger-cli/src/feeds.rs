@@ -11,15 +11,21 @@ use crate::{CliError, Result};
 
 #[derive(clap::Subcommand)]
 pub enum FeedCommand {
-    /// Import advisories: OSV files, directories or .zip dumps, or Alpine secdb files.
+    /// Import advisories: OSV files, directories or .zip dumps, and Alpine secdb files.
+    ///
+    /// Only regular files are read, each within BUILDLEDGER_MAX_FEED_FILE_BYTES (default 16M);
+    /// a zip dump within BUILDLEDGER_MAX_FEED_ZIP_BYTES uncompressed in all (default 4G) and
+    /// BUILDLEDGER_MAX_FEED_ENTRIES entries (default 2000000, also the most files taken from
+    /// one directory tree).
     Import {
         /// Files, directories or zip archives.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// Feed format: osv (default) or alpine-secdb.
-        #[arg(long, default_value = "osv")]
+        /// Feed format: auto (default: recognised per file), osv or alpine-secdb.
+        #[arg(long, default_value = "auto")]
         format: String,
-        /// Exit with code 2 when any advisory was rejected (default: report and go on).
+        /// All or nothing: when any record is rejected or warned about, import nothing and exit
+        /// with code 2 (default: import the good records, report the rest, exit 0).
         #[arg(long)]
         strict: bool,
     },
@@ -49,76 +55,153 @@ pub fn feed(store: &mut Store, cmd: FeedCommand, json: bool) -> Result<u8> {
             paths,
             format,
             strict,
-        } => {
-            let mut advisories = Vec::new();
-            let mut errors = Vec::new();
-            let t0 = std::time::Instant::now();
-            for p in &paths {
-                let mut prog = progress_line(format!("reading {}", p.display()));
-                let rep = match format.as_str() {
-                    "osv" => buildledger_feed::load_osv_path(p, &mut prog),
-                    "alpine-secdb" => buildledger_feed::load_alpine_secdb(p),
-                    other => {
-                        return Err(CliError::input(format!(
-                            "--format {other:?}: expected osv or alpine-secdb"
-                        )));
-                    }
-                }
-                .map_err(|e| CliError::input(format!("{}: {e}", p.display())))?;
-                clear_progress();
-                advisories.extend(rep.advisories);
-                errors.extend(rep.errors);
-            }
-            let read = t0.elapsed();
-            let mut prog = progress_line("importing".to_string());
-            let report = buildledger_rules::import(store, &advisories, &mut prog)
-                .map_err(|e| CliError::runtime(e.to_string()))?;
-            clear_progress();
-            for e in &errors {
-                eprintln!(
-                    "warning: skipped {}{}: {}",
-                    e.location,
-                    e.id.as_deref()
-                        .map(|i| format!(" ({i})"))
-                        .unwrap_or_default(),
-                    e.message
-                );
-            }
-            if json {
-                let errs: Vec<_> = errors
-                    .iter()
-                    .map(|e| serde_json::json!({"location": e.location, "id": e.id, "message": e.message}))
-                    .collect();
-                print_json(
-                    &serde_json::json!({"report": report, "rejected": errs, "seconds": t0.elapsed().as_secs_f64()}),
-                )?;
+        } => import(store, &paths, &format, strict, json),
+    }
+}
+
+/// The feed limits in effect (environment, else defaults).
+fn feed_limits() -> Result<buildledger_feed::Limits> {
+    let d = buildledger_feed::Limits::default();
+    let bytes = |var: &str, default: u64| {
+        buildledger_input::limit_from_env(var, default).map_err(CliError::input)
+    };
+    let entries = match std::env::var("BUILDLEDGER_MAX_FEED_ENTRIES") {
+        Err(_) => d.entries,
+        Ok(v) => v.trim().parse::<usize>().map_err(|_| {
+            CliError::input(format!(
+                "BUILDLEDGER_MAX_FEED_ENTRIES={v:?}: expected a number of entries, e.g. 100000"
+            ))
+        })?,
+    };
+    Ok(buildledger_feed::Limits {
+        file_bytes: bytes("BUILDLEDGER_MAX_FEED_FILE_BYTES", d.file_bytes)?,
+        zip_total_bytes: bytes("BUILDLEDGER_MAX_FEED_ZIP_BYTES", d.zip_total_bytes)?,
+        entries,
+        dir_depth: d.dir_depth,
+    })
+}
+
+fn feed_line(e: &buildledger_feed::FeedError) -> String {
+    format!(
+        "{}{}: {}",
+        e.location,
+        e.id.as_deref()
+            .map(|i| format!(" ({i})"))
+            .unwrap_or_default(),
+        e.message
+    )
+}
+
+fn feed_json(errors: &[buildledger_feed::FeedError]) -> Vec<serde_json::Value> {
+    errors
+        .iter()
+        .map(|e| serde_json::json!({"location": e.location, "id": e.id, "message": e.message}))
+        .collect()
+}
+
+fn import(
+    store: &mut Store,
+    paths: &[PathBuf],
+    format: &str,
+    strict: bool,
+    json: bool,
+) -> Result<u8> {
+    let fmt = buildledger_feed::Format::parse(format).ok_or_else(|| {
+        CliError::input(format!(
+            "--format {format:?}: expected auto, osv or alpine-secdb"
+        ))
+    })?;
+    let limits = feed_limits()?;
+    let t0 = std::time::Instant::now();
+    let mut prog = progress_line("reading".to_string());
+    let rep = buildledger_feed::load_paths(paths, fmt, &limits, &mut prog)
+        .map_err(|e| CliError::input(e.to_string()))?;
+    clear_progress();
+    let read = t0.elapsed();
+    for e in &rep.skipped {
+        eprintln!("note: not read: {}", feed_line(e));
+    }
+    for e in &rep.errors {
+        eprintln!("warning: skipped {}", feed_line(e));
+    }
+    for e in &rep.warnings {
+        eprintln!("warning: {}", feed_line(e));
+    }
+    if rep.advisories.is_empty() && rep.errors.is_empty() && !rep.skipped.is_empty() {
+        // Nothing was a feed file: say which files were passed over, and why, rather than
+        // report an empty import.
+        let names: Vec<String> = rep.skipped.iter().take(5).map(feed_line).collect();
+        let more = rep.skipped.len().saturating_sub(5);
+        return Err(CliError::input(format!(
+            "no advisories read (--format {format}); {} file(s) not read: {}{}",
+            rep.skipped.len(),
+            names.join("; "),
+            if more > 0 {
+                format!("; and {more} more")
             } else {
-                println!(
-                    "{} advisories ({} new, {} changed, {} unchanged, {} withdrawn) in {:.2}s (read {:.2}s); findings +{} −{}; {} rejected",
-                    report.advisories,
-                    report.new,
-                    report.changed,
-                    report.unchanged,
-                    report.withdrawn,
-                    t0.elapsed().as_secs_f64(),
-                    read.as_secs_f64(),
-                    report.findings_added,
-                    report.findings_removed,
-                    errors.len()
-                );
-                if report.unevaluated_git > 0 {
-                    println!(
-                        "{} GIT-only ranges stored but not evaluated",
-                        report.unevaluated_git
-                    );
-                }
-                for (eco, n) in &report.unsupported_ecosystems {
-                    println!("{n} affected entries in unsupported ecosystem {eco:?}");
-                }
+                String::new()
             }
-            Ok(if strict && !errors.is_empty() { 2 } else { 0 })
+        )));
+    }
+    if strict && !(rep.errors.is_empty() && rep.warnings.is_empty()) {
+        let msg = format!(
+            "--strict: {} record(s) rejected and {} warning(s); nothing imported",
+            rep.errors.len(),
+            rep.warnings.len()
+        );
+        if json {
+            print_json(&serde_json::json!({
+                "imported": false,
+                "rejected": feed_json(&rep.errors),
+                "warnings": feed_json(&rep.warnings),
+                "skipped": feed_json(&rep.skipped),
+            }))?;
+        }
+        return Err(CliError::input(msg));
+    }
+    let mut prog = progress_line("importing".to_string());
+    let report = buildledger_rules::import_scoped(store, &rep.advisories, &rep.scopes, &mut prog)
+        .map_err(|e| CliError::runtime(e.to_string()))?;
+    clear_progress();
+    for c in &report.conflicts {
+        eprintln!("warning: {c}");
+    }
+    if json {
+        print_json(&serde_json::json!({
+            "report": report,
+            "rejected": feed_json(&rep.errors),
+            "warnings": feed_json(&rep.warnings),
+            "skipped": feed_json(&rep.skipped),
+            "scopes": rep.scopes,
+            "seconds": t0.elapsed().as_secs_f64(),
+        }))?;
+    } else {
+        println!(
+            "{} advisories ({} new, {} changed, {} unchanged, {} withdrawn) in {:.2}s (read {:.2}s); findings +{} −{}; {} rejected, {} warnings, {} not read",
+            report.advisories,
+            report.new,
+            report.changed,
+            report.unchanged,
+            report.withdrawn,
+            t0.elapsed().as_secs_f64(),
+            read.as_secs_f64(),
+            report.findings_added,
+            report.findings_removed,
+            rep.errors.len() + report.conflicts.len(),
+            rep.warnings.len(),
+            rep.skipped.len(),
+        );
+        if report.unevaluated_git > 0 {
+            println!(
+                "{} GIT-only ranges stored but not evaluated",
+                report.unevaluated_git
+            );
+        }
+        for (eco, n) in &report.unsupported_ecosystems {
+            println!("{n} affected entries in unsupported ecosystem {eco:?}");
         }
     }
+    Ok(0)
 }
 
 fn findings_table(rows: &[ImageFinding], with_digest: bool) -> Result<()> {
@@ -238,30 +321,78 @@ pub fn changes(store: &mut Store, since: &str, json: bool) -> Result<u8> {
     Ok(0)
 }
 
-/// RFC 3339, a date, or a relative span like `15m`, `24h`, `7d`.
+/// RFC 3339, a date, or a relative span like `15m`, `24h`, `7d` back from
+/// now. Anything else, or a span too large to subtract from now, is bad
+/// input naming the flag (never an overflow).
 fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&chrono::Utc));
-    }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
-    }
-    let (num, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: i64 = num.parse().map_err(|_| {
-        CliError::input(format!(
-            "--since {s:?}: expected RFC 3339, YYYY-MM-DD, or N[smhd]"
-        ))
-    })?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
-        _ => {
-            return Err(CliError::input(format!(
-                "--since {s:?}: unit must be s, m, h or d"
-            )));
+    parse_since_at(s, chrono::Utc::now())
+}
+
+fn parse_since_at(
+    s: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::DateTime<chrono::Utc>> {
+    let bad = |why: &str| CliError::input(format!("--since {s:?}: {why}"));
+    let t = if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        t.with_timezone(&chrono::Utc)
+    } else if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        d.and_hms_opt(0, 0, 0)
+            .ok_or_else(|| bad("not a valid date"))?
+            .and_utc()
+    } else {
+        // The unit is the last character, whatever its width in bytes.
+        let Some((at, unit)) = s.char_indices().next_back() else {
+            return Err(bad("expected RFC 3339, YYYY-MM-DD, or N[smhd]"));
+        };
+        let num = &s[..at];
+        if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad("expected RFC 3339, YYYY-MM-DD, or N[smhd]"));
         }
+        let per: i64 = match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86400,
+            _ => return Err(bad("unit must be s, m, h or d")),
+        };
+        let too_far = || bad("span too large (it reaches past the earliest representable time)");
+        let n: i64 = num.parse().map_err(|_| too_far())?;
+        let secs = n.checked_mul(per).ok_or_else(too_far)?;
+        let span = chrono::TimeDelta::try_seconds(secs).ok_or_else(too_far)?;
+        now.checked_sub_signed(span).ok_or_else(too_far)?
     };
-    Ok(chrono::Utc::now() - chrono::Duration::seconds(secs))
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_spans_are_checked() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(
+            parse_since_at("1d", now).unwrap().to_rfc3339(),
+            "2025-12-31T00:00:00+00:00"
+        );
+        assert!(parse_since_at("2026-01-01", now).is_ok());
+        for bad in [
+            "9999999999999999d",
+            "99999999999999999999s",
+            "106751991167300d",
+            "5é",
+            "é",
+            "",
+            "-5d",
+            "+5d",
+            "5",
+            "d",
+            "5w",
+        ] {
+            let e = parse_since_at(bad, now).unwrap_err();
+            assert!(e.to_string().contains("--since"), "{bad:?}: {e}");
+        }
+    }
 }

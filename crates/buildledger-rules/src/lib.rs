@@ -9,6 +9,14 @@
 //! - a **withdrawn** advisory retracts its findings;
 //! - an unchanged advisory (same content hash) costs one lookup.
 //!
+//! **Feeds in parts.** An Alpine secdb file covers one release and
+//! repository (its *scope*, `Alpine:v3.10/main`), and one vulnerability id
+//! spans many files. Importing some files revises only what those scopes say:
+//! a stored advisory keeps its entries from every other scope, and loses
+//! entries of a loaded scope only when that scope no longer lists them. An
+//! advisory id already stored from another source is never replaced; the
+//! import reports it as a conflict.
+//!
 //! Each finding records the advisory revision (content hash) that produced
 //! it and when, and the fixed version when one exists. Every change lands in
 //! the store's finding-change log, which `buildledger changes --since` reads.
@@ -76,6 +84,9 @@ pub struct ImportReport {
     pub unsupported_ecosystems: std::collections::BTreeMap<String, u64>,
     /// Component versions the ecosystem's scheme could not read.
     pub unreadable_versions: u64,
+    /// Advisories not stored: one message per advisory whose id is already
+    /// stored from another source (nothing of the stored one was changed).
+    pub conflicts: Vec<String>,
 }
 
 /// The purl package key an OSV affected entry names, and the distro release
@@ -323,20 +334,127 @@ fn evaluate_advisory(
     Ok(store.replace_findings(adv_row, None, &all, &adv.content_hash)?)
 }
 
+/// Sources whose advisories arrive in parts (scopes) rather than whole.
+fn scope_of(source: &str, a: &Affected) -> Option<String> {
+    match source {
+        "alpine-secdb" => buildledger_feed::alpine::scope_of(a),
+        _ => None,
+    }
+}
+
+fn is_partial(source: &str) -> bool {
+    source == "alpine-secdb"
+}
+
+fn parse_body(row: i64, body: &str) -> Result<Advisory> {
+    serde_json::from_str(body).map_err(|e| RulesError::Corrupt {
+        id: row.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// The scopes a set of advisories covers, for callers that do not know what
+/// their load read: every scope any entry names.
+fn scopes_named(advisories: &[Advisory]) -> Vec<String> {
+    let mut v: Vec<String> = advisories
+        .iter()
+        .flat_map(|a| a.affected.iter().filter_map(|e| scope_of(&a.source, e)))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
 /// Import advisories: store each, and re-evaluate only the new and changed
-/// ones. Runs in transactions of `batch` advisories; `progress` gets the
-/// number done so far.
+/// ones. Runs in transactions of 500 advisories; `progress` gets the number
+/// done so far. Advisories of a source that arrives in parts are treated as
+/// covering the scopes their entries name (see [`import_scoped`]).
 pub fn import(
     store: &mut Store,
     advisories: &[Advisory],
     progress: &mut dyn FnMut(usize),
 ) -> Result<ImportReport> {
+    import_scoped(store, advisories, &scopes_named(advisories), progress)
+}
+
+/// [`import`] for a load that read exactly `scopes` of the partial sources
+/// (`LoadReport::scopes`). For an advisory of such a source, the stored
+/// entries of other scopes are kept and merged with the new ones; a stored
+/// advisory of that source the load does not list loses its entries in
+/// `scopes` (the load is the whole of those scopes). An advisory whose id is
+/// stored from another source is not imported and is reported in
+/// `conflicts`. The advisories should carry distinct ids
+/// (`buildledger_feed::load_paths` makes them so).
+pub fn import_scoped(
+    store: &mut Store,
+    advisories: &[Advisory],
+    scopes: &[String],
+    progress: &mut dyn FnMut(usize),
+) -> Result<ImportReport> {
     let mut report = ImportReport::default();
-    for (n, chunk) in advisories.chunks(500).enumerate() {
+    let covered: std::collections::BTreeSet<&str> = scopes.iter().map(String::as_str).collect();
+    let ids: Vec<&str> = advisories.iter().map(|a| a.id.as_str()).collect();
+    let stored = store.advisory_sources(&ids)?;
+
+    // Stored advisories of a partial source that this load no longer lists
+    // for the scopes it covers: those entries go.
+    let mut pruned: Vec<Advisory> = Vec::new();
+    if !covered.is_empty() {
+        let incoming: std::collections::HashSet<&str> = ids.iter().copied().collect();
+        let mut sources: Vec<&str> = advisories
+            .iter()
+            .map(|a| a.source.as_str())
+            .filter(|s| is_partial(s))
+            .collect();
+        sources.sort_unstable();
+        sources.dedup();
+        if sources.is_empty() {
+            sources.push("alpine-secdb");
+        }
+        for source in sources {
+            for (row, id, body) in store.advisories_of_source(source)? {
+                if incoming.contains(id.as_str()) {
+                    continue;
+                }
+                let mut adv = parse_body(row, &body)?;
+                let before = adv.affected.len();
+                adv.affected
+                    .retain(|e| scope_of(source, e).is_none_or(|s| !covered.contains(s.as_str())));
+                if adv.affected.len() != before {
+                    buildledger_feed::alpine::canonicalize(&mut adv);
+                    pruned.push(adv);
+                }
+            }
+        }
+    }
+
+    let total = advisories.len() + pruned.len();
+    let all: Vec<&Advisory> = advisories.iter().chain(pruned.iter()).collect();
+    for (n, chunk) in all.chunks(500).enumerate() {
         store.begin()?;
         let r = (|| -> Result<()> {
-            for adv in chunk {
+            for &adv in chunk {
                 report.advisories += 1;
+                let merged;
+                let adv = match stored.get(&adv.id) {
+                    Some((_, source)) if source != &adv.source => {
+                        report.conflicts.push(format!(
+                            "{}: already stored from source {source:?}; the {:?} advisory of that id was not imported",
+                            adv.id, adv.source
+                        ));
+                        continue;
+                    }
+                    Some((row, _)) if is_partial(&adv.source) => {
+                        match merge_parts(store, *row, adv, &covered)? {
+                            Some(m) => {
+                                merged = m;
+                                &merged
+                            }
+                            None => adv,
+                        }
+                    }
+                    _ => adv,
+                };
                 let input = to_input(adv)?;
                 let up = store.upsert_advisory(&input)?;
                 match up {
@@ -363,9 +481,52 @@ pub fn import(
                 return Err(e);
             }
         }
-        progress((n * 500 + chunk.len()).min(advisories.len()));
+        progress((n * 500 + chunk.len()).min(total));
     }
     Ok(report)
+}
+
+/// The stored advisory in `row` with its entries in `covered` scopes
+/// replaced by `adv`'s; `None` when nothing stored needs keeping (then `adv`
+/// is the whole advisory).
+fn merge_parts(
+    store: &mut Store,
+    row: i64,
+    adv: &Advisory,
+    covered: &std::collections::BTreeSet<&str>,
+) -> Result<Option<Advisory>> {
+    let Some(body) = store.advisory_body(row)? else {
+        return Ok(None);
+    };
+    let old = parse_body(row, &body)?;
+    // The incoming advisory's own scopes are replaced too, whatever the
+    // caller said it covers.
+    let own: std::collections::BTreeSet<String> = adv
+        .affected
+        .iter()
+        .filter_map(|e| scope_of(&adv.source, e))
+        .collect();
+    let kept: Vec<Affected> = old
+        .affected
+        .into_iter()
+        .filter(|e| {
+            scope_of(&adv.source, e)
+                .is_none_or(|s| !covered.contains(s.as_str()) && !own.contains(&s))
+        })
+        .collect();
+    if kept.is_empty() {
+        return Ok(None);
+    }
+    let mut merged = adv.clone();
+    merged.affected.extend(kept);
+    for a in old.aliases {
+        if !merged.aliases.contains(&a) {
+            merged.aliases.push(a);
+        }
+    }
+    merged.aliases.sort();
+    buildledger_feed::alpine::canonicalize(&mut merged);
+    Ok(Some(merged))
 }
 
 /// Evaluate the components the open transaction added against the stored

@@ -243,6 +243,60 @@ impl Store {
         Ok(outcome)
     }
 
+    /// Row id and source of each stored advisory among `ids` (by advisory id).
+    pub fn advisory_sources(&mut self, ids: &[&str]) -> Result<HashMap<String, (i64, String)>> {
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(400) {
+            let p: Vec<Val> = chunk.iter().map(|s| Val::from(*s)).collect();
+            for r in self.db.query(
+                &format!(
+                    "SELECT advisory_id, id, source FROM advisories WHERE advisory_id IN ({})",
+                    placeholders(p.len())
+                ),
+                &p,
+            )? {
+                out.insert(
+                    r[0].text().unwrap_or("").to_string(),
+                    (
+                        r[1].int().unwrap_or_default(),
+                        r[2].text().unwrap_or("").to_string(),
+                    ),
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// The JSON body of the advisory in row `id`.
+    pub fn advisory_body(&mut self, id: i64) -> Result<Option<String>> {
+        Ok(self
+            .db
+            .query("SELECT body FROM advisories WHERE id = ?", &[Val::Int(id)])?
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next())
+            .and_then(Val::into_text))
+    }
+
+    /// Every advisory stored from `source`: (row id, advisory id, JSON body), in row order.
+    pub fn advisories_of_source(&mut self, source: &str) -> Result<Vec<(i64, String, String)>> {
+        Ok(self
+            .db
+            .query(
+                "SELECT id, advisory_id, body FROM advisories WHERE source = ? ORDER BY id",
+                &[source.into()],
+            )?
+            .into_iter()
+            .map(|r| {
+                (
+                    r[0].int().unwrap_or_default(),
+                    r[1].text().unwrap_or("").to_string(),
+                    r[2].text().unwrap_or("").to_string(),
+                )
+            })
+            .collect())
+    }
+
     /// Components whose match key is `key`.
     pub fn components_for_key(&mut self, key: &str) -> Result<Vec<ComponentRow>> {
         Ok(self
