@@ -7,8 +7,40 @@
 //! Exit codes: 0 success; 1 a runtime failure (database unreachable, I/O);
 //! 2 bad input (a malformed digest, purl, version, or file: nothing stored);
 //! 3 a check found something (`query --fail-on-match`).
+//!
+//! Read commands (show, query, table, conflicts, info, vulns, affected,
+//! changes, lineage, mismatches, audit verify) open the ledger read-only:
+//! they create nothing, never migrate, and work on files, directories and
+//! PostgreSQL roles that only allow reading; a missing ledger is "no ledger
+//! at …" (exit 1). Write commands create and migrate it, as does `migrate`.
+//!
+//! Standard output closed by its reader ends output quietly and the command
+//! exits with its own code (see `output`).
+
+/// `println!`, `print!`, `eprintln!` and `eprint!` in this crate are these,
+/// not std's: they go through [`output::line`], which escapes control and
+/// bidi characters (keeping the format's own newlines and tabs) and never
+/// panics on a closed pipe (std's do). Defined before the modules so that
+/// every module of the crate uses them.
+macro_rules! println {
+    () => { $crate::output::line(false, true, format_args!("")) };
+    ($($t:tt)*) => { $crate::output::line(false, true, format_args!($($t)*)) };
+}
+#[allow(unused_macros)]
+macro_rules! print {
+    ($($t:tt)*) => { $crate::output::line(false, false, format_args!($($t)*)) };
+}
+macro_rules! eprintln {
+    () => { $crate::output::line(true, true, format_args!("")) };
+    ($($t:tt)*) => { $crate::output::line(true, true, format_args!($($t)*)) };
+}
+#[allow(unused_macros)]
+macro_rules! eprint {
+    ($($t:tt)*) => { $crate::output::line(true, false, format_args!($($t)*)) };
+}
 
 mod feeds;
+mod limits;
 mod output;
 mod record;
 mod scan;
@@ -18,7 +50,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use buildledger_model::{Digest, Stability};
-use buildledger_store::{Query, Store};
+use buildledger_store::{Access, Query, Store};
 use clap::{Parser, Subcommand};
 
 /// mimalloc rather than the system allocator: queries that return tens of
@@ -137,12 +169,63 @@ enum Command {
     /// The hash-chained audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Upgrade the ledger's schema to this buildledger's (write commands do
+    /// this on their own; read commands never do).
+    Migrate,
+}
+
+impl Command {
+    /// How this command opens the ledger. Reads never create or migrate it.
+    fn access(&self) -> Access {
+        match self {
+            Command::Show { .. }
+            | Command::Query(_)
+            | Command::Table { .. }
+            | Command::Conflicts
+            | Command::Info
+            | Command::Vulns { .. }
+            | Command::Affected { .. }
+            | Command::Changes { .. }
+            | Command::Lineage { .. }
+            | Command::Mismatches { .. }
+            | Command::Audit(AuditCommand::Verify { .. }) => Access::ReadOnly,
+            #[allow(unreachable_patterns)]
+            Command::Audit(_) => Access::ReadWrite,
+            Command::Record(_)
+            | Command::Feed(_)
+            | Command::Rematch
+            | Command::Scan(_)
+            | Command::Sbom(_)
+            | Command::Keygen { .. }
+            | Command::Attest { .. }
+            | Command::Migrate => Access::ReadWrite,
+        }
+    }
 }
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Check every entry and link; exit 3 when the log was edited or entries removed.
-    Verify,
+    /// Check every entry and link, every record against its seal, and the
+    /// postings; exit 3 when anything was edited, added or removed.
+    Verify {
+        /// A signed checkpoint (`audit checkpoint`): also detect a cut-off
+        /// tail or a rebuilt chain.
+        #[arg(long, requires = "checkpoint_key")]
+        checkpoint: Option<std::path::PathBuf>,
+        /// The public key (SPKI PEM) you pinned for checkpoints.
+        #[arg(long, requires = "checkpoint")]
+        checkpoint_key: Option<std::path::PathBuf>,
+    },
+    /// Sign a checkpoint of the log's head (after verifying it) with your
+    /// key; keep it outside the database.
+    Checkpoint {
+        /// Private key (PKCS#8 PEM), e.g. from `buildledger keygen`.
+        #[arg(long)]
+        key: std::path::PathBuf,
+        /// Write the envelope here (default: standard output).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -205,8 +288,11 @@ impl CliError {
 
 impl From<buildledger_store::StoreError> for CliError {
     fn from(e: buildledger_store::StoreError) -> CliError {
+        use buildledger_store::StoreError as E;
         match e {
-            buildledger_store::StoreError::Invalid(m) => CliError::input(m.to_string()),
+            E::Invalid(m) => CliError::input(m.to_string()),
+            e @ E::BadTarget(_) => CliError::input(e.to_string()),
+            // NoLedger, Outdated, TooNew, Open, …: the ledger, not the input.
             other => CliError::runtime(other.to_string()),
         }
     }
@@ -222,20 +308,64 @@ type Result<T, E = CliError> = std::result::Result<T, E>;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let db = cli.db.clone();
+    let _ = ACCESS.set(cli.command.access());
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: {}", e.message);
+            // Escaped (messages echo file names and stored values) and
+            // scrubbed of every secret this process knows.
+            eprintln!("error: {}", scrub_secrets(&e.message, db.as_deref()));
             ExitCode::from(e.code)
         }
     }
 }
 
+/// `message` with the database target's secrets (the raw target is replaced
+/// by its redacted form) and the registry password and token from the
+/// environment replaced by `***`. The store already redacts its own
+/// messages; this is the last line of defence for every error line.
+fn scrub_secrets(message: &str, db: Option<&str>) -> String {
+    let mut m = message.to_string();
+    if let Some(db) = db.filter(|d| !d.is_empty()) {
+        let shown = buildledger_store::redact_url(db);
+        if shown != db {
+            m = m.replace(db, &shown);
+        }
+    }
+    for var in [
+        buildledger_image::ENV_PASSWORD,
+        buildledger_image::ENV_TOKEN,
+    ] {
+        if let Ok(secret) = std::env::var(var)
+            // A very short value would turn messages into asterisks.
+            && secret.chars().count() >= 4
+        {
+            m = m.replace(&secret, "***");
+        }
+    }
+    m
+}
+
+/// How this process's command opens the ledger (set once in `main`).
+static ACCESS: std::sync::OnceLock<Access> = std::sync::OnceLock::new();
+
+/// The one place the CLI opens the ledger: read-only for read commands
+/// (nothing created, nothing migrated), read-write (create and migrate)
+/// otherwise; see [`Command::access`]. An empty `--db`/`BUILDLEDGER_DB` is
+/// bad input, not a temporary database.
 fn open_store(db: &Option<String>) -> Result<Store> {
-    let target = db
-        .clone()
-        .unwrap_or_else(|| buildledger_store::default_db_path().display().to_string());
-    Ok(Store::open(&target)?)
+    let access = ACCESS.get().copied().unwrap_or(Access::ReadWrite);
+    let target = match db {
+        Some(d) if d.trim().is_empty() => {
+            return Err(CliError::input(
+                "--db / BUILDLEDGER_DB is empty: give a SQLite path or a postgres:// URL (unset it for the default ledger)",
+            ));
+        }
+        Some(d) => d.clone(),
+        None => buildledger_store::default_db_path().display().to_string(),
+    };
+    Ok(Store::open_with(&target, access)?)
 }
 
 fn run(cli: Cli) -> Result<u8> {
@@ -252,7 +382,7 @@ fn run(cli: Cli) -> Result<u8> {
             let Some(view) = store.show(&d)? else {
                 return Err(CliError::runtime(format!(
                     "{d} is not in the ledger ({})",
-                    store.target()
+                    output::escape(store.target())
                 )));
             };
             if json {
@@ -312,18 +442,18 @@ fn run(cli: Cli) -> Result<u8> {
                     .collect();
                 output::print_json(&v)?;
             } else {
-                let mut out = std::io::stdout().lock();
+                let mut out = output::stdout();
                 for (d, cs) in &all {
-                    writeln!(out, "{d}")?;
+                    writeln!(out, "{}", output::escape(d))?;
                     for c in cs {
                         for claim in &c.claims {
                             writeln!(
                                 out,
                                 "  {}: {} (records {}; {})",
-                                c.field,
-                                claim.value,
+                                output::escape(&c.field),
+                                output::escape(&claim.value),
                                 join_ids(&claim.records),
-                                claim.origins.join(", ")
+                                output::escape(&claim.origins.join(", "))
                             )?;
                         }
                     }
@@ -363,13 +493,14 @@ fn run(cli: Cli) -> Result<u8> {
                     &serde_json::json!({"report": report, "seconds": t0.elapsed().as_secs_f64()}),
                 )?;
             } else {
-                println!(
+                writeln!(
+                    output::stdout(),
                     "re-evaluated {} advisories in {:.2}s: findings +{} −{}",
                     report.advisories,
                     t0.elapsed().as_secs_f64(),
                     report.findings_added,
                     report.findings_removed
-                );
+                )?;
             }
             Ok(0)
         }
@@ -399,9 +530,21 @@ fn run(cli: Cli) -> Result<u8> {
             let mut store = open_store(&cli.db)?;
             trust::mismatches(&mut store, digest.as_deref(), json, fail_on_mismatch)
         }
-        Command::Audit(AuditCommand::Verify) => {
+        Command::Audit(AuditCommand::Verify {
+            checkpoint,
+            checkpoint_key,
+        }) => {
             let mut store = open_store(&cli.db)?;
-            trust::audit_verify(&mut store, json)
+            trust::audit_verify(
+                &mut store,
+                checkpoint.as_deref(),
+                checkpoint_key.as_deref(),
+                json,
+            )
+        }
+        Command::Audit(AuditCommand::Checkpoint { key, out }) => {
+            let mut store = open_store(&cli.db)?;
+            trust::audit_checkpoint(&mut store, &key, out.as_deref(), json)
         }
         Command::Info => {
             let mut store = open_store(&cli.db)?;
@@ -418,14 +561,37 @@ fn run(cli: Cli) -> Result<u8> {
             if json {
                 output::print_json(&v)?;
             } else {
-                println!("database:       {}", store.target());
-                println!("engine:         {}", v["engine"].as_str().unwrap_or(""));
-                println!("schema version: {}", v["schema_version"]);
-                println!(
+                let mut out = output::stdout();
+                writeln!(out, "database:       {}", output::escape(store.target()))?;
+                writeln!(
+                    out,
+                    "engine:         {}",
+                    v["engine"].as_str().unwrap_or("")
+                )?;
+                writeln!(out, "schema version: {}", v["schema_version"])?;
+                writeln!(
+                    out,
                     "images {} · records {} · components {} · links {}",
                     stats.images, stats.records, stats.components, stats.component_links
-                );
-                println!("advisories {advisories} · findings {findings}");
+                )?;
+                writeln!(out, "advisories {advisories} · findings {findings}")?;
+            }
+            Ok(0)
+        }
+        Command::Migrate => {
+            let mut store = open_store(&cli.db)?;
+            let version = store.schema_version()?;
+            if json {
+                output::print_json(&serde_json::json!({
+                    "database": store.target(),
+                    "schema_version": version,
+                }))?;
+            } else {
+                writeln!(
+                    output::stdout(),
+                    "{} is at schema version {version}",
+                    output::escape(store.target())
+                )?;
             }
             Ok(0)
         }
@@ -497,7 +663,7 @@ impl VersionMatcher {
             eprintln!(
                 "warning: {} stored {what} version(s) could not be compared and were skipped: {}",
                 u.len(),
-                u.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+                output::escape(&u.iter().take(5).cloned().collect::<Vec<_>>().join(", "))
             );
         }
     }

@@ -162,8 +162,8 @@ pub(crate) fn from_flags(a: &RecordArgs) -> Result<BuildRecord> {
         }
     }
     for path in &a.api {
-        let bytes = std::fs::read(path)
-            .map_err(|e| CliError::input(format!("--api {}: {e}", path.display())))?;
+        let bytes = crate::limits::read_input(path, crate::limits::API)
+            .map_err(|e| CliError::input(format!("--api {}", e.message)))?;
         let apis = buildledger_apisurface::from_openapi(&bytes, &path.display().to_string())
             .map_err(|e| CliError::input(format!("--api {e}")))?;
         r.apis.extend(apis);
@@ -188,18 +188,8 @@ pub(crate) fn from_flags(a: &RecordArgs) -> Result<BuildRecord> {
 
 /// Read one file: a record object or an array of them.
 pub(crate) fn from_file(path: &PathBuf) -> Result<Vec<BuildRecord>> {
-    let name = if path.as_os_str() == "-" {
-        "<stdin>".to_string()
-    } else {
-        path.display().to_string()
-    };
-    let bytes = if path.as_os_str() == "-" {
-        let mut b = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)?;
-        b
-    } else {
-        std::fs::read(path).map_err(|e| CliError::input(format!("{name}: {e}")))?
-    };
+    let name = buildledger_input::display_name(path);
+    let bytes = crate::limits::read_input(path, crate::limits::RECORD)?;
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[') {
         let items: Vec<serde_json::Value> =

@@ -152,10 +152,7 @@ pub fn provenance_for(rec: &BuildRecord) -> Result<prov::Statement> {
 }
 
 pub fn attest(rec: &BuildRecord, key: &Path, out: Option<&Path>, json: bool) -> Result<u8> {
-    let pem = std::fs::read_to_string(key)
-        .map_err(|e| CliError::input(format!("--key {}: {e}", key.display())))?;
-    let signing = prov::SigningKey::from_pem(&pem)
-        .map_err(|e| CliError::input(format!("--key {}: {e}", key.display())))?;
+    let signing = read_signing_key(key, "--key")?;
     let statement = provenance_for(rec)?;
     let envelope = prov::sign_statement(&signing, &statement);
     match out {
@@ -348,7 +345,7 @@ pub fn record_attestation(
     expect_digest: Option<&Digest>,
 ) -> Result<(i64, BuildRecord, u64)> {
     let name = file.display().to_string();
-    let bytes = std::fs::read(file).map_err(|e| CliError::input(format!("{name}: {e}")))?;
+    let bytes = crate::limits::read_input(file, crate::limits::ENVELOPE)?;
     let policy_path = policy
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("BUILDLEDGER_TRUST_POLICY").map(PathBuf::from))
@@ -429,22 +426,176 @@ pub fn mismatches(store: &mut Store, digest: Option<&str>, json: bool, fail: boo
     Ok(if fail && !rows.is_empty() { 3 } else { 0 })
 }
 
-pub fn audit_verify(store: &mut Store, json: bool) -> Result<u8> {
+fn read_pem(path: &Path, flag: &str) -> Result<String> {
+    let bytes = crate::limits::read_input(path, crate::limits::KEY)
+        .map_err(|e| CliError::input(format!("{flag} {}", e.message)))?;
+    String::from_utf8(bytes)
+        .map_err(|_| CliError::input(format!("{flag} {}: not a PEM file", path.display())))
+}
+
+fn read_signing_key(path: &Path, flag: &str) -> Result<prov::SigningKey> {
+    // The key's bytes never reach a message: only the file name and why.
+    prov::SigningKey::from_pem(&read_pem(path, flag)?)
+        .map_err(|e| CliError::input(format!("{flag} {}: {e}", path.display())))
+}
+
+/// What `audit verify` found when given a checkpoint.
+#[derive(serde::Serialize)]
+struct CheckpointCheck {
+    file: String,
+    key_id: String,
+    entries: u64,
+    head: String,
+    at: chrono::DateTime<chrono::Utc>,
+    ok: bool,
+    problem: Option<String>,
+}
+
+/// Check the chain, every record against its seal and the postings; with a
+/// checkpoint, also that the log still holds the signed head (no truncation,
+/// no rebuilt chain). Exit 3 when anything is wrong.
+pub fn audit_verify(
+    store: &mut Store,
+    checkpoint: Option<&Path>,
+    checkpoint_key: Option<&Path>,
+    json: bool,
+) -> Result<u8> {
+    let check = match (checkpoint, checkpoint_key) {
+        (None, None) => None,
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(CliError::input(
+                "--checkpoint and --checkpoint-key go together (the signed checkpoint and the public key you pinned for it)",
+            ));
+        }
+        (Some(file), Some(key)) => {
+            let pem = read_pem(key, "--checkpoint-key")?;
+            let public = prov::PublicKey::from_pem(&pem).map_err(|e| {
+                CliError::input(format!("--checkpoint-key {}: {e}", key.display()))
+            })?;
+            let bytes = crate::limits::read_input(file, crate::limits::ENVELOPE)?;
+            let cp = prov::verify_checkpoint(&bytes, &public).map_err(|e| {
+                CliError::input(format!("--checkpoint {}: {e}", file.display()))
+            })?;
+            let (count, hash) = store.audit_entry_hash(cp.entries)?;
+            let problem = match hash {
+                None => Some(format!(
+                    "the log was truncated: the checkpoint of {} holds {} entries (head {}), the log has {count}",
+                    cp.at.to_rfc3339(),
+                    cp.entries,
+                    cp.head
+                )),
+                Some(h) if h != cp.head => Some(format!(
+                    "the log was rewritten: entry {} has hash {h}, the checkpoint of {} says {}",
+                    cp.entries,
+                    cp.at.to_rfc3339(),
+                    cp.head
+                )),
+                Some(_) => None,
+            };
+            Some(CheckpointCheck {
+                file: file.display().to_string(),
+                key_id: public.key_id(),
+                entries: cp.entries,
+                head: cp.head,
+                at: cp.at,
+                ok: problem.is_none(),
+                problem,
+            })
+        }
+    };
     let rep = store.verify_audit()?;
+    let bad = rep.problem_count > 0 || check.as_ref().is_some_and(|c| !c.ok);
     if json {
-        print_json(&rep)?;
-    } else if rep.problems.is_empty() {
-        println!(
-            "audit log intact: {} entries, head {}",
-            rep.entries, rep.head
-        );
+        print_json(&serde_json::json!({
+            "entries": rep.entries,
+            "head": rep.head,
+            "records": rep.records,
+            "problem_count": rep.problem_count,
+            "problems": rep.problems,
+            "checkpoint": check,
+            "intact": !bad,
+        }))?;
     } else {
-        println!("audit log TAMPERED ({} entries checked):", rep.entries);
-        for p in &rep.problems {
-            println!("  {p}");
+        if let Some(c) = &check {
+            match &c.problem {
+                None => println!(
+                    "checkpoint {} (key {}): entry {} still has the signed head",
+                    c.file, c.key_id, c.entries
+                ),
+                Some(p) => println!("checkpoint {} (key {}): {p}", c.file, c.key_id),
+            }
+        }
+        if rep.problem_count == 0 {
+            println!(
+                "audit log intact: {} entries, {} records match their seals, head {}",
+                rep.entries, rep.records, rep.head
+            );
+        } else {
+            println!(
+                "audit log TAMPERED: {} problem(s) ({} entries, {} records checked):",
+                rep.problem_count, rep.entries, rep.records
+            );
+            for p in &rep.problems {
+                println!("  {p}");
+            }
+            if rep.problem_count as usize > rep.problems.len() {
+                println!("  … and {} more", rep.problem_count as usize - rep.problems.len());
+            }
+        }
+        if check.is_none() {
+            eprintln!(
+                "note: without --checkpoint, a cut-off tail or a chain rebuilt by someone who can write the database is not detected (see `audit checkpoint`)"
+            );
         }
     }
-    Ok(if rep.problems.is_empty() { 0 } else { 3 })
+    Ok(if bad { 3 } else { 0 })
+}
+
+/// Sign a checkpoint of the log's head with the operator's key.
+pub fn audit_checkpoint(store: &mut Store, key: &Path, out: Option<&Path>, json: bool) -> Result<u8> {
+    let signing = read_signing_key(key, "--key")?;
+    let rep = store.verify_audit()?;
+    if rep.problem_count > 0 {
+        return Err(CliError {
+            code: 3,
+            message: format!(
+                "the audit log does not verify ({} problem(s); first: {}); no checkpoint signed",
+                rep.problem_count,
+                rep.problems.first().cloned().unwrap_or_default()
+            ),
+        });
+    }
+    if rep.entries == 0 {
+        return Err(CliError::input("the audit log is empty: nothing to checkpoint"));
+    }
+    let cp = prov::Checkpoint {
+        entries: rep.entries,
+        head: rep.head.clone(),
+        at: chrono::Utc::now(),
+        ledger: Some(store.target().to_string()),
+    };
+    let envelope = prov::sign_checkpoint(&signing, &cp);
+    match out {
+        Some(p) => std::fs::write(p, &envelope)
+            .map_err(|e| CliError::runtime(format!("{}: {e}", p.display())))?,
+        None => {
+            use std::io::Write;
+            let mut o = std::io::stdout().lock();
+            o.write_all(&envelope)?;
+            writeln!(o)?;
+        }
+    }
+    if json && out.is_some() {
+        print_json(&serde_json::json!({"entries": cp.entries, "head": cp.head, "key_id": signing.public_key().key_id()}))?;
+    } else {
+        eprintln!(
+            "checkpoint of {} entries, head {}, signed with key {}",
+            cp.entries,
+            cp.head,
+            signing.public_key().key_id()
+        );
+    }
+    Ok(0)
 }
 
 #[cfg(test)]

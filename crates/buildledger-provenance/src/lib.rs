@@ -61,6 +61,7 @@
 
 #![deny(missing_docs)]
 
+mod checkpoint;
 mod envelope;
 mod error;
 mod keys;
@@ -68,6 +69,7 @@ mod policy;
 mod statement;
 mod verify;
 
+pub use checkpoint::{CHECKPOINT_PAYLOAD_TYPE, Checkpoint, sign_checkpoint, verify_checkpoint};
 pub use envelope::{
     Envelope, MAX_ENVELOPE_SIZE, MAX_KEYID_LEN, MAX_SIGNATURE_LEN, MAX_SIGNATURES, Signature, pae,
 };

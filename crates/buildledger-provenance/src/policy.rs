@@ -187,17 +187,33 @@ impl TrustPolicy {
 }
 
 fn read_bounded(path: &Path, limit: usize, what: &'static str) -> Result<String, ProvenanceError> {
+    use buildledger_input::InputError;
     let io = |source| ProvenanceError::Io {
         path: path.to_owned(),
         source,
     };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if meta.len() > limit as u64 {
-        return Err(ProvenanceError::TooLarge {
+    // Regular files only, and never more than `limit` bytes read: a FIFO or
+    // /dev/zero named as a policy or key fails at once.
+    let bytes = buildledger_input::read_file(path, limit as u64).map_err(|e| match e {
+        InputError::TooLarge { .. } => ProvenanceError::TooLarge {
             what,
-            size: usize::try_from(meta.len()).unwrap_or(usize::MAX),
+            size: std::fs::metadata(path)
+                .ok()
+                .and_then(|m| usize::try_from(m.len()).ok())
+                .filter(|&n| n > limit)
+                .unwrap_or(limit + 1),
             limit,
-        });
-    }
-    std::fs::read_to_string(path).map_err(io)
+        },
+        InputError::NotRegular { kind, .. } => io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file ({kind})"),
+        )),
+        InputError::Io { source, .. } => io(source),
+    })?;
+    String::from_utf8(bytes).map_err(|_| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not UTF-8 text",
+        ))
+    })
 }

@@ -593,7 +593,8 @@ pub fn with_implied_components(rec: &BuildRecord) -> BuildRecord {
 }
 
 /// Store a build record (with its implied components) and evaluate what it
-/// added, in one transaction.
+/// added, in one transaction. The store seals the record in the audit log in
+/// that same transaction.
 pub fn record(store: &mut Store, rec: &BuildRecord) -> Result<(RecordId, FindingDelta)> {
     rec.validate().map_err(StoreError::from)?;
     let rec = &with_implied_components(rec);
@@ -601,25 +602,6 @@ pub fn record(store: &mut Store, rec: &BuildRecord) -> Result<(RecordId, Finding
     let r = (|| -> Result<(RecordId, FindingDelta)> {
         let id = store.insert_record(rec)?;
         let d = match_new_components(store)?;
-        let subjects: Vec<String> = rec.subjects.iter().map(|s| s.digest.to_string()).collect();
-        let body = serde_json::to_vec(rec).unwrap_or_default();
-        let body_hash = {
-            use sha2::Digest as _;
-            hex::encode(sha2::Sha256::digest(&body))
-        };
-        store.audit(
-            "record.accepted",
-            subjects.first().map(String::as_str),
-            &serde_json::json!({
-                "record_id": id,
-                "origin": rec.origin.as_str(),
-                "trust": rec.trust.state.as_str(),
-                "key_id": rec.trust.key_id,
-                "builder": rec.builder.as_ref().map(|b| b.id.clone()),
-                "subjects": subjects,
-                "record_sha256": body_hash,
-            }),
-        )?;
         Ok((id, d))
     })();
     match r {

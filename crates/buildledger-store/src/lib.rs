@@ -27,6 +27,7 @@ pub mod audit;
 pub mod backend;
 pub mod lineage;
 pub mod postings;
+mod seal;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -38,9 +39,9 @@ use serde::Serialize;
 pub use advisories::{
     AdvisoryInput, ComponentRow, FindingChange, FindingDelta, ImageFinding, NewFinding, Upsert,
 };
-pub use audit::AuditReport;
+pub use audit::{AuditEntry, AuditReport};
+pub use backend::{Access, BackendKind, Val, redact_url};
 use backend::{Backend, Postgres, Sqlite};
-pub use backend::{BackendKind, Val, redact_url};
 pub use lineage::Ancestor;
 
 /// Errors from the store.
@@ -78,6 +79,30 @@ pub enum StoreError {
         /// Newest known here.
         supported: i64,
     },
+    /// A read found no ledger: no such file, or no buildledger schema in
+    /// the database (reads never create one).
+    #[error("no ledger at {target}")]
+    NoLedger {
+        /// Path or redacted URL.
+        target: String,
+    },
+    /// A read found a ledger written by an older buildledger; reads never
+    /// migrate.
+    #[error(
+        "ledger schema version {found} is older than this buildledger's ({supported}); reads do not upgrade it: run `buildledger migrate` (or any write command) first"
+    )]
+    Outdated {
+        /// Version in the database.
+        found: i64,
+        /// Newest known here.
+        supported: i64,
+    },
+    /// The database target itself is unusable (empty, or in-memory).
+    #[error("database target: {0}")]
+    BadTarget(String),
+    /// A write was attempted on a store opened read-only.
+    #[error("the ledger is open read-only: {0}")]
+    ReadOnly(String),
 }
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -134,7 +159,41 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0005_postings.sql"),
         after: Some(Store::migrate_links_v5),
     },
+    Migration {
+        version: 6,
+        name: "record seals",
+        sqlite: include_str!("../migrations/sqlite/0006_seals.sql"),
+        postgres: include_str!("../migrations/postgres/0006_seals.sql"),
+        after: Some(Store::seal_existing_v6),
+    },
 ];
+
+/// A stored body back into a record. The fields only the ledger sets
+/// (origin, trust, record time) are never deserialised from a
+/// [`BuildRecord`]'s JSON (so no submitted document can carry them); a body
+/// the ledger wrote keeps them, and they are taken from it here.
+fn decode_body(body: &str) -> std::result::Result<BuildRecord, serde_json::Error> {
+    let mut v: serde_json::Value = serde_json::from_str(body)?;
+    let mut take = |k: &str| {
+        v.as_object_mut()
+            .and_then(|o| o.remove(k))
+            .unwrap_or(serde_json::Value::Null)
+    };
+    let origin = take("origin");
+    let trust = take("trust");
+    let record_time = take("record_time");
+    let mut rec: BuildRecord = serde_json::from_value(v)?;
+    if !origin.is_null() {
+        rec.origin = serde_json::from_value(origin)?;
+    }
+    if !trust.is_null() {
+        rec.trust = serde_json::from_value(trust)?;
+    }
+    if !record_time.is_null() {
+        rec.record_time = serde_json::from_value(record_time)?;
+    }
+    Ok(rec)
+}
 
 /// Rows per multi-row INSERT.
 const INSERT_CHUNK: usize = 200;
@@ -163,6 +222,8 @@ pub struct Store {
     in_tx: bool,
     pub(crate) tx_new_components: Vec<String>,
     tx_new_images: Vec<String>,
+    /// Audit entries of this transaction, appended at commit.
+    tx_audit: Vec<AuditEntry>,
     /// Records inserted since the pending-postings count was last checked.
     pub(crate) inserts_since_check: u32,
     /// Pending records as last counted plus those this store added since.
@@ -363,42 +424,81 @@ pub(crate) fn placeholders(n: usize) -> String {
 }
 
 impl Store {
-    /// Open (and migrate) a store: `postgres://…` / `postgresql://…` for
-    /// PostgreSQL, `sqlite:PATH` or a plain path for SQLite.
+    /// Open (and migrate) a store for writing: `postgres://…` /
+    /// `postgresql://…` or a libpq `key=value` string for PostgreSQL,
+    /// `sqlite:PATH` or a plain path for SQLite. A missing SQLite file (and
+    /// its directory) is created.
     pub fn open(target: &str) -> Result<Store> {
-        Store::open_migrated_to(target, i64::MAX)
+        Store::open_with(target, Access::ReadWrite)
+    }
+
+    /// Open an existing ledger for reading: nothing is created, migrated or
+    /// written ([`StoreError::NoLedger`] when there is none,
+    /// [`StoreError::Outdated`] when its schema is older than this build's).
+    pub fn open_read(target: &str) -> Result<Store> {
+        Store::open_with(target, Access::ReadOnly)
+    }
+
+    /// Open a store with the given access (see [`Store::open`] and
+    /// [`Store::open_read`]).
+    pub fn open_with(target: &str, access: Access) -> Result<Store> {
+        Store::open_at(target, access, i64::MAX)
     }
 
     /// Open a store, applying migrations only up to schema `version`. For
     /// tests of the migrations themselves; everything else uses [`Store::open`].
     #[doc(hidden)]
     pub fn open_migrated_to(target: &str, version: i64) -> Result<Store> {
-        if target.starts_with("postgres://") || target.starts_with("postgresql://") {
-            let db = Postgres::connect(target)?;
-            Store::init(Box::new(db), redact_url(target), version)
+        Store::open_at(target, Access::ReadWrite, version)
+    }
+
+    fn open_at(target: &str, access: Access, version: i64) -> Result<Store> {
+        if target.trim().is_empty() {
+            return Err(StoreError::BadTarget(
+                "empty (an empty SQLite path would be a temporary database)".into(),
+            ));
+        }
+        if backend::is_postgres_target(target) {
+            if let Some(problem) = backend::url_problem(target) {
+                return Err(StoreError::BadTarget(format!(
+                    "{}: {problem}",
+                    redact_url(target)
+                )));
+            }
+            let db = Postgres::connect(target, access)?;
+            Store::init(Box::new(db), redact_url(target), access, version)
         } else {
             let path = target
                 .strip_prefix("sqlite://")
                 .or_else(|| target.strip_prefix("sqlite:"))
                 .unwrap_or(target);
-            let db = Sqlite::open(Path::new(path))?;
-            Store::init(Box::new(db), path.to_string(), version)
+            Store::open_sqlite_with(Path::new(path), access, version)
         }
     }
 
-    /// Open an SQLite file, creating it if needed.
+    /// Open an SQLite file for writing, creating it if needed.
     pub fn open_sqlite(path: &Path) -> Result<Store> {
-        let db = Sqlite::open(path)?;
-        Store::init(Box::new(db), path.display().to_string(), i64::MAX)
+        Store::open_sqlite_with(path, Access::ReadWrite, i64::MAX)
     }
 
-    /// Connect to PostgreSQL.
+    fn open_sqlite_with(path: &Path, access: Access, version: i64) -> Result<Store> {
+        let shown = path.display().to_string();
+        if shown.trim().is_empty() || shown == ":memory:" {
+            return Err(StoreError::BadTarget(format!(
+                "{shown:?} is not a file: the ledger would vanish when the command ends"
+            )));
+        }
+        let db = Sqlite::open(path, access)?;
+        Store::init(Box::new(db), shown, access, version)
+    }
+
+    /// Connect to PostgreSQL for writing.
     pub fn open_postgres(url: &str) -> Result<Store> {
-        let db = Postgres::connect(url)?;
-        Store::init(Box::new(db), redact_url(url), i64::MAX)
+        let db = Postgres::connect(url, Access::ReadWrite)?;
+        Store::init(Box::new(db), redact_url(url), Access::ReadWrite, i64::MAX)
     }
 
-    fn init(db: Box<dyn Backend>, target: String, upto: i64) -> Result<Store> {
+    fn init(db: Box<dyn Backend>, target: String, access: Access, upto: i64) -> Result<Store> {
         let mut s = Store {
             db,
             target,
@@ -406,13 +506,53 @@ impl Store {
             image_ids: HashMap::new(),
             image_typed: HashSet::new(),
             in_tx: false,
+            tx_audit: Vec::new(),
             tx_new_components: Vec::new(),
             tx_new_images: Vec::new(),
             inserts_since_check: 0,
             pending_known: None,
         };
-        s.migrate(upto)?;
+        match access {
+            Access::ReadWrite => s.migrate(upto)?,
+            Access::ReadOnly => s.check_readable()?,
+        }
         Ok(s)
+    }
+
+    /// A read's check of the schema, in place of migrating: there must be
+    /// one, and it must be this build's.
+    fn check_readable(&mut self) -> Result<()> {
+        let exists = match self.db.kind() {
+            BackendKind::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master \
+                 WHERE type = 'table' AND name = 'schema_migrations'"
+            }
+            BackendKind::Postgres => {
+                "SELECT COUNT(*) FROM (SELECT to_regclass('schema_migrations') AS t) x \
+                 WHERE t IS NOT NULL"
+            }
+        };
+        let n = self.db.query(exists, &[])?;
+        if n.first().and_then(|r| r[0].int()).unwrap_or(0) == 0 {
+            return Err(StoreError::NoLedger {
+                target: self.target.clone(),
+            });
+        }
+        let found = self.schema_version()?;
+        let newest = MIGRATIONS.last().map(|m| m.version).unwrap_or(0);
+        if found > newest {
+            return Err(StoreError::TooNew {
+                found,
+                supported: newest,
+            });
+        }
+        if found < newest {
+            return Err(StoreError::Outdated {
+                found,
+                supported: newest,
+            });
+        }
+        Ok(())
     }
 
     /// Which engine this store runs on.
@@ -513,11 +653,17 @@ impl Store {
             BackendKind::Postgres => self.db.batch("BEGIN")?,
         }
         self.in_tx = true;
+        self.tx_audit.clear();
         Ok(())
     }
 
     /// Commit the open transaction.
     pub fn commit(&mut self) -> Result<()> {
+        let entries = std::mem::take(&mut self.tx_audit);
+        if let Err(e) = self.append_audit(entries) {
+            let _ = self.rollback();
+            return Err(e);
+        }
         let r = self.db.batch("COMMIT");
         self.in_tx = false;
         if r.is_err() {
@@ -532,6 +678,7 @@ impl Store {
     /// Roll back the open transaction.
     pub fn rollback(&mut self) -> Result<()> {
         self.in_tx = false;
+        self.tx_audit.clear();
         self.forget_tx_ids();
         self.db.batch("ROLLBACK")
     }
@@ -993,6 +1140,38 @@ impl Store {
         )?;
         self.insert_rows("postings_pending (record_id)", 1, pending, "")?;
         self.maybe_compact(recs.len())?;
+
+        // Seal what was written (read back, as `audit verify` will read it)
+        // in the audit log: no path stores a record without an entry. The
+        // entries are appended when the transaction commits, so the log's
+        // lock is held only for the commit, not for the rest of the work.
+        let fingerprints = self.seal_inserted(&ids)?;
+        let entries: Vec<AuditEntry> = recs
+            .iter()
+            .zip(&ids)
+            .zip(fingerprints)
+            .map(|((rec, id), seal)| {
+                let subjects: Vec<&str> = rec.subjects.iter().map(|s| s.digest.as_str()).collect();
+                AuditEntry {
+                    kind: "record.accepted".into(),
+                    subject: subjects.first().map(|s| s.to_string()),
+                    payload: serde_json::json!({
+                        "record_id": id,
+                        "origin": rec.origin.as_str(),
+                        "trust": rec.trust.state.as_str(),
+                        "key_id": rec.trust.key_id,
+                        "builder": rec.builder.as_ref().map(|b| b.id.as_str()),
+                        "subjects": subjects,
+                        "seal": seal,
+                    }),
+                }
+            })
+            .collect();
+        if self.in_tx {
+            self.tx_audit.extend(entries);
+        } else {
+            self.append_audit(entries)?;
+        }
         Ok(ids)
     }
 
@@ -1032,7 +1211,7 @@ impl Store {
             for row in self.db.query(&sql, &params)? {
                 let id = row[0].int().unwrap_or_default();
                 let body = row[1].text().unwrap_or("");
-                let record: BuildRecord = serde_json::from_str(body)
+                let record = decode_body(body)
                     .map_err(|e| StoreError::Corrupt(format!("record {id}: {e}")))?;
                 by_id.insert(id, out.len());
                 out.push(StoredRecord { id, record });

@@ -184,7 +184,9 @@ fn queries_by_toolchain_package_source_and_api() {
             version: Some("v1alpha1".into()),
             stability: Stability::Alpha,
         });
+        r3.origin = Origin::Attestation;
         r3.trust.state = TrustState::Verified;
+        r3.trust.key_id = Some("0123abcd".into());
         s.record(&r3).unwrap();
 
         let exact = |want: &'static str| move |v: &str| v == want;
@@ -439,7 +441,7 @@ fn mapping_table() {
 #[test]
 fn migrations_are_idempotent_and_refuse_newer_schemas() {
     each_backend(|db| {
-        assert_eq!(db.store.schema_version().unwrap(), 5);
+        assert_eq!(db.store.schema_version().unwrap(), 6);
         db.store.record(&record("30", Some(C1), &[], &[])).unwrap();
         let again = db.reopen();
         assert_eq!(again.unwrap().stats().unwrap().records, 1);
@@ -521,7 +523,7 @@ fn audit_log_detects_edits_and_deletions() {
         s.transaction(|s| {
             for i in 0..4 {
                 s.audit(
-                    "record.accepted",
+                    "test.entry",
                     Some(&format!("rec{i}")),
                     &serde_json::json!({"n": i}),
                 )?;
@@ -534,7 +536,7 @@ fn audit_log_detects_edits_and_deletions() {
         assert!(ok.problems.is_empty(), "{:?}", ok.problems);
         // a rolled-back append leaves no trace
         s.begin().unwrap();
-        s.audit("record.accepted", Some("ghost"), &serde_json::json!({}))
+        s.audit("test.entry", Some("ghost"), &serde_json::json!({}))
             .unwrap();
         s.rollback().unwrap();
         assert_eq!(s.verify_audit().unwrap().entries, 4);

@@ -210,7 +210,7 @@ fn v4_ledgers_migrate_to_postings() {
         }
 
         let mut s = db.reopen().unwrap();
-        assert_eq!(s.schema_version().unwrap(), 5);
+        assert_eq!(s.schema_version().unwrap(), 6);
         assert!(
             s.raw_query("SELECT COUNT(*) FROM record_components", &[])
                 .is_err(),
@@ -237,5 +237,10 @@ fn v4_ledgers_migrate_to_postings() {
         // New records land next to the converted ones.
         s.record(&record("d3", &["pkg:cargo/serde@1.0.0"])).unwrap();
         assert_eq!(package_hits(&mut s, "pkg:cargo/serde").len(), 3);
+        // The converted records were sealed at the upgrade (v6), the new one
+        // when written: the whole ledger verifies.
+        let rep = s.verify_audit().unwrap();
+        assert_eq!(rep.problems, Vec::<String>::new());
+        assert_eq!(rep.records, 4);
     });
 }
