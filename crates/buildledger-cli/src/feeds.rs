@@ -392,7 +392,8 @@ mod tests {
             "5w",
         ] {
             let e = parse_since_at(bad, now).unwrap_err();
-            assert!(e.to_string().contains("--since"), "{bad:?}: {e}");
+            assert_eq!(e.code, 2, "{bad:?}");
+            assert!(e.message.contains("--since"), "{bad:?}: {}", e.message);
         }
     }
 }

@@ -104,7 +104,7 @@ fn zip_limits_hold_while_reading() {
             ("c.json", pad(&c)),
         ],
     );
-    let all = load(&[z.clone()], Format::Auto, &Limits::default()).unwrap();
+    let all = load(std::slice::from_ref(&z), Format::Auto, &Limits::default()).unwrap();
     assert_eq!(all.advisories.len(), 3, "{:#?}", all.errors);
 
     // Entry count: refused before the central directory is parsed.
@@ -112,7 +112,7 @@ fn zip_limits_hold_while_reading() {
         entries: 2,
         ..Limits::default()
     };
-    let e = load(&[z.clone()], Format::Osv, &few).unwrap_err();
+    let e = load(std::slice::from_ref(&z), Format::Osv, &few).unwrap_err();
     assert!(e.to_string().contains("3 entries"), "{e}");
 
     // Total uncompressed bytes: two entries fit, the third passes the budget and is reported;
@@ -121,7 +121,7 @@ fn zip_limits_hold_while_reading() {
         zip_total_bytes: 9000,
         ..Limits::default()
     };
-    let r = load(&[z.clone()], Format::Osv, &total).unwrap();
+    let r = load(std::slice::from_ref(&z), Format::Osv, &total).unwrap();
     assert_eq!(r.advisories.len(), 2);
     assert_eq!(r.errors.len(), 1, "{:#?}", r.errors);
     assert!(r.errors[0].location.ends_with("!c.json"));
@@ -152,7 +152,7 @@ fn yaml_alias_bomb_fails_fast() {
     );
     let p = tmp.path().join("main.yaml");
     fs::write(&p, typed).unwrap();
-    let r = load(&[p.clone()], Format::Auto, &Limits::default()).unwrap();
+    let r = load(std::slice::from_ref(&p), Format::Auto, &Limits::default()).unwrap();
     assert!(r.advisories.is_empty());
     assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
     assert!(
@@ -319,13 +319,28 @@ fn formats_are_recognised_per_file() {
     ) else {
         return;
     };
-    let explicit = load(&[secdb.clone()], Format::AlpineSecdb, &Limits::default()).unwrap();
+    let explicit = load(
+        std::slice::from_ref(&secdb),
+        Format::AlpineSecdb,
+        &Limits::default(),
+    )
+    .unwrap();
     assert!(explicit.advisories.len() > 1000);
     assert_eq!(explicit.scopes.len(), 6, "{:?}", explicit.scopes);
-    let auto = load(&[secdb.clone()], Format::Auto, &Limits::default()).unwrap();
+    let auto = load(
+        std::slice::from_ref(&secdb),
+        Format::Auto,
+        &Limits::default(),
+    )
+    .unwrap();
     assert_eq!(auto, explicit);
     // OSV over YAML: every file skipped with a reason, nothing silently empty.
-    let osv = load(&[secdb.clone()], Format::Osv, &Limits::default()).unwrap();
+    let osv = load(
+        std::slice::from_ref(&secdb),
+        Format::Osv,
+        &Limits::default(),
+    )
+    .unwrap();
     assert!(osv.advisories.is_empty());
     assert_eq!(osv.skipped.len(), 6);
     assert!(osv.skipped[0].message.contains("not OSV"));
