@@ -61,8 +61,11 @@ pub fn read_input(path: &Path, limit: Limit) -> Result<Vec<u8>> {
     let max = limit.bytes()?;
     buildledger_input::read_path_or_stdin(path, max).map_err(|e| {
         CliError::input(
-            e.with_hint(&format!("{} limit; raise it with {}", limit.what, limit.var))
-                .to_string(),
+            e.with_hint(&format!(
+                "{} limit; raise it with {}",
+                limit.what, limit.var
+            ))
+            .to_string(),
         )
     })
 }

@@ -320,19 +320,26 @@ pub fn scan(db: &Option<String>, a: ScanArgs, json: bool) -> Result<u8> {
         _ => unreachable!("format checked above"),
     }
     if let Some(rec) = record {
-        // Known issue: the record and its layer chain are written in two
-        // transactions.
+        // The record and the image's layer chain commit together.
         let mut store = crate::open_store(db)?;
-        let (id, delta) = buildledger_rules::record(&mut store, &rec)
-            .map_err(|e| CliError::runtime(e.to_string()))?;
         let d = rec.subjects[0].digest.to_string();
-        if !res.image.diff_ids.is_empty() {
-            store.transaction(|s| s.set_layers(&d, &res.image.diff_ids))?;
-        }
+        let layers = &res.image.diff_ids;
+        let (id, delta) = buildledger_rules::record_with(&mut store, &rec, &mut |s, _| {
+            if layers.is_empty() {
+                Ok(())
+            } else {
+                s.set_layers(&d, layers)
+            }
+        })
+        .map_err(|e| CliError::runtime(e.to_string()))?;
         eprintln!(
-            "recorded {d} as record {id} (indexer, observed); {} new finding(s)",
+            "recorded {d} as record {id} (indexer, {}); {} new finding(s)",
+            rec.trust.state.as_str(),
             delta.added
         );
+        if let Some(why) = &rec.trust.reason {
+            eprintln!("note: not counted as observed: {why}");
+        }
     }
     Ok(0)
 }

@@ -469,13 +469,11 @@ pub fn audit_verify(
         }
         (Some(file), Some(key)) => {
             let pem = read_pem(key, "--checkpoint-key")?;
-            let public = prov::PublicKey::from_pem(&pem).map_err(|e| {
-                CliError::input(format!("--checkpoint-key {}: {e}", key.display()))
-            })?;
+            let public = prov::PublicKey::from_pem(&pem)
+                .map_err(|e| CliError::input(format!("--checkpoint-key {}: {e}", key.display())))?;
             let bytes = crate::limits::read_input(file, crate::limits::ENVELOPE)?;
-            let cp = prov::verify_checkpoint(&bytes, &public).map_err(|e| {
-                CliError::input(format!("--checkpoint {}: {e}", file.display()))
-            })?;
+            let cp = prov::verify_checkpoint(&bytes, &public)
+                .map_err(|e| CliError::input(format!("--checkpoint {}: {e}", file.display())))?;
             let (count, hash) = store.audit_entry_hash(cp.entries)?;
             let problem = match hash {
                 None => Some(format!(
@@ -539,7 +537,10 @@ pub fn audit_verify(
                 println!("  {p}");
             }
             if rep.problem_count as usize > rep.problems.len() {
-                println!("  … and {} more", rep.problem_count as usize - rep.problems.len());
+                println!(
+                    "  … and {} more",
+                    rep.problem_count as usize - rep.problems.len()
+                );
             }
         }
         if check.is_none() {
@@ -552,7 +553,12 @@ pub fn audit_verify(
 }
 
 /// Sign a checkpoint of the log's head with the operator's key.
-pub fn audit_checkpoint(store: &mut Store, key: &Path, out: Option<&Path>, json: bool) -> Result<u8> {
+pub fn audit_checkpoint(
+    store: &mut Store,
+    key: &Path,
+    out: Option<&Path>,
+    json: bool,
+) -> Result<u8> {
     let signing = read_signing_key(key, "--key")?;
     let rep = store.verify_audit()?;
     if rep.problem_count > 0 {
@@ -566,7 +572,9 @@ pub fn audit_checkpoint(store: &mut Store, key: &Path, out: Option<&Path>, json:
         });
     }
     if rep.entries == 0 {
-        return Err(CliError::input("the audit log is empty: nothing to checkpoint"));
+        return Err(CliError::input(
+            "the audit log is empty: nothing to checkpoint",
+        ));
     }
     let cp = prov::Checkpoint {
         entries: rep.entries,
@@ -586,7 +594,9 @@ pub fn audit_checkpoint(store: &mut Store, key: &Path, out: Option<&Path>, json:
         }
     }
     if json && out.is_some() {
-        print_json(&serde_json::json!({"entries": cp.entries, "head": cp.head, "key_id": signing.public_key().key_id()}))?;
+        print_json(
+            &serde_json::json!({"entries": cp.entries, "head": cp.head, "key_id": signing.public_key().key_id()}),
+        )?;
     } else {
         eprintln!(
             "checkpoint of {} entries, head {}, signed with key {}",

@@ -910,8 +910,7 @@ impl BuildRecord {
             if let Some(f) = LEDGER_FIELDS.iter().find(|f| {
                 (path.is_empty() || path == **f)
                     && message.starts_with(&format!("unknown field `{f}`"))
-            })
-            {
+            }) {
                 return ModelError::new(
                     *f,
                     "set by the ledger (from a signature it verified or an index it ran), \
@@ -980,8 +979,9 @@ impl BuildRecord {
     }
 
     /// Origin and trust must agree: only an attestation can be verified (and
-    /// then by a named key), only the indexer observes, a CI claim or an
-    /// SBOM is unverified. A record that breaks this was built by mistake in
+    /// then by a named key), only the indexer observes (and is unverified
+    /// when the digest was named by the caller), a CI claim or an SBOM is
+    /// unverified. A record that breaks this was built by mistake in
     /// code (input cannot set these fields); the store refuses it.
     fn check_trust(&self) -> Result<(), ModelError> {
         let t = &self.trust;
@@ -992,6 +992,8 @@ impl BuildRecord {
             }
             (Origin::Attestation, TrustState::Unverified) => t.key_id.is_none(),
             (Origin::Indexer, TrustState::Observed) => t.key_id.is_none(),
+            // Indexed by us under a digest the caller named (`dir:`, `file:`).
+            (Origin::Indexer, TrustState::Unverified) => t.key_id.is_none(),
             _ => false,
         };
         if ok {

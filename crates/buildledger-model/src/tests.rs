@@ -188,9 +188,8 @@ fn ledger_fields_are_never_read_from_input() {
         assert!(any.is_err(), "{doc} deserialised");
     }
     // A nested `trust` (e.g. in a label value) is just data.
-    let ok = format!(
-        r#"{{"subjects":[{{"digest":"sha256:{d}"}}],"labels":{{"trust":"verified"}}}}"#
-    );
+    let ok =
+        format!(r#"{{"subjects":[{{"digest":"sha256:{d}"}}],"labels":{{"trust":"verified"}}}}"#);
     let r = BuildRecord::from_json(ok.as_bytes()).unwrap();
     assert_eq!(r.origin, Origin::Ci);
     assert_eq!(r.trust.state, TrustState::Unverified);
@@ -214,12 +213,13 @@ fn impossible_trust_is_refused() {
         (Origin::Attestation, TrustState::Verified, None, false),
         (Origin::Attestation, TrustState::Observed, None, false),
         (Origin::Indexer, TrustState::Verified, Some("k"), false),
-        (Origin::Indexer, TrustState::Unverified, None, false),
+        (Origin::Indexer, TrustState::Unverified, Some("k"), false),
         (Origin::Ci, TrustState::Unverified, None, true),
         (Origin::Sbom, TrustState::Unverified, None, true),
         (Origin::Attestation, TrustState::Verified, Some("k"), true),
         (Origin::Attestation, TrustState::Unverified, None, true),
         (Origin::Indexer, TrustState::Observed, None, true),
+        (Origin::Indexer, TrustState::Unverified, None, true),
     ];
     for (origin, state, key, ok) in cases {
         let mut r = base.clone();

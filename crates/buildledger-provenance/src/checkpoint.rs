@@ -35,12 +35,16 @@ pub struct Checkpoint {
 /// Sign `cp`: the DSSE envelope as JSON.
 pub fn sign_checkpoint(key: &SigningKey, cp: &Checkpoint) -> Vec<u8> {
     let payload = serde_json::to_vec(cp).unwrap_or_default();
-    key.sign_envelope(CHECKPOINT_PAYLOAD_TYPE, &payload).to_json()
+    key.sign_envelope(CHECKPOINT_PAYLOAD_TYPE, &payload)
+        .to_json()
 }
 
 /// Read a checkpoint envelope and check that `key` signed it. Any other
 /// signer, payload type or shape is an error.
-pub fn verify_checkpoint(envelope_json: &[u8], key: &PublicKey) -> Result<Checkpoint, ProvenanceError> {
+pub fn verify_checkpoint(
+    envelope_json: &[u8],
+    key: &PublicKey,
+) -> Result<Checkpoint, ProvenanceError> {
     let env = Envelope::from_json(envelope_json)?;
     if env.payload_type != CHECKPOINT_PAYLOAD_TYPE {
         return Err(ProvenanceError::PayloadType {
@@ -85,7 +89,10 @@ mod tests {
         for alg in [KeyAlgorithm::Ed25519, KeyAlgorithm::EcdsaP256] {
             let k = SigningKey::generate(alg);
             let env = sign_checkpoint(&k, &cp());
-            assert_eq!(verify_checkpoint(&env, &k.public_key()).unwrap(), cp_with(&env));
+            assert_eq!(
+                verify_checkpoint(&env, &k.public_key()).unwrap(),
+                cp_with(&env)
+            );
             let other = SigningKey::generate(alg);
             let e = verify_checkpoint(&env, &other.public_key()).unwrap_err();
             assert!(e.to_string().contains("no signature by key"), "{e}");
@@ -111,7 +118,10 @@ mod tests {
         let other = k.sign_envelope("application/vnd.in-toto+json", &env.payload);
         let e = verify_checkpoint(&other.to_json(), &k.public_key()).unwrap_err();
         assert!(matches!(e, ProvenanceError::PayloadType { .. }), "{e}");
-        let bad = k.sign_envelope(CHECKPOINT_PAYLOAD_TYPE, br#"{"entries":1,"head":"x","at":"2026-01-01T00:00:00Z"}"#);
+        let bad = k.sign_envelope(
+            CHECKPOINT_PAYLOAD_TYPE,
+            br#"{"entries":1,"head":"x","at":"2026-01-01T00:00:00Z"}"#,
+        );
         assert!(verify_checkpoint(&bad.to_json(), &k.public_key()).is_err());
     }
 }

@@ -596,12 +596,23 @@ pub fn with_implied_components(rec: &BuildRecord) -> BuildRecord {
 /// added, in one transaction. The store seals the record in the audit log in
 /// that same transaction.
 pub fn record(store: &mut Store, rec: &BuildRecord) -> Result<(RecordId, FindingDelta)> {
+    record_with(store, rec, &mut |_, _| Ok(()))
+}
+
+/// [`record`], then `also` (e.g. the image's layer chain) in the same
+/// transaction: both are stored, or neither.
+pub fn record_with(
+    store: &mut Store,
+    rec: &BuildRecord,
+    also: &mut dyn FnMut(&mut Store, RecordId) -> Result<(), StoreError>,
+) -> Result<(RecordId, FindingDelta)> {
     rec.validate().map_err(StoreError::from)?;
     let rec = &with_implied_components(rec);
     store.begin()?;
     let r = (|| -> Result<(RecordId, FindingDelta)> {
         let id = store.insert_record(rec)?;
         let d = match_new_components(store)?;
+        also(store, id)?;
         Ok((id, d))
     })();
     match r {

@@ -66,6 +66,17 @@ pub enum RecordError {
     /// A `dir:`/`file:` source has no digest of its own and none was given.
     #[error("no image digest to record under")]
     NoDigest,
+    /// A digest was named for an image that has one of its own, and they
+    /// differ: what was observed is not the image named.
+    #[error(
+        "--digest {given} is not this image: its manifest digest is {own}; an observation is recorded only under the digest the image itself has"
+    )]
+    DigestMismatch {
+        /// The digest named by the caller.
+        given: String,
+        /// The manifest digest the image has.
+        own: String,
+    },
 }
 
 /// One executable with build information.
@@ -516,9 +527,37 @@ impl ScanResult {
                 first: first.to_string(),
             });
         }
-        let digest = self
-            .subject_digest(override_digest)
-            .ok_or(RecordError::NoDigest)?;
+        let own = self
+            .image
+            .manifest_digest
+            .as_deref()
+            .and_then(|d| Digest::parse(d).ok());
+        // Observed only under a digest the image itself has (checked by the
+        // reader against the manifest's bytes). A `dir:`/`file:` tree has no
+        // digest: the one the caller names is their claim, so the record is
+        // the indexer's but unverified.
+        let (digest, trust) = match (own, override_digest) {
+            (Some(own), Some(given)) if own != *given => {
+                return Err(RecordError::DigestMismatch {
+                    given: given.to_string(),
+                    own: own.to_string(),
+                });
+            }
+            (Some(own), _) => (own, Trust {
+                state: TrustState::Observed,
+                key_id: None,
+                reason: None,
+            }),
+            (None, Some(given)) => (given.clone(), Trust {
+                state: TrustState::Unverified,
+                key_id: None,
+                reason: Some(
+                    "indexed by buildledger, but the digest was named by the caller (the source has none of its own)"
+                        .into(),
+                ),
+            }),
+            (None, None) => return Err(RecordError::NoDigest),
+        };
         let mut subjects = vec![Subject {
             digest: digest.clone(),
             media_type: self.image.media_type.clone(),
@@ -546,11 +585,7 @@ impl ScanResult {
         }
         let mut r = BuildRecord::new(subjects);
         r.origin = Origin::Indexer;
-        r.trust = Trust {
-            state: TrustState::Observed,
-            key_id: None,
-            reason: None,
-        };
+        r.trust = trust;
         r.components = self.components();
         r.toolchains = self.toolchains();
         if let Some((commit, dirty, time)) = self.go_vcs() {

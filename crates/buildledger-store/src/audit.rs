@@ -285,7 +285,11 @@ impl Store {
     ) -> Result<u64> {
         let mut max = seals.keys().next_back().copied().unwrap_or(0);
         for table in ["records", "record_bodies", "record_links"] {
-            let col = if table == "records" { "id" } else { "record_id" };
+            let col = if table == "records" {
+                "id"
+            } else {
+                "record_id"
+            };
             let m = self
                 .db
                 .query(&format!("SELECT COALESCE(MAX({col}), 0) FROM {table}"), &[])?
@@ -311,7 +315,11 @@ impl Store {
                     problems.push(format!(
                         "record {rid} is sealed by {} audit entries ({}); a record is sealed once",
                         sealed.len(),
-                        sealed.iter().map(|(e, _)| e.to_string()).collect::<Vec<_>>().join(", ")
+                        sealed
+                            .iter()
+                            .map(|(e, _)| e.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ));
                 }
             }
@@ -416,7 +424,11 @@ impl Store {
         for f in found {
             problems.push(f);
         }
-        let mut cids: Vec<i64> = from_links.keys().chain(from_postings.keys()).copied().collect();
+        let mut cids: Vec<i64> = from_links
+            .keys()
+            .chain(from_postings.keys())
+            .copied()
+            .collect();
         cids.sort_unstable();
         cids.dedup();
         for cid in cids {

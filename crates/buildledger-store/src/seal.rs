@@ -114,7 +114,10 @@ impl Store {
             "SELECT record_id, body FROM record_bodies WHERE record_id BETWEEN ? AND ?",
             &range,
             &mut |r| {
-                seals.entry(r[0].int().unwrap_or_default()).or_default().body = Some(text(r[1]));
+                seals
+                    .entry(r[0].int().unwrap_or_default())
+                    .or_default()
+                    .body = Some(text(r[1]));
                 Ok(())
             },
         )?;
@@ -180,7 +183,10 @@ impl Store {
             &range,
             &mut |r| {
                 extras.insert(
-                    (r[0].int().unwrap_or_default(), r[1].int().unwrap_or_default()),
+                    (
+                        r[0].int().unwrap_or_default(),
+                        r[1].int().unwrap_or_default(),
+                    ),
                     text(r[2]),
                 );
                 Ok(())
@@ -260,11 +266,9 @@ impl Store {
             }
         }
         for ((id, cid), _) in extras {
-            seals
-                .entry(id)
-                .or_default()
-                .unreadable
-                .push(format!("extra data for component {cid}, which it does not link"));
+            seals.entry(id).or_default().unreadable.push(format!(
+                "extra data for component {cid}, which it does not link"
+            ));
         }
         for s in seals.values_mut() {
             s.normalise();

@@ -54,14 +54,23 @@ fn seed(s: &mut Store) {
     s.record(&record(
         "a1",
         "1111111",
-        &["pkg:golang/golang.org/x/net@v0.7.0", "pkg:golang/github.com/pkg/errors@v0.9.1"],
+        &[
+            "pkg:golang/golang.org/x/net@v0.7.0",
+            "pkg:golang/github.com/pkg/errors@v0.9.1",
+        ],
     ))
     .unwrap();
     let mut r2 = record("a2", "2222222", &["pkg:golang/golang.org/x/net@v0.7.0"]);
-    r2.components[0].hashes.insert("sha256".into(), "ab".repeat(32));
+    r2.components[0]
+        .hashes
+        .insert("sha256".into(), "ab".repeat(32));
     s.record(&r2).unwrap();
-    s.record(&record("a3", "3333333", &["pkg:golang/golang.org/x/net@v0.6.0"]))
-        .unwrap();
+    s.record(&record(
+        "a3",
+        "3333333",
+        &["pkg:golang/golang.org/x/net@v0.6.0"],
+    ))
+    .unwrap();
     let rep = s.verify_audit().unwrap();
     assert_eq!(rep.problems, Vec::<String>::new());
     assert_eq!(rep.records, 3);
@@ -195,7 +204,9 @@ fn postings_that_disagree_with_the_records_are_detected() {
         // Hide record 1 from package and advisory queries for x/net.
         let problems = problems_after(
             db,
-            &["DELETE FROM component_postings WHERE component_id = (SELECT id FROM components WHERE purl = 'pkg:golang/golang.org/x/net@v0.7.0')"],
+            &[
+                "DELETE FROM component_postings WHERE component_id = (SELECT id FROM components WHERE purl = 'pkg:golang/golang.org/x/net@v0.7.0')",
+            ],
         );
         assert_found(&problems, "postings of component", "postings row deleted");
     });
@@ -224,7 +235,10 @@ fn truncation_is_visible_against_a_checkpointed_head() {
         let rep = db.store.verify_audit().unwrap();
         assert!(rep.problems.is_empty());
         let (n, head) = (rep.entries, rep.head.clone());
-        assert_eq!(db.store.audit_entry_hash(n).unwrap(), (n, Some(head.clone())));
+        assert_eq!(
+            db.store.audit_entry_hash(n).unwrap(),
+            (n, Some(head.clone()))
+        );
         // Cutting the tail that sealed no record is invisible to the chain alone …
         db.store
             .raw_exec("DELETE FROM audit_log WHERE id = ?", &[Val::Int(n as i64)])
@@ -247,7 +261,11 @@ fn every_write_path_seals_its_records() {
         assert_eq!(rep.problems, Vec::<String>::new());
         assert_eq!((rep.records, rep.entries), (5, 5));
         let problems = problems_after(db, &["UPDATE records SET source_tag = 'v0' WHERE id = 4"]);
-        assert_found(&problems, "record 4: stored rows differ", "batch record edited");
+        assert_found(
+            &problems,
+            "record 4: stored rows differ",
+            "batch record edited",
+        );
     });
 }
 
@@ -274,8 +292,11 @@ fn ledgers_from_before_seals_are_sealed_on_upgrade() {
         let rep = s.verify_audit().unwrap();
         assert_eq!(rep.problems, Vec::<String>::new());
         assert_eq!((rep.records, rep.entries), (1, 2));
-        s.raw_exec("UPDATE records SET source_commit = 'deadbee' WHERE id = 1", &[])
-            .unwrap();
+        s.raw_exec(
+            "UPDATE records SET source_commit = 'deadbee' WHERE id = 1",
+            &[],
+        )
+        .unwrap();
         assert_found(
             &s.verify_audit().unwrap().problems,
             "record 1: stored rows differ",
