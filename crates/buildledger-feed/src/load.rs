@@ -351,35 +351,43 @@ impl Loader<'_> {
     }
 
     fn parse(&mut self, bytes: &[u8], kind: Kind, location: &str) {
-        let secdb = match (kind, self.format) {
-            (Kind::Yaml, _) => true,
-            (Kind::Json, Format::AlpineSecdb) => true,
-            (Kind::Json, Format::Osv) => false,
-            (Kind::Json, Format::Auto) => alpine::looks_like_secdb_json(bytes),
-        };
-        if secdb {
-            match alpine::parse_secdb(bytes, kind == Kind::Json, location) {
-                Ok(f) => {
-                    self.report.scopes.push(f.scope);
-                    self.report.errors.extend(f.errors);
-                    for (id, a) in f.entries {
-                        self.secdb.entry(id).or_default().push(a);
+        match (kind, self.format) {
+            (Kind::Yaml, _) | (Kind::Json, Format::AlpineSecdb) => {
+                self.parse_secdb(bytes, kind, location)
+            }
+            (Kind::Json, format) => match crate::osv::parse_osv_unbounded(bytes, location) {
+                Ok(a) => {
+                    for w in crate::osv::osv_warnings(&a) {
+                        self.report.warnings.push(FeedError {
+                            location: location.to_string(),
+                            id: Some(a.id.clone()),
+                            message: w,
+                        });
                     }
+                    self.osv.push((a, location.to_string()));
+                }
+                // Auto: a JSON document without an id may be a secdb file; only then is it
+                // looked at again (OSV records cost one parse).
+                Err(e)
+                    if format == Format::Auto
+                        && e.id.is_none()
+                        && alpine::looks_like_secdb_json(bytes) =>
+                {
+                    self.parse_secdb(bytes, kind, location)
                 }
                 Err(e) => self.report.errors.push(e),
-            }
-            return;
+            },
         }
-        match crate::osv::parse_osv_unbounded(bytes, location) {
-            Ok(a) => {
-                for w in crate::osv::osv_warnings(&a) {
-                    self.report.warnings.push(FeedError {
-                        location: location.to_string(),
-                        id: Some(a.id.clone()),
-                        message: w,
-                    });
+    }
+
+    fn parse_secdb(&mut self, bytes: &[u8], kind: Kind, location: &str) {
+        match alpine::parse_secdb(bytes, kind == Kind::Json, location) {
+            Ok(f) => {
+                self.report.scopes.push(f.scope);
+                self.report.errors.extend(f.errors);
+                for (id, a) in f.entries {
+                    self.secdb.entry(id).or_default().push(a);
                 }
-                self.osv.push((a, location.to_string()));
             }
             Err(e) => self.report.errors.push(e),
         }
