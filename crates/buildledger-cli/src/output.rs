@@ -174,7 +174,7 @@ impl serde_json::ser::Formatter for SafeJson<'_> {
     ) -> std::io::Result<()> {
         let mut rest = fragment;
         while let Some((i, c)) = rest.char_indices().find(|&(_, c)| is_unsafe_char(c)) {
-            w.write_all(rest[..i].as_bytes())?;
+            w.write_all(&rest.as_bytes()[..i])?;
             let mut units = [0u16; 2];
             for u in c.encode_utf16(&mut units) {
                 write!(w, "\\u{u:04x}")?;
