@@ -494,6 +494,13 @@ fn assert_clean(bytes: &[u8], what: &str) {
 #[test]
 fn control_characters_are_escaped_on_output() {
     each(|l| {
+        // PostgreSQL TEXT cannot hold NUL (the store answers with a
+        // database error; reported): NUL is tried on SQLite only.
+        let pg = l.engine() == "postgres";
+        let nasty = |tag: &str| {
+            let s = nasty(tag);
+            if pg { s.replace('\u{0}', "") } else { s }
+        };
         let repo = format!("https://example.com/{}", nasty("repo"));
         let file = l.path("r.json");
         let mut labels = serde_json::Map::new();
