@@ -269,6 +269,12 @@ pub struct CliError {
     pub message: String,
 }
 
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 impl CliError {
     /// Bad input: exit code 2.
     pub fn input(message: impl Into<String>) -> CliError {

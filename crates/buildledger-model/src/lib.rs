@@ -942,6 +942,7 @@ impl BuildRecord {
             ));
         }
         self.check_trust()?;
+        self.check_no_nul()?;
         if let Some(src) = &self.source
             && let Some(c) = &src.commit
         {
@@ -1008,6 +1009,93 @@ impl BuildRecord {
                     self.origin.as_str()
                 ),
             ))
+        }
+    }
+
+    /// No string may hold NUL: engines disagree on it (PostgreSQL refuses it
+    /// in text, SQLite stores it), and terminals and C tools cut at it. Found
+    /// in input, it is bad input with the field named.
+    fn check_no_nul(&self) -> Result<(), ModelError> {
+        let mut bad: Option<String> = None;
+        let mut check = |path: &dyn Fn() -> String, v: &str| {
+            if bad.is_none() && v.contains('\0') {
+                bad = Some(path());
+            }
+        };
+        for (i, s) in self.subjects.iter().enumerate() {
+            let p = |f: &str| format!("subjects[{i}].{f}");
+            check(&|| p("media_type"), s.media_type.as_deref().unwrap_or(""));
+            check(&|| p("platform"), s.platform.as_deref().unwrap_or(""));
+            for (j, r) in s.references.iter().enumerate() {
+                check(&|| format!("subjects[{i}].references[{j}]"), r);
+            }
+            for (j, m) in s.manifests.iter().enumerate() {
+                check(
+                    &|| format!("subjects[{i}].manifests[{j}].platform"),
+                    m.platform.as_deref().unwrap_or(""),
+                );
+            }
+        }
+        if let Some(src) = &self.source {
+            for (f, v) in [
+                ("repo", &src.repo),
+                ("commit", &src.commit),
+                ("tag", &src.tag),
+            ] {
+                check(&|| format!("source.{f}"), v.as_deref().unwrap_or(""));
+            }
+        }
+        if let Some(b) = &self.builder {
+            check(&|| "builder.id".into(), &b.id);
+            check(
+                &|| "builder.version".into(),
+                b.version.as_deref().unwrap_or(""),
+            );
+        }
+        for (i, u) in self.images.iter().enumerate() {
+            check(
+                &|| format!("images[{i}].reference"),
+                u.reference.as_deref().unwrap_or(""),
+            );
+        }
+        for (i, t) in self.toolchains.iter().enumerate() {
+            check(&|| format!("toolchains[{i}].name"), &t.name);
+            check(&|| format!("toolchains[{i}].version"), &t.version);
+        }
+        for (i, l) in self.languages.iter().enumerate() {
+            check(&|| format!("languages[{i}]"), l);
+        }
+        for (i, c) in self.components.iter().enumerate() {
+            check(&|| format!("components[{i}].purl"), c.purl.as_str());
+            check(
+                &|| format!("components[{i}].location"),
+                c.location.as_deref().unwrap_or(""),
+            );
+            for (k, v) in &c.hashes {
+                check(&|| format!("components[{i}].hashes"), k);
+                check(&|| format!("components[{i}].hashes.{k}"), v);
+            }
+        }
+        for (i, a) in self.apis.iter().enumerate() {
+            check(&|| format!("apis[{i}].name"), &a.name);
+            check(
+                &|| format!("apis[{i}].version"),
+                a.version.as_deref().unwrap_or(""),
+            );
+        }
+        for (k, v) in &self.labels {
+            check(&|| "labels".into(), k);
+            check(&|| format!("labels.{}", k.escape_debug()), v);
+        }
+        if let Some(r) = &self.trust.reason {
+            check(&|| "trust.reason".into(), r);
+        }
+        match bad {
+            Some(field) => Err(ModelError::new(
+                field,
+                "contains a NUL character (U+0000), which the ledger does not store",
+            )),
+            None => Ok(()),
         }
     }
 

@@ -271,3 +271,38 @@ fn match_keys() {
     let p = Purl::parse("pkg:golang/golang.org/x/net@v0.1.0").unwrap();
     assert_eq!(p.match_key(), "pkg:golang/golang.org/x/net");
 }
+
+/// NUL is refused everywhere, with the field named (PostgreSQL cannot store it).
+#[test]
+fn nul_in_any_string_is_bad_input() {
+    let d = "e".repeat(64);
+    for (doc, field) in [
+        (
+            format!(r#"{{"subjects":[{{"digest":"sha256:{d}","references":["a\u0000b"]}}]}}"#),
+            "subjects[0].references[0]",
+        ),
+        (
+            format!(r#"{{"subjects":[{{"digest":"sha256:{d}"}}],"source":{{"repo":"x\u0000"}}}}"#),
+            "source.repo",
+        ),
+        (
+            format!(r#"{{"subjects":[{{"digest":"sha256:{d}"}}],"labels":{{"k":"\u0000"}}}}"#),
+            "labels.k",
+        ),
+        (
+            format!(
+                r#"{{"subjects":[{{"digest":"sha256:{d}"}}],"apis":[{{"kind":"http","name":"GET /\u0000","stability":"stable"}}]}}"#
+            ),
+            "apis[0].name",
+        ),
+    ] {
+        let e = BuildRecord::from_json(doc.as_bytes()).unwrap_err();
+        assert_eq!(e.field, field, "{doc}: {e}");
+        assert!(e.message.contains("NUL"), "{e}");
+    }
+    let ok = format!(r#"{{"subjects":[{{"digest":"sha256:{d}"}}],"labels":{{"k":"\u001b[31m"}}}}"#);
+    assert!(
+        BuildRecord::from_json(ok.as_bytes()).is_ok(),
+        "ESC is data, escaped on output"
+    );
+}
