@@ -324,7 +324,7 @@ pub fn changes(store: &mut Store, since: &str, json: bool) -> Result<u8> {
 /// RFC 3339, a date, or a relative span like `15m`, `24h`, `7d` back from
 /// now. Anything else, or a span too large to subtract from now, is bad
 /// input naming the flag (never an overflow).
-fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+pub(crate) fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
     parse_since_at(s, chrono::Utc::now())
 }
 

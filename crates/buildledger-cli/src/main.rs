@@ -478,6 +478,8 @@ fn run(cli: Cli) -> Result<u8> {
             digest,
             fail_on_findings,
         } => {
+            Digest::parse(&digest)
+                .map_err(|e| CliError::input(format!("digest: {}", e.message)))?;
             let mut store = open_store(&cli.db)?;
             feeds::vulns(&mut store, &digest, json, fail_on_findings)
         }
@@ -486,6 +488,8 @@ fn run(cli: Cli) -> Result<u8> {
             feeds::affected(&mut store, &id, json)
         }
         Command::Changes { since } => {
+            // Bad input is bad input whether or not a ledger exists.
+            feeds::parse_since(&since)?;
             let mut store = open_store(&cli.db)?;
             feeds::changes(&mut store, &since, json)
         }
@@ -533,6 +537,10 @@ fn run(cli: Cli) -> Result<u8> {
             digest,
             fail_on_mismatch,
         } => {
+            if let Some(d) = &digest {
+                Digest::parse(d)
+                    .map_err(|e| CliError::input(format!("digest: {}", e.message)))?;
+            }
             let mut store = open_store(&cli.db)?;
             trust::mismatches(&mut store, digest.as_deref(), json, fail_on_mismatch)
         }
