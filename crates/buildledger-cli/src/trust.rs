@@ -28,15 +28,30 @@ pub fn keygen(alg: Algorithm, out: &Path, force: bool, json: bool) -> Result<u8>
     let priv_path = out.with_extension("key");
     let pub_path = out.with_extension("pub");
     for p in [&priv_path, &pub_path] {
-        if p.exists() && !force {
-            return Err(CliError::input(format!(
-                "{} exists (use --force to overwrite)",
-                p.display()
-            )));
+        // symlink_metadata: a dangling symbolic link is there too, and
+        // following it would write the key wherever it points.
+        if let Ok(m) = std::fs::symlink_metadata(p) {
+            if !force {
+                return Err(CliError::input(format!(
+                    "{} exists (use --force to overwrite)",
+                    p.display()
+                )));
+            }
+            if !m.file_type().is_file() {
+                return Err(CliError::input(format!(
+                    "{} is not a regular file; not overwritten, even with --force",
+                    p.display()
+                )));
+            }
         }
     }
-    write_private(&priv_path, key.to_pkcs8_pem().as_bytes())?;
-    std::fs::write(&pub_path, key.public_key().to_pem())?;
+    write_new(&priv_path, key.to_pkcs8_pem().as_bytes(), 0o600, force)?;
+    write_new(
+        &pub_path,
+        key.public_key().to_pem().as_bytes(),
+        0o644,
+        force,
+    )?;
     let id = key.public_key().key_id();
     if json {
         print_json(
@@ -53,19 +68,37 @@ pub fn keygen(alg: Algorithm, out: &Path, force: bool, json: bool) -> Result<u8>
     Ok(0)
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Write a key file that did not exist (with `force`, a regular file there
+/// is replaced): created exclusively, so a symbolic link or anything else
+/// planted at `path` between the check and the write is refused, never
+/// followed; `mode` applies from creation on.
+fn write_new(path: &Path, bytes: &[u8], mode: u32, force: bool) -> Result<()> {
     use std::io::Write;
+    if force && std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file()) {
+        std::fs::remove_file(path)
+            .map_err(|e| CliError::runtime(format!("{}: {e}", path.display())))?;
+    }
     let mut o = std::fs::OpenOptions::new();
-    o.write(true).create(true).truncate(true);
+    o.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
+        o.mode(mode);
     }
-    let mut f = o
-        .open(path)
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut f = o.open(path).map_err(|e| {
+        let msg = format!("{}: {e}", path.display());
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            CliError::input(format!(
+                "{msg} (created by someone else meanwhile; not overwritten)"
+            ))
+        } else {
+            CliError::runtime(msg)
+        }
+    })?;
+    f.write_all(bytes)
         .map_err(|e| CliError::runtime(format!("{}: {e}", path.display())))?;
-    f.write_all(bytes)?;
     Ok(())
 }
 
@@ -345,7 +378,29 @@ pub fn record_attestation(
     expect_digest: Option<&Digest>,
 ) -> Result<(i64, BuildRecord, u64)> {
     let name = file.display().to_string();
-    let bytes = crate::limits::read_input(file, crate::limits::ENVELOPE)?;
+    let bytes = match crate::limits::read_input(file, crate::limits::ENVELOPE) {
+        Ok(b) => b,
+        Err(e) => {
+            // Unreadable or over the limit: rejected (and logged) without
+            // reading on; the log names the file, not a hash of bytes never read.
+            let reason = e
+                .message
+                .strip_prefix(&format!("{name}: "))
+                .unwrap_or(&e.message)
+                .to_string();
+            let _ = store.transaction(|s| {
+                s.audit(
+                    "attestation.rejected",
+                    None,
+                    &serde_json::json!({"file": name, "reason": reason}),
+                )
+                .map(|_| ())
+            });
+            return Err(CliError::input(format!(
+                "--attestation {name}: rejected: {reason}"
+            )));
+        }
+    };
     let policy_path = policy
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("BUILDLEDGER_TRUST_POLICY").map(PathBuf::from))
@@ -471,7 +526,8 @@ pub fn audit_verify(
             let pem = read_pem(key, "--checkpoint-key")?;
             let public = prov::PublicKey::from_pem(&pem)
                 .map_err(|e| CliError::input(format!("--checkpoint-key {}: {e}", key.display())))?;
-            let bytes = crate::limits::read_input(file, crate::limits::ENVELOPE)?;
+            let bytes = crate::limits::read_input(file, crate::limits::ENVELOPE)
+                .map_err(|e| CliError::input(format!("--checkpoint {}", e.message)))?;
             let cp = prov::verify_checkpoint(&bytes, &public)
                 .map_err(|e| CliError::input(format!("--checkpoint {}: {e}", file.display())))?;
             let (count, hash) = store.audit_entry_hash(cp.entries)?;
