@@ -194,6 +194,13 @@ pub(crate) fn from_file(path: &PathBuf) -> Result<Vec<BuildRecord>> {
     if first == Some(&b'[') {
         let items: Vec<serde_json::Value> =
             serde_json::from_slice(&bytes).map_err(|e| CliError::input(format!("{name}: {e}")))?;
+        if items.is_empty() {
+            // Nothing to record is not a success: a generator that wrote `[]`
+            // would otherwise pass CI silently.
+            return Err(CliError::input(format!(
+                "{name}: an empty array holds no build record"
+            )));
+        }
         let mut out = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let b = serde_json::to_vec(item).map_err(|e| CliError::runtime(e.to_string()))?;
