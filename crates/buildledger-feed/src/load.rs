@@ -21,7 +21,7 @@ use std::fs::{self, File};
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use buildledger_input::{InputError, open_regular, read_limited};
+use buildledger_input::{InputError, kind_of, open_regular, read_limited, read_open};
 
 use crate::alpine;
 use crate::model::{Advisory, Affected, FeedError, LoadReport};
@@ -238,7 +238,7 @@ impl Loader<'_> {
             _ => Kind::Json,
         };
         let name = path.display().to_string();
-        let bytes = read_bounded(file, self.limits.file_bytes, &name)
+        let bytes = read_open(file, self.limits.file_bytes, &name)
             .map_err(|e| input_error(e, self.limits))?;
         self.parse(&bytes, kind, &name);
         self.tick();
@@ -248,7 +248,7 @@ impl Loader<'_> {
     /// Opens and reads a file found by a walk (re-checking its type on the open handle).
     fn read_one(&self, path: &Path) -> Result<Vec<u8>, InputError> {
         let f = open_regular(path)?;
-        read_bounded(f, self.limits.file_bytes, &path.display().to_string())
+        read_open(f, self.limits.file_bytes, &path.display().to_string())
     }
 
     /// Which reader a file of this name goes to in this format; `Err` is the reason to skip it.
@@ -333,7 +333,7 @@ impl Loader<'_> {
             }
             let kind = self.kind_for(&path);
             if !ft.is_file() {
-                let what = file_kind(ft);
+                let what = kind_of(ft);
                 let msg = format!("not a regular file ({what}); only regular files are read");
                 // Named like a feed file: a record was expected here.
                 if kind.is_ok() {
@@ -556,36 +556,6 @@ fn io_part(e: &InputError) -> String {
         InputError::Io { source, .. } => source.to_string(),
         e => e.to_string(),
     }
-}
-
-fn file_kind(ft: fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if ft.is_fifo() {
-        "fifo"
-    } else if ft.is_socket() {
-        "socket"
-    } else if ft.is_char_device() {
-        "character device"
-    } else if ft.is_block_device() {
-        "block device"
-    } else {
-        "special file"
-    }
-}
-
-/// Reads an open regular file of at most `limit` bytes (its length is checked first, then the
-/// limit holds while reading, should it grow).
-fn read_bounded(f: File, limit: u64, name: &str) -> Result<Vec<u8>, InputError> {
-    if let Ok(m) = f.metadata()
-        && m.len() > limit
-    {
-        return Err(InputError::TooLarge {
-            name: name.to_string(),
-            limit,
-            hint: String::new(),
-        });
-    }
-    read_limited(f, limit, name)
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {

@@ -70,7 +70,8 @@ impl InputError {
     }
 }
 
-fn kind_of(ft: std::fs::FileType) -> &'static str {
+/// What a file type is, in words (`fifo`, `character device`, …), for messages.
+pub fn kind_of(ft: std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
     if ft.is_dir() {
         "directory"
@@ -144,17 +145,22 @@ pub fn read_limited(mut r: impl Read, limit: u64, name: &str) -> Result<Vec<u8>,
 /// Read a regular file of at most `limit` bytes.
 pub fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
     let f = open_regular(path)?;
-    let name = path.display().to_string();
+    read_open(f, limit, &path.display().to_string())
+}
+
+/// Read a file opened by [`open_regular`], of at most `limit` bytes: its
+/// length is checked first, and the limit holds while reading should it grow.
+pub fn read_open(f: File, limit: u64, name: &str) -> Result<Vec<u8>, InputError> {
     if let Ok(m) = f.metadata()
         && m.len() > limit
     {
         return Err(InputError::TooLarge {
-            name,
+            name: name.to_string(),
             limit,
             hint: String::new(),
         });
     }
-    read_limited(f, limit, &name)
+    read_limited(f, limit, name)
 }
 
 /// Read `path`, or standard input when `path` is `-` (named `<stdin>` in
@@ -222,7 +228,9 @@ impl<R: Read> Read for Limited<R> {
                 )),
             };
         }
-        let max = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let max = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..max])?;
         self.left -= n as u64;
         Ok(n)
@@ -312,10 +320,19 @@ mod tests {
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
         // No writer ever opens it: a blocking open would hang here.
         let e = read_file(&p, 100).unwrap_err();
-        assert!(matches!(e, InputError::NotRegular { kind: "fifo", .. }), "{e}");
+        assert!(
+            matches!(e, InputError::NotRegular { kind: "fifo", .. }),
+            "{e}"
+        );
         assert!(!is_regular(&p));
         let e = read_file(dir.path(), 100).unwrap_err();
-        assert!(matches!(e, InputError::NotRegular { kind: "directory", .. }));
+        assert!(matches!(
+            e,
+            InputError::NotRegular {
+                kind: "directory",
+                ..
+            }
+        ));
     }
 
     #[test]
