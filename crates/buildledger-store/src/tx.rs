@@ -1,0 +1,70 @@
+//! Write transactions: begin, commit (appending the transaction's audit
+//! entries first), roll back (forgetting ids cached inside it).
+
+use crate::backend::BackendKind;
+use crate::{Result, Store};
+
+impl Store {
+    /// Begin a write transaction. Pair with [`Store::commit`] or [`Store::rollback`].
+    pub fn begin(&mut self) -> Result<()> {
+        match self.db.kind() {
+            BackendKind::Sqlite => self.db.batch("BEGIN IMMEDIATE")?,
+            BackendKind::Postgres => self.db.batch("BEGIN")?,
+        }
+        self.in_tx = true;
+        self.tx_audit.clear();
+        Ok(())
+    }
+
+    /// Commit the open transaction.
+    pub fn commit(&mut self) -> Result<()> {
+        let entries = std::mem::take(&mut self.tx_audit);
+        if let Err(e) = self.append_audit(entries) {
+            let _ = self.rollback();
+            return Err(e);
+        }
+        let r = self.db.batch("COMMIT");
+        self.in_tx = false;
+        if r.is_err() {
+            self.forget_tx_ids();
+        } else {
+            self.tx_new_components.clear();
+            self.tx_new_images.clear();
+        }
+        r
+    }
+
+    /// Roll back the open transaction.
+    pub fn rollback(&mut self) -> Result<()> {
+        self.in_tx = false;
+        self.tx_audit.clear();
+        self.forget_tx_ids();
+        self.db.batch("ROLLBACK")
+    }
+
+    fn forget_tx_ids(&mut self) {
+        for p in self.tx_new_components.drain(..) {
+            self.component_ids.remove(&p);
+        }
+        for d in self.tx_new_images.drain(..) {
+            self.image_ids.remove(&d);
+        }
+        // A rolled-back update may have left an image untyped again.
+        self.image_typed.clear();
+    }
+
+    /// Run `f` in a transaction: committed when it returns Ok, rolled back otherwise.
+    pub fn transaction<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        self.begin()?;
+        match f(self) {
+            Ok(v) => {
+                self.commit()?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.rollback();
+                Err(e)
+            }
+        }
+    }
+}
