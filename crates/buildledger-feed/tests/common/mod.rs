@@ -1,34 +1,20 @@
-//! Shared test helpers: locating /work/shared data and oracle tools, with the house rule that a
-//! missing prerequisite skips locally but fails when `CI=true`.
+//! Shared test helpers: locating `../shared` data (`buildledger-testkit`, `BUILDLEDGER_SHARED`
+//! overrides) and oracle tools, with the house rule that a missing prerequisite skips locally but
+//! fails when `CI=true`.
 #![allow(dead_code)]
 
 use std::cmp::Ordering;
 use std::path::PathBuf;
 use std::process::Command;
 
-pub fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
 /// Skips (returns false) or, under CI, panics.
 pub fn missing(what: &str) -> bool {
-    if ci() {
-        panic!("CI=true and required test prerequisite is missing: {what}");
-    }
-    eprintln!("SKIP: {what} is missing");
-    false
+    buildledger_testkit::ci::skip_or_fail(what)
 }
 
-/// `../shared/data/<rel>` seen from the project root.
+/// `<shared>/data/<rel>`: `$BUILDLEDGER_SHARED`, else `../shared` seen from the project root.
 pub fn shared_data(rel: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(rel);
-    if p.exists() {
-        return Some(p);
-    }
-    missing(&format!("shared data {}", p.display()));
-    None
+    buildledger_testkit::shared::require_data(rel)
 }
 
 /// True when `cmd args...` runs and exits 0.

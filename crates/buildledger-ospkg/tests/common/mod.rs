@@ -1,45 +1,19 @@
-//! Helpers shared by the integration tests: locating /work/shared data and oracle tools, with
-//! "skip with a message" locally and "fail" under CI=true.
+//! Helpers shared by the integration tests: locating `../shared` data (`buildledger-testkit`) and
+//! oracle tools, with "skip with a message" locally and "fail" under CI=true.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
 /// Either panic (CI) or print a skip message; returns false so callers can `return`.
 pub fn missing(what: &str) -> bool {
-    if ci() {
-        panic!("CI=true and {what} is missing");
-    }
-    eprintln!("SKIP: {what} is missing");
-    false
+    buildledger_testkit::ci::skip_or_fail(what)
 }
 
-/// The shared data directory: $BUILDLEDGER_SHARED, else <repo>/../shared.
-pub fn shared_dir() -> Option<PathBuf> {
-    let p = match std::env::var_os("BUILDLEDGER_SHARED") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    };
-    p.join("data").is_dir().then_some(p)
-}
-
-/// Path of a file under shared/data, or None (after skip/panic handling).
+/// Path of a file under `<shared>/data` (`$BUILDLEDGER_SHARED`, else `<repo>/../shared`), or None
+/// (after skip/panic handling).
 pub fn require_data(rel: &str) -> Option<PathBuf> {
-    let Some(s) = shared_dir() else {
-        missing("../shared (test data)");
-        return None;
-    };
-    let p = s.join("data").join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        missing(&format!("shared data file {}", p.display()));
-        None
-    }
+    buildledger_testkit::shared::require_data(rel)
 }
 
 /// Is `name` runnable from PATH?
