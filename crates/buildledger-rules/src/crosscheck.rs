@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use buildledger_model::{BuildRecord, Digest, Origin, Scope};
-use buildledger_store::{Store, StoredRecord, Val};
+use buildledger_store::{Store, StoredRecord};
 use serde::Serialize;
 
 use crate::Result;
@@ -157,21 +157,7 @@ pub fn compare(digest: &str, records: &[StoredRecord]) -> Vec<Mismatch> {
 pub fn mismatches(store: &mut Store, digest: Option<&Digest>) -> Result<Vec<Mismatch>> {
     let digests: Vec<String> = match digest {
         Some(d) => vec![d.to_string()],
-        None => store
-            .raw_query(
-                "SELECT i.digest FROM images i JOIN record_subjects rs ON rs.image_id = i.id
-                 JOIN records r ON r.id = rs.record_id GROUP BY i.digest
-                 HAVING SUM(CASE WHEN r.origin = 'indexer' THEN 1 ELSE 0 END) > 0
-                    AND SUM(CASE WHEN r.origin <> 'indexer' THEN 1 ELSE 0 END) > 0
-                 ORDER BY i.digest",
-                &[],
-            )?
-            .into_iter()
-            .filter_map(|r| match r.into_iter().next() {
-                Some(Val::Text(s)) => Some(s),
-                _ => None,
-            })
-            .collect(),
+        None => store.digests_claimed_and_observed()?,
     };
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();

@@ -631,25 +631,13 @@ pub fn record_with(
 /// in matching logic, or to check the incremental state).
 pub fn rematch_all(store: &mut Store, progress: &mut dyn FnMut(usize)) -> Result<ImportReport> {
     let mut report = ImportReport::default();
-    let ids: Vec<i64> = store
-        .raw_query("SELECT id FROM advisories ORDER BY id", &[])?
-        .iter()
-        .filter_map(|r| match r[0] {
-            buildledger_store::Val::Int(i) => Some(i),
-            _ => None,
-        })
-        .collect();
+    let ids: Vec<i64> = store.advisory_row_ids()?;
     for (n, chunk) in ids.chunks(500).enumerate() {
         store.begin()?;
         let r = (|| -> Result<()> {
             for id in chunk {
-                let rows = store.raw_query(
-                    "SELECT body FROM advisories WHERE id = ?",
-                    &[buildledger_store::Val::Int(*id)],
-                )?;
-                let body = match rows.first().map(|r| &r[0]) {
-                    Some(buildledger_store::Val::Text(s)) => s.clone(),
-                    _ => continue,
+                let Some(body) = store.advisory_body(*id)? else {
+                    continue;
                 };
                 let adv: Advisory =
                     serde_json::from_str(&body).map_err(|e| RulesError::Corrupt {

@@ -267,6 +267,16 @@ impl Store {
         Ok(out)
     }
 
+    /// Row ids of every stored advisory, in row order.
+    pub fn advisory_row_ids(&mut self) -> Result<Vec<i64>> {
+        Ok(self
+            .db
+            .query("SELECT id FROM advisories ORDER BY id", &[])?
+            .iter()
+            .filter_map(|r| r[0].int())
+            .collect())
+    }
+
     /// The JSON body of the advisory in row `id`.
     pub fn advisory_body(&mut self, id: i64) -> Result<Option<String>> {
         Ok(self

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use buildledger_model::Digest;
 use serde::Serialize;
 
-use crate::{RecordId, Result, Store, StoredRecord};
+use crate::{RecordId, Result, Store, StoredRecord, Val};
 
 /// Two or more records that disagree on one field for the same digest.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -52,6 +52,25 @@ pub fn normalize_repo(repo: &str) -> String {
 }
 
 impl Store {
+    /// Digests that have both claims (records of any origin but `indexer`)
+    /// and observations (records of origin `indexer`), in digest order: the
+    /// digests a cross-check can compare.
+    pub fn digests_claimed_and_observed(&mut self) -> Result<Vec<String>> {
+        Ok(self
+            .db
+            .query(
+                "SELECT i.digest FROM images i JOIN record_subjects rs ON rs.image_id = i.id
+                 JOIN records r ON r.id = rs.record_id GROUP BY i.digest
+                 HAVING SUM(CASE WHEN r.origin = 'indexer' THEN 1 ELSE 0 END) > 0
+                    AND SUM(CASE WHEN r.origin <> 'indexer' THEN 1 ELSE 0 END) > 0
+                 ORDER BY i.digest",
+                &[],
+            )?
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().and_then(Val::into_text))
+            .collect())
+    }
+
     /// Digests whose records disagree on the source commit or repository.
     pub fn conflicts(&mut self) -> Result<Vec<(String, Vec<Conflict>)>> {
         let rows = self.db.query(
