@@ -21,6 +21,16 @@
 //!
 //! The store does not interpret versions: range queries take a predicate
 //! ([`VersionFilter`]) that the caller builds with `buildledger-version`.
+//!
+//! One module per concern, each adding its part of `impl Store`: `open`
+//! (targets, read-write or read-only), `migrate` (versioned migrations),
+//! `tx` (transactions), `write` (records, images, components), `read`
+//! (counts, records, one digest's view), `query`, `table` (the mapping
+//! table), `conflicts` (and which digests have claims and observations),
+//! [`advisories`] (advisories and findings), [`lineage`], [`postings`],
+//! [`audit`] and `seal` (the audit log and record seals), `error`, and
+//! [`backend`] (the two engines; `backend::target` parses and redacts
+//! targets). `raw` holds the raw SQL access kept for the store's own tests.
 
 pub mod advisories;
 pub mod audit;
