@@ -1,43 +1,21 @@
 //! The rules engine on real advisories (golang/vulndb, RustSec, Alpine
 //! secdb from ../shared/data) and both store engines.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use buildledger_model::*;
 use buildledger_store::Store;
+use buildledger_testkit::records::digest;
 
 fn shared() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if p.is_dir() {
-        return Some(p);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but {} is missing", p.display());
-    }
-    eprintln!("SKIP: {} missing", p.display());
-    None
-}
-
-fn pg_url() -> String {
-    std::env::var("BUILDLEDGER_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    buildledger_testkit::shared::require_data("")
 }
 
 struct Db {
     store: Store,
     _dir: tempfile::TempDir,
-    schema: Option<String>,
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Some(s) = &self.schema {
-            if let Ok(mut c) = postgres::Client::connect(&pg_url(), postgres::NoTls) {
-                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {s} CASCADE"));
-            }
-        }
-    }
+    // Declared after `store`, so the schema is dropped after the connection.
+    _pg: Option<buildledger_testkit::pg::Schema>,
 }
 
 fn each(f: impl Fn(&mut Store)) {
@@ -45,65 +23,25 @@ fn each(f: impl Fn(&mut Store)) {
     let mut db = Db {
         store: Store::open_sqlite(&dir.path().join("l.db")).unwrap(),
         _dir: dir,
-        schema: None,
+        _pg: None,
     };
     f(&mut db.store);
-    let mut c = match postgres::Client::connect(&pg_url(), postgres::NoTls) {
-        Ok(c) => c,
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("PostgreSQL unreachable: {e}")
-        }
-        Err(e) => return eprintln!("SKIP PostgreSQL: {e}"),
+    let Some(pg) = buildledger_testkit::pg::Schema::fresh("bl_rules") else {
+        return;
     };
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let schema = format!(
-        "bl_rules_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-    );
-    c.batch_execute(&format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-    ))
-    .unwrap();
-    let store = Store::open(&format!("{}?options=-csearch_path%3D{schema}", pg_url())).unwrap();
     let mut db = Db {
-        store,
+        store: Store::open(pg.url()).unwrap(),
         _dir: tempfile::tempdir().unwrap(),
-        schema: Some(schema),
+        _pg: Some(pg),
     };
     f(&mut db.store);
-}
-
-fn digest(seed: &str) -> Digest {
-    Digest::parse(&format!(
-        "sha256:{}",
-        seed.chars().cycle().take(64).collect::<String>()
-    ))
-    .unwrap()
 }
 
 fn build(seed: &str, toolchains: &[&str], purls: &[&str]) -> BuildRecord {
-    let mut r = BuildRecord::new(vec![Subject {
-        digest: digest(seed),
-        media_type: None,
-        platform: None,
-        references: vec![],
-        manifests: vec![],
-    }]);
-    r.toolchains = toolchains
-        .iter()
-        .map(|t| Toolchain::parse(t).unwrap())
-        .collect();
-    r.components = purls
-        .iter()
-        .map(|p| Component {
-            purl: Purl::parse(p).unwrap(),
-            hashes: BTreeMap::new(),
-            scope: Scope::Runtime,
-            location: None,
-        })
-        .collect();
-    r
+    buildledger_testkit::records::record(seed)
+        .toolchains(toolchains)
+        .components(purls)
+        .build()
 }
 
 fn load(dir: &Path) -> Vec<buildledger_feed::Advisory> {

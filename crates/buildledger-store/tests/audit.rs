@@ -3,8 +3,6 @@
 //! to the file or the PostgreSQL schema would, and checks that
 //! `verify_audit` names what changed. Both engines.
 
-use std::collections::BTreeMap;
-
 use buildledger_model::*;
 use buildledger_store::{Store, Val};
 
@@ -12,20 +10,17 @@ mod common;
 use common::{Db, digest, each_backend, each_backend_at};
 
 fn record(d: &str, commit: &str, purls: &[&str]) -> BuildRecord {
-    let mut r = BuildRecord::new(vec![Subject {
-        digest: digest(d),
-        media_type: None,
-        platform: None,
-        references: vec!["registry.example/app:1".into()],
-        manifests: vec![],
-    }]);
-    r.source = Some(Source {
-        repo: Some("https://github.com/acme/app".into()),
-        commit: Some(commit.into()),
-        tag: Some("v1.0.0".into()),
-        dirty: Some(false),
-    });
-    r.toolchains = vec![Toolchain::parse("go@1.21.5").unwrap()];
+    let mut r = buildledger_testkit::records::record(d)
+        .reference("registry.example/app:1")
+        .source(
+            "https://github.com/acme/app",
+            Some(commit),
+            Some("v1.0.0"),
+            Some(false),
+        )
+        .toolchains(&["go@1.21.5"])
+        .components(purls)
+        .build();
     r.images = vec![UsedImage {
         digest: digest("ba5e"),
         role: ImageRole::Base,
@@ -37,15 +32,6 @@ fn record(d: &str, commit: &str, purls: &[&str]) -> BuildRecord {
         version: Some("v1".into()),
         stability: Stability::Stable,
     }];
-    r.components = purls
-        .iter()
-        .map(|p| Component {
-            purl: Purl::parse(p).unwrap(),
-            hashes: BTreeMap::new(),
-            scope: Scope::Runtime,
-            location: None,
-        })
-        .collect();
     r
 }
 

@@ -13,33 +13,17 @@ mod common;
 use common::{Db, digest, each_backend};
 
 fn record(d: &str, commit: Option<&str>, toolchains: &[&str], purls: &[&str]) -> BuildRecord {
-    let mut r = BuildRecord::new(vec![Subject {
-        digest: digest(d),
-        media_type: Some("application/vnd.oci.image.manifest.v1+json".into()),
-        platform: None,
-        references: vec![],
-        manifests: vec![],
-    }]);
-    r.source = Some(Source {
-        repo: Some("https://github.com/acme/app.git".into()),
-        commit: commit.map(String::from),
-        tag: Some("v1.0.0".into()),
-        dirty: Some(false),
-    });
-    r.toolchains = toolchains
-        .iter()
-        .map(|t| Toolchain::parse(t).unwrap())
-        .collect();
-    r.components = purls
-        .iter()
-        .map(|p| Component {
-            purl: Purl::parse(p).unwrap(),
-            hashes: BTreeMap::new(),
-            scope: Scope::Runtime,
-            location: None,
-        })
-        .collect();
-    r
+    buildledger_testkit::records::record(d)
+        .media_type("application/vnd.oci.image.manifest.v1+json")
+        .source(
+            "https://github.com/acme/app.git",
+            commit,
+            Some("v1.0.0"),
+            Some(false),
+        )
+        .toolchains(toolchains)
+        .components(purls)
+        .build()
 }
 
 const C1: &str = "1111111111111111111111111111111111111111";

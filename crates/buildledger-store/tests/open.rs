@@ -2,59 +2,40 @@
 //! unusable targets are refused; database targets are redacted. Both
 //! engines where it applies (PostgreSQL as in `tests/ledger.rs`).
 
-use buildledger_model::{BuildRecord, Source, Subject};
+use buildledger_model::BuildRecord;
 use buildledger_store::{Access, Store, StoreError, Val, redact_url};
 
 mod common;
-use common::{ci, digest, pg_url};
+use buildledger_testkit::pg::url as pg_url;
+use common::digest;
 
 fn record(seed: &str) -> BuildRecord {
-    let mut r = BuildRecord::new(vec![Subject {
-        digest: digest(seed),
-        media_type: None,
-        platform: None,
-        references: vec![],
-        manifests: vec![],
-    }]);
-    r.source = Some(Source {
-        repo: Some("https://github.com/acme/app".into()),
-        commit: Some("1111111111111111111111111111111111111111".into()),
-        tag: None,
-        dirty: None,
-    });
-    r
+    buildledger_testkit::records::record(seed)
+        .source(
+            "https://github.com/acme/app",
+            Some("1111111111111111111111111111111111111111"),
+            None,
+            None,
+        )
+        .build()
 }
 
 /// A fresh, empty PostgreSQL schema (no tables) and its target; dropped with
-/// the guard.
+/// the guard, together with the read-only role a test may have made for it.
 struct PgSchema {
     name: String,
     target: String,
+    _schema: buildledger_testkit::pg::Schema,
 }
 
 impl PgSchema {
     fn new() -> Option<PgSchema> {
-        let mut c = match postgres::Client::connect(&pg_url(), postgres::NoTls) {
-            Ok(c) => c,
-            Err(e) if ci() => panic!("CI=true but PostgreSQL is unreachable: {e}"),
-            Err(e) => {
-                eprintln!("SKIP PostgreSQL half: {e}");
-                return None;
-            }
-        };
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let name = format!(
-            "bl_open_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-        );
-        c.batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
-        ))
-        .unwrap();
-        let sep = if pg_url().contains('?') { '&' } else { '?' };
-        let target = format!("{}{sep}options=-csearch_path%3D{name}", pg_url());
-        Some(PgSchema { name, target })
+        let schema = buildledger_testkit::pg::Schema::fresh("bl_open")?;
+        Some(PgSchema {
+            name: schema.name().to_string(),
+            target: schema.url().to_string(),
+            _schema: schema,
+        })
     }
 
     fn tables(&self) -> i64 {
@@ -70,13 +51,13 @@ impl PgSchema {
 
 impl Drop for PgSchema {
     fn drop(&mut self) {
+        // The schema itself is dropped by `self.schema` right after this.
         if let Ok(mut c) = postgres::Client::connect(&pg_url(), postgres::NoTls) {
             let _ = c.batch_execute(&format!(
                 "DROP SCHEMA IF EXISTS {} CASCADE; DROP OWNED BY {r}; DROP ROLE {r}",
                 self.name,
                 r = format!("{}_ro", self.name)
             ));
-            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
         }
     }
 }

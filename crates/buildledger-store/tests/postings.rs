@@ -3,8 +3,6 @@
 //! PostgreSQL writers, and v4 ledgers convert without losing a link.
 //! Every test runs on SQLite and PostgreSQL (see `common`).
 
-use std::collections::BTreeMap;
-
 use buildledger_model::*;
 use buildledger_store::postings::COMPACT_AT;
 use buildledger_store::{BackendKind, Query, Store, Val};
@@ -13,23 +11,9 @@ mod common;
 use common::{digest, each_backend, each_backend_at};
 
 fn record(d: &str, purls: &[&str]) -> BuildRecord {
-    let mut r = BuildRecord::new(vec![Subject {
-        digest: digest(d),
-        media_type: None,
-        platform: None,
-        references: vec![],
-        manifests: vec![],
-    }]);
-    r.components = purls
-        .iter()
-        .map(|p| Component {
-            purl: Purl::parse(p).unwrap(),
-            hashes: BTreeMap::new(),
-            scope: Scope::Runtime,
-            location: None,
-        })
-        .collect();
-    r
+    buildledger_testkit::records::record(d)
+        .components(purls)
+        .build()
 }
 
 fn count(s: &mut Store, sql: &str) -> i64 {
