@@ -269,12 +269,7 @@ fn scan_exports_an_sbom_that_imports_back() {
     // A real package database: this machine's dpkg status and os-release in a dir: source.
     let status = Path::new("/var/lib/dpkg/status");
     if !status.exists() {
-        assert!(
-            std::env::var("CI").map(|v| v != "true").unwrap_or(true),
-            "CI=true but {} is missing",
-            status.display()
-        );
-        eprintln!("SKIP: no {}", status.display());
+        buildledger_testkit::ci::skip_or_fail(&status.display().to_string());
         return;
     }
     let root = tempfile::tempdir().unwrap();

@@ -13,13 +13,7 @@ use common::{Ledger, each, in_ci};
 use serde_json::Value;
 
 fn shared(rel: &str) -> Option<PathBuf> {
-    let p = common::root().join("../shared/data").join(rel);
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(!in_ci(), "CI=true but {} is missing", p.display());
-    eprintln!("SKIP: {} missing", p.display());
-    None
+    common::shared_data(rel)
 }
 
 fn real_json(rel: &str) -> Option<Value> {

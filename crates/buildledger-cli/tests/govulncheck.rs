@@ -28,24 +28,18 @@ use sha2::{Digest, Sha256};
 // harness: tests/common
 
 mod common;
-use common::{Ledger, in_ci as ci, root};
+use common::Ledger;
 
 /// Skips (returns false) with a message, or panics under `CI=true`.
 fn missing(what: &str) -> bool {
-    if ci() {
-        panic!("CI=true but {what}");
-    }
-    eprintln!("SKIP govulncheck differential test: {what}");
-    false
+    buildledger_testkit::ci::skip_or_fail(&format!("govulncheck differential test: {what}"))
 }
 
 // ---------------------------------------------------------------------------------------------
 // tools and data
 
 fn shared() -> PathBuf {
-    std::env::var_os("BUILDLEDGER_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared"))
+    common::shared_dir()
 }
 
 fn osv_dir() -> PathBuf {

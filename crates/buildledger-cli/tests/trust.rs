@@ -15,19 +15,12 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 mod common;
-use common::{Ledger, each, in_ci, pg_url, root};
+use common::{Ledger, each, pg_url, root};
 
 /// Whether something a test needs is there; skips (prints) or, under
 /// `CI=true`, panics when it is not.
 fn require(what: &str, available: bool, install: &str) -> bool {
-    if available {
-        return true;
-    }
-    if in_ci() {
-        panic!("{what} is required when CI=true; install with: {install}");
-    }
-    eprintln!("SKIP: {what} not available (install with: {install})");
-    false
+    buildledger_testkit::ci::require(available, &format!("{what} (install with: {install})"))
 }
 
 fn runs(cmd: &str, args: &[&str]) -> bool {

@@ -1,21 +1,33 @@
 //! The harness shared by the CLI's end-to-end tests: run the real
 //! `buildledger` binary against a fresh SQLite file and a fresh PostgreSQL
-//! schema (`BUILDLEDGER_TEST_PG`, default the local test server). Without a
-//! server the PostgreSQL half is skipped with a message, except under
-//! `CI=true`, where that is a failure.
+//! schema (`BUILDLEDGER_TEST_PG`, default the local test server; see
+//! `buildledger-testkit`). Without a server the PostgreSQL half is skipped
+//! with a message, except under `CI=true`, where that is a failure.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
+/// The workspace root (the binary runs there).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    buildledger_testkit::shared::workspace_root()
 }
 
+/// Whether `CI=true`: a missing prerequisite is then a failure, not a skip.
 pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
+    buildledger_testkit::ci::in_ci()
+}
+
+/// The shared data and tools directory (`$BUILDLEDGER_SHARED`, else `../shared`).
+pub fn shared_dir() -> PathBuf {
+    buildledger_testkit::shared::dir()
+}
+
+/// `<shared>/data/<rel>`, or None (skip) when missing; a failure under `CI=true`.
+pub fn shared_data(rel: &str) -> Option<PathBuf> {
+    buildledger_testkit::shared::require_data(rel)
 }
 
 pub struct Ledger {
@@ -23,11 +35,12 @@ pub struct Ledger {
     /// Scratch directory for keys, envelopes and policies (and the SQLite file).
     pub dir: tempfile::TempDir,
     pub pg_schema: Option<String>,
+    /// Drops the PostgreSQL schema with the ledger.
+    _pg: Option<buildledger_testkit::pg::Schema>,
 }
 
 pub fn pg_url() -> String {
-    std::env::var("BUILDLEDGER_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    buildledger_testkit::pg::url()
 }
 
 impl Ledger {
@@ -37,32 +50,17 @@ impl Ledger {
             db: dir.path().join("l.db").display().to_string(),
             dir,
             pg_schema: None,
+            _pg: None,
         }
     }
 
     pub fn postgres() -> Option<Ledger> {
-        let mut c = match postgres::Client::connect(&pg_url(), postgres::NoTls) {
-            Ok(c) => c,
-            Err(e) if in_ci() => panic!("CI=true but PostgreSQL is unreachable: {e}"),
-            Err(e) => {
-                eprintln!("SKIP PostgreSQL: {e}");
-                return None;
-            }
-        };
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let schema = format!(
-            "bl_cli_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-        );
-        c.batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .unwrap();
+        let pg = buildledger_testkit::pg::Schema::fresh("bl_cli")?;
         Some(Ledger {
-            db: format!("{}?options=-csearch_path%3D{schema}", pg_url()),
+            db: pg.url().to_string(),
             dir: tempfile::tempdir().unwrap(),
-            pg_schema: Some(schema),
+            pg_schema: Some(pg.name().to_string()),
+            _pg: Some(pg),
         })
     }
 
@@ -122,16 +120,6 @@ impl Ledger {
             )
         });
         (o.status.code().unwrap_or(-1), v)
-    }
-}
-
-impl Drop for Ledger {
-    fn drop(&mut self) {
-        if let Some(s) = &self.pg_schema
-            && let Ok(mut c) = postgres::Client::connect(&pg_url(), postgres::NoTls)
-        {
-            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {s} CASCADE"));
-        }
     }
 }
 
