@@ -28,7 +28,7 @@ pub fn require(rel: &str) -> Option<PathBuf> {
         return Some(p);
     }
     skip_or_fail(&format!(
-        "shared test data {} (set {ENV} to another copy)",
+        "{} (shared test data; {ENV} names another copy)",
         p.display()
     ));
     None

@@ -8,19 +8,12 @@ use std::process::Command;
 
 /// True when running under CI, where missing tools are failures.
 pub fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
+    buildledger_testkit::ci::in_ci()
 }
 
 /// Report a missing prerequisite: panics under CI, prints and returns false otherwise.
 pub fn require(available: bool, what: &str) -> bool {
-    if available {
-        return true;
-    }
-    if ci() {
-        panic!("required test prerequisite missing (CI=true): {what}");
-    }
-    eprintln!("SKIP: {what} is not available");
-    false
+    buildledger_testkit::ci::require(available, what)
 }
 
 /// Is `name` runnable (found on PATH or as a path)?

@@ -12,7 +12,7 @@ use buildledger_image::{EntryKind, FileEntry, Visitor, Warning};
 
 /// True when running under CI (missing tools/data are failures there).
 pub fn ci() -> bool {
-    std::env::var("CI").map(|v| v == "true").unwrap_or(false)
+    buildledger_testkit::ci::in_ci()
 }
 
 fn on_path(name: &str) -> bool {
@@ -24,13 +24,7 @@ fn on_path(name: &str) -> bool {
 /// Returns whether `name` is installed; panics under CI=true when not.
 pub fn require_tool(name: &str) -> bool {
     let found = on_path(name) || Path::new("/usr/sbin").join(name).is_file();
-    if !found {
-        if ci() {
-            panic!("required tool {name} is missing (CI=true)");
-        }
-        eprintln!("SKIP: tool {name} not installed");
-    }
-    found
+    buildledger_testkit::ci::require(found, &format!("tool {name}"))
 }
 
 /// Runs a command, panicking with its output on failure.

@@ -9,20 +9,13 @@ use buildledger_provenance::{SigningKey, SlsaProvenance};
 
 /// Whether `CI=true`: missing tools are then failures, not skips.
 pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
+    buildledger_testkit::ci::in_ci()
 }
 
 /// Returns whether a required tool is usable; skips (prints) or, under
 /// `CI=true`, panics when it is not.
 pub fn require(what: &str, available: bool, install: &str) -> bool {
-    if available {
-        return true;
-    }
-    if in_ci() {
-        panic!("{what} is required when CI=true; install with: {install}");
-    }
-    eprintln!("SKIP: {what} not available (install with: {install})");
-    false
+    buildledger_testkit::ci::require(available, &format!("{what} (install with: {install})"))
 }
 
 /// The Python interpreter to use (`BUILDLEDGER_PYTHON`, default `python3`).

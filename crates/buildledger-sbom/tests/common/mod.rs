@@ -8,16 +8,12 @@ use std::process::Command;
 
 /// True when running under CI (`CI=true`), where missing tools are failures.
 pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
+    buildledger_testkit::ci::in_ci()
 }
 
 /// Skips (returns false, printing why) or, under `CI=true`, panics.
 pub fn missing(what: &str) -> bool {
-    if in_ci() {
-        panic!("CI=true but {what} is missing");
-    }
-    eprintln!("SKIP: {what} is missing");
-    false
+    buildledger_testkit::ci::skip_or_fail(what)
 }
 
 /// Is `name` runnable (found on PATH and `name <probe>` exits 0)?

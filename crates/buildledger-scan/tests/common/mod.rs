@@ -13,18 +13,12 @@ use std::sync::OnceLock;
 
 /// True when running under CI (missing tools/data are failures there).
 pub fn ci() -> bool {
-    std::env::var("CI").map(|v| v == "true").unwrap_or(false)
+    buildledger_testkit::ci::in_ci()
 }
 
 /// Skips (returns false) with a message, or panics under CI=true.
 pub fn require(ok: bool, what: &str) -> bool {
-    if !ok {
-        if ci() {
-            panic!("required {what} is missing (CI=true)");
-        }
-        eprintln!("SKIP: {what} not available");
-    }
-    ok
+    buildledger_testkit::ci::require(ok, what)
 }
 
 fn on_path(name: &str) -> bool {

@@ -13,19 +13,12 @@ use buildledger_version::{Scheme, compare};
 pub const PAIRS: usize = 10_000;
 
 pub fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
+    buildledger_testkit::ci::in_ci()
 }
 
 /// `true` if `ok`; otherwise skip with a message, or panic under CI=true.
 pub fn require(ok: bool, what: &str) -> bool {
-    if ok {
-        return true;
-    }
-    if ci() {
-        panic!("CI=true but the oracle is missing: {what}");
-    }
-    eprintln!("SKIP: oracle missing: {what}");
-    false
+    buildledger_testkit::ci::require(ok, &format!("oracle {what}"))
 }
 
 /// Whether `cmd args…` runs and exits 0.
