@@ -408,10 +408,8 @@ fn main() {
             return;
         }
         println!("SQLite ({}), {n} builds:", path.display());
-        let p = path.clone();
-        run(&mut store, n, &move |s: &mut Store| {
-            let _ = s.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
-            std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0)
+        run(&mut store, n, &|s: &mut Store| {
+            s.size_on_disk().unwrap_or(0)
         });
         drop(store);
         queries_in_child(
@@ -448,15 +446,7 @@ fn main() {
         let target = format!("{url}?options=-csearch_path%3D{schema}");
         let mut store = Store::open(&target).expect("open postgres");
         run(&mut store, n, &|s: &mut Store| {
-            let _ = s.execute_batch("ANALYZE");
-            s.raw_query(
-                "SELECT CAST(SUM(pg_total_relation_size(c.oid)) AS BIGINT) FROM pg_class c
-                 JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'",
-                &[],
-            )
-            .ok()
-            .and_then(|r| r.first().and_then(|r| match r[0] { buildledger_store::Val::Int(i) => Some(i as u64), _ => None }))
-            .unwrap_or(0)
+            s.size_on_disk().unwrap_or(0)
         });
         drop(store);
         queries_in_child(n, "postgres", ("BUILDLEDGER_BENCH_PG_SCHEMA", &schema));

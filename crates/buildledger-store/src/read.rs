@@ -106,6 +106,35 @@ pub struct Stats {
 }
 
 impl Store {
+    /// Bytes the ledger takes on disk: the SQLite file after a WAL
+    /// checkpoint, or the PostgreSQL schema's tables with their indexes and
+    /// TOAST after `ANALYZE`. For benchmarks and `info`; writes nothing a
+    /// reader would see.
+    pub fn size_on_disk(&mut self) -> Result<u64> {
+        match self.db.kind() {
+            crate::BackendKind::Sqlite => {
+                let _ = self.db.batch("PRAGMA wal_checkpoint(TRUNCATE)");
+                Ok(std::fs::metadata(&self.target)
+                    .map(|m| m.len())
+                    .unwrap_or(0))
+            }
+            crate::BackendKind::Postgres => {
+                let _ = self.db.batch("ANALYZE");
+                Ok(self
+                    .db
+                    .query(
+                        "SELECT CAST(COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS BIGINT) FROM pg_class c
+                         JOIN pg_namespace n ON n.oid = c.relnamespace
+                         WHERE n.nspname = current_schema() AND c.relkind = 'r'",
+                        &[],
+                    )?
+                    .first()
+                    .and_then(|r| r[0].int())
+                    .unwrap_or(0) as u64)
+            }
+        }
+    }
+
     /// Counts of stored objects.
     pub fn stats(&mut self) -> Result<Stats> {
         let mut count = |sql: &str| -> Result<u64> {
