@@ -11,6 +11,8 @@
 //!   an unreachable server is a skip locally and a failure under `CI=true`.
 //! - [`records`]: small `BuildRecord` fixtures: digests from a seed, subjects, components,
 //!   toolchains and a builder for the common shapes.
+//! - [`rootfs`]: a real Debian root file system (`debootstrap --variant=minbase bookworm` from
+//!   the configured apt mirror), cached across runs, that the image and scan fixtures layer on.
 //!
 //! What is specific to one suite (the CLI's `Ledger`, the store's `Db`, image and Go fixtures,
 //! oracles) stays in that suite's `tests/common`, as thin wrappers over this crate where it can.
@@ -18,4 +20,5 @@
 pub mod ci;
 pub mod pg;
 pub mod records;
+pub mod rootfs;
 pub mod shared;

@@ -65,63 +65,10 @@ fn work() -> &'static Path {
     })
 }
 
-/// The Debian mirror configured for apt on this machine.
-fn debian_mirror() -> String {
-    let mut text =
-        std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources").unwrap_or_default();
-    text.push_str(&std::fs::read_to_string("/etc/apt/sources.list").unwrap_or_default());
-    for line in text.lines() {
-        let l = line.trim();
-        if let Some(u) = l.strip_prefix("URIs:") {
-            let u = u.trim();
-            if !u.contains("security") {
-                return u.split_whitespace().next().unwrap_or(u).to_string();
-            }
-        }
-        if let Some(rest) = l.strip_prefix("deb ")
-            && let Some(u) = rest.split_whitespace().find(|w| w.starts_with("http"))
-            && !u.contains("security")
-        {
-            return u.to_string();
-        }
-    }
-    "http://deb.debian.org/debian".to_string()
-}
-
 /// A debootstrap `--variant=minbase bookworm` rootfs, cached across runs
 /// (BUILDLEDGER_SCAN_FRESH=1 rebuilds it).
 fn rootfs() -> Option<PathBuf> {
-    let b = base();
-    std::fs::create_dir_all(&b).unwrap();
-    let rootfs = b.join("rootfs");
-    let marker = b.join("rootfs.done");
-    if std::env::var("BUILDLEDGER_SCAN_FRESH").is_ok() || !marker.exists() {
-        let tmp = b.join("rootfs.tmp");
-        let _ = std::fs::remove_dir_all(&tmp);
-        let _ = std::fs::remove_dir_all(&rootfs);
-        let mirror = debian_mirror();
-        eprintln!("building Debian rootfs with debootstrap from {mirror} (takes ~1-2 min)");
-        let out = Command::new("debootstrap")
-            .args(["--variant=minbase", "bookworm"])
-            .arg(&tmp)
-            .arg(&mirror)
-            .output()
-            .expect("run debootstrap");
-        if !out.status.success() {
-            let msg = format!(
-                "debootstrap failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            if ci() {
-                panic!("{msg}");
-            }
-            eprintln!("SKIP: {msg}");
-            return None;
-        }
-        std::fs::rename(&tmp, &rootfs).unwrap();
-        std::fs::write(&marker, b"ok").unwrap();
-    }
-    Some(rootfs)
+    buildledger_testkit::rootfs::debootstrap_minbase(&base(), "BUILDLEDGER_SCAN_FRESH")
 }
 
 fn umoci(args: &[&str]) {
