@@ -56,6 +56,10 @@ pub enum ApiSurfaceError {
     },
 }
 
+/// Deepest `[`/`{` nesting accepted in a YAML document (serde_json's own
+/// recursion limit for JSON is the same).
+pub const MAX_YAML_DEPTH: usize = 128;
+
 /// Read the API surface of one OpenAPI document. `location` names the file in errors.
 pub fn from_openapi(bytes: &[u8], location: &str) -> Result<Vec<ApiEntry>, ApiSurfaceError> {
     if bytes.len() > MAX_DOCUMENT_SIZE {
@@ -72,6 +76,13 @@ pub fn from_openapi(bytes: &[u8], location: &str) -> Result<Vec<ApiEntry>, ApiSu
                 return Err(ApiSurfaceError::Syntax {
                     location: location.into(),
                     message: json_err.to_string(),
+                });
+            }
+            // YAML parsing is quadratic in flow nesting: refuse absurd depth first.
+            if buildledger_input::flow_depth_exceeds(bytes, MAX_YAML_DEPTH) {
+                return Err(ApiSurfaceError::Syntax {
+                    location: location.into(),
+                    message: format!("nested deeper than {MAX_YAML_DEPTH} levels"),
                 });
             }
             serde_yaml_ng::from_slice(bytes).map_err(|e| ApiSurfaceError::Syntax {

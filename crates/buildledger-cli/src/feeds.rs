@@ -81,14 +81,31 @@ fn feed_limits() -> Result<buildledger_feed::Limits> {
     })
 }
 
+/// Which variable raises the limit a feed message reports, if any.
+fn limit_hint(message: &str) -> &'static str {
+    if message.contains("limit for one feed file")
+        || message.contains("byte advisory limit")
+        || message.contains("larger than the limit of")
+    {
+        " (raise it with BUILDLEDGER_MAX_FEED_FILE_BYTES)"
+    } else if message.contains("limit for one zip") || message.contains("zip entry declares") {
+        " (raise it with BUILDLEDGER_MAX_FEED_ZIP_BYTES, or BUILDLEDGER_MAX_FEED_FILE_BYTES for one entry)"
+    } else if message.contains("entries, more than the") {
+        " (raise it with BUILDLEDGER_MAX_FEED_ENTRIES)"
+    } else {
+        ""
+    }
+}
+
 fn feed_line(e: &buildledger_feed::FeedError) -> String {
     format!(
-        "{}{}: {}",
+        "{}{}: {}{}",
         e.location,
         e.id.as_deref()
             .map(|i| format!(" ({i})"))
             .unwrap_or_default(),
-        e.message
+        e.message,
+        limit_hint(&e.message)
     )
 }
 
@@ -114,8 +131,10 @@ fn import(
     let limits = feed_limits()?;
     let t0 = std::time::Instant::now();
     let mut prog = progress_line("reading".to_string());
-    let rep = buildledger_feed::load_paths(paths, fmt, &limits, &mut prog)
-        .map_err(|e| CliError::input(e.to_string()))?;
+    let rep = buildledger_feed::load_paths(paths, fmt, &limits, &mut prog).map_err(|e| {
+        let m = e.to_string();
+        CliError::input(format!("{m}{}", limit_hint(&m)))
+    })?;
     clear_progress();
     let read = t0.elapsed();
     for e in &rep.skipped {
@@ -126,6 +145,13 @@ fn import(
     }
     for e in &rep.warnings {
         eprintln!("warning: {}", feed_line(e));
+    }
+    if rep.advisories.is_empty() && rep.errors.is_empty() && rep.skipped.is_empty() {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(CliError::input(format!(
+            "no advisories read: no feed file found in {}",
+            names.join(", ")
+        )));
     }
     if rep.advisories.is_empty() && rep.errors.is_empty() && !rep.skipped.is_empty() {
         // Nothing was a feed file: say which files were passed over, and why, rather than

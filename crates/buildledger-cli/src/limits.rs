@@ -46,9 +46,6 @@ pub const KEY: Limit = Limit {
     default: buildledger_provenance::MAX_KEY_PEM_SIZE as u64,
 };
 
-/// Every limit, for `--help` texts and docs.
-pub const ALL: &[Limit] = &[RECORD, API, ENVELOPE, KEY];
-
 impl Limit {
     /// The limit in effect (the variable, else the default).
     pub fn bytes(&self) -> Result<u64> {

@@ -312,8 +312,68 @@ impl From<std::io::Error> for CliError {
 
 type Result<T, E = CliError> = std::result::Result<T, E>;
 
+/// The environment variable that stands for `--long` in any subcommand.
+fn env_of(cmd: &clap::Command, long: &str) -> Option<String> {
+    cmd.get_arguments()
+        .find(|a| a.get_long() == Some(long))
+        .and_then(|a| a.get_env())
+        .map(|v| v.to_string_lossy().into_owned())
+        .or_else(|| cmd.get_subcommands().find_map(|c| env_of(c, long)))
+}
+
+/// Parse the command line; usage errors exit 2 (clap's convention) and say
+/// which argument was at fault, even when the value came from the
+/// environment or is not UTF-8.
+fn parse_args() -> Cli {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    match Cli::try_parse_from(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::{ContextKind, ContextValue, ErrorKind};
+            if e.kind() == ErrorKind::InvalidUtf8
+                && let Some(i) = args.iter().skip(1).position(|a| a.to_str().is_none())
+            {
+                // Paths may be any bytes; other values must be UTF-8.
+                let i = i + 1;
+                let shown = args[i].to_string_lossy();
+                let what = match shown.strip_prefix("--").and_then(|f| f.split_once('=')) {
+                    Some((flag, _)) => format!("--{flag}"),
+                    None => args[i - 1].to_string_lossy().into_owned(),
+                };
+                eprintln!(
+                    "error: the value of {what} (argument {i}, {shown:?}) is not valid UTF-8"
+                );
+                std::process::exit(2);
+            }
+            if matches!(
+                e.kind(),
+                ErrorKind::ValueValidation | ErrorKind::InvalidValue
+            ) && let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg)
+                && let Some(long) = arg
+                    .split_whitespace()
+                    .next()
+                    .and_then(|a| a.strip_prefix("--"))
+                && !args.iter().any(|a| {
+                    a.to_str().is_some_and(|a| {
+                        a == format!("--{long}") || a.starts_with(&format!("--{long}="))
+                    })
+                })
+                && let Some(var) = env_of(&<Cli as clap::CommandFactory>::command(), long)
+                && std::env::var_os(&var).is_some()
+            {
+                let _ = e.print();
+                eprintln!(
+                    "note: the value came from the environment variable {var}, which stands for --{long}"
+                );
+                std::process::exit(2);
+            }
+            e.exit()
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_args();
     let db = cli.db.clone();
     let _ = ACCESS.set(cli.command.access());
     match run(cli) {
@@ -538,8 +598,7 @@ fn run(cli: Cli) -> Result<u8> {
             fail_on_mismatch,
         } => {
             if let Some(d) = &digest {
-                Digest::parse(d)
-                    .map_err(|e| CliError::input(format!("digest: {}", e.message)))?;
+                Digest::parse(d).map_err(|e| CliError::input(format!("digest: {}", e.message)))?;
             }
             let mut store = open_store(&cli.db)?;
             trust::mismatches(&mut store, digest.as_deref(), json, fail_on_mismatch)
@@ -646,10 +705,24 @@ impl VersionMatcher {
             .filter(|c| !c.is_empty() && *c != "*")
         {
             None => None,
-            Some(c) => Some(
-                buildledger_version::Constraint::parse(c)
-                    .map_err(|e| CliError::input(format!("{what}: {e}")))?,
-            ),
+            Some(c) => {
+                let parsed = buildledger_version::Constraint::parse(c)
+                    .map_err(|e| CliError::input(format!("{what}: {e}")))?;
+                // A bound the scheme cannot read is the caller's mistake, not
+                // the ledger's: refuse it rather than match nothing.
+                for alt in parsed.alternatives() {
+                    for term in alt {
+                        buildledger_version::validate(scheme, &term.version).map_err(|e| {
+                            CliError::input(format!(
+                                "{what}: {:?} is not a {} version: {e}",
+                                term.version,
+                                scheme.name()
+                            ))
+                        })?;
+                    }
+                }
+                Some(parsed)
+            }
         };
         Ok(VersionMatcher {
             scheme,

@@ -929,15 +929,10 @@ fn bl(db: &Path, args: &[&str]) -> Vec<u8> {
     )
 }
 
+/// `<shared>/<rel>` (`BUILDLEDGER_SHARED` overrides the directory), or None
+/// (skip) when missing; a failure under `CI=true`.
 fn shared(rel: &str) -> Option<PathBuf> {
-    let p = root().join("../shared").join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        assert!(!in_ci(), "CI=true but ../shared/{rel} is missing");
-        eprintln!("SKIP: ../shared/{rel} is missing");
-        None
-    }
+    buildledger_testkit::shared::require(rel)
 }
 
 fn fx() -> &'static Fx {

@@ -136,6 +136,9 @@ pub(crate) struct SecdbFile {
     pub(crate) errors: Vec<FeedError>,
 }
 
+/// Deepest `[`/`{` nesting accepted in a secdb YAML file (real ones nest 4).
+const MAX_YAML_DEPTH: usize = 128;
+
 /// Parses one secdb file (YAML, or JSON when `is_json`).
 pub(crate) fn parse_secdb(
     bytes: &[u8],
@@ -149,6 +152,9 @@ pub(crate) fn parse_secdb(
     };
     let parsed: Result<RawSecdb, String> = if is_json {
         serde_json::from_slice(bytes).map_err(|e| e.to_string())
+    } else if buildledger_input::flow_depth_exceeds(bytes, MAX_YAML_DEPTH) {
+        // YAML parsing is quadratic in flow nesting: refuse absurd depth first.
+        Err(format!("nested deeper than {MAX_YAML_DEPTH} levels"))
     } else {
         serde_yaml_ng::from_slice(bytes).map_err(|e| e.to_string())
     };

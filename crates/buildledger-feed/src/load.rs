@@ -535,6 +535,16 @@ impl Loader<'_> {
         for adv in alpine::build_advisories(std::mem::take(&mut self.secdb)) {
             all.push((adv, locs.clone()));
         }
+        // NUL in any string is refused per record: PostgreSQL cannot store it,
+        // and both engines must import the same feed alike.
+        let (all, with_nul): (Vec<_>, Vec<_>) = all.into_iter().partition(|(a, _)| !has_nul(a));
+        for (a, loc) in with_nul {
+            self.report.errors.push(FeedError {
+                location: loc,
+                id: Some(a.id.clone()).filter(|i| !i.contains('\0')),
+                message: "contains a NUL character (U+0000) in a string; not imported".into(),
+            });
+        }
         let (advisories, conflicts) = one_per_id(all);
         self.report.advisories = advisories;
         self.report.errors.extend(conflicts);
@@ -653,4 +663,20 @@ fn one_per_id(all: Vec<(Advisory, String)>) -> (Vec<Advisory>, Vec<FeedError>) {
         });
     }
     (out, errors)
+}
+
+/// Whether any string in `a` holds NUL (a cheap look at its JSON first).
+fn has_nul(a: &Advisory) -> bool {
+    fn walk(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(xs) => xs.iter().any(walk),
+            serde_json::Value::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || walk(v)),
+            _ => false,
+        }
+    }
+    match serde_json::to_string(a) {
+        Ok(text) if !text.contains("\\u0000") => false,
+        _ => serde_json::to_value(a).map(|v| walk(&v)).unwrap_or(true),
+    }
 }

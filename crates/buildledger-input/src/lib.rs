@@ -99,9 +99,19 @@ pub fn open_regular(path: &Path) -> Result<File, InputError> {
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
-        .map_err(|source| InputError::Io {
-            name: name.clone(),
-            source,
+        .map_err(|source| {
+            // Sockets (ENXIO) and some devices cannot even be opened: say
+            // what they are rather than the system's words for it.
+            match std::fs::metadata(path) {
+                Ok(m) if !m.file_type().is_file() => InputError::NotRegular {
+                    name: name.clone(),
+                    kind: kind_of(m.file_type()),
+                },
+                _ => InputError::Io {
+                    name: name.clone(),
+                    source,
+                },
+            }
         })?;
     let meta = f.metadata().map_err(|source| InputError::Io {
         name: name.clone(),
@@ -123,23 +133,80 @@ pub fn is_regular(path: &Path) -> bool {
 }
 
 /// Read all of `r`, failing as soon as more than `limit` bytes arrive.
+/// Never holds more than `limit + 1` bytes, nor reserves much more: the
+/// buffer doubles, but never past the limit, so an endless input costs about
+/// the limit in memory, not twice that.
 pub fn read_limited(mut r: impl Read, limit: u64, name: &str) -> Result<Vec<u8>, InputError> {
-    let mut buf = Vec::new();
-    (&mut r)
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut buf)
-        .map_err(|source| InputError::Io {
-            name: name.to_string(),
-            source,
-        })?;
-    if buf.len() as u64 > limit {
-        return Err(InputError::TooLarge {
-            name: name.to_string(),
-            limit,
-            hint: String::new(),
-        });
+    let cap = usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX);
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = match r.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(source) => {
+                return Err(InputError::Io {
+                    name: name.to_string(),
+                    source,
+                });
+            }
+        };
+        let n = n.min(cap - buf.len());
+        if buf.capacity() - buf.len() < n {
+            let grow = buf.len().max(64 * 1024).min(cap - buf.len()).max(n);
+            buf.reserve_exact(grow);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if buf.len() as u64 > limit {
+            return Err(InputError::TooLarge {
+                name: name.to_string(),
+                limit,
+                hint: String::new(),
+            });
+        }
     }
     Ok(buf)
+}
+
+/// The deepest nesting of `[`/`{` in a YAML or JSON text, outside quoted
+/// strings and comments, or `None` once it passes `max` (the scan stops
+/// there). YAML parsers take time quadratic in flow nesting, so callers check
+/// this before parsing: 100,000 levels cost a parser tens of seconds, this
+/// scan microseconds.
+pub fn flow_depth_exceeds(text: &[u8], max: usize) -> bool {
+    let (mut depth, mut quote, mut escaped, mut comment) = (0usize, 0u8, false, false);
+    let mut prev = b'\n';
+    for &b in text {
+        if comment {
+            if b == b'\n' {
+                comment = false;
+            }
+        } else if quote != 0 {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' && quote == b'"' {
+                escaped = true;
+            } else if b == quote {
+                quote = 0;
+            }
+        } else {
+            match b {
+                b'"' | b'\'' => quote = b,
+                b'#' if prev.is_ascii_whitespace() => comment = true,
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > max {
+                        return true;
+                    }
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        prev = b;
+    }
+    false
 }
 
 /// Read a regular file of at most `limit` bytes.
@@ -333,6 +400,33 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn socket_is_refused_by_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("index.json");
+        let _l = std::os::unix::net::UnixListener::bind(&p).unwrap();
+        let e = read_file(&p, 100).unwrap_err();
+        assert!(
+            matches!(e, InputError::NotRegular { kind: "socket", .. }),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn deep_flow_nesting_is_found_without_parsing() {
+        assert!(!flow_depth_exceeds(b"a: [1, {b: [2]}]", 3));
+        assert!(flow_depth_exceeds(b"a: [1, {b: [[2]]}]", 3));
+        assert!(!flow_depth_exceeds(
+            b"a: '[[[[[' # [[[[[\nb: \"{{{{\\\"{{\"",
+            1
+        ));
+        let deep = "[".repeat(1_000_000);
+        assert!(flow_depth_exceeds(deep.as_bytes(), 128));
+        // A JSON document of 100 levels is fine.
+        let ok = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert!(!flow_depth_exceeds(ok.as_bytes(), 128));
     }
 
     #[test]

@@ -194,6 +194,19 @@ impl JsonSchema for Purl {
 impl Purl {
     /// Parse and canonicalise a purl.
     pub fn parse(s: &str) -> Result<Purl, ModelError> {
+        // The purl spec percent-encodes; a `%` not followed by two hex digits
+        // is malformed (the parser below would keep it as it is).
+        let b = s.as_bytes();
+        if let Some(i) = (0..b.len()).find(|&i| {
+            b[i] == b'%'
+                && !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+        }) {
+            return Err(ModelError::new(
+                "",
+                format!("{s:?} is not a valid package URL: bad percent-encoding at byte {i}"),
+            ));
+        }
         let p = packageurl::PackageUrl::from_str(s.trim())
             .map_err(|e| ModelError::new("", format!("{s:?} is not a valid package URL: {e}")))?;
         let ty = p.ty().to_string();

@@ -306,3 +306,16 @@ fn nul_in_any_string_is_bad_input() {
         "ESC is data, escaped on output"
     );
 }
+
+#[test]
+fn bad_percent_encoding_in_a_purl_is_refused() {
+    for bad in [
+        "pkg:golang/a%zz@1.0.0",
+        "pkg:npm/%40scope/x@1%",
+        "pkg:npm/x@1%2",
+    ] {
+        let e = Purl::parse(bad).unwrap_err();
+        assert!(e.message.contains("percent-encoding"), "{bad}: {e}");
+    }
+    assert!(Purl::parse("pkg:npm/%40scope/pkg@2.0.0").is_ok());
+}
