@@ -87,6 +87,8 @@ pub struct Store {
     tx_new_images: Vec<String>,
     /// Audit entries of this transaction, appended at commit.
     tx_audit: Vec<AuditEntry>,
+    /// Stored columns of components, by id, for sealing (see `seal`).
+    pub(crate) seal_components: seal::ComponentCache,
     /// Records inserted since the pending-postings count was last checked.
     pub(crate) inserts_since_check: u32,
     /// Pending records as last counted plus those this store added since.

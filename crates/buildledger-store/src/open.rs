@@ -102,6 +102,7 @@ impl Store {
             image_typed: HashSet::new(),
             in_tx: false,
             tx_audit: Vec::new(),
+            seal_components: Default::default(),
             tx_new_components: Vec::new(),
             tx_new_images: Vec::new(),
             inserts_since_check: 0,

@@ -281,8 +281,13 @@ impl Store {
         let (Some(&lo), Some(&hi)) = (ids.iter().min(), ids.iter().max()) else {
             return Ok(Vec::new());
         };
-        let mut cache = ComponentCache::new();
-        let seals = self.load_seals(lo, hi, &mut cache)?;
+        // Component rows never change once written, so their columns are
+        // kept between transactions (dropped on rollback, when ids may be
+        // reused): a record's 200 links then cost no component lookups.
+        let mut cache = std::mem::take(&mut self.seal_components);
+        let seals = self.load_seals(lo, hi, &mut cache);
+        self.seal_components = cache;
+        let seals = seals?;
         ids.iter()
             .map(|id| match seals.get(id) {
                 Some(s) if s.unreadable.is_empty() && !s.row.is_empty() => Ok(s.fingerprint()),

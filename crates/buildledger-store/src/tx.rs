@@ -51,6 +51,9 @@ impl Store {
         }
         // A rolled-back update may have left an image untyped again.
         self.image_typed.clear();
+        // Ids of components inserted by the rolled-back transaction may be
+        // reused for other purls.
+        self.seal_components.clear();
     }
 
     /// Run `f` in a transaction: committed when it returns Ok, rolled back otherwise.

@@ -290,3 +290,21 @@ fn ledgers_from_before_seals_are_sealed_on_upgrade() {
         );
     });
 }
+
+/// Component ids of a rolled-back transaction are reused (SQLite): what was
+/// learnt about them for sealing must be forgotten with the transaction.
+#[test]
+fn seals_stay_true_when_a_rolled_back_component_id_is_reused() {
+    each_backend(|db| {
+        let s = &mut db.store;
+        s.begin().unwrap();
+        s.insert_record(&record("d1", "6666666", &["pkg:npm/left-pad@1.3.0"]))
+            .unwrap();
+        s.rollback().unwrap();
+        s.record(&record("d2", "7777777", &["pkg:npm/right-pad@9.9.9"]))
+            .unwrap();
+        let rep = s.verify_audit().unwrap();
+        assert_eq!(rep.problems, Vec::<String>::new());
+        assert_eq!(rep.records, 1);
+    });
+}
