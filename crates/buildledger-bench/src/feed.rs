@@ -35,7 +35,7 @@ impl Rng {
     }
 }
 
-fn load(dir: &PathBuf) -> Vec<Advisory> {
+fn load(dir: &std::path::Path) -> Vec<Advisory> {
     let rep = buildledger_feed::load_osv_path(dir, &mut |_| {}).expect("load");
     if !rep.errors.is_empty() {
         eprintln!("{} bad advisories in {}", rep.errors.len(), dir.display());

@@ -183,7 +183,7 @@ fn build(pool: &Pool, i: u64, rng: &mut Rng) -> BuildRecord {
         scope: Scope::Runtime,
         location: None,
     });
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         r.apis.push(ApiEntry {
             kind: ApiKind::Http,
             name: "GET /v1beta1/items".into(),

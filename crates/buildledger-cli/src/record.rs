@@ -187,7 +187,7 @@ pub(crate) fn from_flags(a: &RecordArgs) -> Result<BuildRecord> {
 }
 
 /// Read one file: a record object or an array of them.
-pub(crate) fn from_file(path: &PathBuf) -> Result<Vec<BuildRecord>> {
+pub(crate) fn from_file(path: &std::path::Path) -> Result<Vec<BuildRecord>> {
     let name = buildledger_input::display_name(path);
     let bytes = crate::limits::read_input(path, crate::limits::RECORD)?;
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());

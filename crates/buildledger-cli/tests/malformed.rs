@@ -302,7 +302,7 @@ enum Limit {
     /// A fixed limit of this many bytes.
     Fixed(usize),
     /// No size limit applies to this input (the kind is skipped).
-    NoLimit,
+    Unlimited,
 }
 
 /// One command that reads an input, with `{}` where the input goes.
@@ -334,7 +334,7 @@ impl Slot {
             good,
             ext,
             wrap: Wrap::Top,
-            limit: Limit::NoLimit,
+            limit: Limit::Unlimited,
             good_want: Want::Accept,
             bad_want: BAD,
             special_want: None,
@@ -408,7 +408,7 @@ impl Slot {
             };
             let mut env = vec![];
             let over = match (&made, &self.limit) {
-                (Made::Oversize, Limit::NoLimit) => continue,
+                (Made::Oversize, Limit::Unlimited) => continue,
                 (Made::Oversize, Limit::Env(var)) => {
                     env.push((var.to_string(), "1K".to_string()));
                     2048

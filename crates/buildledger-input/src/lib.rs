@@ -380,6 +380,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(unsafe_code)] // mkfifo(3): the only way to make a FIFO without a tool
     fn fifo_is_refused_without_blocking() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("feed.json");

@@ -106,10 +106,10 @@ fn oracle_ids(dir: &Path, ecosystem: &str, module: &str, version: &str) -> Vec<S
                         if i == "0" || !lt(version, i) {
                             affected = true;
                         }
-                    } else if let Some(f) = ev["fixed"].as_str() {
-                        if !lt(version, f) {
-                            affected = false;
-                        }
+                    } else if let Some(f) = ev["fixed"].as_str()
+                        && !lt(version, f)
+                    {
+                        affected = false;
                     }
                 }
                 hit |= affected;

@@ -91,8 +91,8 @@ impl<'a> ValRef<'a> {
             _ => None,
         }
     }
-    pub(crate) fn to_owned(&self) -> Val {
-        match *self {
+    pub(crate) fn to_val(self) -> Val {
+        match self {
             ValRef::Null => Val::Null,
             ValRef::Int(i) => Val::Int(i),
             ValRef::Text(t) => Val::Text(t.to_string()),
@@ -128,7 +128,7 @@ pub(crate) trait Backend: Send {
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Vec<Val>>, StoreError> {
         let mut out = Vec::new();
         self.each(sql, params, &mut |row| {
-            out.push(row.iter().map(ValRef::to_owned).collect());
+            out.push(row.iter().map(|v| v.to_val()).collect());
             Ok(())
         })?;
         Ok(out)

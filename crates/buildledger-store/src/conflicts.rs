@@ -94,9 +94,11 @@ impl Store {
 
 /// Fields on which `records` disagree: source commit and repository, and each
 /// toolchain's version.
+/// field → value → (records claiming it, their origins).
+type Claims = BTreeMap<String, BTreeMap<String, (Vec<RecordId>, BTreeSet<String>)>>;
+
 pub fn find_conflicts(records: &[StoredRecord]) -> Vec<Conflict> {
-    let mut fields: BTreeMap<String, BTreeMap<String, (Vec<RecordId>, BTreeSet<String>)>> =
-        BTreeMap::new();
+    let mut fields: Claims = BTreeMap::new();
     for r in records {
         let mut add = |field: String, value: String| {
             let e = fields.entry(field).or_default().entry(value).or_default();
