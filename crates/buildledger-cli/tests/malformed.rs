@@ -33,7 +33,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{Ledger, in_ci, root};
+use common::{Ledger, have, in_ci, root};
 use serde_json::Value;
 
 const WATCHDOG: Duration = Duration::from_secs(60);
@@ -539,16 +539,6 @@ fn run_tool(c: &mut Command) -> Vec<u8> {
         String::from_utf8_lossy(&o.stderr)
     );
     o.stdout
-}
-
-fn have(tool: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
-    if !found {
-        assert!(!in_ci(), "CI=true but {tool} is not installed");
-        eprintln!("SKIP: {tool} not installed");
-    }
-    found
 }
 
 // ---------------------------------------------------------------------------

@@ -12,17 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use common::{Ledger, each, in_ci};
-
-fn have(tool: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
-    if !found {
-        assert!(!in_ci(), "CI=true but {tool} is not installed");
-        eprintln!("SKIP: {tool} not installed");
-    }
-    found
-}
+use common::{Ledger, each, have, in_ci};
 
 fn run(cmd: &mut Command) -> String {
     let o = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));

@@ -305,12 +305,7 @@ impl Store {
     /// Migration v6: seal every record written before records were sealed,
     /// as its rows are at the upgrade (an entry says so), in slices.
     pub(crate) fn seal_existing_v6(&mut self) -> Result<()> {
-        let max = self
-            .db
-            .query("SELECT COALESCE(MAX(id), 0) FROM records", &[])?
-            .first()
-            .and_then(|r| r[0].int())
-            .unwrap_or(0);
+        let max = self.max_record_id()?;
         let mut cache = ComponentCache::new();
         let mut lo = 1;
         while lo <= max {

@@ -117,18 +117,23 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt("insert gave no record id".into()))
     }
 
+    /// The largest record id (0 for an empty ledger).
+    pub(crate) fn max_record_id(&mut self) -> Result<i64> {
+        Ok(self
+            .db
+            .query("SELECT COALESCE(MAX(id), 0) FROM records", &[])?
+            .first()
+            .and_then(|r| r[0].int())
+            .unwrap_or(0))
+    }
+
     /// Ids for `n` new records. SQLite has one writer (the open transaction
     /// holds the write lock), so the next ids follow the largest; PostgreSQL
     /// draws them from the identity sequence.
     fn allocate_record_ids(&mut self, n: usize) -> Result<Vec<i64>> {
         match self.db.kind() {
             BackendKind::Sqlite => {
-                let max = self
-                    .db
-                    .query("SELECT COALESCE(MAX(id), 0) FROM records", &[])?
-                    .first()
-                    .and_then(|r| r[0].int())
-                    .unwrap_or(0);
+                let max = self.max_record_id()?;
                 Ok((1..=n as i64).map(|i| max + i).collect())
             }
             BackendKind::Postgres => {
