@@ -40,17 +40,15 @@ macro_rules! eprint {
 }
 
 mod feeds;
-mod limits;
 mod output;
+mod reads;
 mod record;
 mod scan;
 mod trust;
 
-use std::io::Write;
 use std::process::ExitCode;
 
-use buildledger_model::{Digest, Stability};
-use buildledger_store::{Access, Query, Store};
+use buildledger_service::{Access, ErrorKind, Settings, Store};
 use clap::{Parser, Subcommand};
 
 /// mimalloc rather than the system allocator: queries that return tens of
@@ -60,7 +58,7 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use output::{Format, Table};
+use output::Format;
 
 /// Map container image digests to what they were built from.
 #[derive(Parser)]
@@ -87,7 +85,7 @@ enum Command {
         digest: String,
     },
     /// Find image digests by toolchain, package, source or API stability.
-    Query(QueryArgs),
+    Query(reads::QueryArgs),
     /// The mapping table: one row per image digest.
     Table {
         /// table, csv or json.
@@ -228,38 +226,6 @@ enum AuditCommand {
     },
 }
 
-#[derive(clap::Args)]
-struct QueryArgs {
-    /// Toolchain and version or range: go@1.13.4, go@<1.14, "rustc@>=1.70, <1.80".
-    #[arg(long)]
-    toolchain: Option<String>,
-    /// Package URL without version, optionally with @VERSION or @RANGE:
-    /// pkg:golang/golang.org/x/net, pkg:golang/golang.org/x/net@<0.7.0.
-    #[arg(long)]
-    package: Option<String>,
-    /// Source repository URL.
-    #[arg(long)]
-    repo: Option<String>,
-    /// Commit id or prefix (7+ hex digits).
-    #[arg(long)]
-    commit: Option<String>,
-    /// Tag built.
-    #[arg(long)]
-    tag: Option<String>,
-    /// Exposes an API of this stability: alpha, beta, stable, deprecated.
-    #[arg(long)]
-    api_stability: Option<String>,
-    /// Only records verified by a trusted builder or observed in the image.
-    #[arg(long)]
-    trusted_only: bool,
-    /// At most this many hits.
-    #[arg(long)]
-    limit: Option<usize>,
-    /// Exit with code 3 when anything matches (for CI gates).
-    #[arg(long)]
-    fail_on_match: bool,
-}
-
 /// An error with the exit code it maps to.
 #[derive(Debug)]
 pub struct CliError {
@@ -267,6 +233,8 @@ pub struct CliError {
     pub code: u8,
     /// Message for stderr.
     pub message: String,
+    /// A result that goes with the failure, printed as JSON under `--json`.
+    pub detail: Option<serde_json::Value>,
 }
 
 impl std::fmt::Display for CliError {
@@ -281,32 +249,40 @@ impl CliError {
         CliError {
             code: 2,
             message: message.into(),
-        }
-    }
-    /// Runtime failure: exit code 1.
-    pub fn runtime(message: impl Into<String>) -> CliError {
-        CliError {
-            code: 1,
-            message: message.into(),
+            detail: None,
         }
     }
 }
 
-impl From<buildledger_store::StoreError> for CliError {
-    fn from(e: buildledger_store::StoreError) -> CliError {
-        use buildledger_store::StoreError as E;
-        match e {
-            E::Invalid(m) => CliError::input(m.to_string()),
-            e @ E::BadTarget(_) => CliError::input(e.to_string()),
-            // NoLedger, Outdated, TooNew, Open, …: the ledger, not the input.
-            other => CliError::runtime(other.to_string()),
+/// The exit code of each kind of failure: the one place the CLI maps the
+/// application layer's errors. 1: the ledger or the environment (not found,
+/// unavailable, internal); 2: the input (bad, conflicting, forbidden);
+/// 3: the ledger does not verify.
+pub fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::BadInput | ErrorKind::Conflict | ErrorKind::Forbidden => 2,
+        ErrorKind::Integrity => 3,
+        ErrorKind::NotFound | ErrorKind::Unavailable | ErrorKind::Internal => 1,
+    }
+}
+
+impl From<buildledger_service::Error> for CliError {
+    fn from(e: buildledger_service::Error) -> CliError {
+        CliError {
+            code: exit_code(e.kind),
+            message: e.message,
+            detail: e.detail,
         }
     }
 }
 
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> CliError {
-        CliError::runtime(e.to_string())
+        CliError {
+            code: 1,
+            message: e.to_string(),
+            detail: None,
+        }
     }
 }
 
@@ -376,9 +352,13 @@ fn main() -> ExitCode {
     let cli = parse_args();
     let db = cli.db.clone();
     let _ = ACCESS.set(cli.command.access());
+    let json = cli.json;
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
+            if json && let Some(d) = &e.detail {
+                let _ = output::print_json(d);
+            }
             // Escaped (messages echo file names and stored values) and
             // scrubbed of every secret this process knows.
             eprintln!("error: {}", scrub_secrets(&e.message, db.as_deref()));
@@ -394,14 +374,14 @@ fn main() -> ExitCode {
 fn scrub_secrets(message: &str, db: Option<&str>) -> String {
     let mut m = message.to_string();
     if let Some(db) = db.filter(|d| !d.is_empty()) {
-        let shown = buildledger_store::redact_url(db);
+        let shown = buildledger_service::types::redact_url(db);
         if shown != db {
             m = m.replace(db, &shown);
         }
     }
     for var in [
-        buildledger_image::ENV_PASSWORD,
-        buildledger_image::ENV_TOKEN,
+        buildledger_service::types::REGISTRY_PASSWORD_VAR,
+        buildledger_service::types::REGISTRY_TOKEN_VAR,
     ] {
         if let Ok(secret) = std::env::var(var)
             // A very short value would turn messages into asterisks.
@@ -422,251 +402,52 @@ static ACCESS: std::sync::OnceLock<Access> = std::sync::OnceLock::new();
 /// bad input, not a temporary database.
 fn open_store(db: &Option<String>) -> Result<Store> {
     let access = ACCESS.get().copied().unwrap_or(Access::ReadWrite);
-    let target = match db {
-        Some(d) if d.trim().is_empty() => {
-            return Err(CliError::input(
-                "--db / BUILDLEDGER_DB is empty: give a SQLite path or a postgres:// URL (unset it for the default ledger)",
-            ));
-        }
-        Some(d) => d.clone(),
-        None => buildledger_store::default_db_path().display().to_string(),
-    };
-    Ok(Store::open_with(&target, access)?)
+    Ok(buildledger_service::open::open(db.as_deref(), access)?)
+}
+
+/// Limits and other settings: from the process environment.
+fn settings() -> Settings {
+    Settings::new(|name| std::env::var(name).ok())
 }
 
 fn run(cli: Cli) -> Result<u8> {
     let json = cli.json;
+    let db = &cli.db;
     match cli.command {
-        Command::Record(args) => {
-            let mut store = open_store(&cli.db)?;
-            record::run(&mut store, args, json)
-        }
-        Command::Show { digest } => {
-            let d = Digest::parse(&digest)
-                .map_err(|e| CliError::input(format!("digest: {}", e.message)))?;
-            let mut store = open_store(&cli.db)?;
-            let Some(view) = store.show(&d)? else {
-                return Err(CliError::runtime(format!(
-                    "{d} is not in the ledger ({})",
-                    output::escape(store.target())
-                )));
-            };
-            if json {
-                output::print_json(&view)?;
-            } else {
-                output::print_image(&view)?;
-            }
-            Ok(0)
-        }
-        Command::Query(q) => query(&cli.db, q, json),
-        Command::Table { format, limit } => {
-            let mut store = open_store(&cli.db)?;
-            let rows = store.table(limit)?;
-            let format = if json { Format::Json } else { format };
-            if format == Format::Json {
-                output::print_json(&rows)?;
-                return Ok(0);
-            }
-            let mut t = Table::new(&[
-                "DIGEST",
-                "REPO",
-                "TAG",
-                "COMMIT",
-                "TOOLCHAINS",
-                "APIS",
-                "COMPONENTS",
-                "RECORDS",
-                "CONFLICT",
-            ]);
-            for r in &rows {
-                t.row(vec![
-                    r.digest.clone(),
-                    r.repos.join(" "),
-                    r.tags.join(" "),
-                    r.commits.join(" "),
-                    r.toolchains.join(" "),
-                    r.apis.join(" "),
-                    r.components.to_string(),
-                    r.records.to_string(),
-                    if r.conflict {
-                        "yes".into()
-                    } else {
-                        String::new()
-                    },
-                ]);
-            }
-            t.print(format)?;
-            Ok(0)
-        }
-        Command::Conflicts => {
-            let mut store = open_store(&cli.db)?;
-            let all = store.conflicts()?;
-            if json {
-                let v: Vec<_> = all
-                    .iter()
-                    .map(|(d, c)| serde_json::json!({"digest": d, "conflicts": c}))
-                    .collect();
-                output::print_json(&v)?;
-            } else {
-                let mut out = output::stdout();
-                for (d, cs) in &all {
-                    writeln!(out, "{}", output::escape(d))?;
-                    for c in cs {
-                        for claim in &c.claims {
-                            writeln!(
-                                out,
-                                "  {}: {} (records {}; {})",
-                                output::escape(&c.field),
-                                output::escape(&claim.value),
-                                join_ids(&claim.records),
-                                output::escape(&claim.origins.join(", "))
-                            )?;
-                        }
-                    }
-                }
-                if all.is_empty() {
-                    writeln!(out, "no conflicting claims")?;
-                }
-            }
-            Ok(0)
-        }
-        Command::Feed(cmd) => {
-            let mut store = open_store(&cli.db)?;
-            feeds::feed(&mut store, cmd, json)
-        }
+        Command::Record(args) => record::run(db, args, json),
+        Command::Show { digest } => reads::show(db, &digest, json),
+        Command::Query(q) => reads::query(db, q, json),
+        Command::Table { format, limit } => reads::table(db, format, limit, json),
+        Command::Conflicts => reads::conflicts(db, json),
+        Command::Info => reads::info(db, json),
+        Command::Migrate => reads::migrate(db, json),
+        Command::Feed(cmd) => feeds::feed(db, cmd, json),
         Command::Vulns {
             digest,
             fail_on_findings,
-        } => {
-            Digest::parse(&digest)
-                .map_err(|e| CliError::input(format!("digest: {}", e.message)))?;
-            let mut store = open_store(&cli.db)?;
-            feeds::vulns(&mut store, &digest, json, fail_on_findings)
-        }
-        Command::Affected { id } => {
-            let mut store = open_store(&cli.db)?;
-            feeds::affected(&mut store, &id, json)
-        }
-        Command::Changes { since } => {
-            // Bad input is bad input whether or not a ledger exists.
-            feeds::parse_since(&since)?;
-            let mut store = open_store(&cli.db)?;
-            feeds::changes(&mut store, &since, json)
-        }
-        Command::Rematch => {
-            let mut store = open_store(&cli.db)?;
-            let t0 = std::time::Instant::now();
-            let report = buildledger_rules::rematch_all(&mut store, &mut |_| {})
-                .map_err(|e| CliError::runtime(e.to_string()))?;
-            if json {
-                output::print_json(
-                    &serde_json::json!({"report": report, "seconds": t0.elapsed().as_secs_f64()}),
-                )?;
-            } else {
-                writeln!(
-                    output::stdout(),
-                    "re-evaluated {} advisories in {:.2}s: findings +{} −{}",
-                    report.advisories,
-                    t0.elapsed().as_secs_f64(),
-                    report.findings_added,
-                    report.findings_removed
-                )?;
-            }
-            Ok(0)
-        }
-        Command::Scan(a) => scan::scan(&cli.db, a, json),
-        Command::Lineage { digest } => scan::lineage(&cli.db, &digest, json),
-        Command::Sbom(cmd) => scan::sbom(&cli.db, cmd, json),
+        } => feeds::vulns(db, &digest, json, fail_on_findings),
+        Command::Affected { id } => feeds::affected(db, &id, json),
+        Command::Changes { since } => feeds::changes(db, &since, json),
+        Command::Rematch => feeds::rematch(db, json),
+        Command::Scan(a) => scan::scan(db, a, json),
+        Command::Lineage { digest } => scan::lineage(db, &digest, json),
+        Command::Sbom(cmd) => scan::sbom(db, cmd, json),
         Command::Keygen {
             algorithm,
             out,
             force,
         } => trust::keygen(algorithm, &out, force, json),
-        Command::Attest { record, key, out } => {
-            let rec = if let Some(f) = record.files.first() {
-                record::from_file(f)?
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| CliError::input(format!("{}: no record", f.display())))?
-            } else {
-                record::from_flags(&record)?
-            };
-            trust::attest(&rec, &key, out.as_deref(), json)
-        }
+        Command::Attest { record, key, out } => record::attest(&record, &key, out.as_deref(), json),
         Command::Mismatches {
             digest,
             fail_on_mismatch,
-        } => {
-            if let Some(d) = &digest {
-                Digest::parse(d).map_err(|e| CliError::input(format!("digest: {}", e.message)))?;
-            }
-            let mut store = open_store(&cli.db)?;
-            trust::mismatches(&mut store, digest.as_deref(), json, fail_on_mismatch)
-        }
+        } => trust::mismatches(db, digest.as_deref(), json, fail_on_mismatch),
         Command::Audit(AuditCommand::Verify {
             checkpoint,
             checkpoint_key,
-        }) => {
-            let mut store = open_store(&cli.db)?;
-            trust::audit_verify(
-                &mut store,
-                checkpoint.as_deref(),
-                checkpoint_key.as_deref(),
-                json,
-            )
-        }
+        }) => trust::audit_verify(db, checkpoint, checkpoint_key, json),
         Command::Audit(AuditCommand::Checkpoint { key, out }) => {
-            let mut store = open_store(&cli.db)?;
-            trust::audit_checkpoint(&mut store, &key, out.as_deref(), json)
-        }
-        Command::Info => {
-            let mut store = open_store(&cli.db)?;
-            let stats = store.stats()?;
-            let (advisories, findings) = store.advisory_stats()?;
-            let v = serde_json::json!({
-                "advisories": advisories,
-                "findings": findings,
-                "database": store.target(),
-                "engine": format!("{:?}", store.kind()).to_lowercase(),
-                "schema_version": store.schema_version()?,
-                "stats": stats,
-            });
-            if json {
-                output::print_json(&v)?;
-            } else {
-                let mut out = output::stdout();
-                writeln!(out, "database:       {}", output::escape(store.target()))?;
-                writeln!(
-                    out,
-                    "engine:         {}",
-                    v["engine"].as_str().unwrap_or("")
-                )?;
-                writeln!(out, "schema version: {}", v["schema_version"])?;
-                writeln!(
-                    out,
-                    "images {} · records {} · components {} · links {}",
-                    stats.images, stats.records, stats.components, stats.component_links
-                )?;
-                writeln!(out, "advisories {advisories} · findings {findings}")?;
-            }
-            Ok(0)
-        }
-        Command::Migrate => {
-            let mut store = open_store(&cli.db)?;
-            let version = store.schema_version()?;
-            if json {
-                output::print_json(&serde_json::json!({
-                    "database": store.target(),
-                    "schema_version": version,
-                }))?;
-            } else {
-                writeln!(
-                    output::stdout(),
-                    "{} is at schema version {version}",
-                    output::escape(store.target())
-                )?;
-            }
-            Ok(0)
+            trust::audit_checkpoint(db, &key, out.as_deref(), json)
         }
     }
 }
@@ -676,209 +457,4 @@ pub(crate) fn join_ids(ids: &[i64]) -> String {
         .map(|i| i.to_string())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Split `name@constraint` at the first `@`.
-fn split_at_sign(s: &str) -> (&str, Option<&str>) {
-    match s.split_once('@') {
-        Some((n, c)) => (n, Some(c)),
-        None => (s, None),
-    }
-}
-
-/// A version filter: `constraint` in `scheme`'s order; versions the scheme
-/// cannot read never match (and are counted, so the user hears of them).
-struct VersionMatcher {
-    scheme: buildledger_version::Scheme,
-    constraint: Option<buildledger_version::Constraint>,
-    unreadable: std::cell::RefCell<Vec<String>>,
-}
-
-impl VersionMatcher {
-    fn new(
-        scheme: buildledger_version::Scheme,
-        constraint: Option<&str>,
-        what: &str,
-    ) -> Result<VersionMatcher> {
-        let constraint = match constraint
-            .map(str::trim)
-            .filter(|c| !c.is_empty() && *c != "*")
-        {
-            None => None,
-            Some(c) => {
-                let parsed = buildledger_version::Constraint::parse(c)
-                    .map_err(|e| CliError::input(format!("{what}: {e}")))?;
-                // A bound the scheme cannot read is the caller's mistake, not
-                // the ledger's: refuse it rather than match nothing.
-                for alt in parsed.alternatives() {
-                    for term in alt {
-                        buildledger_version::validate(scheme, &term.version).map_err(|e| {
-                            CliError::input(format!(
-                                "{what}: {:?} is not a {} version: {e}",
-                                term.version,
-                                scheme.name()
-                            ))
-                        })?;
-                    }
-                }
-                Some(parsed)
-            }
-        };
-        Ok(VersionMatcher {
-            scheme,
-            constraint,
-            unreadable: Default::default(),
-        })
-    }
-
-    fn matches(&self, v: &str) -> bool {
-        match &self.constraint {
-            None => true,
-            Some(c) => match c.matches(self.scheme, v) {
-                Ok(m) => m,
-                Err(_) => {
-                    self.unreadable.borrow_mut().push(v.to_string());
-                    false
-                }
-            },
-        }
-    }
-
-    fn warn_unreadable(&self, what: &str) {
-        let u = self.unreadable.borrow();
-        if !u.is_empty() {
-            eprintln!(
-                "warning: {} stored {what} version(s) could not be compared and were skipped: {}",
-                u.len(),
-                output::escape(&u.iter().take(5).cloned().collect::<Vec<_>>().join(", "))
-            );
-        }
-    }
-}
-
-fn toolchain_scheme(name: &str) -> buildledger_version::Scheme {
-    match name {
-        "go" => buildledger_version::Scheme::GoToolchain,
-        "node" | "nodejs" => buildledger_version::Scheme::Npm,
-        "python" | "cpython" => buildledger_version::Scheme::Pep440,
-        _ => buildledger_version::Scheme::Generic,
-    }
-}
-
-fn query(db: &Option<String>, q: QueryArgs, json: bool) -> Result<u8> {
-    let tc = match &q.toolchain {
-        Some(t) => {
-            let (name, c) = split_at_sign(t);
-            let name = name.trim().to_ascii_lowercase();
-            if name.is_empty() {
-                return Err(CliError::input(format!(
-                    "--toolchain {t:?}: expected NAME@VERSION or NAME@RANGE"
-                )));
-            }
-            // `go@go1.13.4` and `go@1.13.4` mean the same.
-            let c = c.map(|c| {
-                if name == "go" {
-                    c.replacen("go1", "1", 1)
-                } else {
-                    c.to_string()
-                }
-            });
-            let m = VersionMatcher::new(toolchain_scheme(&name), c.as_deref(), "--toolchain")?;
-            Some((name, m))
-        }
-        None => None,
-    };
-    let pkg = match &q.package {
-        Some(p) => {
-            let (purl, c) = split_at_sign(p);
-            let parsed = buildledger_model::Purl::parse(purl)
-                .map_err(|e| CliError::input(format!("--package: {}", e.message)))?;
-            let scheme = buildledger_version::Scheme::for_purl_type(parsed.ty())
-                .unwrap_or(buildledger_version::Scheme::Generic);
-            // A bare version means "exactly this version".
-            let c = c.map(|c| {
-                let c = c.trim();
-                if c.starts_with(['<', '>', '=', '!', '*', '~', '^']) || c.contains(',') {
-                    c.to_string()
-                } else {
-                    format!("={c}")
-                }
-            });
-            let m = VersionMatcher::new(scheme, c.as_deref(), "--package")?;
-            Some((parsed.package().to_string(), m))
-        }
-        None => None,
-    };
-    let api_stability = match &q.api_stability {
-        Some(s) => Some(
-            Stability::parse(s)
-                .map_err(|e| CliError::input(format!("--api-stability: {}", e.message)))?,
-        ),
-        None => None,
-    };
-    let tc_filter = tc.as_ref().map(|(_, m)| move |v: &str| m.matches(v));
-    let pkg_filter = pkg.as_ref().map(|(_, m)| move |v: &str| m.matches(v));
-    let query = Query {
-        toolchain: tc.as_ref().map(|(n, _)| {
-            (
-                n.clone(),
-                tc_filter.as_ref().unwrap() as &dyn Fn(&str) -> bool,
-            )
-        }),
-        package: pkg.as_ref().map(|(p, _)| {
-            (
-                p.clone(),
-                pkg_filter.as_ref().unwrap() as &dyn Fn(&str) -> bool,
-            )
-        }),
-        repo: q.repo.clone(),
-        commit: q.commit.clone(),
-        tag: q.tag.clone(),
-        api_stability,
-        trusted_only: q.trusted_only,
-        limit: q.limit,
-    };
-    let mut store = open_store(db)?;
-    let hits = store.query(&query)?;
-    if let Some((_, m)) = &tc {
-        m.warn_unreadable("toolchain");
-    }
-    if let Some((_, m)) = &pkg {
-        m.warn_unreadable("package");
-    }
-    if json {
-        output::print_json(&hits)?;
-    } else {
-        let mut t = Table::new(&[
-            "DIGEST", "RECORD", "ORIGIN", "TRUST", "REPO", "COMMIT", "TAG", "MATCHED",
-        ]);
-        for h in &hits {
-            t.row(vec![
-                h.digest.clone(),
-                h.record_id.to_string(),
-                h.origin.as_str().to_string(),
-                h.trust.as_str().to_string(),
-                h.repo.clone().unwrap_or_default(),
-                h.commit
-                    .clone()
-                    .map(|c| c.chars().take(12).collect())
-                    .unwrap_or_default(),
-                h.tag.clone().unwrap_or_default(),
-                h.matched.join(" "),
-            ]);
-        }
-        t.print(Format::Table)?;
-        let digests: std::collections::BTreeSet<&str> =
-            hits.iter().map(|h| h.digest.as_str()).collect();
-        eprintln!(
-            "{} image digest(s), {} record(s)",
-            digests.len(),
-            hits.len()
-        );
-    }
-    Ok(if q.fail_on_match && !hits.is_empty() {
-        3
-    } else {
-        0
-    })
 }

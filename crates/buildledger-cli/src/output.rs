@@ -21,7 +21,7 @@ use std::borrow::Cow;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use buildledger_store::ImageView;
+use buildledger_service::types::ImageView;
 use serde::Serialize;
 
 /// Output format of tabular commands.
@@ -160,6 +160,14 @@ pub fn print_json<T: Serialize + ?Sized>(v: &T) -> std::io::Result<()> {
         SafeJson(serde_json::ser::PrettyFormatter::new()),
     );
     v.serialize(&mut ser).map_err(std::io::Error::other)?;
+    writeln!(out)
+}
+
+/// Bytes this program made itself (a signed envelope) on standard output,
+/// as they are, and a newline.
+pub fn write_raw(bytes: &[u8]) -> std::io::Result<()> {
+    let mut out = stdout();
+    out.write_all(bytes)?;
     writeln!(out)
 }
 
@@ -446,7 +454,7 @@ pub fn print_image(v: &ImageView) -> std::io::Result<()> {
         if !rec.components.is_empty() {
             writeln!(out, "    components: {}", rec.components.len())?;
             for c in &rec.components {
-                let scope = if c.scope == buildledger_model::Scope::Build {
+                let scope = if c.scope == buildledger_service::types::Scope::Build {
                     " (build)"
                 } else {
                     ""

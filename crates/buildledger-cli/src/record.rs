@@ -1,15 +1,12 @@
-//! `buildledger record`: build a record from flags or read JSON files, and store it.
+//! `record` and `attest`: flags to the application layer's record use cases,
+//! and what they stored, rendered.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use buildledger_model::{
-    BuildRecord, Builder, Component, Digest, ImageRole, Origin, Purl, Scope, Source, Subject,
-    Toolchain, UsedImage,
-};
-use buildledger_store::Store;
+use buildledger_service::provenance::{self, AttestationOptions};
+use buildledger_service::record::{self as svc, RecordFlags, Recorded};
 
-use crate::{CliError, Result};
+use crate::{Result, open_store, settings};
 
 #[derive(clap::Args)]
 pub struct RecordArgs {
@@ -33,7 +30,7 @@ pub struct RecordArgs {
     pub digest: Vec<String>,
     /// Media type of the digest(s).
     #[arg(long)]
-    media_type: Option<String>,
+    pub media_type: Option<String>,
     /// Platform of the digest (linux/amd64).
     #[arg(long)]
     platform: Option<String>,
@@ -87,220 +84,116 @@ pub struct RecordArgs {
     build_time: Option<String>,
 }
 
-fn bad(field: &str, msg: impl std::fmt::Display) -> CliError {
-    CliError::input(format!("--{field}: {msg}"))
-}
-
-fn used_image(s: &str, role: ImageRole, flag: &str) -> Result<UsedImage> {
-    let (d, r) = match s.split_once('=') {
-        Some((d, r)) => (d, Some(r.to_string())),
-        None => (s, None),
-    };
-    let digest = Digest::parse(d).map_err(|e| bad(flag, e.message))?;
-    Ok(UsedImage {
-        digest,
-        role,
-        reference: r,
-    })
-}
-
-pub(crate) fn from_flags(a: &RecordArgs) -> Result<BuildRecord> {
-    let mut subjects = Vec::new();
-    for d in &a.digest {
-        subjects.push(Subject {
-            digest: Digest::parse(d).map_err(|e| bad("digest", e.message))?,
-            media_type: a.media_type.clone(),
-            platform: a.platform.clone(),
-            references: a.references.clone(),
-            manifests: vec![],
-        });
-    }
-    let mut r = BuildRecord::new(subjects);
-    if a.repo.is_some() || a.commit.is_some() || a.tag.is_some() || a.dirty {
-        r.source = Some(Source {
-            repo: a.repo.clone(),
-            commit: a.commit.clone(),
-            tag: a.tag.clone(),
-            dirty: Some(a.dirty),
-        });
-    }
-    if let Some(id) = &a.builder_id {
-        r.builder = Some(Builder {
-            id: id.clone(),
-            version: a.builder_version.clone(),
-        });
-    } else if a.builder_version.is_some() {
-        return Err(bad("builder-version", "needs --builder-id"));
-    }
-    for s in &a.base_image {
-        r.images.push(used_image(s, ImageRole::Base, "base-image")?);
-    }
-    for s in &a.builder_image {
-        r.images
-            .push(used_image(s, ImageRole::Builder, "builder-image")?);
-    }
-    for t in &a.toolchain {
-        r.toolchains
-            .push(Toolchain::parse(t).map_err(|e| bad("toolchain", e.message))?);
-    }
-    r.languages = a.language.clone();
-    for (list, scope, flag) in [
-        (&a.component, Scope::Runtime, "component"),
-        (&a.build_component, Scope::Build, "build-component"),
-    ] {
-        for p in list {
-            let purl = Purl::parse(p).map_err(|e| bad(flag, e.message))?;
-            if purl.version().is_none() {
-                return Err(bad(flag, format!("{purl} has no version")));
-            }
-            r.components.push(Component {
-                purl,
-                hashes: BTreeMap::new(),
-                scope,
-                location: None,
-            });
+impl RecordArgs {
+    fn flags(&self) -> RecordFlags {
+        RecordFlags {
+            digests: self.digest.clone(),
+            media_type: self.media_type.clone(),
+            platform: self.platform.clone(),
+            references: self.references.clone(),
+            repo: self.repo.clone(),
+            commit: self.commit.clone(),
+            tag: self.tag.clone(),
+            dirty: self.dirty,
+            builder_id: self.builder_id.clone(),
+            builder_version: self.builder_version.clone(),
+            base_images: self.base_image.clone(),
+            builder_images: self.builder_image.clone(),
+            toolchains: self.toolchain.clone(),
+            languages: self.language.clone(),
+            components: self.component.clone(),
+            build_components: self.build_component.clone(),
+            apis: self.api.clone(),
+            labels: self.label.clone(),
+            build_time: self.build_time.clone(),
         }
     }
-    for path in &a.api {
-        let bytes = crate::limits::read_input(path, crate::limits::API)
-            .map_err(|e| CliError::input(format!("--api {}", e.message)))?;
-        let apis = buildledger_apisurface::from_openapi(&bytes, &path.display().to_string())
-            .map_err(|e| CliError::input(format!("--api {e}")))?;
-        r.apis.extend(apis);
-    }
-    for l in &a.label {
-        let (k, v) = l
-            .split_once('=')
-            .ok_or_else(|| bad("label", format!("{l:?} is not KEY=VALUE")))?;
-        r.labels.insert(k.to_string(), v.to_string());
-    }
-    if let Some(t) = &a.build_time {
-        r.build_time = Some(
-            chrono::DateTime::parse_from_rfc3339(t)
-                .map_err(|e| bad("build-time", format!("{t:?}: {e}")))?
-                .with_timezone(&chrono::Utc),
-        );
-    }
-    r.origin = Origin::Ci;
-    r.validate().map_err(|e| CliError::input(e.to_string()))?;
-    Ok(r)
 }
 
-/// Read one file: a record object or an array of them.
-pub(crate) fn from_file(path: &std::path::Path) -> Result<Vec<BuildRecord>> {
-    let name = buildledger_input::display_name(path);
-    let bytes = crate::limits::read_input(path, crate::limits::RECORD)?;
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    if first == Some(&b'[') {
-        let items: Vec<serde_json::Value> =
-            serde_json::from_slice(&bytes).map_err(|e| CliError::input(format!("{name}: {e}")))?;
-        if items.is_empty() {
-            // Nothing to record is not a success: a generator that wrote `[]`
-            // would otherwise pass CI silently.
-            return Err(CliError::input(format!(
-                "{name}: an empty array holds no build record"
-            )));
-        }
-        let mut out = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            let b = serde_json::to_vec(item).map_err(|e| CliError::runtime(e.to_string()))?;
-            out.push(BuildRecord::from_json(&b).map_err(|e| {
-                CliError::input(format!("{name}: [{i}].{}: {}", e.field, e.message))
-            })?);
-        }
-        Ok(out)
-    } else {
-        let r = BuildRecord::from_json(&bytes).map_err(|e| {
-            if e.field.is_empty() {
-                CliError::input(format!("{name}: {}", e.message))
-            } else {
-                CliError::input(format!("{name}: {}: {}", e.field, e.message))
-            }
-        })?;
-        Ok(vec![r])
-    }
-}
-
-fn rules_err(e: buildledger_rules::RulesError) -> CliError {
-    match e {
-        buildledger_rules::RulesError::Store(buildledger_store::StoreError::Invalid(m)) => {
-            CliError::input(m.to_string())
-        }
-        other => CliError::runtime(other.to_string()),
-    }
-}
-
-pub fn run(store: &mut Store, a: RecordArgs, json: bool) -> Result<u8> {
-    let mut stored = Vec::new();
-    if let Some(att) = &a.attestation {
-        let expect = match a.digest.first() {
-            Some(d) => Some(Digest::parse(d).map_err(|e| bad("digest", e.message))?),
+pub fn run(db: &Option<String>, a: RecordArgs, json: bool) -> Result<u8> {
+    let settings = settings();
+    // The ledger is opened (created, migrated) first, as it always was;
+    // nothing is stored unless every input checks out.
+    let mut store = open_store(db)?;
+    let stored: Vec<Recorded> = if let Some(att) = &a.attestation {
+        let expect_digest = match a.digest.first() {
+            Some(d) => Some(buildledger_service::reads::parse_digest(d, "--digest")?),
             None => None,
         };
-        let (id, r, added) = crate::trust::record_attestation(
-            store,
+        let policy = a
+            .policy
+            .clone()
+            .or_else(|| std::env::var_os(provenance::TRUST_POLICY_VAR).map(PathBuf::from));
+        let opts = AttestationOptions {
+            allow_unverified: a.allow_unverified,
+            expect_digest,
+        };
+        vec![provenance::record_attestation_file(
+            &mut store,
             att,
-            a.policy.as_deref(),
-            a.allow_unverified,
-            expect.as_ref(),
-        )?;
-        let delta = buildledger_store::FindingDelta { added, removed: 0 };
-        stored.push((id, att.display().to_string(), r, delta));
+            policy.as_deref(),
+            &opts,
+            &settings,
+        )?]
     } else if a.files.is_empty() {
-        let r = from_flags(&a)?;
-        let (id, delta) = buildledger_rules::record(store, &r).map_err(rules_err)?;
-        stored.push((id, "<flags>".to_string(), r, delta));
+        let r = svc::record_from_flags(&a.flags(), &settings)?;
+        vec![svc::record(&mut store, &r, "<flags>")?]
     } else {
-        // Validate every file before storing any, so a typo in the third
-        // file does not leave the first two half-imported.
-        let mut all = Vec::new();
-        for f in &a.files {
-            for r in from_file(f)? {
-                all.push((f.display().to_string(), r));
+        // Every file is read and checked before any record is stored.
+        let all = svc::read_record_files(&a.files, &settings)?;
+        svc::record_all(&mut store, &all)?
+    };
+    if json {
+        crate::output::print_json(&stored)?;
+        return Ok(0);
+    }
+    for r in &stored {
+        println!(
+            "recorded {} as record {} ({}, {}; {} components, {} APIs) from {}{}",
+            r.subjects.join(", "),
+            r.record_id,
+            r.origin,
+            r.trust,
+            r.components,
+            r.apis,
+            r.source,
+            if r.findings_added > 0 {
+                format!("; {} new finding(s)", r.findings_added)
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(0)
+}
+
+/// `attest`: sign the provenance of the record the flags (or the first
+/// record of `--file`) describe.
+pub fn attest(a: &RecordArgs, key: &Path, out: Option<&Path>, json: bool) -> Result<u8> {
+    let settings = settings();
+    let rec = match a.files.first() {
+        Some(f) => svc::read_one_record(f, &settings)?,
+        None => svc::record_from_flags(&a.flags(), &settings)?,
+    };
+    let signed = buildledger_service::keys::attest(&rec, key, &settings)?;
+    match out {
+        Some(p) => {
+            buildledger_service::keys::write_envelope(p, &signed.envelope)?;
+            if json {
+                crate::output::print_json(&buildledger_service::keys::Attested {
+                    envelope: p.to_path_buf(),
+                    key_id: signed.key_id,
+                })?;
+            } else {
+                eprintln!(
+                    "signed provenance for {} subject(s) with key {} → {}",
+                    rec.subjects.len(),
+                    signed.key_id,
+                    p.display()
+                );
             }
         }
-        for (f, r) in all {
-            let (id, delta) = buildledger_rules::record(store, &r).map_err(|e| {
-                let e = rules_err(e);
-                CliError {
-                    code: e.code,
-                    message: format!("{f}: {}", e.message),
-                }
-            })?;
-            stored.push((id, f, r, delta));
-        }
-    }
-    if json {
-        let v: Vec<_> = stored
-            .iter()
-            .map(|(id, f, r, delta)| {
-                serde_json::json!({
-                    "record_id": id,
-                    "findings_added": delta.added,
-                    "source": f,
-                    "subjects": r.subjects.iter().map(|s| s.digest.to_string()).collect::<Vec<_>>(),
-                    "components": r.components.len(),
-                })
-            })
-            .collect();
-        crate::output::print_json(&v)?;
-    } else {
-        for (id, f, r, delta) in &stored {
-            let subjects: Vec<String> = r.subjects.iter().map(|s| s.digest.to_string()).collect();
-            println!(
-                "recorded {} as record {id} ({}, {}; {} components, {} APIs) from {f}{}",
-                subjects.join(", "),
-                r.origin.as_str(),
-                r.trust.state.as_str(),
-                r.components.len(),
-                r.apis.len(),
-                if delta.added > 0 {
-                    format!("; {} new finding(s)", delta.added)
-                } else {
-                    String::new()
-                }
-            );
-        }
+        None => crate::output::write_raw(&signed.envelope)?,
     }
     Ok(0)
 }

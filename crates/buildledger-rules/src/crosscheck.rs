@@ -24,7 +24,7 @@ use serde::Serialize;
 use crate::Result;
 
 /// One disagreement between a claim and the image.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Mismatch {
     /// Image digest.
     pub digest: String,

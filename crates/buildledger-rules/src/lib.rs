@@ -62,7 +62,7 @@ pub enum RulesError {
 type Result<T, E = RulesError> = std::result::Result<T, E>;
 
 /// What an import did.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct ImportReport {
     /// Advisories seen.
     pub advisories: u64,

@@ -43,7 +43,7 @@ const VERIFY_SLICE: i64 = 1000;
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Result of checking the chain.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct AuditReport {
     /// Entries checked.
     pub entries: u64,

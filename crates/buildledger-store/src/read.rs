@@ -40,7 +40,7 @@ fn decode_body(body: &str) -> std::result::Result<BuildRecord, serde_json::Error
 }
 
 /// Everything the ledger knows about one digest.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ImageView {
     /// The digest asked about.
     pub digest: Digest,
@@ -63,7 +63,7 @@ pub struct ImageView {
 }
 
 /// An index ↔ manifest link.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Link {
     /// The other digest.
     pub digest: String,
@@ -72,7 +72,7 @@ pub struct Link {
 }
 
 /// A record that used an image.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct UsedBy {
     /// The record.
     pub record_id: RecordId,
@@ -83,7 +83,7 @@ pub struct UsedBy {
 }
 
 /// A stored record with its id.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct StoredRecord {
     /// Record id.
     pub id: RecordId,
@@ -93,7 +93,7 @@ pub struct StoredRecord {
 }
 
 /// Counts of what is stored.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Stats {
     /// Image digests.
     pub images: u64,

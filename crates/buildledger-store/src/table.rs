@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::{Result, Store, Val, placeholders};
 
 /// One row of the mapping table: everything known about a digest, flattened.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct TableRow {
     /// Image digest.
     pub digest: String,

@@ -1,0 +1,166 @@
+//! The read use cases: one image (`show`), the mapping table, conflicts,
+//! counts (`info`), findings of an image (`vulns`) and of an advisory
+//! (`affected`), the change feed, lineage and mismatches. None of them
+//! writes; each names what it did not find.
+
+use buildledger_model::Digest;
+use buildledger_rules::crosscheck::Mismatch;
+use buildledger_store::{
+    Ancestor, Conflict, FindingChange, ImageFinding, ImageView, Stats, Store, TableRow,
+};
+use serde::Serialize;
+
+use crate::{Error, Result};
+
+/// A digest given by `field` (`digest`, `--digest`), parsed.
+pub fn parse_digest(s: &str, field: &str) -> Result<Digest> {
+    Digest::parse(s).map_err(|e| Error::bad_field(field, e.message))
+}
+
+/// Everything the ledger knows about one image; not found when it knows nothing.
+pub fn show(store: &mut Store, digest: &Digest) -> Result<ImageView> {
+    store
+        .show(digest)?
+        .ok_or_else(|| not_in_ledger(store, digest))
+}
+
+fn not_in_ledger(store: &Store, digest: &Digest) -> Error {
+    Error::not_found(format!(
+        "{digest} is not in the ledger ({})",
+        store.target()
+    ))
+}
+
+/// The mapping table, one row per digest, at most `limit` rows.
+pub fn table(store: &mut Store, limit: Option<usize>) -> Result<Vec<TableRow>> {
+    Ok(store.table(limit)?)
+}
+
+/// The conflicting claims about one digest.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct DigestConflicts {
+    /// The image digest.
+    pub digest: String,
+    /// Each field the records disagree on, with the claims.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// Every digest whose records disagree.
+pub fn conflicts(store: &mut Store) -> Result<Vec<DigestConflicts>> {
+    Ok(store
+        .conflicts()?
+        .into_iter()
+        .map(|(digest, conflicts)| DigestConflicts { digest, conflicts })
+        .collect())
+}
+
+/// What the ledger holds and where it is: the JSON of `info`.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Info {
+    /// Advisories stored.
+    pub advisories: u64,
+    /// Findings current.
+    pub findings: u64,
+    /// The database (passwords redacted).
+    pub database: String,
+    /// `sqlite` or `postgres`.
+    pub engine: String,
+    /// The ledger's schema version.
+    pub schema_version: i64,
+    /// Counts of images, records, components and links.
+    pub stats: Stats,
+}
+
+/// Counts of what the ledger holds.
+pub fn info(store: &mut Store) -> Result<Info> {
+    let stats = store.stats()?;
+    let (advisories, findings) = store.advisory_stats()?;
+    Ok(Info {
+        advisories,
+        findings,
+        database: store.target().to_string(),
+        engine: format!("{:?}", store.kind()).to_lowercase(),
+        schema_version: store.schema_version()?,
+        stats,
+    })
+}
+
+/// The ledger and its schema version (after `migrate`).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct SchemaState {
+    /// The database (passwords redacted).
+    pub database: String,
+    /// Its schema version.
+    pub schema_version: i64,
+}
+
+/// The schema version of an opened (and so migrated) ledger.
+pub fn schema_state(store: &mut Store) -> Result<SchemaState> {
+    Ok(SchemaState {
+        database: store.target().to_string(),
+        schema_version: store.schema_version()?,
+    })
+}
+
+/// Findings for one image, vulnerabilities first; not found when the image
+/// is not in the ledger.
+pub fn vulns(store: &mut Store, digest: &Digest) -> Result<Vec<ImageFinding>> {
+    if store.show(digest)?.is_none() {
+        return Err(not_in_ledger(store, digest));
+    }
+    Ok(store.vulns(digest.as_str())?)
+}
+
+/// Whether findings hold a vulnerability of the image's contents (toolchain
+/// advisories say how it was built, and do not count): the `--fail-on-findings` gate.
+pub fn has_vulnerabilities(findings: &[ImageFinding]) -> bool {
+    findings.iter().any(|f| f.kind == "vuln")
+}
+
+/// Every image affected by an advisory, by id or any alias; not found when
+/// no advisory has that id or alias.
+pub fn affected(store: &mut Store, id: &str) -> Result<Vec<ImageFinding>> {
+    store
+        .affected(id)?
+        .ok_or_else(|| Error::not_found(format!("no advisory has id or alias {id:?}")))
+}
+
+/// Findings added and removed since `since` (see [`crate::feeds::parse_since`]).
+pub fn changes(
+    store: &mut Store,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<FindingChange>> {
+    Ok(store.changes_since(since.timestamp_millis())?)
+}
+
+/// The indexed images an image was built on: the JSON of `lineage`.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Lineage {
+    /// The image.
+    pub digest: Digest,
+    /// Its number of layers.
+    pub layers: usize,
+    /// Indexed images whose layers it starts with, nearest first.
+    pub bases: Vec<Ancestor>,
+}
+
+/// Lineage of an indexed image; not found when its layers were never indexed.
+pub fn lineage(store: &mut Store, digest: &Digest) -> Result<Lineage> {
+    let layers = store.layers(digest.as_str())?;
+    if layers.is_empty() {
+        return Err(Error::not_found(format!(
+            "{digest} has no indexed layers (scan it with --record first)"
+        )));
+    }
+    let bases = store.lineage(digest.as_str())?;
+    Ok(Lineage {
+        digest: digest.clone(),
+        layers: layers.len(),
+        bases,
+    })
+}
+
+/// Where claims disagree with what the image shows (one digest, or all).
+pub fn mismatches(store: &mut Store, digest: Option<&Digest>) -> Result<Vec<Mismatch>> {
+    Ok(buildledger_rules::crosscheck::mismatches(store, digest)?)
+}
