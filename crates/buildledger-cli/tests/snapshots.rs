@@ -229,23 +229,6 @@ fn flow(l: &Ledger, alpine: &std::path::Path) -> (String, Vec<(String, String)>)
         Some("sbom-import"),
     );
     step(&["sbom", "import", &sbom], None);
-    // Indexing: a real Alpine 3.14 package database, as a table, as JSON,
-    // recorded under a named digest; its CycloneDX SBOM imported back.
-    let src = format!("dir:{}", alpine.display());
-    step(&["scan", &src], None);
-    step(&["--json", "scan", &src], Some("scan"));
-    step(&["scan", &src, "--record"], None);
-    step(&["scan", &src, "--record", "--digest", ALPINE], None);
-    step(&["query", "--package", "pkg:apk/alpine/musl@<1.2.3"], None);
-    let sbom = l.p("alpine.cdx.json");
-    let o = l.run(&["scan", &src, "--format", "cyclonedx"]);
-    assert!(o.status.success());
-    std::fs::write(&sbom, &o.stdout).unwrap();
-    step(
-        &["--json", "sbom", "import", &sbom, "--digest", SBOM_DIGEST],
-        Some("sbom-import"),
-    );
-    step(&["sbom", "import", &sbom], None);
     // Chain of trust.
     step(&["--json", "keygen", "--out", &keys], Some("keygen"));
     std::fs::write(
