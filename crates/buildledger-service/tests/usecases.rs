@@ -1,0 +1,368 @@
+//! The use cases called as the server and the console will call them: typed
+//! inputs, typed results, and the error kind each failure maps to, on both
+//! engines (a fresh SQLite file and a fresh PostgreSQL schema).
+
+use std::path::{Path, PathBuf};
+
+use buildledger_service::feeds::{self, ImportOptions};
+use buildledger_service::provenance::{self, AttestationOptions};
+use buildledger_service::query::{QueryRequest, query};
+use buildledger_service::record::{self, RecordFlags};
+use buildledger_service::{Access, ErrorKind, Settings, Store, audit, keys, open, reads};
+
+const PAYMENTS: &str = "sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9";
+const CHECKOUT: &str = "sha256:5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e";
+const BUILDER: &str = "https://ci.example/builders/gha";
+
+fn root() -> PathBuf {
+    buildledger_testkit::shared::workspace_root()
+}
+
+/// Each engine: (name, target, scratch dir, guard keeping the PG schema).
+fn engines() -> Vec<(
+    &'static str,
+    String,
+    tempfile::TempDir,
+    Option<buildledger_testkit::pg::Schema>,
+)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = dir.path().join("l.db").display().to_string();
+    let mut v = vec![("sqlite", sqlite, dir, None)];
+    if let Some(pg) = buildledger_testkit::pg::Schema::fresh("bl_svc") {
+        v.push((
+            "postgres",
+            pg.url().to_string(),
+            tempfile::tempdir().unwrap(),
+            Some(pg),
+        ));
+    }
+    v
+}
+
+fn kind<T>(r: buildledger_service::Result<T>) -> (ErrorKind, String, Option<String>) {
+    match r {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => (e.kind, e.message, e.field),
+    }
+}
+
+#[test]
+fn targets_are_checked_and_reads_never_create() {
+    assert_eq!(
+        kind(open::open(Some("  "), Access::ReadWrite)).0,
+        ErrorKind::BadInput
+    );
+    for (engine, target, _dir, _pg) in engines() {
+        let (k, m, _) = kind(open::open(Some(&target), Access::ReadOnly));
+        assert_eq!(k, ErrorKind::Unavailable, "[{engine}] {m}");
+        assert!(m.contains("no ledger"), "[{engine}] {m}");
+    }
+}
+
+#[test]
+fn record_query_show_and_their_errors() {
+    let settings = Settings::default();
+    for (engine, target, _dir, _pg) in engines() {
+        let mut store = open::open(Some(&target), Access::ReadWrite).unwrap();
+
+        // Flags: bad values are bad input naming the flag; nothing stored.
+        let bad = RecordFlags {
+            digests: vec!["sha256:abc".into()],
+            ..Default::default()
+        };
+        let (k, m, field) = kind(record::record_from_flags(&bad, &settings));
+        assert_eq!(k, ErrorKind::BadInput, "[{engine}]");
+        assert_eq!(field.as_deref(), Some("--digest"), "[{engine}] {m}");
+        let unversioned = RecordFlags {
+            digests: vec![CHECKOUT.into()],
+            components: vec!["pkg:golang/golang.org/x/net".into()],
+            ..Default::default()
+        };
+        assert!(
+            kind(record::record_from_flags(&unversioned, &settings))
+                .1
+                .contains("has no version")
+        );
+
+        // Documents: a record claiming its own trust is refused, by field.
+        let forged =
+            format!(r#"{{"subjects":[{{"digest":"{CHECKOUT}"}}],"trust":{{"state":"verified"}}}}"#);
+        let (k, m, field) = kind(record::parse_records(forged.as_bytes(), "forged.json"));
+        assert_eq!(k, ErrorKind::BadInput);
+        assert!(m.starts_with("forged.json: trust"), "{m}");
+        assert_eq!(field.as_deref(), Some("forged.json: trust"));
+        assert_eq!(
+            kind(record::parse_records(b"[]", "empty.json")).0,
+            ErrorKind::BadInput
+        );
+
+        // The example records, then a flag record.
+        let files = [
+            root().join("examples/records/payments-api.json"),
+            root().join("examples/records/ledger-worker.json"),
+        ];
+        let stored = record::record_files(&mut store, &files, &settings).unwrap();
+        assert_eq!(stored.len(), 2);
+        assert!(
+            stored
+                .iter()
+                .all(|r| r.origin == "ci" && r.trust == "unverified")
+        );
+        let flags = RecordFlags {
+            digests: vec![CHECKOUT.into()],
+            repo: Some("https://github.com/example/checkout".into()),
+            commit: Some("7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b".into()),
+            toolchains: vec!["go@1.21.5".into()],
+            components: vec!["pkg:golang/golang.org/x/net@v0.17.0".into()],
+            apis: vec![root().join("examples/openapi/checkout.yaml")],
+            ..Default::default()
+        };
+        let rec = record::record_from_flags(&flags, &settings).unwrap();
+        let r = record::record(&mut store, &rec, "<flags>").unwrap();
+        assert!(r.apis > 0 && r.components >= 1, "{r:?}");
+
+        // Queries: ranges in the ecosystem's order; bad ranges are bad input.
+        let q = |t: &str| QueryRequest {
+            toolchain: Some(t.into()),
+            ..Default::default()
+        };
+        let old_go = query(&mut store, &q("go@<1.14")).unwrap();
+        assert!(
+            old_go.hits.iter().any(|h| h.digest == PAYMENTS),
+            "[{engine}]"
+        );
+        assert!(old_go.hits.iter().all(|h| h.digest != CHECKOUT));
+        let (k, _, field) = kind(query(&mut store, &q("go@banana")));
+        assert_eq!(
+            (k, field.as_deref()),
+            (ErrorKind::BadInput, Some("--toolchain"))
+        );
+
+        // show / lineage: a digest the ledger does not know is not found.
+        let view = reads::show(
+            &mut store,
+            &reads::parse_digest(PAYMENTS, "digest").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(view.records.len(), 1);
+        let unknown = reads::parse_digest(&format!("sha256:{}", "9".repeat(64)), "digest").unwrap();
+        assert_eq!(
+            kind(reads::show(&mut store, &unknown)).0,
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            kind(reads::vulns(&mut store, &unknown)).0,
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            kind(reads::lineage(&mut store, &unknown)).0,
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            kind(reads::parse_digest("sha256:1", "--digest"))
+                .2
+                .as_deref(),
+            Some("--digest")
+        );
+
+        // Feeds: real advisories; findings; an unknown advisory is not found.
+        let imp = feeds::import(
+            &mut store,
+            &[root().join("examples/advisories")],
+            &ImportOptions {
+                format: "auto".into(),
+                strict: false,
+            },
+            &settings,
+            &mut |_, _| {},
+        )
+        .unwrap();
+        assert!(
+            imp.imported && imp.report.as_ref().unwrap().findings_added > 0,
+            "{imp:?}"
+        );
+        let payments = reads::parse_digest(PAYMENTS, "digest").unwrap();
+        let findings = reads::vulns(&mut store, &payments).unwrap();
+        assert!(
+            reads::has_vulnerabilities(&findings),
+            "[{engine}] {findings:?}"
+        );
+        let hit = reads::affected(&mut store, "CVE-2023-39325").unwrap();
+        assert!(hit.iter().any(|f| f.digest == PAYMENTS));
+        assert_eq!(
+            kind(reads::affected(&mut store, "CVE-0000-0000")).0,
+            ErrorKind::NotFound
+        );
+        let bad_format = ImportOptions {
+            format: "nvd".into(),
+            strict: false,
+        };
+        let (k, _, field) = kind(feeds::import(
+            &mut store,
+            &[],
+            &bad_format,
+            &settings,
+            &mut |_, _| {},
+        ));
+        assert_eq!(
+            (k, field.as_deref()),
+            (ErrorKind::BadInput, Some("--format"))
+        );
+        let info = reads::info(&mut store).unwrap();
+        assert_eq!(info.stats.records, 3, "[{engine}]");
+        assert_eq!(info.engine, engine);
+    }
+}
+
+fn write_policy(dir: &Path, pubkey: &Path) -> PathBuf {
+    let p = dir.join("trusted.json");
+    std::fs::write(
+        &p,
+        serde_json::json!({"builders": {BUILDER: [{"path": pubkey}]}}).to_string(),
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn attestations_and_the_audit_log() {
+    let settings = Settings::default();
+    for (engine, target, dir, _pg) in engines() {
+        let mut store: Store = open::open(Some(&target), Access::ReadWrite).unwrap();
+        let pinned = keys::keygen(keys::Algorithm::Ed25519, &dir.path().join("ci"), false).unwrap();
+        let other =
+            keys::keygen(keys::Algorithm::EcdsaP256, &dir.path().join("other"), false).unwrap();
+        // A second keygen at the same place is refused, not overwritten.
+        assert_eq!(
+            kind(keys::keygen(
+                keys::Algorithm::Ed25519,
+                &dir.path().join("ci"),
+                false
+            ))
+            .0,
+            ErrorKind::BadInput
+        );
+        let policy = write_policy(dir.path(), &pinned.public_key);
+        let flags = RecordFlags {
+            digests: vec![CHECKOUT.into()],
+            builder_id: Some(BUILDER.into()),
+            repo: Some("https://github.com/example/checkout".into()),
+            commit: Some("7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b".into()),
+            components: vec!["pkg:golang/golang.org/x/net@v0.17.0".into()],
+            ..Default::default()
+        };
+        let rec = record::record_from_flags(&flags, &settings).unwrap();
+
+        // Signed with the pinned key: verified.
+        let signed = keys::attest(&rec, &pinned.private_key, &settings).unwrap();
+        let good = dir.path().join("good.json");
+        keys::write_envelope(&good, &signed.envelope).unwrap();
+        let opts = AttestationOptions::default();
+        let r =
+            provenance::record_attestation_file(&mut store, &good, Some(&policy), &opts, &settings)
+                .unwrap();
+        assert_eq!(
+            (r.origin.as_str(), r.trust.as_str()),
+            ("attestation", "verified"),
+            "[{engine}]"
+        );
+
+        // Signed with another key: rejected, logged, nothing stored.
+        let before = audit::verify(&mut store, None, &settings).unwrap();
+        let forged = keys::attest(&rec, &other.private_key, &settings).unwrap();
+        let (k, m, _) = kind(provenance::record_envelope(
+            &mut store,
+            &forged.envelope,
+            "forged.json",
+            &provenance::load_policy(&policy).unwrap(),
+            &opts,
+        ));
+        assert_eq!(k, ErrorKind::BadInput, "[{engine}] {m}");
+        assert!(m.contains("rejected"), "{m}");
+        // A subject the caller expects but the envelope does not name.
+        let expect = AttestationOptions {
+            allow_unverified: false,
+            expect_digest: Some(reads::parse_digest(PAYMENTS, "--digest").unwrap()),
+        };
+        assert!(
+            kind(provenance::record_attestation_file(
+                &mut store,
+                &good,
+                Some(&policy),
+                &expect,
+                &settings
+            ))
+            .1
+            .contains("is not a subject")
+        );
+        // No policy at all is bad input naming the flag.
+        assert_eq!(
+            kind(provenance::record_attestation_file(
+                &mut store, &good, None, &opts, &settings
+            ))
+            .2
+            .as_deref(),
+            Some("--policy")
+        );
+        let after = audit::verify(&mut store, None, &settings).unwrap();
+        assert!(after.intact, "{after:?}");
+        assert_eq!(
+            after.records, before.records,
+            "[{engine}] a rejection stored a record"
+        );
+        assert_eq!(
+            after.entries,
+            before.entries + 2,
+            "[{engine}] rejections are logged"
+        );
+
+        // Checkpoint, then verify against it.
+        let cp = audit::checkpoint(&mut store, &pinned.private_key, &settings).unwrap();
+        assert_eq!(cp.entries, after.entries);
+        let cp_file = dir.path().join("cp.json");
+        keys::write_envelope(&cp_file, &cp.envelope).unwrap();
+        let checked = audit::verify(
+            &mut store,
+            Some(&audit::CheckpointInput {
+                file: cp_file.clone(),
+                key: pinned.public_key.clone(),
+            }),
+            &settings,
+        )
+        .unwrap();
+        assert!(checked.intact && checked.checkpoint.as_ref().is_some_and(|c| c.ok));
+        // The wrong pinned key is bad input, not a verdict on the log.
+        let (k, _, field) = kind(audit::verify(
+            &mut store,
+            Some(&audit::CheckpointInput {
+                file: cp_file,
+                key: other.public_key.clone(),
+            }),
+            &settings,
+        ));
+        assert_eq!(
+            (k, field.as_deref()),
+            (ErrorKind::BadInput, Some("--checkpoint"))
+        );
+    }
+}
+
+#[test]
+fn limits_come_from_settings_and_name_them() {
+    let tiny =
+        Settings::new(|name| (name == "BUILDLEDGER_MAX_RECORD_BYTES").then(|| "10".to_string()));
+    let f = root().join("examples/records/payments-api.json");
+    let (k, m, _) = kind(record::read_records(&f, &tiny));
+    assert_eq!(k, ErrorKind::BadInput);
+    assert!(m.contains("BUILDLEDGER_MAX_RECORD_BYTES"), "{m}");
+    let nonsense =
+        Settings::new(|name| (name == "BUILDLEDGER_MAX_RECORD_BYTES").then(|| "lots".to_string()));
+    let (k, m, field) = kind(record::read_records(&f, &nonsense));
+    assert_eq!(k, ErrorKind::BadInput);
+    assert_eq!(
+        field.as_deref(),
+        Some("BUILDLEDGER_MAX_RECORD_BYTES"),
+        "{m}"
+    );
+    assert!(record::read_records(&f, &Settings::default()).is_ok());
+}
