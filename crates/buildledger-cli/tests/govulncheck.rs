@@ -22,7 +22,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use sha2::{Digest, Sha256};
+use buildledger_testkit::go;
+use buildledger_testkit::tools::{on_path, run};
 
 // ---------------------------------------------------------------------------------------------
 // harness: tests/common
@@ -57,22 +58,7 @@ fn go_bin() -> Option<PathBuf> {
     ]
     .into_iter()
     .map(PathBuf::from)
-    .find(|p| {
-        Command::new(p)
-            .arg("version")
-            .env("GOTOOLCHAIN", "local")
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .is_some_and(|o| {
-                let v = String::from_utf8_lossy(&o.stdout).to_string();
-                v.contains("go1.19") || v.contains("go1.20")
-            })
-    })
-}
-
-fn have(tool: &str) -> bool {
-    Command::new(tool).arg("-h").output().is_ok()
+    .find(|p| go::version(p).is_some_and(|v| v.contains("go1.19") || v.contains("go1.20")))
 }
 
 /// Checks every prerequisite; false means "skip" (outside CI).
@@ -80,10 +66,10 @@ fn require_all() -> bool {
     if go_bin().is_none() {
         return missing("Go 1.19/1.20 is not installed (apt-get install -y golang-go)");
     }
-    if !have("govulncheck") {
+    if !on_path("govulncheck") {
         return missing("govulncheck is not installed (apt-get install -y govulncheck)");
     }
-    if !have("python3") {
+    if !on_path("python3") {
         return missing("python3 is not installed");
     }
     if !osv_dir().is_dir() || !shared().join("tools/govulncheck-legacy-db.py").is_file() {
@@ -119,17 +105,10 @@ fn vulndb() -> &'static Path {
     static DB: OnceLock<PathBuf> = OnceLock::new();
     DB.get_or_init(|| {
         let out = scratch().join("vulndb");
-        let o = Command::new("python3")
+        run(Command::new("python3")
             .arg(shared().join("tools/govulncheck-legacy-db.py"))
             .arg(osv_dir())
-            .arg(&out)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "govulncheck-legacy-db.py failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+            .arg(&out));
         out
     })
 }
@@ -257,22 +236,10 @@ fn required_version(gomod: &str, module: &str) -> String {
         .unwrap_or_else(|| panic!("go.mod does not require {module}"))
 }
 
+/// `go` in `dir`: hermetic, offline, vendored (`buildledger_testkit::go::command`).
 fn go_cmd(go: &Path, dir: &Path) -> Command {
-    let mut c = Command::new(go);
-    c.current_dir(dir)
-        .env("CGO_ENABLED", "0")
-        .env("GOTOOLCHAIN", "local")
-        .env("GOPROXY", "off")
-        .env("GOFLAGS", "-mod=vendor")
-        .env("GO111MODULE", "on")
-        .env("GOWORK", "off")
-        .env("GOENV", "off")
-        .env("GOPATH", scratch().join("gopath"))
-        .env(
-            "GOCACHE",
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-build-cache"),
-        );
-    c
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-build-cache");
+    go::command(go, dir, &cache, &scratch().join("gopath"), "-mod=vendor")
 }
 
 fn build(f: &Fixture) -> PathBuf {
@@ -320,48 +287,22 @@ fn build(f: &Fixture) -> PathBuf {
         c.arg("-ldflags=-s -w");
     }
     c.arg("-o").arg(&bin).arg(".");
-    let o = c.output().unwrap();
-    assert!(
-        o.status.success(),
-        "go build {} failed: {}",
-        f.name,
-        String::from_utf8_lossy(&o.stderr)
-    );
+    run(&mut c);
     bin
 }
 
-/// Module versions from `go version -m BIN` (the Go tool as build-info oracle).
+/// Module versions from `go version -m BIN` (the Go tool as build-info oracle): every `dep` at
+/// its version, and "stdlib" at the Go version that built it ("go1.19.8").
 fn go_version_m(bin: &Path) -> BTreeMap<String, String> {
     let go = go_bin().unwrap();
-    let o = go_cmd(&go, scratch())
-        .arg("version")
-        .arg("-m")
-        .arg(bin)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "go version -m failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let text = String::from_utf8(o.stdout).unwrap();
-    let mut m = BTreeMap::new();
-    for (i, line) in text.lines().enumerate() {
-        if i == 0 {
-            // "<path>: go1.19.8"
-            let v = line.rsplit(": ").next().unwrap().trim().to_string();
-            m.insert("stdlib".to_string(), v);
-            continue;
-        }
-        let f: Vec<&str> = line
-            .split('\t')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect();
-        if f.len() >= 3 && f[0] == "dep" {
-            m.insert(f[1].to_string(), f[2].to_string());
-        }
-    }
+    let (version, body) = go::version_m(&go, bin)
+        .unwrap_or_else(|| panic!("go version -m {}: no build info", bin.display()));
+    let mut m: BTreeMap<String, String> = go::modules(&body)
+        .into_iter()
+        .filter(|d| !d.main && !d.version.is_empty())
+        .map(|d| (d.path, d.version))
+        .collect();
+    m.insert("stdlib".to_string(), version.trim().to_string());
     m
 }
 
@@ -413,7 +354,7 @@ fn built() -> &'static [Built] {
         for f in FIXTURES {
             let path = build(f);
             let bytes = std::fs::read(&path).unwrap();
-            let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+            let digest = buildledger_testkit::oci::sha256_digest(&bytes);
             let modules = go_version_m(&path);
             let (theirs, oracle_note) = match govulncheck(&path) {
                 Ok(ids) => (ids, "govulncheck on this binary".to_string()),

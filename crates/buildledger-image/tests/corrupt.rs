@@ -339,11 +339,7 @@ fn big_files_are_listed_but_not_read() {
         && w.skipped
         && w.message.contains("max_file_bytes")));
     // The diff ID is the sha256 of the whole tar.
-    use sha2::Digest;
-    assert_eq!(
-        diff,
-        format!("sha256:{}", hex::encode(sha2::Sha256::digest(&t)))
-    );
+    assert_eq!(diff, buildledger_testkit::oci::sha256_digest(&t));
 }
 
 #[test]

@@ -137,11 +137,7 @@ fn legacy_docker_archive_matches() {
     let spec = parse_source(&format!("docker-archive:{}", f.archive.display())).unwrap();
     let meta = check_against_unpacked(f, &spec, &OpenOptions::default());
     let (_, m) = layout_manifest(&f.oci);
-    let cfg = read_json(
-        &f.oci
-            .join("blobs/sha256")
-            .join(&m["config"]["digest"].as_str().unwrap()[7..]),
-    );
+    let cfg = read_json(&blob_path(&f.oci, m["config"]["digest"].as_str().unwrap()));
     let diff_ids: Vec<String> = cfg["rootfs"]["diff_ids"]
         .as_array()
         .unwrap()
@@ -253,7 +249,7 @@ fn copy_layout(src: &Path, dst: &Path) {
 fn layer_blob(layout: &Path, i: usize) -> (String, std::path::PathBuf) {
     let (_, m) = layout_manifest(layout);
     let d = m["layers"][i]["digest"].as_str().unwrap().to_string();
-    let p = layout.join("blobs/sha256").join(&d[7..]);
+    let p = blob_path(layout, &d);
     (d, p)
 }
 
@@ -328,7 +324,7 @@ fn blob_digest_mismatch_is_an_error_naming_expected_and_actual() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let actual = format!("sha256:{}", sha256_hex(&std::fs::read(&p).unwrap()));
+    let actual = sha256_digest(&std::fs::read(&p).unwrap());
     let (err, c) = walk_err(&oci(&dst), &OpenOptions::default());
     match &err {
         ImageError::DigestMismatch {
@@ -406,20 +402,17 @@ fn diff_id_mismatch_is_an_error() {
     copy_layout(&f.oci, &dst);
     let (md, mut m) = layout_manifest(&dst);
     let cd = m["config"]["digest"].as_str().unwrap().to_string();
-    let mut cfg = read_json(&dst.join("blobs/sha256").join(&cd[7..]));
+    let mut cfg = read_json(&blob_path(&dst, &cd));
     let wrong = format!("sha256:{}", "ab".repeat(32));
     cfg["rootfs"]["diff_ids"][3] = wrong.clone().into();
     let cb = serde_json::to_vec(&cfg).unwrap();
-    let ch = sha256_hex(&cb);
-    std::fs::write(dst.join("blobs/sha256").join(&ch), &cb).unwrap();
-    m["config"]["digest"] = format!("sha256:{ch}").into();
+    m["config"]["digest"] = write_blob(&dst, &cb).into();
     m["config"]["size"] = cb.len().into();
     let mb = serde_json::to_vec(&m).unwrap();
-    let mh = sha256_hex(&mb);
-    std::fs::write(dst.join("blobs/sha256").join(&mh), &mb).unwrap();
+    let mh = write_blob(&dst, &mb);
     let mut idx = read_json(&dst.join("index.json"));
     assert_eq!(idx["manifests"][0]["digest"].as_str(), Some(md.as_str()));
-    idx["manifests"][0]["digest"] = format!("sha256:{mh}").into();
+    idx["manifests"][0]["digest"] = mh.into();
     idx["manifests"][0]["size"] = mb.len().into();
     let idx = serde_json::to_vec(&idx).unwrap();
     std::fs::write(dst.join("index.json"), idx).unwrap();
@@ -450,9 +443,7 @@ fn corrupt_manifest_and_config_are_errors() {
     let dst = f.work.join("badcfg");
     copy_layout(&f.oci, &dst);
     let (_, m) = layout_manifest(&dst);
-    let cp = dst
-        .join("blobs/sha256")
-        .join(&m["config"]["digest"].as_str().unwrap()[7..]);
+    let cp = blob_path(&dst, m["config"]["digest"].as_str().unwrap());
     let mut b = std::fs::read(&cp).unwrap();
     b[0] = b'[';
     std::fs::write(&cp, b).unwrap();
@@ -531,12 +522,11 @@ fn multi_arch_layout_resolves_platform() {
 }
 
 fn push(src: &str, dst: &str, creds: Option<&str>) {
-    let mut c = Command::new("skopeo");
-    c.args(["copy", "-q", "--all", "--dest-tls-verify=false"]);
+    let mut extra = vec!["--all", "--dest-tls-verify=false"];
     if let Some(cr) = creds {
-        c.args(["--dest-creds", cr]);
+        extra.extend(["--dest-creds", cr]);
     }
-    run(c.arg(src).arg(dst));
+    skopeo_copy(&extra, src, dst);
 }
 
 #[test]
@@ -597,7 +587,7 @@ fn registry_by_tag_digest_and_platform() {
         .args(["inspect", "--raw", "--tls-verify=false"])
         .arg(format!("docker://{host}/buildledger/multi:v1")));
     let index: serde_json::Value = serde_json::from_str(&raw).unwrap();
-    let index_digest = format!("sha256:{}", sha256_hex(raw.as_bytes()));
+    let index_digest = sha256_digest(raw.as_bytes());
     for arch in ["amd64", "arm64"] {
         let opts = OpenOptions {
             insecure: true,

@@ -280,68 +280,35 @@ struct GoOracle {
 }
 
 fn go_version_m(go: &Path, bin: &Path) -> GoOracle {
-    let out = run(Command::new(go)
-        .env("GOTOOLCHAIN", "local")
-        .args(["version", "-m"])
-        .arg(bin));
-    let mut lines = out.lines();
-    let head = lines.next().expect("go version -m output");
-    let go_version = head
-        .rsplit_once(": ")
-        .expect("PATH: goVERSION")
-        .1
-        .trim()
-        .to_string();
+    let (go_version, body) = buildledger_testkit::go::version_m(go, bin)
+        .unwrap_or_else(|| panic!("go version -m {}: no build info", bin.display()));
+    let go_version = go_version.trim().to_string();
     let usable = |v: &str| !v.is_empty() && v != "(devel)";
     let mut modules = BTreeSet::new();
-    let mut settings = BTreeMap::new();
-    // The pending `dep` (path, version), decided by a following `=>` line.
-    let mut pending: Option<(String, String)> = None;
-    for l in lines {
-        let f: Vec<&str> = l.trim_start_matches('\t').split('\t').collect();
-        match f[0] {
-            "=>" => {
-                let (p, v) = (
-                    f.get(1).copied().unwrap_or(""),
-                    f.get(2).copied().unwrap_or(""),
-                );
-                if let Some(dep) = pending.take() {
-                    if usable(v) {
-                        modules.insert((p.to_string(), v.to_string()))
-                    } else {
-                        modules.insert(dep)
-                    };
-                }
-            }
-            kind => {
-                if let Some(dep) = pending.take() {
-                    modules.insert(dep);
-                }
-                match kind {
-                    "mod" if usable(f[2]) => {
-                        modules.insert((f[1].to_string(), f[2].to_string()));
-                    }
-                    "dep" => pending = Some((f[1].to_string(), f[2].to_string())),
-                    "build" => {
-                        if let Some((k, v)) = f[1].split_once('=') {
-                            // Values with spaces are Go-quoted (`"-s -w"`); JSON
-                            // string syntax covers what these fixtures use.
-                            let v = if v.starts_with('"') {
-                                serde_json::from_str::<String>(v)
-                                    .unwrap_or_else(|e| panic!("quoted {v}: {e}"))
-                            } else {
-                                v.to_string()
-                            };
-                            settings.insert(k.to_string(), v);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
+    for m in buildledger_testkit::go::modules(&body) {
+        let (p, v) = match m.replace {
+            // A dep replaced by another module version is reported as the replacement.
+            Some((rp, rv)) if usable(&rv) => (rp, rv),
+            _ if m.main && !usable(&m.version) => continue,
+            _ => (m.path, m.version),
+        };
+        modules.insert((p, v));
     }
-    if let Some(dep) = pending {
-        modules.insert(dep);
+    let mut settings = BTreeMap::new();
+    for l in body.lines() {
+        let f: Vec<&str> = l.trim_start_matches('\t').split('\t').collect();
+        if f[0] == "build"
+            && let Some((k, v)) = f.get(1).and_then(|s| s.split_once('='))
+        {
+            // Values with spaces are Go-quoted (`"-s -w"`); JSON
+            // string syntax covers what these fixtures use.
+            let v = if v.starts_with('"') {
+                serde_json::from_str::<String>(v).unwrap_or_else(|e| panic!("quoted {v}: {e}"))
+            } else {
+                v.to_string()
+            };
+            settings.insert(k.to_string(), v);
+        }
     }
     let v = go_version.trim_start_matches("go");
     let v = v.split([' ', '+']).next().unwrap_or(v).to_string();
@@ -431,27 +398,10 @@ fn go_binaries_match_go_version_m() {
 }
 
 /// Non-root packages of a Cargo.lock: (name, version).
-fn lock_packages(lock: &str, root: &str) -> BTreeSet<(String, String)> {
-    let mut out = BTreeSet::new();
-    let (mut name, mut version) = (None::<String>, None::<String>);
-    let mut flush = |n: &mut Option<String>, v: &mut Option<String>| {
-        if let (Some(n), Some(v)) = (n.take(), v.take())
-            && n != root
-        {
-            out.insert((n, v));
-        }
-    };
-    for l in lock.lines() {
-        if l.trim() == "[[package]]" {
-            flush(&mut name, &mut version);
-        } else if let Some(v) = l.strip_prefix("name = ") {
-            name = Some(v.trim_matches('"').to_string());
-        } else if let Some(v) = l.strip_prefix("version = ") {
-            version = Some(v.trim_matches('"').to_string());
-        }
-    }
-    flush(&mut name, &mut version);
-    out
+fn non_root_packages(lock: &str, root: &str) -> BTreeSet<(String, String)> {
+    let mut all = lock_packages(lock);
+    all.retain(|(n, _)| n != root);
+    all
 }
 
 #[test]
@@ -459,7 +409,7 @@ fn cargo_auditable_binary_matches_cargo_lock() {
     let Some(f) = go_fixtures() else { return };
     let Some((bin, lock)) = &f.rust else { return };
     let res = scan_source(oci(&f.oci, "go"));
-    let want = lock_packages(&std::fs::read_to_string(lock).unwrap(), "bl-scan-probe");
+    let want = non_root_packages(&std::fs::read_to_string(lock).unwrap(), "bl-scan-probe");
     assert!(
         want.contains(&("itoa".into(), "1.0.11".into())),
         "lock {want:?}"

