@@ -44,6 +44,7 @@ mod output;
 mod reads;
 mod record;
 mod scan;
+mod serve;
 mod trust;
 
 use std::process::ExitCode;
@@ -170,6 +171,11 @@ enum Command {
     /// Upgrade the ledger's schema to this buildledger's (write commands do
     /// this on their own; read commands never do).
     Migrate,
+    /// Run the HTTP API server (TLS; plain HTTP on loopback only).
+    Serve(serve::ServeArgs),
+    /// API tokens for the server.
+    #[command(subcommand)]
+    Token(serve::TokenCommand),
 }
 
 impl Command {
@@ -186,7 +192,8 @@ impl Command {
             | Command::Changes { .. }
             | Command::Lineage { .. }
             | Command::Mismatches { .. }
-            | Command::Audit(AuditCommand::Verify { .. }) => Access::ReadOnly,
+            | Command::Audit(AuditCommand::Verify { .. })
+            | Command::Token(serve::TokenCommand::List) => Access::ReadOnly,
             #[allow(unreachable_patterns)]
             Command::Audit(_) => Access::ReadWrite,
             Command::Record(_)
@@ -196,7 +203,9 @@ impl Command {
             | Command::Sbom(_)
             | Command::Keygen { .. }
             | Command::Attest { .. }
-            | Command::Migrate => Access::ReadWrite,
+            | Command::Migrate
+            | Command::Serve(_)
+            | Command::Token(_) => Access::ReadWrite,
         }
     }
 }
@@ -256,11 +265,15 @@ impl CliError {
 
 /// The exit code of each kind of failure: the one place the CLI maps the
 /// application layer's errors. 1: the ledger or the environment (not found,
-/// unavailable, internal); 2: the input (bad, conflicting, forbidden);
+/// unavailable, internal); 2: the input (bad, conflicting, unauthenticated,
+/// forbidden);
 /// 3: the ledger does not verify.
 pub fn exit_code(kind: ErrorKind) -> u8 {
     match kind {
-        ErrorKind::BadInput | ErrorKind::Conflict | ErrorKind::Forbidden => 2,
+        ErrorKind::BadInput
+        | ErrorKind::Conflict
+        | ErrorKind::Unauthenticated
+        | ErrorKind::Forbidden => 2,
         ErrorKind::Integrity => 3,
         ErrorKind::NotFound | ErrorKind::Unavailable | ErrorKind::Internal => 1,
     }
@@ -449,6 +462,8 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Audit(AuditCommand::Checkpoint { key, out }) => {
             trust::audit_checkpoint(db, &key, out.as_deref(), json)
         }
+        Command::Serve(a) => serve::serve(db, a),
+        Command::Token(cmd) => serve::token(db, cmd, json),
     }
 }
 

@@ -127,6 +127,7 @@ pub fn run(db: &Option<String>, a: RecordArgs, json: bool) -> Result<u8> {
         let opts = AttestationOptions {
             allow_unverified: a.allow_unverified,
             expect_digest,
+            submitter: None,
         };
         vec![provenance::record_attestation_file(
             &mut store,

@@ -19,6 +19,9 @@ pub enum ErrorKind {
     NotFound,
     /// The request disagrees with what is stored (CLI exit 2, HTTP 409).
     Conflict,
+    /// No credentials, or credentials that are malformed, unknown or
+    /// revoked (CLI exit 2, HTTP 401).
+    Unauthenticated,
     /// The caller may not do this (CLI exit 2, HTTP 403).
     Forbidden,
     /// The ledger does not verify: the audit log or a record was tampered
@@ -39,6 +42,7 @@ impl ErrorKind {
             ErrorKind::BadInput => "bad_input",
             ErrorKind::NotFound => "not_found",
             ErrorKind::Conflict => "conflict",
+            ErrorKind::Unauthenticated => "unauthenticated",
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::Integrity => "integrity",
             ErrorKind::Unavailable => "unavailable",

@@ -24,6 +24,7 @@
 //! (verify, checkpoint), [`feeds`] (import, rematch, `--since`), [`query`],
 //! [`reads`] (show, table, conflicts, info, vulns, affected, changes,
 //! lineage, mismatches), [`scan`] (scan, scan-and-record, SBOM import),
+//! [`tokens`] (API tokens, authentication and the authorisation rules),
 //! [`limits`] (input limits and settings), [`schemas`].
 
 pub mod audit;
@@ -38,6 +39,7 @@ pub mod reads;
 pub mod record;
 pub mod scan;
 pub mod schemas;
+pub mod tokens;
 
 pub use buildledger_store::{Access, Store};
 pub use error::{Error, ErrorKind, Result};
@@ -53,13 +55,13 @@ pub mod types {
         ENV_USER as REGISTRY_USER_VAR, LimitKind as ScanLimitKind, Limits as ScanLimits,
         Progress as ScanProgress,
     };
-    pub use buildledger_input::parse_size;
+    pub use buildledger_input::{parse_size, read_file as read_regular_file};
     pub use buildledger_model::{
         ApiEntry, BuildRecord, Component, Digest, Origin, Purl, Scope, Stability, TrustState,
     };
     pub use buildledger_rules::{ImportReport, crosscheck::Mismatch};
     pub use buildledger_store::{
         Ancestor, Conflict, FindingChange, Hit, ImageFinding, ImageView, Stats, StoredRecord,
-        TableRow, redact_url,
+        TableRow, TokenRow, redact_url,
     };
 }

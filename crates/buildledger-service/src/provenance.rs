@@ -266,6 +266,9 @@ pub struct AttestationOptions {
     pub allow_unverified: bool,
     /// A digest the attestation must name as a subject.
     pub expect_digest: Option<Digest>,
+    /// Who submits it, when it comes through an authenticated interface: a
+    /// builder token may submit only attestations of its own builder.
+    pub submitter: Option<crate::tokens::Principal>,
 }
 
 fn log_rejection(store: &mut Store, payload: serde_json::Value) {
@@ -356,6 +359,16 @@ pub fn record_envelope(
             store,
             format!("{d} is not a subject of this attestation"),
         ));
+    }
+    if let Some(p) = &opts.submitter
+        && let Err(e) = p.may_submit(&rec)
+    {
+        // Logged like any rejection, and still forbidden (not bad input).
+        log_rejection(
+            store,
+            serde_json::json!({"file": name, "envelope_sha256": envelope_hash, "reason": e.message}),
+        );
+        return Err(e);
     }
     if rec.trust.state != TrustState::Verified && !opts.allow_unverified {
         let why = rec

@@ -283,6 +283,7 @@ fn attestations_and_the_audit_log() {
         let expect = AttestationOptions {
             allow_unverified: false,
             expect_digest: Some(reads::parse_digest(PAYMENTS, "--digest").unwrap()),
+            submitter: None,
         };
         assert!(
             kind(provenance::record_attestation_file(

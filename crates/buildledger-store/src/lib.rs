@@ -46,6 +46,7 @@ mod raw;
 mod read;
 mod seal;
 mod table;
+mod tokens;
 mod tx;
 mod write;
 
@@ -67,6 +68,7 @@ pub use open::default_db_path;
 pub use query::{Hit, Query};
 pub use read::{ImageView, Link, Stats, StoredRecord, UsedBy};
 pub use table::TableRow;
+pub use tokens::TokenRow;
 
 /// Id of a stored record.
 pub type RecordId = i64;

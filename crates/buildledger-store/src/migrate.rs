@@ -58,6 +58,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0006_seals.sql"),
         after: Some(Store::seal_existing_v6),
     },
+    Migration {
+        version: 7,
+        name: "api tokens",
+        sqlite: include_str!("../migrations/sqlite/0007_tokens.sql"),
+        postgres: include_str!("../migrations/postgres/0007_tokens.sql"),
+        after: None,
+    },
 ];
 
 impl Store {

@@ -1,0 +1,741 @@
+//! `buildledger serve` end to end, over real HTTP on loopback, against both
+//! engines: tokens made by `buildledger token create`, every auth negative
+//! (no token, malformed, unknown, revoked, wrong scope, builder A for
+//! builder B), bounded and malformed bodies, problem documents, pages and
+//! cursors, attestations against the server's policy, the OpenAPI document
+//! (every route documented; every documented response validated against
+//! its schema by python `jsonschema`), TLS with a certificate that is
+//! replaced while the server runs, plain HTTP refused off loopback, no
+//! token in any log line, and a `kill -9` mid-batch that loses no
+//! acknowledged record.
+//!
+//! The client is `curl` (a real, independent HTTP/TLS implementation).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+mod common;
+use common::{Ledger, have, root};
+
+const PAYMENTS: &str = "sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9";
+const WORKER: &str = "sha256:4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d";
+const GHA: &str = "https://ci.example/builders/github-actions";
+const OTHER: &str = "https://ci.example/builders/other";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running server; killed (SIGKILL) on drop.
+struct Server {
+    child: Child,
+    base: String,
+    log: PathBuf,
+    ca: Option<PathBuf>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(l: &Ledger, extra: &[&str], env: &[(&str, &str)], tls: Option<&Path>) -> Server {
+        let port = free_port();
+        let log = l.path(&format!("server-{port}.log"));
+        let mut args = vec![
+            "serve".to_string(),
+            "--listen".into(),
+            format!("127.0.0.1:{port}"),
+        ];
+        let (scheme, ca) = match tls {
+            None => {
+                args.push("--plaintext".into());
+                ("http", None)
+            }
+            Some(dir) => {
+                args.extend([
+                    "--tls-cert".into(),
+                    dir.join("cert.pem").display().to_string(),
+                    "--tls-key".into(),
+                    dir.join("key.pem").display().to_string(),
+                ]);
+                ("https", Some(dir.join("cert.pem")))
+            }
+        };
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_buildledger"));
+        cmd.current_dir(root())
+            .env("BUILDLEDGER_DB", &l.db)
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap();
+        let s = Server {
+            child,
+            base: format!("{scheme}://localhost:{port}"),
+            log,
+            ca,
+        };
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(20) {
+            if s.call("GET", "/healthz", None, None).0 == 200 {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "server did not come up: {}",
+            std::fs::read_to_string(&s.log).unwrap_or_default()
+        );
+    }
+
+    /// (status, body) of one request through curl.
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Path>,
+    ) -> (u16, String) {
+        let mut c = Command::new("curl");
+        c.args(["-s", "-S", "-o", "-", "-w", "\n%{http_code}", "-X", method]);
+        if let Some(ca) = &self.ca {
+            c.arg("--cacert").arg(ca);
+        }
+        if let Some(t) = token {
+            c.args(["-H", &format!("Authorization: Bearer {t}")]);
+        }
+        if let Some(b) = body {
+            c.args(["-H", "Content-Type: application/json", "--data-binary"])
+                .arg(format!("@{}", b.display()));
+        }
+        c.arg(format!("{}{path}", self.base));
+        let o = c.output().unwrap();
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        let (body, code) = out.rsplit_once('\n').unwrap_or(("", "0"));
+        (code.trim().parse().unwrap_or(0), body.to_string())
+    }
+
+    fn json(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Path>,
+    ) -> (u16, Value) {
+        let (code, text) = self.call(method, path, token, body);
+        let v = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{method} {path}: {code} not JSON ({e}): {text}"));
+        (code, v)
+    }
+}
+
+fn token(l: &Ledger, args: &[&str]) -> String {
+    let mut a = vec!["token", "create"];
+    a.extend_from_slice(args);
+    l.ok(&a).trim().to_string()
+}
+
+fn write(l: &Ledger, name: &str, text: &str) -> PathBuf {
+    let p = l.path(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn problem(code: u16, v: &Value, want: u16, kind: &str) {
+    assert_eq!(code, want, "{v}");
+    assert_eq!(v["status"], want, "{v}");
+    assert_eq!(
+        v["type"],
+        format!("https://buildledger.dev/problems/{kind}"),
+        "{v}"
+    );
+    assert!(v["detail"].as_str().is_some_and(|d| !d.is_empty()), "{v}");
+}
+
+fn engines() -> Vec<Ledger> {
+    let mut v = vec![Ledger::sqlite()];
+    v.extend(Ledger::postgres());
+    v
+}
+
+#[test]
+fn tokens_scopes_bodies_and_pages() {
+    if !have("curl") {
+        return;
+    }
+    for l in engines() {
+        l.ok(&["record", "--file", "examples/records/payments-api.json"]);
+        let read = token(&l, &["--scope", "read", "--name", "dashboards"]);
+        let gha = token(
+            &l,
+            &[
+                "--scope",
+                "builder:write",
+                "--builder-id",
+                GHA,
+                "--name",
+                "gha",
+            ],
+        );
+        let other = token(&l, &["--scope", "builder:write", "--builder-id", OTHER]);
+        let revoked = token(&l, &["--scope", "read", "--name", "old"]);
+        let list = l.json(&["token", "list"]);
+        let old_id = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "old")
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        l.ok(&["token", "revoke", &old_id.to_string()]);
+        assert!(
+            !l.ok(&["token", "list"]).contains("blt_"),
+            "a secret was listed"
+        );
+        // Bad token requests are refused by the CLI (exit 2) and store nothing.
+        let o = l.run(&["token", "create", "--scope", "builder:write"]);
+        assert_eq!(o.status.code(), Some(2));
+        let o = l.run(&["token", "create", "--scope", "root"]);
+        assert_eq!(o.status.code(), Some(2));
+
+        let s = Server::start(&l, &[], &[("BUILDLEDGER_MAX_BODY_BYTES", "64K")], None);
+        let worker = root().join("examples/records/ledger-worker.json");
+
+        // Authentication: 401 with a problem document, for each way a token is bad.
+        let (c, v) = s.json("GET", "/api/v1/table", None, None);
+        problem(c, &v, 401, "unauthenticated");
+        for bad in [
+            "nonsense",
+            "blt_0000",
+            &format!("blt_{}", "0".repeat(64)),
+            &revoked,
+        ] {
+            let (c, v) = s.json("GET", "/api/v1/table", Some(bad), None);
+            problem(c, &v, 401, "unauthenticated");
+        }
+        // Authorisation: a read token cannot write; a builder token writes
+        // only for its builder (the example worker names GHA).
+        let (c, v) = s.json("POST", "/api/v1/records", Some(&read), Some(&worker));
+        problem(c, &v, 403, "forbidden");
+        let (c, v) = s.json("POST", "/api/v1/records", Some(&other), Some(&worker));
+        problem(c, &v, 403, "forbidden");
+        assert_eq!(v["field"], "builder.id", "{v}");
+        let (c, v) = s.json("GET", "/api/v1/table", Some(&gha), None);
+        problem(c, &v, 403, "forbidden");
+        // Bodies: malformed, forged trust, oversized.
+        let bad = write(&l, "bad.json", "{\"subjects\": [");
+        let (c, v) = s.json("POST", "/api/v1/records", Some(&gha), Some(&bad));
+        problem(c, &v, 400, "bad_input");
+        assert!(
+            v["field"].as_str().unwrap().starts_with("request body"),
+            "{v}"
+        );
+        let forged = write(
+            &l,
+            "forged.json",
+            &format!(
+                r#"{{"subjects":[{{"digest":"{WORKER}"}}],"builder":{{"id":"{GHA}"}},"trust":{{"state":"verified"}}}}"#
+            ),
+        );
+        let (c, v) = s.json("POST", "/api/v1/records", Some(&gha), Some(&forged));
+        problem(c, &v, 400, "bad_input");
+        assert!(v["field"].as_str().unwrap().ends_with("trust"), "{v}");
+        let big = write(&l, "big.json", &format!("[{}]", "1,".repeat(40_000) + "1"));
+        let (c, v) = s.json("POST", "/api/v1/records", Some(&gha), Some(&big));
+        problem(c, &v, 413, "payload_too_large");
+        // Nothing of the above was stored.
+        let (c, v) = s.json("GET", "/api/v1/table", Some(&read), None);
+        assert_eq!(c, 200);
+        assert_eq!(
+            v["items"].as_array().unwrap().len(),
+            3,
+            "[{}] {v}",
+            l.engine()
+        );
+
+        // The builder's own record is accepted.
+        let (c, v) = s.json("POST", "/api/v1/records", Some(&gha), Some(&worker));
+        assert_eq!(c, 201, "{v}");
+        assert_eq!(v[0]["subjects"][0], WORKER);
+        assert_eq!(
+            (v[0]["origin"].as_str(), v[0]["trust"].as_str()),
+            (Some("ci"), Some("unverified"))
+        );
+
+        // Reads, pages and cursors.
+        let (c, v) = s.json(
+            "GET",
+            &format!("/api/v1/images/{PAYMENTS}"),
+            Some(&read),
+            None,
+        );
+        assert_eq!(c, 200);
+        assert_eq!(v["digest"], PAYMENTS);
+        let (c, v) = s.json("GET", "/api/v1/images/sha256:1234", Some(&read), None);
+        problem(c, &v, 400, "bad_input");
+        let (c, v) = s.json(
+            "GET",
+            &format!("/api/v1/images/sha256:{}", "9".repeat(64)),
+            Some(&read),
+            None,
+        );
+        problem(c, &v, 404, "not_found");
+        let mut seen = Vec::new();
+        let mut path = "/api/v1/table?limit=3".to_string();
+        loop {
+            let (c, v) = s.json("GET", &path, Some(&read), None);
+            assert_eq!(c, 200, "{v}");
+            for i in v["items"].as_array().unwrap() {
+                seen.push(i["digest"].as_str().unwrap().to_string());
+            }
+            match v["next_cursor"].as_str() {
+                Some(cur) => path = format!("/api/v1/table?limit=3&cursor={cur}"),
+                None => break,
+            }
+        }
+        let mut sorted = seen.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(seen.len(), 4, "{seen:?}");
+        assert_eq!(sorted.len(), 4, "a page repeated a row: {seen:?}");
+        let (c, v) = s.json("GET", "/api/v1/table?cursor=zzz", Some(&read), None);
+        problem(c, &v, 400, "bad_input");
+        let (c, v) = s.json(
+            "GET",
+            "/api/v1/query?toolchain=go@%3C1.14&limit=2",
+            Some(&read),
+            None,
+        );
+        assert_eq!(c, 200, "{v}");
+        assert_eq!(v["items"].as_array().unwrap().len(), 2);
+        assert!(v["next_cursor"].is_string());
+        let (c, v) = s.json(
+            "GET",
+            "/api/v1/query?toolchain=go@banana",
+            Some(&read),
+            None,
+        );
+        problem(c, &v, 400, "bad_input");
+        assert_eq!(v["field"], "toolchain");
+        let (c, v) = s.json("GET", "/api/v1/query?trusted_only=maybe", Some(&read), None);
+        problem(c, &v, 400, "bad_input");
+        let (c, v) = s.json("GET", "/api/v1/changes", Some(&read), None);
+        problem(c, &v, 400, "bad_input");
+        let (c, _) = s.json("GET", "/api/v1/changes?since=1h", Some(&read), None);
+        assert_eq!(c, 200);
+        let (c, v) = s.json("GET", "/api/v1/nothing-here", Some(&read), None);
+        problem(c, &v, 404, "not_found");
+
+        // Metrics count what happened; no log line carries a token.
+        let (c, m) = s.call("GET", "/metrics", None, None);
+        assert_eq!(c, 200);
+        assert!(m.contains("buildledger_http_requests_total"), "{m}");
+        assert!(m.contains("route=\"/api/v1/records\""), "{m}");
+        assert!(
+            m.contains("buildledger_submissions_total{kind=\"record\"} 1"),
+            "{m}"
+        );
+        let log = std::fs::read_to_string(&s.log).unwrap();
+        for t in [&read, &gha, &other, &revoked] {
+            assert!(!log.contains(t.as_str()), "a token reached the log");
+        }
+        assert!(log.contains("route=/api/v1/records"), "{log}");
+    }
+}
+
+#[test]
+fn attestations_sboms_and_the_openapi_document() {
+    if !have("curl") {
+        return;
+    }
+    for l in engines() {
+        l.ok(&["keygen", "--out", &l.p("gha")]);
+        l.ok(&["keygen", "--out", &l.p("rogue")]);
+        let policy = write(
+            &l,
+            "trusted.json",
+            &format!(r#"{{"builders": {{"{GHA}": [{{"path": "gha.pub"}}]}}}}"#),
+        );
+        let gha = token(&l, &["--scope", "builder:write", "--builder-id", GHA]);
+        let other = token(&l, &["--scope", "builder:write", "--builder-id", OTHER]);
+        let read = token(&l, &["--scope", "read"]);
+        let admin = token(&l, &["--scope", "admin"]);
+        let attest = |key: &str, out: &str| {
+            l.ok(&[
+                "attest",
+                "--key",
+                &l.p(key),
+                "--out",
+                &l.p(out),
+                "--digest",
+                WORKER,
+                "--builder-id",
+                GHA,
+                "--repo",
+                "https://github.com/example/worker",
+                "--commit",
+                "9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d",
+                "--component",
+                "pkg:golang/golang.org/x/net@v0.17.0",
+            ]);
+            l.path(out)
+        };
+        let good = attest("gha.key", "good.json");
+        let rogue = attest("rogue.key", "rogue.json");
+        let s = Server::start(&l, &["--policy", policy.to_str().unwrap()], &[], None);
+        let (c, v) = s.json("POST", "/api/v1/attestations", Some(&other), Some(&good));
+        problem(c, &v, 403, "forbidden");
+        let (c, v) = s.json("POST", "/api/v1/attestations", Some(&gha), Some(&rogue));
+        problem(c, &v, 400, "bad_input");
+        assert!(v["detail"].as_str().unwrap().contains("rejected"), "{v}");
+        let (c, v) = s.json(
+            "POST",
+            &format!("/api/v1/attestations?digest={PAYMENTS}"),
+            Some(&gha),
+            Some(&good),
+        );
+        problem(c, &v, 400, "bad_input");
+        let (c, v) = s.json("POST", "/api/v1/attestations", Some(&gha), Some(&good));
+        assert_eq!(c, 201, "{v}");
+        assert_eq!(
+            (v["origin"].as_str(), v["trust"].as_str()),
+            (Some("attestation"), Some("verified"))
+        );
+        // Each rejection is in the audit log, and the log verifies.
+        let audit = l.json(&["audit", "verify"]);
+        assert_eq!(audit["intact"], true, "{audit}");
+        assert_eq!(audit["records"], 1, "{audit}");
+        assert_eq!(audit["entries"].as_u64().unwrap(), 1 + 4 + 3, "{audit}");
+
+        // An SBOM, as the scanner writes it.
+        let alpine = common::shared_data("alpine-rootfs-3.14");
+        if let Some(alpine) = &alpine {
+            let o = l.run(&[
+                "scan",
+                &format!("dir:{}", alpine.display()),
+                "--format",
+                "cyclonedx",
+            ]);
+            let sbom = l.path("alpine.cdx.json");
+            std::fs::write(&sbom, o.stdout).unwrap();
+            let digest = format!("sha256:{}", "ab".repeat(32));
+            let (c, v) = s.json(
+                "POST",
+                &format!("/api/v1/sboms?digest={digest}"),
+                Some(&gha),
+                Some(&sbom),
+            );
+            assert_eq!(c, 201, "{v}");
+            assert_eq!(v["components"], 26);
+            let (c, v) = s.json("POST", "/api/v1/sboms", Some(&gha), Some(&sbom));
+            problem(c, &v, 400, "bad_input");
+            assert_eq!(v["field"], "digest");
+        }
+        l.ok(&["feed", "import", "examples/advisories"]);
+
+        // The OpenAPI document lists every route, and each GET answers with
+        // what it documents.
+        let (c, doc) = s.json("GET", "/api/v1/openapi.json", None, None);
+        assert_eq!(c, 200);
+        assert_eq!(doc["openapi"], "3.1.0");
+        let paths = doc["paths"].as_object().unwrap();
+        for r in [
+            "/api/v1/records",
+            "/api/v1/attestations",
+            "/api/v1/sboms",
+            "/api/v1/images/{digest}",
+            "/api/v1/images/{digest}/vulns",
+            "/api/v1/advisories/{id}/affected",
+            "/api/v1/query",
+            "/api/v1/table",
+            "/api/v1/changes",
+            "/api/v1/mismatches",
+            "/api/v1/openapi.json",
+            "/healthz",
+            "/readyz",
+            "/metrics",
+        ] {
+            assert!(paths.contains_key(r), "{r} is not documented");
+        }
+        let samples = [
+            (
+                format!("/api/v1/images/{WORKER}"),
+                "/api/v1/images/{digest}",
+                200,
+            ),
+            (
+                format!("/api/v1/images/{PAYMENTS}/vulns"),
+                "/api/v1/images/{digest}/vulns",
+                404,
+            ),
+            (
+                format!("/api/v1/images/{WORKER}/vulns"),
+                "/api/v1/images/{digest}/vulns",
+                200,
+            ),
+            (
+                "/api/v1/advisories/CVE-2023-39325/affected".into(),
+                "/api/v1/advisories/{id}/affected",
+                200,
+            ),
+            (
+                "/api/v1/advisories/CVE-0000-1/affected".into(),
+                "/api/v1/advisories/{id}/affected",
+                404,
+            ),
+            (
+                "/api/v1/query?repo=https://github.com/example/worker".into(),
+                "/api/v1/query",
+                200,
+            ),
+            ("/api/v1/table?limit=1".into(), "/api/v1/table", 200),
+            ("/api/v1/changes?since=1d".into(), "/api/v1/changes", 200),
+            ("/api/v1/mismatches".into(), "/api/v1/mismatches", 200),
+            (
+                "/api/v1/query?package=nonsense".into(),
+                "/api/v1/query",
+                400,
+            ),
+        ];
+        let mut cases = Vec::new();
+        for (url, template, want) in samples {
+            let (c, body) = s.call("GET", &url, Some(&read), None);
+            assert_eq!(c, want, "{url}: {body}");
+            let media = if c < 300 {
+                "application/json"
+            } else {
+                "application/problem+json"
+            };
+            let schema = &doc["paths"][template]["get"]["responses"][c.to_string()]["content"]
+                [media]["schema"];
+            assert!(schema.is_object(), "{url}: status {c} is not documented");
+            cases.push(serde_json::json!({"url": url, "schema": schema, "body": serde_json::from_str::<Value>(&body).unwrap()}));
+        }
+        let (c, _) = s.call("GET", "/api/v1/table", Some(&admin), None);
+        assert_eq!(c, 200, "admin has every scope");
+        validate(&doc, &cases, &l);
+    }
+}
+
+/// Every sample body validates against its documented schema (python jsonschema).
+fn validate(doc: &Value, cases: &[Value], l: &Ledger) {
+    let ok = Command::new("python3")
+        .args(["-c", "import jsonschema"])
+        .output();
+    if !buildledger_testkit::ci::require(ok.is_ok_and(|o| o.status.success()), "python3 jsonschema")
+    {
+        return;
+    }
+    let f = l.path("cases.json");
+    std::fs::write(
+        &f,
+        serde_json::to_vec(&serde_json::json!({"doc": doc, "cases": cases})).unwrap(),
+    )
+    .unwrap();
+    let script = r#"
+import json, sys, jsonschema
+d = json.load(open(sys.argv[1]))
+doc, bad = d["doc"], 0
+for c in d["cases"]:
+    root = dict(doc)
+    root.update(c["schema"])
+    v = jsonschema.Draft202012Validator(root)
+    for e in v.iter_errors(c["body"]):
+        bad += 1
+        print(c["url"], list(e.absolute_path), e.message)
+sys.exit(1 if bad else 0)
+"#;
+    let o = Command::new("python3")
+        .args(["-c", script])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "responses violate the OpenAPI document:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn self_signed(dir: &Path, cn: &str) {
+    let o = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+        ])
+        .args([
+            "-subj",
+            &format!("/CN={cn}"),
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(dir.join("key.pem.new"))
+        .arg("-out")
+        .arg(dir.join("cert.pem.new"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Replace both files as a deployment would (rename is atomic).
+    std::fs::rename(dir.join("key.pem.new"), dir.join("key.pem")).unwrap();
+    std::fs::rename(dir.join("cert.pem.new"), dir.join("cert.pem")).unwrap();
+}
+
+fn issuer(s: &Server) -> String {
+    let o = Command::new("curl")
+        .args(["-s", "-v", "-o", "/dev/null", "--cacert"])
+        .arg(s.ca.as_ref().unwrap())
+        .arg(format!("{}/healthz", s.base))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .find(|l| l.contains("issuer:"))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn tls_reloads_and_plaintext_stays_on_loopback() {
+    if !have("curl") || !have("openssl") {
+        return;
+    }
+    let l = Ledger::sqlite();
+    // Plain HTTP on a routable address is refused before anything listens.
+    let o = l.run(&["serve", "--listen", "0.0.0.0:1", "--plaintext"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("loopback"),
+        "{o:?}"
+    );
+    // No TLS and no --plaintext: refused.
+    let o = l.run(&["serve", "--listen", "127.0.0.1:1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("TLS is required"),
+        "{o:?}"
+    );
+    // A config file with an unknown field is bad input naming it.
+    let cfg = write(
+        &l,
+        "server.toml",
+        "listen = \"127.0.0.1:1\"\nplaintxt = true\n",
+    );
+    let o = l.run(&["serve", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("plaintxt"),
+        "{o:?}"
+    );
+
+    let tls = l.path("tls");
+    std::fs::create_dir_all(&tls).unwrap();
+    self_signed(&tls, "first");
+    let s = Server::start(&l, &[], &[], Some(&tls));
+    assert!(issuer(&s).contains("first"), "{}", issuer(&s));
+    // Plain HTTP to the TLS port gets no API.
+    let o = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(s.base.replace("https", "http") + "/healthz")
+        .output()
+        .unwrap();
+    assert_ne!(String::from_utf8_lossy(&o.stdout), "200");
+    // The certificate is replaced on disk: the server picks it up.
+    self_signed(&tls, "second");
+    let t0 = Instant::now();
+    while !issuer(&s).contains("second") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "certificate not reloaded"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(s.call("GET", "/healthz", None, None).0, 200);
+}
+
+#[test]
+fn kill_9_mid_batch_loses_no_acknowledged_record() {
+    if !have("curl") {
+        return;
+    }
+    for l in engines() {
+        let gha = token(&l, &["--scope", "builder:write", "--builder-id", GHA]);
+        let read = token(&l, &["--scope", "read"]);
+        let s = Server::start(&l, &[], &[], None);
+        let files: Vec<(String, PathBuf)> = (0..40u32)
+            .map(|i| {
+                let d = format!("sha256:{:064x}", 0xbeef_0000u64 + u64::from(i));
+                let f = write(
+                    &l,
+                    &format!("r{i}.json"),
+                    &format!(r#"{{"subjects":[{{"digest":"{d}"}}],"builder":{{"id":"{GHA}"}},"components":[{{"purl":"pkg:golang/example.com/m{i}@v1.0.{i}"}}]}}"#),
+                );
+                (d, f)
+            })
+            .collect();
+        // Submit from a thread; kill the server while it runs.
+        let base = s.base.clone();
+        let token2 = gha.clone();
+        let submit = std::thread::spawn(move || {
+            let mut acked = Vec::new();
+            for (d, f) in files {
+                let o = Command::new("curl")
+                    .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+                    .args(["-H", &format!("Authorization: Bearer {token2}")])
+                    .arg("--data-binary")
+                    .arg(format!("@{}", f.display()))
+                    .arg(format!("{base}/api/v1/records"))
+                    .output()
+                    .unwrap();
+                if String::from_utf8_lossy(&o.stdout) == "201" {
+                    acked.push(d);
+                }
+            }
+            acked
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        let mut s = s;
+        s.child.kill().unwrap();
+        let _ = s.child.wait();
+        let acked = submit.join().unwrap();
+        drop(s);
+        // After a restart every acknowledged record is there, whole.
+        let s = Server::start(&l, &[], &[], None);
+        for d in &acked {
+            let (c, v) = s.json("GET", &format!("/api/v1/images/{d}"), Some(&read), None);
+            assert_eq!(c, 200, "[{}] acknowledged {d} lost: {v}", l.engine());
+            assert_eq!(v["records"][0]["components"].as_array().unwrap().len(), 1);
+        }
+        let audit = l.json(&["audit", "verify"]);
+        assert_eq!(audit["intact"], true, "[{}] {audit}", l.engine());
+        eprintln!(
+            "[{}] {} of 40 acknowledged before kill -9; all present",
+            l.engine(),
+            acked.len()
+        );
+    }
+}

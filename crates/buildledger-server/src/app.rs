@@ -1,0 +1,148 @@
+//! Shared state of a running server: a small pool of ledger connections
+//! (the store is synchronous: every use case runs on a blocking thread),
+//! the settings and policy the use cases need, and the metrics.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::http::{HeaderMap, StatusCode, header};
+use buildledger_service::tokens::{Principal, Scope};
+use buildledger_service::{Access, Settings, Store};
+
+use crate::metrics::Metrics;
+use crate::problem::ApiError;
+
+/// Everything a request handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    target: String,
+    pool: Mutex<Vec<Store>>,
+    pool_size: usize,
+    pub(crate) settings: Settings,
+    pub(crate) trust_policy: Option<PathBuf>,
+    pub(crate) metrics: Metrics,
+    pub(crate) max_page: usize,
+}
+
+impl AppState {
+    /// State over the ledger at `target` (opened read-write and migrated
+    /// once, here, so a replica that starts is a replica that is current).
+    pub fn new(
+        target: String,
+        pool_size: usize,
+        settings: Settings,
+        trust_policy: Option<PathBuf>,
+        max_page: usize,
+    ) -> buildledger_service::Result<AppState> {
+        let first = buildledger_service::open::open(Some(&target), Access::ReadWrite)?;
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                target,
+                pool: Mutex::new(vec![first]),
+                pool_size,
+                settings,
+                trust_policy,
+                metrics: Metrics::new(),
+                max_page,
+            }),
+        })
+    }
+
+    /// The metrics registry.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// Settings (input limits).
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The trusted-builder policy file, if configured.
+    pub fn trust_policy(&self) -> Option<&std::path::Path> {
+        self.inner.trust_policy.as_deref()
+    }
+
+    /// Largest page.
+    pub fn max_page(&self) -> usize {
+        self.inner.max_page
+    }
+
+    /// Run `f` with a ledger connection on a blocking thread. A connection
+    /// that failed is dropped rather than returned to the pool.
+    pub async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> buildledger_service::Result<T> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let taken = me.inner.pool.lock().ok().and_then(|mut p| p.pop());
+            let mut store = match taken {
+                Some(s) => s,
+                None => buildledger_service::open::open(Some(&me.inner.target), Access::ReadWrite)?,
+            };
+            let r = f(&mut store);
+            let healthy = !matches!(
+                &r,
+                Err(e) if e.kind == buildledger_service::ErrorKind::Unavailable
+            );
+            if healthy
+                && let Ok(mut p) = me.inner.pool.lock()
+                && p.len() < me.inner.pool_size
+            {
+                p.push(store);
+            }
+            r
+        })
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("worker failed: {e}"),
+            )
+        })?
+        .map_err(ApiError::from)
+    }
+
+    /// The caller, from `Authorization: Bearer …`, with `scope` required.
+    /// Missing or bad token: 401; wrong scope: 403.
+    pub async fn authorize(
+        &self,
+        headers: &HeaderMap,
+        scope: Scope,
+    ) -> Result<Principal, ApiError> {
+        let Some(value) = headers.get(header::AUTHORIZATION) else {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "missing Authorization: Bearer token",
+            ));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                let (scheme, rest) = v.split_once(' ')?;
+                scheme
+                    .eq_ignore_ascii_case("bearer")
+                    .then(|| rest.trim().to_string())
+            })
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "Authorization must be `Bearer TOKEN`",
+                )
+            })?;
+        let p = self
+            .with_store(move |s| buildledger_service::tokens::authenticate(s, &token))
+            .await?;
+        p.require(scope).map_err(ApiError::from)?;
+        Ok(p)
+    }
+}

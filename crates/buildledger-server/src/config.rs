@@ -1,0 +1,173 @@
+//! The server's configuration: a TOML file, then environment overrides, then
+//! command-line flags (the interface applies those). Every field is
+//! documented in `docs/server.md`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Errors reading or checking the configuration (bad input: exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// How the server runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on (`127.0.0.1:8443`, `[::]:8443`).
+    pub listen: String,
+    /// The ledger: a SQLite path or a PostgreSQL URL (`BUILDLEDGER_DB`).
+    pub db: Option<String>,
+    /// TLS certificate chain (PEM); reloaded when the file changes.
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM); reloaded with the certificate.
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP: refused unless `listen` is a loopback address.
+    pub plaintext: bool,
+    /// Trusted-builder policy for `POST /api/v1/attestations`.
+    pub trust_policy: Option<PathBuf>,
+    /// Largest request body, in bytes (K/M/G suffixes in the file: "16M").
+    pub max_body_bytes: String,
+    /// Longest a request may take, in seconds.
+    pub request_timeout_secs: u64,
+    /// Database connections kept open (per replica).
+    pub pool_size: usize,
+    /// `text` or `json` log lines on standard error.
+    pub log_format: String,
+    /// Largest page a list returns (`limit` is capped to it).
+    pub max_page: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: "127.0.0.1:8443".into(),
+            db: None,
+            tls_cert: None,
+            tls_key: None,
+            plaintext: false,
+            trust_policy: None,
+            max_body_bytes: "16M".into(),
+            request_timeout_secs: 30,
+            pool_size: 8,
+            log_format: "text".into(),
+            max_page: 1000,
+        }
+    }
+}
+
+/// Environment variables that override the file, by field.
+pub const ENV_OVERRIDES: &[(&str, &str)] = &[
+    ("listen", "BUILDLEDGER_LISTEN"),
+    ("db", "BUILDLEDGER_DB"),
+    ("tls_cert", "BUILDLEDGER_TLS_CERT"),
+    ("tls_key", "BUILDLEDGER_TLS_KEY"),
+    ("trust_policy", "BUILDLEDGER_TRUST_POLICY"),
+    ("max_body_bytes", "BUILDLEDGER_MAX_BODY_BYTES"),
+    ("log_format", "BUILDLEDGER_LOG_FORMAT"),
+];
+
+/// Longest configuration file read.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+impl Config {
+    /// The file at `path` (or the defaults), then `env` overrides.
+    pub fn load(
+        path: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut c = match path {
+            None => Config::default(),
+            Some(p) => {
+                let bytes = buildledger_service::types::read_regular_file(p, MAX_CONFIG_BYTES)
+                    .map_err(|e| ConfigError(format!("--config {e}")))?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| ConfigError(format!("{}: not UTF-8", p.display())))?;
+                toml::from_str(&text).map_err(|e| ConfigError(format!("{}: {e}", p.display())))?
+            }
+        };
+        for (field, var) in ENV_OVERRIDES {
+            let Some(v) = env(var).filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            match *field {
+                "listen" => c.listen = v,
+                "db" => c.db = Some(v),
+                "tls_cert" => c.tls_cert = Some(v.into()),
+                "tls_key" => c.tls_key = Some(v.into()),
+                "trust_policy" => c.trust_policy = Some(v.into()),
+                "max_body_bytes" => c.max_body_bytes = v,
+                "log_format" => c.log_format = v,
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+
+    /// The listen address, parsed.
+    pub fn addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen.parse().map_err(|_| {
+            ConfigError(format!(
+                "listen {:?}: expected IP:PORT, e.g. 127.0.0.1:8443 or [::]:8443",
+                self.listen
+            ))
+        })
+    }
+
+    /// The body limit in bytes.
+    pub fn body_limit(&self) -> Result<usize, ConfigError> {
+        buildledger_service::types::parse_size(&self.max_body_bytes)
+            .and_then(|b| usize::try_from(b).ok())
+            .filter(|b| *b > 0)
+            .ok_or_else(|| {
+                ConfigError(format!(
+                    "max_body_bytes {:?}: expected a size, e.g. 16M",
+                    self.max_body_bytes
+                ))
+            })
+    }
+
+    /// The request timeout.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs.max(1))
+    }
+
+    /// Check what must hold before anything listens: TLS files, or plain
+    /// HTTP on a loopback address only; a known log format.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let addr = self.addr()?;
+        self.body_limit()?;
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(ConfigError(format!(
+                "log_format {:?}: expected text or json",
+                self.log_format
+            )));
+        }
+        if self.pool_size == 0 || self.max_page == 0 {
+            return Err(ConfigError(
+                "pool_size and max_page must be at least 1".into(),
+            ));
+        }
+        match (self.plaintext, &self.tls_cert, &self.tls_key) {
+            (true, None, None) => {
+                if !addr.ip().is_loopback() {
+                    return Err(ConfigError(format!(
+                        "--plaintext on {addr} refused: plain HTTP is only served on a loopback address (127.0.0.1, ::1); give --tls-cert and --tls-key"
+                    )));
+                }
+                Ok(())
+            }
+            (true, _, _) => Err(ConfigError(
+                "--plaintext and --tls-cert/--tls-key exclude each other".into(),
+            )),
+            (false, Some(_), Some(_)) => Ok(()),
+            (false, _, _) => Err(ConfigError(
+                "TLS is required: give --tls-cert and --tls-key (or --plaintext on a loopback address)"
+                    .into(),
+            )),
+        }
+    }
+}

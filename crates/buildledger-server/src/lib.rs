@@ -1,0 +1,248 @@
+//! `buildledger serve`: the application layer (`buildledger-service`) as an
+//! authenticated JSON API over HTTPS, for CI pipelines, clusters and
+//! dashboards. It re-implements nothing: every route authenticates, parses
+//! its parameters, calls one use case on a blocking thread (the store is
+//! synchronous) and returns the use case's result, or its error as
+//! `application/problem+json` (`problem`: the one mapping of error kinds to
+//! HTTP statuses).
+//!
+//! - [`config`]: the TOML file, environment overrides, and the checks made
+//!   before anything listens (TLS, or plain HTTP on loopback only).
+//! - `app`: shared state: a pool of ledger connections, settings, the
+//!   trusted-builder policy, bearer-token authentication and scopes.
+//! - `routes`: the handlers; lists are pages with an opaque cursor.
+//! - [`openapi`]: the OpenAPI 3.1 document, from the route table and the
+//!   service's result schemas.
+//! - `metrics`: Prometheus request counts, latency histograms, submissions.
+//!
+//! Security: TLS (rustls on aws-lc-rs) from PEM files, reloaded when they
+//! change; request bodies are bounded before they are read; every request
+//! has a deadline; log lines carry the method, route, status, latency and
+//! the token's *name*, never a header, a token or a body.
+
+pub mod config;
+pub mod openapi;
+
+mod app;
+mod metrics;
+mod problem;
+mod routes;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+
+pub use app::AppState;
+pub use config::{Config, ConfigError};
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The configuration is wrong (exit 2).
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// The ledger could not be opened.
+    #[error("{0}")]
+    Ledger(#[from] buildledger_service::Error),
+    /// Listening, TLS or the runtime failed (exit 1).
+    #[error("{0}")]
+    Io(String),
+}
+
+/// The router over `state`, with body limit, deadline, metrics and logs.
+pub fn router(state: AppState, body_limit: usize, timeout: Duration) -> Router {
+    let api = Router::new()
+        .route("/api/v1/records", post(routes::post_records))
+        .route("/api/v1/attestations", post(routes::post_attestation))
+        .route("/api/v1/sboms", post(routes::post_sbom))
+        .route("/api/v1/images/{digest}", get(routes::get_image))
+        .route("/api/v1/images/{digest}/vulns", get(routes::get_vulns))
+        .route(
+            "/api/v1/advisories/{id}/affected",
+            get(routes::get_affected),
+        )
+        .route("/api/v1/query", get(routes::get_query))
+        .route("/api/v1/table", get(routes::get_table))
+        .route("/api/v1/changes", get(routes::get_changes))
+        .route("/api/v1/mismatches", get(routes::get_mismatches))
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { axum::Json(openapi::document()) }),
+        )
+        .route("/healthz", get(routes::healthz))
+        .route("/readyz", get(routes::readyz))
+        .route("/metrics", get(routes::metrics));
+    api.fallback(|| async {
+        problem::ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "not_found",
+            "no such route (see /api/v1/openapi.json)",
+        )
+    })
+    .layer(middleware::from_fn_with_state(state.clone(), observe))
+    .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+        axum::http::StatusCode::REQUEST_TIMEOUT,
+        timeout,
+    ))
+    .layer(DefaultBodyLimit::max(body_limit))
+    .with_state(state)
+}
+
+/// Count and log every request: method, route template, status, latency.
+async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let t0 = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "(unmatched)".into());
+    let resp = next.run(req).await;
+    let secs = t0.elapsed().as_secs_f64();
+    let status = resp.status().as_u16();
+    st.metrics().request(&route, &method, status, secs);
+    tracing::info!(
+        target: "buildledger::http",
+        method = %method,
+        route = %route,
+        status,
+        ms = secs * 1000.0,
+        "request"
+    );
+    resp
+}
+
+fn modified(p: &PathBuf) -> Option<SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+/// Run the server until SIGINT/SIGTERM; in-flight requests finish first
+/// (up to 30 s). `settings` gives the input limits.
+pub fn serve(config: Config, settings: buildledger_service::Settings) -> Result<(), ServeError> {
+    config.check()?;
+    let addr: SocketAddr = config.addr()?;
+    let body_limit = config.body_limit()?;
+    let target = buildledger_service::open::resolve_target(config.db.as_deref())?;
+    init_logs(&config.log_format);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ServeError::Io(format!("runtime: {e}")))?;
+    rt.block_on(async move {
+        let state = {
+            let target = target.clone();
+            let policy = config.trust_policy.clone();
+            let pool = config.pool_size;
+            let max_page = config.max_page;
+            tokio::task::spawn_blocking(move || {
+                AppState::new(target, pool, settings, policy, max_page)
+            })
+            .await
+            .map_err(|e| ServeError::Io(e.to_string()))??
+        };
+        let app = router(state, body_limit, config.timeout());
+        let handle = axum_server::Handle::new();
+        {
+            let handle = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                tracing::info!("shutting down: finishing in-flight requests");
+                handle.graceful_shutdown(Some(Duration::from_secs(30)));
+            });
+        }
+        let shown = buildledger_service::types::redact_url(&target);
+        let svc = app.into_make_service();
+        if config.plaintext {
+            tracing::info!(%addr, ledger = %shown, "listening (plain HTTP, loopback only)");
+            axum_server::bind(addr)
+                .handle(handle)
+                .serve(svc)
+                .await
+                .map_err(|e| ServeError::Io(format!("{addr}: {e}")))
+        } else {
+            let (cert, key) = match (&config.tls_cert, &config.tls_key) {
+                (Some(c), Some(k)) => (c.clone(), k.clone()),
+                _ => unreachable!("checked by Config::check"),
+            };
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+                .await
+                .map_err(|e| {
+                    ServeError::Config(ConfigError(format!(
+                        "--tls-cert {} / --tls-key {}: {e}",
+                        cert.display(),
+                        key.display()
+                    )))
+                })?;
+            spawn_reloader(tls.clone(), cert, key);
+            tracing::info!(%addr, ledger = %shown, "listening (TLS)");
+            axum_server::bind_rustls(addr, tls)
+                .handle(handle)
+                .serve(svc)
+                .await
+                .map_err(|e| ServeError::Io(format!("{addr}: {e}")))
+        }
+    })
+}
+
+/// Reload the certificate and key when either file changes (checked every
+/// 2 s); a pair that does not load keeps the previous one and is logged.
+fn spawn_reloader(tls: axum_server::tls_rustls::RustlsConfig, cert: PathBuf, key: PathBuf) {
+    tokio::spawn(async move {
+        let mut seen = (modified(&cert), modified(&key));
+        loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let now = (modified(&cert), modified(&key));
+            if now == seen {
+                continue;
+            }
+            match tls.reload_from_pem_file(&cert, &key).await {
+                Ok(()) => {
+                    tracing::info!(cert = %cert.display(), "TLS certificate reloaded");
+                    seen = now;
+                }
+                Err(e) => tracing::warn!(
+                    cert = %cert.display(),
+                    error = %e,
+                    "TLS certificate changed but does not load; keeping the previous one"
+                ),
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+fn init_logs(format: &str) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = if format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.with_ansi(false).try_init()
+    };
+}

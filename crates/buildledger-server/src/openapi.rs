@@ -1,0 +1,456 @@
+//! The OpenAPI 3.1 document of the API, generated from the route table here
+//! and the result schemas of the application layer (`schemas::all`, the
+//! same JSON schemas `--json` is checked against). Hand-assembled rather
+//! than derived with a second schema generator: every result type already
+//! has a schemars schema, and OpenAPI 3.1 takes JSON Schema 2020-12 as it
+//! is. A test checks that every route the router serves is documented and
+//! every documented response validates.
+
+use serde_json::{Map, Value, json};
+
+/// What a route returns on success.
+#[derive(Debug, Clone, Copy)]
+pub enum Returns {
+    /// A result schema by name (`show`).
+    Result(&'static str),
+    /// A page whose items are the elements of an array result schema.
+    Page(&'static str),
+    /// Plain text.
+    Text,
+}
+
+/// One documented operation.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The path as axum and OpenAPI write it (`/api/v1/images/{digest}`).
+    pub path: &'static str,
+    /// operationId.
+    pub operation: &'static str,
+    /// What it does.
+    pub summary: &'static str,
+    /// The scope it needs (None: no authentication).
+    pub scope: Option<&'static str>,
+    /// Query and path parameters: (name, in, type, required, description).
+    pub params: &'static [(&'static str, &'static str, &'static str, bool, &'static str)],
+    /// Request body: (media type, description).
+    pub body: Option<(&'static str, &'static str)>,
+    /// Success status.
+    pub status: u16,
+    /// Success body.
+    pub returns: Returns,
+}
+
+const PAGE: &[(&str, &str, &str, bool, &str)] = &[
+    (
+        "limit",
+        "query",
+        "integer",
+        false,
+        "At most this many items (default 100, capped by the server).",
+    ),
+    (
+        "cursor",
+        "query",
+        "string",
+        false,
+        "The `next_cursor` of the previous page.",
+    ),
+];
+
+/// Every route of the API.
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: "POST",
+        path: "/api/v1/records",
+        operation: "postRecords",
+        summary: "Record one build record, or an array of them (each in its own transaction). A builder token may submit only records that name its builder id.",
+        scope: Some("builder:write"),
+        params: &[],
+        body: Some((
+            "application/json",
+            "A build record (schema/build-record.v1.json) or a non-empty array of them.",
+        )),
+        status: 201,
+        returns: Returns::Result("record"),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/attestations",
+        operation: "postAttestation",
+        summary: "Verify a DSSE envelope (in-toto Statement v1, SLSA provenance v1) against the server's trusted-builder policy and record it. A builder token may submit only attestations of its own builder.",
+        scope: Some("builder:write"),
+        params: &[
+            (
+                "digest",
+                "query",
+                "string",
+                false,
+                "A digest the attestation must name as a subject.",
+            ),
+            (
+                "allow_unverified",
+                "query",
+                "boolean",
+                false,
+                "Keep an envelope that does not verify, as unverified.",
+            ),
+        ],
+        body: Some(("application/json", "A DSSE envelope.")),
+        status: 201,
+        returns: Returns::Result("record-one"),
+    },
+    Route {
+        method: "POST",
+        path: "/api/v1/sboms",
+        operation: "postSbom",
+        summary: "Record the components of a CycloneDX (1.4–1.6) or SPDX 2.3 JSON SBOM as an unverified claim.",
+        scope: Some("builder:write"),
+        params: &[(
+            "digest",
+            "query",
+            "string",
+            false,
+            "The image digest it describes (default: the one the SBOM names).",
+        )],
+        body: Some(("application/json", "A CycloneDX or SPDX JSON document.")),
+        status: 201,
+        returns: Returns::Result("sbom-import"),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/images/{digest}",
+        operation: "getImage",
+        summary: "Everything the ledger knows about one image digest.",
+        scope: Some("read"),
+        params: &[("digest", "path", "string", true, "sha256:<64 hex>")],
+        body: None,
+        status: 200,
+        returns: Returns::Result("show"),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/images/{digest}/vulns",
+        operation: "getImageVulns",
+        summary: "Findings for one image (toolchain advisories have kind `toolchain`).",
+        scope: Some("read"),
+        params: &[
+            ("digest", "path", "string", true, "sha256:<64 hex>"),
+            PAGE[0],
+            PAGE[1],
+        ],
+        body: None,
+        status: 200,
+        returns: Returns::Page("vulns"),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/advisories/{id}/affected",
+        operation: "getAffected",
+        summary: "Every image digest affected by an advisory (any id or alias).",
+        scope: Some("read"),
+        params: &[
+            (
+                "id",
+                "path",
+                "string",
+                true,
+                "Advisory id or alias (CVE, GHSA, GO-…).",
+            ),
+            PAGE[0],
+            PAGE[1],
+        ],
+        body: None,
+        status: 200,
+        returns: Returns::Page("affected"),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/query",
+        operation: "query",
+        summary: "Records matching a toolchain, package, source or API-stability query (as `buildledger query`).",
+        scope: Some("read"),
+        params: &[
+            (
+                "toolchain",
+                "query",
+                "string",
+                false,
+                "NAME@VERSION or NAME@RANGE: go@1.13.4, go@<1.14.",
+            ),
+            (
+                "package",
+                "query",
+                "string",
+                false,
+                "A purl without version, optionally @VERSION or @RANGE.",
+            ),
+            ("repo", "query", "string", false, "Source repository URL."),
+            (
+                "commit",
+                "query",
+                "string",
+                false,
+                "Commit id or prefix (7+ hex digits).",
+            ),
+            ("tag", "query", "string", false, "Tag built."),
+            (
+                "api_stability",
+                "query",
+                "string",
+                false,
+                "alpha, beta, stable or deprecated.",
+            ),
+            (
+                "trusted_only",
+                "query",
+                "boolean",
+                false,
+                "Only verified or observed records.",
+            ),
+            PAGE[0],
+            PAGE[1],
+        ],
+        body: None,
+        status: 200,
+        returns: Returns::Page("query"),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/table",
+        operation: "getTable",
+        summary: "The mapping table, one row per image digest.",
+        scope: Some("read"),
+        params: PAGE,
+        body: None,
+        status: 200,
+        returns: Returns::Page("table"),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/changes",
+        operation: "getChanges",
+        summary: "Findings added and removed since a time.",
+        scope: Some("read"),
+        params: &[
+            (
+                "since",
+                "query",
+                "string",
+                true,
+                "RFC 3339, YYYY-MM-DD, or 15m/24h/7d.",
+            ),
+            PAGE[0],
+            PAGE[1],
+        ],
+        body: None,
+        status: 200,
+        returns: Returns::Page("changes"),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/mismatches",
+        operation: "getMismatches",
+        summary: "Where build claims disagree with what the image shows.",
+        scope: Some("read"),
+        params: &[
+            ("digest", "query", "string", false, "Only this digest."),
+            PAGE[0],
+            PAGE[1],
+        ],
+        body: None,
+        status: 200,
+        returns: Returns::Page("mismatches"),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/openapi.json",
+        operation: "getOpenApi",
+        summary: "This document.",
+        scope: None,
+        params: &[],
+        body: None,
+        status: 200,
+        returns: Returns::Result("openapi"),
+    },
+    Route {
+        method: "GET",
+        path: "/healthz",
+        operation: "healthz",
+        summary: "The process answers.",
+        scope: None,
+        params: &[],
+        body: None,
+        status: 200,
+        returns: Returns::Text,
+    },
+    Route {
+        method: "GET",
+        path: "/readyz",
+        operation: "readyz",
+        summary: "The database answers and its schema is this build's.",
+        scope: None,
+        params: &[],
+        body: None,
+        status: 200,
+        returns: Returns::Text,
+    },
+    Route {
+        method: "GET",
+        path: "/metrics",
+        operation: "metrics",
+        summary: "Prometheus metrics (text exposition).",
+        scope: None,
+        params: &[],
+        body: None,
+        status: 200,
+        returns: Returns::Text,
+    },
+];
+
+fn problem_schema() -> Value {
+    json!({
+        "type": "object",
+        "description": "RFC 9457 problem details.",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string", "format": "uri"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "field": {"type": "string", "description": "The parameter, header or field at fault."},
+            "result": {"description": "A structured result that goes with the failure."}
+        }
+    })
+}
+
+fn ref_to(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+/// The OpenAPI document.
+pub fn document() -> Value {
+    let mut schemas = Map::new();
+    for (name, schema) in buildledger_service::schemas::all() {
+        let mut s = schema;
+        if let Some(o) = s.as_object_mut() {
+            if let Some(Value::Object(defs)) = o.remove("$defs") {
+                for (k, v) in defs {
+                    schemas.insert(k, v);
+                }
+            }
+            o.remove("$schema");
+        }
+        schemas.insert(format!("{name}.v1"), s);
+    }
+    // One record (attestations return a single record).
+    if let Some(items) = schemas
+        .get("record.v1")
+        .and_then(|r| r.get("items"))
+        .cloned()
+    {
+        schemas.insert("record-one.v1".into(), items);
+    }
+    schemas.insert("problem".into(), problem_schema());
+    schemas.insert(
+        "openapi.v1".into(),
+        json!({"type": "object", "description": "An OpenAPI 3.1 document."}),
+    );
+    let mut paths = Map::new();
+    for r in ROUTES {
+        let item = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
+        let content = match r.returns {
+            Returns::Text => json!({"text/plain": {"schema": {"type": "string"}}}),
+            Returns::Result(name) => {
+                json!({"application/json": {"schema": ref_to(&format!("{name}.v1"))}})
+            }
+            Returns::Page(name) => json!({"application/json": {"schema": {
+                "type": "object",
+                "required": ["items", "next_cursor"],
+                "properties": {
+                    "items": ref_to(&format!("{name}.v1")),
+                    "next_cursor": {"type": ["string", "null"], "description": "Pass as `cursor` for the next page; null on the last page."}
+                }
+            }}}),
+        };
+        let problem = json!({"application/problem+json": {"schema": ref_to("problem")}});
+        let mut responses = Map::new();
+        responses.insert(
+            r.status.to_string(),
+            json!({"description": "Success.", "content": content}),
+        );
+        let mut errors = vec![("503", "The database is unavailable.")];
+        if r.scope.is_some() {
+            errors.extend([
+                (
+                    "400",
+                    "Bad input: the parameter or field at fault is named.",
+                ),
+                ("401", "Missing, malformed, unknown or revoked token."),
+                (
+                    "403",
+                    "The token lacks the scope, or is bound to another builder.",
+                ),
+                ("404", "Not in the ledger."),
+                ("500", "Internal error."),
+            ]);
+        }
+        if r.body.is_some() {
+            errors.extend([
+                ("413", "The body is over the server's limit."),
+                ("409", "Conflicts with what is stored."),
+            ]);
+        }
+        for (code, why) in errors {
+            responses.insert(
+                code.into(),
+                json!({"description": why, "content": problem.clone()}),
+            );
+        }
+        let params: Vec<Value> = r
+            .params
+            .iter()
+            .map(|(name, at, ty, required, desc)| {
+                json!({"name": name, "in": at, "required": required, "description": desc, "schema": {"type": ty}})
+            })
+            .collect();
+        let mut op = json!({
+            "operationId": r.operation,
+            "summary": r.summary,
+            "parameters": params,
+            "responses": responses,
+        });
+        if let Some(scope) = r.scope {
+            op["security"] = json!([{"bearer": [scope]}]);
+            op["description"] = json!(format!(
+                "Needs a token with the `{scope}` scope (or `admin`)."
+            ));
+        } else {
+            op["security"] = json!([]);
+        }
+        if let Some((media, desc)) = r.body {
+            op["requestBody"] = json!({"required": true, "description": desc, "content": {media: {"schema": {"type": "object"}}}});
+        }
+        item[r.method.to_ascii_lowercase()] = op;
+    }
+    let doc = json!({
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {
+            "title": "buildledger",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The build ledger: what container images were built from, their findings, and where claims disagree. Errors are application/problem+json (RFC 9457); lists are pages with a cursor."
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "A token from `buildledger token create`."}},
+            "schemas": schemas,
+        },
+        "paths": paths,
+    });
+    // Result schemas refer to their own `$defs`; here those live in components.
+    let text = serde_json::to_string(&doc)
+        .unwrap_or_default()
+        .replace("\"#/$defs/", "\"#/components/schemas/");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}

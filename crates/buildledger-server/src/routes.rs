@@ -1,0 +1,389 @@
+//! The HTTP API: each route authenticates, parses its parameters, calls one
+//! use case of the application layer on a blocking thread and returns its
+//! result as JSON (lists as pages), or a problem document.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use base64::Engine as _;
+use buildledger_service::query::QueryRequest;
+use buildledger_service::record::Recorded;
+use buildledger_service::scan::SbomImported;
+use buildledger_service::tokens::Scope;
+use buildledger_service::types::{FindingChange, Hit, ImageFinding, ImageView, Mismatch, TableRow};
+use buildledger_service::{feeds, provenance, reads, record};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::problem::ApiError;
+
+/// Name the request body in messages.
+const BODY: &str = "request body";
+
+/// A page of a list: the items and the cursor of the next page (absent on
+/// the last page).
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    /// This page's items.
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// `limit` and `cursor` of a list request.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageParams {
+    /// At most this many items (capped at the server's `max_page`; default 100).
+    pub limit: Option<usize>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+impl PageParams {
+    fn offset(&self) -> Result<usize, ApiError> {
+        let Some(c) = &self.cursor else {
+            return Ok(0);
+        };
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(c)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.strip_prefix("o:").and_then(|n| n.parse().ok()))
+            .ok_or_else(|| {
+                ApiError::bad(
+                    "cursor",
+                    format!("cursor {c:?} is not one this server issued"),
+                )
+            })
+    }
+
+    fn limit(&self, max: usize) -> Result<usize, ApiError> {
+        match self.limit {
+            Some(0) => Err(ApiError::bad("limit", "limit must be at least 1")),
+            Some(n) => Ok(n.min(max)),
+            None => Ok(100.min(max)),
+        }
+    }
+}
+
+fn cursor(offset: usize) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
+}
+
+/// One page of `all` (the whole list, computed by the use case).
+fn page<T>(mut all: Vec<T>, p: &PageParams, max: usize) -> Result<Page<T>, ApiError> {
+    let offset = p.offset()?;
+    let limit = p.limit(max)?;
+    let end = offset.saturating_add(limit);
+    let next_cursor = (all.len() > end).then(|| cursor(end));
+    all.truncate(end);
+    let items = all.into_iter().skip(offset).collect();
+    Ok(Page { items, next_cursor })
+}
+
+fn body(b: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    b.map_err(|e| {
+        let status = e.status();
+        let kind = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "payload_too_large"
+        } else {
+            "bad_input"
+        };
+        let mut a = ApiError::new(status, kind, format!("{BODY}: {}", e.body_text()));
+        a.problem.field = Some(BODY.into());
+        a
+    })
+}
+
+fn query_params<T: serde::de::DeserializeOwned + Default>(
+    q: Result<Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, ApiError> {
+    q.map(|Query(v)| v)
+        .map_err(|e| ApiError::bad("query", e.body_text()))
+}
+
+/// `POST /api/v1/records`: one build record or an array (builder:write;
+/// a builder token only for records naming its builder).
+pub async fn post_records(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    b: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Vec<Recorded>>), ApiError> {
+    let p = st.authorize(&headers, Scope::BuilderWrite).await?;
+    let bytes = body(b)?;
+    let recs = record::parse_records(&bytes, BODY)?;
+    for r in &recs {
+        p.may_submit(r)?;
+    }
+    let n = recs.len() as u64;
+    let labelled: Vec<(String, _)> = recs
+        .into_iter()
+        .map(|r| (format!("api:{}", p.name), r))
+        .collect();
+    let stored = st
+        .with_store(move |s| record::record_all(s, &labelled))
+        .await?;
+    st.metrics().submitted("record", n);
+    Ok((StatusCode::CREATED, Json(stored)))
+}
+
+/// Parameters of `POST /api/v1/attestations`.
+#[derive(Debug, Default, Deserialize)]
+pub struct AttestationParams {
+    /// A digest the attestation must name.
+    pub digest: Option<String>,
+    /// Keep an envelope that does not verify, as unverified.
+    #[serde(default)]
+    pub allow_unverified: bool,
+}
+
+/// `POST /api/v1/attestations`: a DSSE envelope, verified against the
+/// server's trusted-builder policy (builder:write for that builder).
+pub async fn post_attestation(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<AttestationParams>, axum::extract::rejection::QueryRejection>,
+    b: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Recorded>), ApiError> {
+    let p = st.authorize(&headers, Scope::BuilderWrite).await?;
+    let q = query_params(q)?;
+    let bytes = body(b)?;
+    let Some(policy) = st.trust_policy().map(std::path::Path::to_path_buf) else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "this server has no trust_policy configured: it cannot verify attestations",
+        ));
+    };
+    let expect_digest = match &q.digest {
+        Some(d) => Some(reads::parse_digest(d, "digest")?),
+        None => None,
+    };
+    let opts = provenance::AttestationOptions {
+        allow_unverified: q.allow_unverified,
+        expect_digest,
+        submitter: Some(p),
+    };
+    let r = st
+        .with_store(move |s| {
+            let policy = provenance::load_policy(&policy)?;
+            provenance::record_envelope(s, &bytes, BODY, &policy, &opts)
+        })
+        .await?;
+    st.metrics().submitted("attestation", 1);
+    Ok((StatusCode::CREATED, Json(r)))
+}
+
+/// Parameters of `POST /api/v1/sboms`.
+#[derive(Debug, Default, Deserialize)]
+pub struct SbomParams {
+    /// The image digest the SBOM describes (default: the one it names).
+    pub digest: Option<String>,
+}
+
+/// `POST /api/v1/sboms`: a CycloneDX or SPDX JSON SBOM, recorded as an
+/// `sbom`/`unverified` record (builder:write).
+pub async fn post_sbom(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<SbomParams>, axum::extract::rejection::QueryRejection>,
+    b: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<SbomImported>), ApiError> {
+    st.authorize(&headers, Scope::BuilderWrite).await?;
+    let q = query_params(q)?;
+    let bytes = body(b)?;
+    let (rec, skipped, warnings) =
+        buildledger_service::scan::sbom_record(&bytes, BODY, q.digest.as_deref())?;
+    let r = st
+        .with_store(move |s| buildledger_service::scan::import_sbom(s, &rec, skipped, warnings))
+        .await?;
+    st.metrics().submitted("sbom", 1);
+    Ok((StatusCode::CREATED, Json(r)))
+}
+
+/// `GET /api/v1/images/{digest}`.
+pub async fn get_image(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(digest): Path<String>,
+) -> Result<Json<ImageView>, ApiError> {
+    st.authorize(&headers, Scope::Read).await?;
+    let d = reads::parse_digest(&digest, "digest")?;
+    Ok(Json(st.with_store(move |s| reads::show(s, &d)).await?))
+}
+
+/// `GET /api/v1/images/{digest}/vulns`.
+pub async fn get_vulns(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(digest): Path<String>,
+    q: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<ImageFinding>>, ApiError> {
+    st.authorize(&headers, Scope::Read).await?;
+    let p = query_params(q)?;
+    let d = reads::parse_digest(&digest, "digest")?;
+    let all = st.with_store(move |s| reads::vulns(s, &d)).await?;
+    Ok(Json(page(all, &p, st.max_page())?))
+}
+
+/// `GET /api/v1/advisories/{id}/affected` (any id or alias).
+pub async fn get_affected(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    q: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<ImageFinding>>, ApiError> {
+    st.authorize(&headers, Scope::Read).await?;
+    let p = query_params(q)?;
+    let all = st.with_store(move |s| reads::affected(s, &id)).await?;
+    Ok(Json(page(all, &p, st.max_page())?))
+}
+
+/// Parameters of `GET /api/v1/query` (as `query`'s flags).
+#[derive(Debug, Default, Deserialize)]
+pub struct QueryParams {
+    toolchain: Option<String>,
+    package: Option<String>,
+    repo: Option<String>,
+    commit: Option<String>,
+    tag: Option<String>,
+    api_stability: Option<String>,
+    trusted_only: Option<bool>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/v1/query?toolchain=…&package=…&repo=…`.
+pub async fn get_query(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<QueryParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<Hit>>, ApiError> {
+    st.authorize(&headers, Scope::Read).await?;
+    let q = query_params(q)?;
+    let p = PageParams {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    let req = QueryRequest {
+        toolchain: q.toolchain,
+        package: q.package,
+        repo: q.repo,
+        commit: q.commit,
+        tag: q.tag,
+        api_stability: q.api_stability,
+        trusted_only: q.trusted_only.unwrap_or(false),
+        limit: None,
+    };
+    // Checked before the ledger is touched.
+    let prepared = buildledger_service::query::prepare(&req)?;
+    let res = st
+        .with_store(move |s| buildledger_service::query::run(s, &prepared))
+        .await?;
+    Ok(Json(page(res.hits, &p, st.max_page())?))
+}
+
+/// `GET /api/v1/table`.
+pub async fn get_table(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<TableRow>>, ApiError> {
+    st.authorize(&headers, Scope::Read).await?;
+    let p = query_params(q)?;
+    let upto = p
+        .offset()?
+        .saturating_add(p.limit(st.max_page())?)
+        .saturating_add(1);
+    let all = st.with_store(move |s| reads::table(s, Some(upto))).await?;
+    Ok(Json(page(all, &p, st.max_page())?))
+}
+
+/// Parameters of `GET /api/v1/changes`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ChangesParams {
+    since: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/v1/changes?since=24h`.
+pub async fn get_changes(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<ChangesParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<FindingChange>>, ApiError> {
+    st.authorize(&headers, Scope::Read).await?;
+    let q = query_params(q)?;
+    let since = q.since.as_deref().ok_or_else(|| {
+        ApiError::bad(
+            "since",
+            "since is required (RFC 3339, YYYY-MM-DD or 15m/24h/7d)",
+        )
+    })?;
+    let t = feeds::parse_since(since).map_err(|e| {
+        let mut a = ApiError::from(e);
+        a.problem.field = Some("since".into());
+        a
+    })?;
+    let p = PageParams {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    let all = st.with_store(move |s| reads::changes(s, t)).await?;
+    Ok(Json(page(all, &p, st.max_page())?))
+}
+
+/// Parameters of `GET /api/v1/mismatches`.
+#[derive(Debug, Default, Deserialize)]
+pub struct MismatchParams {
+    digest: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/v1/mismatches[?digest=…]`.
+pub async fn get_mismatches(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<MismatchParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<Mismatch>>, ApiError> {
+    st.authorize(&headers, Scope::Read).await?;
+    let q = query_params(q)?;
+    let d = match &q.digest {
+        Some(d) => Some(reads::parse_digest(d, "digest")?),
+        None => None,
+    };
+    let p = PageParams {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    let all = st
+        .with_store(move |s| reads::mismatches(s, d.as_ref()))
+        .await?;
+    Ok(Json(page(all, &p, st.max_page())?))
+}
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// `GET /readyz`: the database answers and its schema is this build's.
+pub async fn readyz(State(st): State<AppState>) -> Result<&'static str, ApiError> {
+    st.with_store(reads::schema_state).await?;
+    Ok("ready\n")
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(st): State<AppState>) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        st.metrics().encode(),
+    )
+}
