@@ -259,6 +259,9 @@ fn tokens_scopes_bodies_and_pages() {
         let big = write(&l, "big.json", &format!("[{}]", "1,".repeat(40_000) + "1"));
         let (c, v) = s.json("POST", "/api/v1/records", Some(&gha), Some(&big));
         problem(c, &v, 413, "payload_too_large");
+        // Without a token the body is never read: 401, not 413.
+        let (c, v) = s.json("POST", "/api/v1/records", None, Some(&big));
+        problem(c, &v, 401, "unauthenticated");
         // Nothing of the above was stored.
         let (c, v) = s.json("GET", "/api/v1/table", Some(&read), None);
         assert_eq!(c, 200);

@@ -26,6 +26,7 @@ struct Inner {
     pub(crate) trust_policy: Option<PathBuf>,
     pub(crate) metrics: Metrics,
     pub(crate) max_page: usize,
+    pub(crate) body_limit: usize,
 }
 
 impl AppState {
@@ -37,6 +38,7 @@ impl AppState {
         settings: Settings,
         trust_policy: Option<PathBuf>,
         max_page: usize,
+        body_limit: usize,
     ) -> buildledger_service::Result<AppState> {
         let first = buildledger_service::open::open(Some(&target), Access::ReadWrite)?;
         Ok(AppState {
@@ -48,6 +50,7 @@ impl AppState {
                 trust_policy,
                 metrics: Metrics::new(),
                 max_page,
+                body_limit,
             }),
         })
     }
@@ -65,6 +68,11 @@ impl AppState {
     /// The trusted-builder policy file, if configured.
     pub fn trust_policy(&self) -> Option<&std::path::Path> {
         self.inner.trust_policy.as_deref()
+    }
+
+    /// Largest request body read.
+    pub fn body_limit(&self) -> usize {
+        self.inner.body_limit
     }
 
     /// Largest page.

@@ -141,7 +141,7 @@ pub fn serve(config: Config, settings: buildledger_service::Settings) -> Result<
             let pool = config.pool_size;
             let max_page = config.max_page;
             tokio::task::spawn_blocking(move || {
-                AppState::new(target, pool, settings, policy, max_page)
+                AppState::new(target, pool, settings, policy, max_page, body_limit)
             })
             .await
             .map_err(|e| ServeError::Io(e.to_string()))??

@@ -3,8 +3,7 @@
 //! result as JSON (lists as pages), or a problem document.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
@@ -83,15 +82,29 @@ fn page<T>(mut all: Vec<T>, p: &PageParams, max: usize) -> Result<Page<T>, ApiEr
     Ok(Page { items, next_cursor })
 }
 
-fn body(b: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    b.map_err(|e| {
-        let status = e.status();
-        let kind = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "payload_too_large"
+/// The request body, read only now (after authentication) and only up to
+/// the server's limit: an unauthenticated client cannot make the server
+/// buffer anything, and an oversized body is 413 without being held.
+async fn body(st: &AppState, b: Body) -> Result<Bytes, ApiError> {
+    let limit = st.body_limit();
+    axum::body::to_bytes(b, limit).await.map_err(|e| {
+        let too_large = e
+            .into_inner()
+            .downcast::<http_body_util::LengthLimitError>()
+            .is_ok();
+        let mut a = if too_large {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("{BODY}: over the limit of {limit} bytes (max_body_bytes)"),
+            )
         } else {
-            "bad_input"
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_input",
+                format!("{BODY}: the body could not be read"),
+            )
         };
-        let mut a = ApiError::new(status, kind, format!("{BODY}: {}", e.body_text()));
         a.problem.field = Some(BODY.into());
         a
     })
@@ -109,10 +122,10 @@ fn query_params<T: serde::de::DeserializeOwned + Default>(
 pub async fn post_records(
     State(st): State<AppState>,
     headers: HeaderMap,
-    b: Result<Bytes, BytesRejection>,
+    b: Body,
 ) -> Result<(StatusCode, Json<Vec<Recorded>>), ApiError> {
     let p = st.authorize(&headers, Scope::BuilderWrite).await?;
-    let bytes = body(b)?;
+    let bytes = body(&st, b).await?;
     let recs = record::parse_records(&bytes, BODY)?;
     for r in &recs {
         p.may_submit(r)?;
@@ -145,11 +158,11 @@ pub async fn post_attestation(
     State(st): State<AppState>,
     headers: HeaderMap,
     q: Result<Query<AttestationParams>, axum::extract::rejection::QueryRejection>,
-    b: Result<Bytes, BytesRejection>,
+    b: Body,
 ) -> Result<(StatusCode, Json<Recorded>), ApiError> {
     let p = st.authorize(&headers, Scope::BuilderWrite).await?;
     let q = query_params(q)?;
-    let bytes = body(b)?;
+    let bytes = body(&st, b).await?;
     let Some(policy) = st.trust_policy().map(std::path::Path::to_path_buf) else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -189,11 +202,11 @@ pub async fn post_sbom(
     State(st): State<AppState>,
     headers: HeaderMap,
     q: Result<Query<SbomParams>, axum::extract::rejection::QueryRejection>,
-    b: Result<Bytes, BytesRejection>,
+    b: Body,
 ) -> Result<(StatusCode, Json<SbomImported>), ApiError> {
     st.authorize(&headers, Scope::BuilderWrite).await?;
     let q = query_params(q)?;
-    let bytes = body(b)?;
+    let bytes = body(&st, b).await?;
     let (rec, skipped, warnings) =
         buildledger_service::scan::sbom_record(&bytes, BODY, q.digest.as_deref())?;
     let r = st
