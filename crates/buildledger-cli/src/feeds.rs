@@ -9,6 +9,7 @@ use buildledger_service::reads;
 use buildledger_service::types::ImageFinding;
 
 use crate::output::{Table, print_json};
+use crate::remote::{Remote, remote};
 use crate::{Result, open_store, settings};
 
 #[derive(clap::Subcommand)]
@@ -219,8 +220,10 @@ fn findings_table(rows: &[ImageFinding], with_digest: bool) -> Result<()> {
 
 pub fn vulns(db: &Option<String>, digest: &str, json: bool, fail: bool) -> Result<u8> {
     let d = reads::parse_digest(digest, "digest")?;
-    let mut store = open_store(db)?;
-    let rows = reads::vulns(&mut store, &d)?;
+    let rows = match remote() {
+        Some(r) => r.list(&format!("{}/vulns", Remote::image_path(&d)), &[], None)?,
+        None => reads::vulns(&mut open_store(db)?, &d)?,
+    };
     if json {
         print_json(&rows)?;
     } else {
@@ -241,8 +244,14 @@ pub fn vulns(db: &Option<String>, digest: &str, json: bool, fail: bool) -> Resul
 }
 
 pub fn affected(db: &Option<String>, id: &str, json: bool) -> Result<u8> {
-    let mut store = open_store(db)?;
-    let rows = reads::affected(&mut store, id)?;
+    let rows = match remote() {
+        Some(r) => r.list(
+            &format!("/api/v1/advisories/{}/affected", crate::remote::segment(id)),
+            &[],
+            None,
+        )?,
+        None => reads::affected(&mut open_store(db)?, id)?,
+    };
     if json {
         print_json(&rows)?;
     } else {
@@ -257,8 +266,10 @@ pub fn affected(db: &Option<String>, id: &str, json: bool) -> Result<u8> {
 pub fn changes(db: &Option<String>, since: &str, json: bool) -> Result<u8> {
     // Bad input is bad input whether or not a ledger exists.
     let t = svc::parse_since(since)?;
-    let mut store = open_store(db)?;
-    let rows = reads::changes(&mut store, t)?;
+    let rows = match remote() {
+        Some(r) => r.list("/api/v1/changes", &[("since", since.to_string())], None)?,
+        None => reads::changes(&mut open_store(db)?, t)?,
+    };
     if json {
         print_json(&rows)?;
     } else {

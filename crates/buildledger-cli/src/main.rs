@@ -43,6 +43,7 @@ mod feeds;
 mod output;
 mod reads;
 mod record;
+mod remote;
 mod scan;
 mod serve;
 mod trust;
@@ -72,6 +73,14 @@ struct Cli {
     /// Print machine-readable JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
+    /// Talk to a buildledger server instead of a database (https://HOST:PORT;
+    /// token from BUILDLEDGER_TOKEN). For record, sbom import and the reads
+    /// show, query, table, vulns, affected, changes, mismatches.
+    #[arg(long, global = true, env = "BUILDLEDGER_SERVER")]
+    server: Option<String>,
+    /// Trust this CA (PEM) for --server, besides the system's.
+    #[arg(long, global = true, env = "BUILDLEDGER_CA_CERT")]
+    ca_cert: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -178,7 +187,51 @@ enum Command {
     Token(serve::TokenCommand),
 }
 
+/// Where a command can run when `--server` is given.
+#[derive(PartialEq)]
+enum Reach {
+    /// Through the server too.
+    Remote,
+    /// Needs no ledger at all (`--server` is ignored).
+    Free,
+    /// On a database only: refused with `--server`.
+    Local,
+}
+
 impl Command {
+    fn reach(&self) -> Reach {
+        match self {
+            Command::Record(_)
+            | Command::Sbom(_)
+            | Command::Show { .. }
+            | Command::Vulns { .. }
+            | Command::Affected { .. }
+            | Command::Query(_)
+            | Command::Table { .. }
+            | Command::Changes { .. }
+            | Command::Mismatches { .. } => Reach::Remote,
+            Command::Keygen { .. } | Command::Attest { .. } => Reach::Free,
+            Command::Scan(a) if !a.records() => Reach::Free,
+            _ => Reach::Local,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Conflicts => "conflicts",
+            Command::Info => "info",
+            Command::Feed(_) => "feed",
+            Command::Rematch => "rematch",
+            Command::Lineage { .. } => "lineage",
+            Command::Audit(_) => "audit",
+            Command::Migrate => "migrate",
+            Command::Serve(_) => "serve",
+            Command::Token(_) => "token",
+            Command::Scan(_) => "scan --record",
+            _ => "this command",
+        }
+    }
+
     /// How this command opens the ledger. Reads never create or migrate it.
     fn access(&self) -> Access {
         match self {
@@ -426,6 +479,19 @@ fn settings() -> Settings {
 fn run(cli: Cli) -> Result<u8> {
     let json = cli.json;
     let db = &cli.db;
+    if cli.server.as_deref().is_some_and(|s| !s.trim().is_empty()) {
+        match cli.command.reach() {
+            Reach::Remote => remote::init(cli.server.as_deref(), cli.ca_cert.as_deref())?,
+            Reach::Free => {}
+            Reach::Local => {
+                remote::init(None, None)?;
+                return Err(CliError::input(format!(
+                    "`{}` works on a database, not through --server (unset --server / BUILDLEDGER_SERVER)",
+                    cli.command.name()
+                )));
+            }
+        }
+    }
     match cli.command {
         Command::Record(args) => record::run(db, args, json),
         Command::Show { digest } => reads::show(db, &digest, json),

@@ -6,6 +6,7 @@ use std::io::Write;
 use buildledger_service::{query::QueryRequest, reads as svc};
 
 use crate::output::{self, Format, Table};
+use crate::remote::{Remote, remote};
 use crate::{Result, open_store};
 
 #[derive(clap::Args)]
@@ -57,8 +58,10 @@ impl QueryArgs {
 
 pub fn show(db: &Option<String>, digest: &str, json: bool) -> Result<u8> {
     let d = svc::parse_digest(digest, "digest")?;
-    let mut store = open_store(db)?;
-    let view = svc::show(&mut store, &d)?;
+    let view = match remote() {
+        Some(r) => r.get(&Remote::image_path(&d), &[])?,
+        None => svc::show(&mut open_store(db)?, &d)?,
+    };
     if json {
         output::print_json(&view)?;
     } else {
@@ -69,9 +72,31 @@ pub fn show(db: &Option<String>, digest: &str, json: bool) -> Result<u8> {
 
 pub fn query(db: &Option<String>, q: QueryArgs, json: bool) -> Result<u8> {
     // Bad input is bad input whether or not a ledger exists.
-    let prepared = buildledger_service::query::prepare(&q.request())?;
-    let mut store = open_store(db)?;
-    let res = buildledger_service::query::run(&mut store, &prepared)?;
+    let req = q.request();
+    let prepared = buildledger_service::query::prepare(&req)?;
+    let res = match remote() {
+        Some(r) => {
+            let mut params: Vec<(&str, String)> = [
+                ("toolchain", &req.toolchain),
+                ("package", &req.package),
+                ("repo", &req.repo),
+                ("commit", &req.commit),
+                ("tag", &req.tag),
+                ("api_stability", &req.api_stability),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
+            .collect();
+            if req.trusted_only {
+                params.push(("trusted_only", "true".into()));
+            }
+            buildledger_service::query::QueryResult {
+                hits: r.list("/api/v1/query", &params, req.limit)?,
+                unreadable: vec![],
+            }
+        }
+        None => buildledger_service::query::run(&mut open_store(db)?, &prepared)?,
+    };
     for u in &res.unreadable {
         eprintln!(
             "warning: {} stored {} version(s) could not be compared and were skipped: {}",
@@ -116,8 +141,10 @@ pub fn query(db: &Option<String>, q: QueryArgs, json: bool) -> Result<u8> {
 }
 
 pub fn table(db: &Option<String>, format: Format, limit: Option<usize>, json: bool) -> Result<u8> {
-    let mut store = open_store(db)?;
-    let rows = svc::table(&mut store, limit)?;
+    let rows = match remote() {
+        Some(r) => r.list("/api/v1/table", &[], limit)?,
+        None => svc::table(&mut open_store(db)?, limit)?,
+    };
     let format = if json { Format::Json } else { format };
     if format == Format::Json {
         output::print_json(&rows)?;

@@ -112,6 +112,10 @@ impl RecordArgs {
 
 pub fn run(db: &Option<String>, a: RecordArgs, json: bool) -> Result<u8> {
     let settings = settings();
+    if let Some(r) = crate::remote::remote() {
+        let stored = submit(r, &a, &settings)?;
+        return print_recorded(&stored, json);
+    }
     // The ledger is opened (created, migrated) first, as it always was;
     // nothing is stored unless every input checks out.
     let mut store = open_store(db)?;
@@ -144,11 +148,55 @@ pub fn run(db: &Option<String>, a: RecordArgs, json: bool) -> Result<u8> {
         let all = svc::read_record_files(&a.files, &settings)?;
         svc::record_all(&mut store, &all)?
     };
+    print_recorded(&stored, json)
+}
+
+/// `record` through a server: every input is read and checked here first,
+/// then sent; the server decides trust exactly as a local ledger would.
+fn submit(
+    r: &crate::remote::Remote,
+    a: &RecordArgs,
+    settings: &buildledger_service::Settings,
+) -> Result<Vec<Recorded>> {
+    if let Some(att) = &a.attestation {
+        if a.policy.is_some() {
+            return Err(crate::CliError::input(
+                "--policy: with --server the server's trusted-builder policy applies; drop --policy",
+            ));
+        }
+        let bytes = settings
+            .read(att, buildledger_service::limits::ENVELOPE)
+            .map_err(|e| crate::CliError::input(format!("--attestation {}", e.message)))?;
+        let mut q: Vec<(&str, String)> = Vec::new();
+        if let Some(d) = a.digest.first() {
+            q.push((
+                "digest",
+                buildledger_service::reads::parse_digest(d, "--digest")?.to_string(),
+            ));
+        }
+        if a.allow_unverified {
+            q.push(("allow_unverified", "true".into()));
+        }
+        let one: Recorded = r.post("/api/v1/attestations", &q, bytes)?;
+        return Ok(vec![one]);
+    }
+    let records = if a.files.is_empty() {
+        vec![svc::record_from_flags(&a.flags(), settings)?]
+    } else {
+        svc::read_record_files(&a.files, settings)?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect()
+    };
+    r.submit(&records)
+}
+
+fn print_recorded(stored: &[Recorded], json: bool) -> Result<u8> {
     if json {
         crate::output::print_json(&stored)?;
         return Ok(0);
     }
-    for r in &stored {
+    for r in stored {
         println!(
             "recorded {} as record {} ({}, {}; {} components, {} APIs) from {}{}",
             r.subjects.join(", "),

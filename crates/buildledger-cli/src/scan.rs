@@ -70,6 +70,11 @@ fn duration_arg(s: &str) -> std::result::Result<std::time::Duration, String> {
 }
 
 impl ScanArgs {
+    /// Whether the scan is stored (`--record`).
+    pub fn records(&self) -> bool {
+        self.record
+    }
+
     fn limits(&self) -> buildledger_service::types::ScanLimits {
         let mut l = buildledger_service::types::ScanLimits::default();
         if let Some(v) = self.max_image_bytes {
@@ -279,10 +284,16 @@ pub enum SbomCommand {
 
 pub fn sbom(db: &Option<String>, cmd: SbomCommand, json: bool) -> Result<u8> {
     let SbomCommand::Import { file, digest } = cmd;
-    // Parsed and checked before the ledger is touched.
+    // Parsed and checked before the ledger (or the server) is touched.
     let (rec, skipped, warnings) = svc::read_sbom(&file, digest.as_deref(), &settings())?;
-    let mut store = open_store(db)?;
-    let r = svc::import_sbom(&mut store, &rec, skipped, warnings)?;
+    let r = match crate::remote::remote() {
+        Some(remote) => {
+            let bytes = settings().read(&file, buildledger_service::limits::SBOM)?;
+            let q = vec![("digest", rec.subjects[0].digest.to_string())];
+            remote.post("/api/v1/sboms", &q, bytes)?
+        }
+        None => svc::import_sbom(&mut open_store(db)?, &rec, skipped, warnings)?,
+    };
     if json {
         print_json(&r)?;
     } else {

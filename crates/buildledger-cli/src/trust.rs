@@ -41,8 +41,13 @@ pub fn mismatches(db: &Option<String>, digest: Option<&str>, json: bool, fail: b
         Some(d) => Some(buildledger_service::reads::parse_digest(d, "digest")?),
         None => None,
     };
-    let mut store = open_store(db)?;
-    let rows = buildledger_service::reads::mismatches(&mut store, d.as_ref())?;
+    let rows = match crate::remote::remote() {
+        Some(r) => {
+            let q: Vec<(&str, String)> = d.iter().map(|d| ("digest", d.to_string())).collect();
+            r.list("/api/v1/mismatches", &q, None)?
+        }
+        None => buildledger_service::reads::mismatches(&mut open_store(db)?, d.as_ref())?,
+    };
     if json {
         print_json(&rows)?;
     } else {

@@ -69,7 +69,9 @@ impl Server {
                     "--tls-key".into(),
                     dir.join("key.pem").display().to_string(),
                 ]);
-                ("https", Some(dir.join("cert.pem")))
+                // A private CA when there is one, else the self-signed certificate.
+                let ca = Some(dir.join("ca.pem")).filter(|p| p.exists());
+                ("https", ca.or(Some(dir.join("cert.pem"))))
             }
         };
         args.extend(extra.iter().map(|s| s.to_string()));
@@ -608,6 +610,76 @@ fn self_signed(dir: &Path, cn: &str) {
     std::fs::rename(dir.join("cert.pem.new"), dir.join("cert.pem")).unwrap();
 }
 
+/// A private CA (`ca.pem`) and a server certificate it signed for
+/// localhost (`cert.pem`, `key.pem`), as an operator's PKI would issue.
+fn private_ca(dir: &Path) {
+    let run = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=buildledger test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "cert.pem",
+    ]);
+}
+
 fn issuer(s: &Server) -> String {
     let o = Command::new("curl")
         .args(["-s", "-v", "-o", "/dev/null", "--cacert"])
@@ -740,5 +812,238 @@ fn kill_9_mid_batch_loses_no_acknowledged_record() {
             l.engine(),
             acked.len()
         );
+    }
+}
+
+/// The CLI with `--server` gives the same output and exit codes as on a
+/// database: the same flow against a local ledger and through a server
+/// (TLS, a private CA given with `--ca-cert`) on another ledger.
+#[test]
+fn the_cli_through_a_server_matches_the_cli_on_a_database() {
+    if !have("curl") || !have("openssl") {
+        return;
+    }
+    let times =
+        regex::Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
+            .unwrap();
+    for remote_ledger in engines() {
+        let local = Ledger::sqlite();
+        let tls = remote_ledger.path("tls");
+        std::fs::create_dir_all(&tls).unwrap();
+        private_ca(&tls);
+        for l in [&local, &remote_ledger] {
+            l.ok(&["keygen", "--out", &l.p("gha")]);
+        }
+        // Both sides use the same builder key (copied), so envelopes match.
+        for ext in ["key", "pub"] {
+            std::fs::copy(
+                local.path(&format!("gha.{ext}")),
+                remote_ledger.path(&format!("gha.{ext}")),
+            )
+            .unwrap();
+        }
+        let policy = write(
+            &remote_ledger,
+            "trusted.json",
+            &format!(r#"{{"builders": {{"{GHA}": [{{"path": "gha.pub"}}]}}}}"#),
+        );
+        std::fs::copy(&policy, local.path("trusted.json")).unwrap();
+        let admin = token(&remote_ledger, &["--scope", "admin", "--name", "ci"]);
+        let s = Server::start(
+            &remote_ledger,
+            &["--policy", policy.to_str().unwrap()],
+            &[],
+            Some(&tls),
+        );
+        let ca = tls.join("ca.pem").display().to_string();
+        let envelope = local.p("checkout.json");
+        local.ok(&[
+            "attest",
+            "--key",
+            &local.p("gha.key"),
+            "--out",
+            &envelope,
+            "--digest",
+            WORKER,
+            "--builder-id",
+            GHA,
+            "--repo",
+            "https://github.com/example/worker",
+            "--commit",
+            "9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d",
+        ]);
+        let flows: Vec<Vec<String>> = [
+            vec![
+                "record",
+                "--file",
+                "examples/records/payments-api.json",
+                "--file",
+                "examples/records/ledger-worker.json",
+            ],
+            vec![
+                "record",
+                "--digest",
+                "sha256:5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e",
+                "--repo",
+                "https://github.com/example/checkout",
+                "--commit",
+                "7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b",
+                "--builder-id",
+                GHA,
+                "--toolchain",
+                "go@1.21.5",
+                "--component",
+                "pkg:golang/golang.org/x/net@v0.17.0",
+                "--api",
+                "examples/openapi/checkout.yaml",
+            ],
+            vec![
+                "record",
+                "--digest",
+                "sha256:6f1b1c3b0c2e9e8a4b1f0a3d5e7c9b2a4d6f8e0c1a3b5d7f9e1c3a5b7d9f1e3a",
+                "--repo",
+                "https://github.com/example/payments",
+                "--commit",
+                "0000000d2b1e4f5a6b7c8d9e0f1a2b3c4d5e6f70",
+                "--toolchain",
+                "go@1.13.4",
+            ],
+            vec!["record", "--attestation", "ENVELOPE"],
+            vec!["query", "--toolchain", "go@1.13.4"],
+            vec!["query", "--toolchain", "go@<1.20", "--limit", "2"],
+            vec!["query", "--package", "pkg:golang/golang.org/x/net@<0.7.0"],
+            vec!["query", "--api-stability", "beta"],
+            vec![
+                "query",
+                "--repo",
+                "https://github.com/example/worker",
+                "--trusted-only",
+            ],
+            vec![
+                "query",
+                "--repo",
+                "https://github.com/example/none",
+                "--fail-on-match",
+            ],
+            vec!["--json", "query", "--toolchain", "go@1.13.4"],
+            vec!["query", "--toolchain", "go@banana"],
+            vec!["show", PAYMENTS],
+            vec![
+                "show",
+                "sha256:6f1b1c3b0c2e9e8a4b1f0a3d5e7c9b2a4d6f8e0c1a3b5d7f9e1c3a5b7d9f1e3a",
+            ],
+            vec![
+                "show",
+                "sha256:9999999999999999999999999999999999999999999999999999999999999999",
+            ],
+            vec!["show", "sha256:12"],
+            vec!["table"],
+            vec!["table", "--format", "csv", "--limit", "3"],
+            vec!["--json", "table"],
+            vec!["FEED"],
+            vec!["vulns", PAYMENTS],
+            vec!["vulns", PAYMENTS, "--fail-on-findings"],
+            vec!["--json", "vulns", PAYMENTS],
+            vec!["affected", "CVE-2023-39325"],
+            vec!["affected", "GHSA-4374-p667-p6c8"],
+            vec!["affected", "CVE-0000-0000"],
+            vec!["mismatches"],
+            vec!["changes", "--since", "5w"],
+        ]
+        .iter()
+        .map(|v| v.iter().map(|s| s.to_string()).collect())
+        .collect();
+
+        let norm = |s: &str| {
+            let s = times.replace_all(s, "[TIME]");
+            s.lines()
+                .map(|l| match l.split_once(" from ") {
+                    Some((a, _)) if l.starts_with("recorded ") => a.to_string(),
+                    _ => l.to_string(),
+                })
+                .filter(|l| !l.contains("\"source\""))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        for f in &flows {
+            if f[0] == "FEED" {
+                local.ok(&["feed", "import", "examples/advisories"]);
+                remote_ledger.ok(&["feed", "import", "examples/advisories"]);
+                continue;
+            }
+            let args: Vec<String> = f
+                .iter()
+                .map(|a| {
+                    if a == "ENVELOPE" {
+                        envelope.clone()
+                    } else {
+                        a.clone()
+                    }
+                })
+                .collect();
+            let mut local_args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let local_policy = local.p("trusted.json");
+            if f.get(1).is_some_and(|a| a == "--attestation") {
+                local_args.extend(["--policy", &local_policy]);
+            }
+            let lo = Command::new(env!("CARGO_BIN_EXE_buildledger"))
+                .current_dir(root())
+                .env("BUILDLEDGER_DB", &local.db)
+                .env("BUILDLEDGER_TRUST_POLICY", local.path("trusted.json"))
+                .env_remove("BUILDLEDGER_SERVER")
+                .args(&local_args)
+                .output()
+                .unwrap();
+            let ro = Command::new(env!("CARGO_BIN_EXE_buildledger"))
+                .current_dir(root())
+                .env_remove("BUILDLEDGER_DB")
+                .env("BUILDLEDGER_SERVER", &s.base)
+                .env("BUILDLEDGER_CA_CERT", &ca)
+                .env("BUILDLEDGER_TOKEN", &admin)
+                .args(&args)
+                .output()
+                .unwrap();
+            let what = format!("[{}] {}", remote_ledger.engine(), args.join(" "));
+            assert_eq!(
+                lo.status.code(),
+                ro.status.code(),
+                "{what}: exit codes differ\nlocal: {}\nremote: {}",
+                String::from_utf8_lossy(&lo.stderr),
+                String::from_utf8_lossy(&ro.stderr)
+            );
+            assert_eq!(
+                norm(&String::from_utf8_lossy(&lo.stdout)),
+                norm(&String::from_utf8_lossy(&ro.stdout)),
+                "{what}: output differs"
+            );
+        }
+        // Database commands are refused through a server (exit 2), and no
+        // message carries the token.
+        let o = Command::new(env!("CARGO_BIN_EXE_buildledger"))
+            .env("BUILDLEDGER_SERVER", &s.base)
+            .env("BUILDLEDGER_TOKEN", &admin)
+            .args(["conflicts"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("--server"));
+        let o = Command::new(env!("CARGO_BIN_EXE_buildledger"))
+            .env("BUILDLEDGER_SERVER", &s.base)
+            .env("BUILDLEDGER_TOKEN", format!("blt_{}", "1".repeat(64)))
+            .env("BUILDLEDGER_CA_CERT", &ca)
+            .args(["show", PAYMENTS])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{o:?}");
+        assert!(!String::from_utf8_lossy(&o.stderr).contains(&"1".repeat(64)));
+        // Without the private CA the server is not trusted.
+        let o = Command::new(env!("CARGO_BIN_EXE_buildledger"))
+            .env("BUILDLEDGER_SERVER", &s.base)
+            .env("BUILDLEDGER_TOKEN", &admin)
+            .env_remove("BUILDLEDGER_CA_CERT")
+            .args(["show", PAYMENTS])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{o:?}");
     }
 }

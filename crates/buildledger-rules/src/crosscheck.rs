@@ -24,7 +24,7 @@ use serde::Serialize;
 use crate::Result;
 
 /// One disagreement between a claim and the image.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema, serde::Deserialize)]
 pub struct Mismatch {
     /// Image digest.
     pub digest: String,

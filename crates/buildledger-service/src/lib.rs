@@ -57,7 +57,8 @@ pub mod types {
     };
     pub use buildledger_input::{parse_size, read_file as read_regular_file};
     pub use buildledger_model::{
-        ApiEntry, BuildRecord, Component, Digest, Origin, Purl, Scope, Stability, TrustState,
+        ApiEntry, BuildRecord, Component, Digest, LEDGER_FIELDS, Origin, Purl, Scope, Stability,
+        TrustState,
     };
     pub use buildledger_rules::{ImportReport, crosscheck::Mismatch};
     pub use buildledger_store::{

@@ -59,7 +59,7 @@ pub struct RecordFlags {
 }
 
 /// What storing one record did: the JSON of `record` and `POST /records`.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, serde::Deserialize)]
 pub struct Recorded {
     /// Id of the stored record.
     pub record_id: i64,

@@ -236,7 +236,7 @@ pub enum SbomFormat {
 }
 
 /// What `sbom import` recorded: its JSON.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, serde::Deserialize)]
 pub struct SbomImported {
     /// Id of the stored record.
     pub record_id: i64,

@@ -91,7 +91,7 @@ pub struct FindingDelta {
 }
 
 /// One finding reported for an image.
-#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema, serde::Deserialize)]
 pub struct ImageFinding {
     /// Image digest.
     pub digest: String,
@@ -142,7 +142,7 @@ pub(crate) struct RecordFacts {
 }
 
 /// One change in the findings log.
-#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema, serde::Deserialize)]
 pub struct FindingChange {
     /// When.
     pub at: chrono::DateTime<chrono::Utc>,

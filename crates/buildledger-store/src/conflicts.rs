@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::{RecordId, Result, Store, StoredRecord, Val};
 
 /// Two or more records that disagree on one field for the same digest.
-#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema, serde::Deserialize)]
 pub struct Conflict {
     /// `source.commit`, `source.repo`, `toolchain go`.
     pub field: String,
@@ -18,7 +18,7 @@ pub struct Conflict {
 }
 
 /// One side of a conflict.
-#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema, serde::Deserialize)]
 pub struct Claim {
     /// The value.
     pub value: String,

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::{Result, Store, Val};
 
 /// An indexed image whose layer chain is a prefix of another's.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema, serde::Deserialize)]
 pub struct Ancestor {
     /// Its digest.
     pub digest: String,

@@ -33,7 +33,7 @@ pub struct Query<'a> {
 }
 
 /// One image digest that matched a query, with the record that made it match.
-#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema, serde::Deserialize)]
 pub struct Hit {
     /// Image digest.
     pub digest: String,

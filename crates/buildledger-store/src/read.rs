@@ -40,7 +40,7 @@ fn decode_body(body: &str) -> std::result::Result<BuildRecord, serde_json::Error
 }
 
 /// Everything the ledger knows about one digest.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, serde::Deserialize)]
 pub struct ImageView {
     /// The digest asked about.
     pub digest: Digest,
@@ -63,7 +63,7 @@ pub struct ImageView {
 }
 
 /// An index ↔ manifest link.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, serde::Deserialize)]
 pub struct Link {
     /// The other digest.
     pub digest: String,
@@ -72,7 +72,7 @@ pub struct Link {
 }
 
 /// A record that used an image.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, serde::Deserialize)]
 pub struct UsedBy {
     /// The record.
     pub record_id: RecordId,
@@ -90,6 +90,26 @@ pub struct StoredRecord {
     /// The record as stored (record_time set).
     #[serde(flatten)]
     pub record: BuildRecord,
+}
+
+/// A stored record read back from the ledger's own output (`show --json`,
+/// `GET /api/v1/images/{digest}`): unlike a submitted [`BuildRecord`], it
+/// keeps the fields the ledger set (`origin`, `trust`, `record_time`). Only
+/// a client of a ledger it trusts (the CLI talking to its server over TLS)
+/// reads this; a submission is never read as a `StoredRecord`.
+impl<'de> serde::Deserialize<'de> for StoredRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut v = serde_json::Value::deserialize(d)?;
+        let id = v
+            .as_object_mut()
+            .and_then(|o| o.remove("id"))
+            .and_then(|i| i.as_i64())
+            .ok_or_else(|| D::Error::missing_field("id"))?;
+        let body = serde_json::to_string(&v).map_err(D::Error::custom)?;
+        let record = decode_body(&body).map_err(D::Error::custom)?;
+        Ok(StoredRecord { id, record })
+    }
 }
 
 /// Counts of what is stored.

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::{Result, Store, Val, placeholders};
 
 /// One row of the mapping table: everything known about a digest, flattened.
-#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema, serde::Deserialize)]
 pub struct TableRow {
     /// Image digest.
     pub digest: String,
