@@ -50,7 +50,16 @@ impl Drop for Server {
 
 impl Server {
     fn start(l: &Ledger, extra: &[&str], env: &[(&str, &str)], tls: Option<&Path>) -> Server {
-        let port = free_port();
+        Server::start_on(l, free_port(), extra, env, tls)
+    }
+
+    fn start_on(
+        l: &Ledger,
+        port: u16,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        tls: Option<&Path>,
+    ) -> Server {
         let log = l.path(&format!("server-{port}.log"));
         let mut args = vec![
             "serve".to_string(),
@@ -1045,5 +1054,302 @@ fn the_cli_through_a_server_matches_the_cli_on_a_database() {
             .output()
             .unwrap();
         assert_eq!(o.status.code(), Some(1), "{o:?}");
+    }
+}
+
+/// A small OCI image with a real Alpine package database, in a layout.
+fn alpine_image(l: &Ledger, tag: &str, alpine: &Path, extra_file: &str) -> PathBuf {
+    use buildledger_testkit::oci::umoci;
+    let layout = l.path("layout");
+    if !layout.exists() {
+        umoci(&["init", "--layout", layout.to_str().unwrap()]);
+    }
+    let image = format!("{}:{tag}", layout.display());
+    umoci(&["new", "--image", &image]);
+    for (src, dst) in [
+        (alpine.join("etc/os-release"), "/etc/os-release"),
+        (alpine.join("lib/apk/db/installed"), "/lib/apk/db/installed"),
+    ] {
+        umoci(&["insert", "--image", &image, src.to_str().unwrap(), dst]);
+    }
+    let marker = l.path(&format!("marker-{tag}"));
+    std::fs::write(&marker, extra_file).unwrap();
+    umoci(&[
+        "insert",
+        "--image",
+        &image,
+        marker.to_str().unwrap(),
+        "/etc/marker",
+    ]);
+    layout
+}
+
+fn push(layout: &Path, tag: &str, port: u16, repo: &str) {
+    buildledger_testkit::oci::skopeo_copy(
+        &["--dest-tls-verify=false"],
+        &format!("oci:{}:{tag}", layout.display()),
+        &format!("docker://127.0.0.1:{port}/{repo}:{tag}"),
+    );
+}
+
+fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let t0 = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A real `docker-registry` on loopback notifies the server of each push;
+/// the pushed image is pulled, scanned and recorded as observed. On
+/// PostgreSQL two server replicas drain the one queue: every job runs once.
+#[test]
+fn index_on_push_from_a_real_registry() {
+    if !have("curl") || !have("umoci") || !have("skopeo") {
+        return;
+    }
+    let Some(alpine) = common::shared_data("alpine-rootfs-3.14") else {
+        return;
+    };
+    for l in engines() {
+        let notify = token(&l, &["--scope", "registry:notify", "--name", "registry"]);
+        let read = token(&l, &["--scope", "read"]);
+        let port = free_port();
+        let yaml = format!(
+            "notifications:\n  endpoints:\n    - name: buildledger\n      url: http://127.0.0.1:{port}/api/v1/registry-events\n      headers:\n        Authorization: [Bearer {notify}]\n      timeout: 2s\n      threshold: 3\n      backoff: 1s\n"
+        );
+        let Some(reg) =
+            buildledger_testkit::oci::start_registry_with(l.dir.path(), "registry", None, &yaml)
+        else {
+            return;
+        };
+        let cfg = write(
+            &l,
+            "server.toml",
+            &format!(
+                "worker_poll_ms = 100\n[[registries]]\nhost = \"127.0.0.1:{}\"\ninsecure = true\n",
+                reg.port
+            ),
+        );
+        let cfg = cfg.to_str().unwrap().to_string();
+        let s = Server::start_on(&l, port, &["--config", &cfg], &[], None);
+        // A second replica on the same database (PostgreSQL: the deployment
+        // the queue is for; SQLite: one process is the rule, so only one).
+        let second =
+            (l.engine() == "postgres").then(|| Server::start(&l, &["--config", &cfg], &[], None));
+        let tags = ["v1", "v2", "v3"];
+        let mut layout = PathBuf::new();
+        for t in tags {
+            layout = alpine_image(&l, t, &alpine, t);
+            push(&layout, t, reg.port, "shop/app");
+        }
+        // Push one tag again: the same digest is not indexed twice.
+        push(&layout, "v1", reg.port, "shop/app");
+        let jobs = wait_for("3 index jobs done", 60, || {
+            let (c, v) = s.json("GET", "/api/v1/jobs", Some(&read), None);
+            assert_eq!(c, 200, "{v}");
+            let items = v["items"].as_array().unwrap().clone();
+            (items.len() == 3 && items.iter().all(|j| j["state"] == "done")).then_some(items)
+        });
+        for j in &jobs {
+            assert_eq!(j["attempts"], 1, "[{}] a job ran twice: {j}", l.engine());
+            let digest = j["payload"]["digest"].as_str().unwrap();
+            let (c, v) = s.json(
+                "GET",
+                &format!("/api/v1/images/{digest}"),
+                Some(&read),
+                None,
+            );
+            assert_eq!(c, 200, "{v}");
+            let recs = v["records"].as_array().unwrap();
+            assert_eq!(recs.len(), 1, "[{}] indexed twice: {v}", l.engine());
+            assert_eq!(
+                (
+                    recs[0]["origin"].as_str(),
+                    recs[0]["trust"]["state"].as_str()
+                ),
+                (Some("indexer"), Some("observed"))
+            );
+            assert_eq!(recs[0]["components"].as_array().unwrap().len(), 26, "{v}");
+        }
+        // The registry's events carried only this registry: a push event
+        // naming another host is not pulled from.
+        let evil = write(
+            &l,
+            "evil.json",
+            &format!(
+                r#"{{"events":[{{"action":"push","target":{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:{}","repository":"x","url":"http://10.0.0.1:5000/v2/x/manifests/sha256:{}"}},"request":{{"host":"10.0.0.1:5000"}}}}]}}"#,
+                "a".repeat(64),
+                "a".repeat(64)
+            ),
+        );
+        let (c, v) = s.json(
+            "POST",
+            "/api/v1/registry-events",
+            Some(&notify),
+            Some(&evil),
+        );
+        assert_eq!(c, 202, "{v}");
+        assert_eq!(v["queued"].as_array().unwrap().len(), 0, "{v}");
+        assert_eq!(v["unknown_registries"][0], "10.0.0.1:5000");
+        let (c, v) = s.json("POST", "/api/v1/registry-events", Some(&read), Some(&evil));
+        problem(c, &v, 403, "forbidden");
+        let (_, m) = s.call("GET", "/metrics", None, None);
+        let done: u64 = [Some(&s), second.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|srv| {
+                let (_, m) = srv.call("GET", "/metrics", None, None);
+                m.lines()
+                    .find(|l| {
+                        l.starts_with("buildledger_jobs_total{") && l.contains("outcome=\"done\"")
+                    })
+                    .and_then(|l| l.rsplit(' ').next())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0)
+            })
+            .sum();
+        assert_eq!(done, 3, "[{}] jobs done across replicas: {m}", l.engine());
+        drop(second);
+    }
+}
+
+/// Feed sources synced by the server: a local directory, and an HTTP URL
+/// fetched again only when it changed (If-Modified-Since → 304). Two
+/// replicas on PostgreSQL sync each source once per interval.
+#[test]
+fn feed_sync_from_a_directory_and_a_url() {
+    if !have("curl") || !have("python3") || !have("zip") {
+        return;
+    }
+    for l in engines() {
+        let read = token(&l, &["--scope", "read"]);
+        l.ok(&["record", "--file", "examples/records/payments-api.json"]);
+        // An HTTP server on loopback with a zip of the Go advisories.
+        let www = l.path("www");
+        std::fs::create_dir_all(&www).unwrap();
+        let zip = www.join("osv-go.zip");
+        let o = Command::new("zip")
+            .arg("-jq")
+            .arg(&zip)
+            .args([
+                "examples/advisories/GO-2022-0969.json",
+                "examples/advisories/GO-2023-2102.json",
+            ])
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        let http_port = free_port();
+        let mut http = Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &http_port.to_string(),
+            ])
+            .current_dir(&www)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let cfg = write(
+            &l,
+            "server.toml",
+            &format!(
+                "[[feeds]]\nname = \"rustsec-local\"\npath = \"{}\"\ninterval_secs = 2\n[[feeds]]\nname = \"go-http\"\nurl = \"http://127.0.0.1:{http_port}/osv-go.zip\"\ninterval_secs = 2\n",
+                root()
+                    .join("examples/advisories/RUSTSEC-2020-0071.json")
+                    .display()
+            ),
+        );
+        let cfg = cfg.to_str().unwrap().to_string();
+        let s = Server::start(&l, &["--config", &cfg], &[], None);
+        let second =
+            (l.engine() == "postgres").then(|| Server::start(&l, &["--config", &cfg], &[], None));
+        let feeds = wait_for("both feeds synced twice", 40, || {
+            let (c, v) = s.json("GET", "/api/v1/feeds", Some(&read), None);
+            assert_eq!(c, 200, "{v}");
+            let ok = v.as_array().is_some_and(|a| {
+                a.len() == 2
+                    && a.iter()
+                        .all(|f| f["last_success"].is_string() && f["last_error"].is_null())
+            });
+            // Wait for a second round, so the 304 path is taken too.
+            let (_, m) = s.call("GET", "/metrics", None, None);
+            let unchanged = m.contains("source=\"go-http\",outcome=\"unchanged\"")
+                || second.as_ref().is_some_and(|r| {
+                    r.call("GET", "/metrics", None, None)
+                        .1
+                        .contains("outcome=\"unchanged\"")
+                });
+            (ok && unchanged).then_some(v)
+        });
+        let go = feeds
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == "go-http")
+            .unwrap();
+        assert_eq!(go["advisories"], 2, "{feeds}");
+        assert!(go["last_modified"].is_string(), "{feeds}");
+        // Findings exist, each added once (no churn between replicas or rounds).
+        let (c, v) = s.json(
+            "GET",
+            "/api/v1/changes?since=1h&limit=1000",
+            Some(&read),
+            None,
+        );
+        assert_eq!(c, 200);
+        let items = v["items"].as_array().unwrap();
+        assert!(!items.is_empty(), "no findings from the synced feeds");
+        assert!(items.iter().all(|i| i["change"] == "added"), "{v}");
+        let mut keys: Vec<String> = items
+            .iter()
+            .map(|i| format!("{}{}", i["advisory"], i["purl"]))
+            .collect();
+        let n = keys.len();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(
+            keys.len(),
+            n,
+            "[{}] a finding was added twice: {v}",
+            l.engine()
+        );
+        // The URL goes away: the sync fails, and nothing it said is withdrawn.
+        let _ = http.kill();
+        let _ = http.wait();
+        wait_for("a failed sync recorded", 30, || {
+            let (_, v) = s.json("GET", "/api/v1/feeds", Some(&read), None);
+            v.as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["name"] == "go-http" && f["last_error"].is_string())
+                .then_some(())
+        });
+        let (_, after) = s.json(
+            "GET",
+            "/api/v1/changes?since=1h&limit=1000",
+            Some(&read),
+            None,
+        );
+        assert!(
+            after["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|i| i["change"] == "added"),
+            "{after}"
+        );
+        assert_eq!(after["items"].as_array().unwrap().len(), n);
+        drop(second);
     }
 }

@@ -27,6 +27,7 @@ struct Inner {
     pub(crate) metrics: Metrics,
     pub(crate) max_page: usize,
     pub(crate) body_limit: usize,
+    pub(crate) registries: Vec<buildledger_service::jobs::RegistryConfig>,
 }
 
 impl AppState {
@@ -39,6 +40,7 @@ impl AppState {
         trust_policy: Option<PathBuf>,
         max_page: usize,
         body_limit: usize,
+        registries: Vec<buildledger_service::jobs::RegistryConfig>,
     ) -> buildledger_service::Result<AppState> {
         let first = buildledger_service::open::open(Some(&target), Access::ReadWrite)?;
         Ok(AppState {
@@ -51,6 +53,7 @@ impl AppState {
                 metrics: Metrics::new(),
                 max_page,
                 body_limit,
+                registries,
             }),
         })
     }
@@ -73,6 +76,11 @@ impl AppState {
     /// Largest request body read.
     pub fn body_limit(&self) -> usize {
         self.inner.body_limit
+    }
+
+    /// Registries whose pushes are indexed.
+    pub fn registries(&self) -> &[buildledger_service::jobs::RegistryConfig] {
+        &self.inner.registries
     }
 
     /// Largest page.

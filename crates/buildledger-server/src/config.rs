@@ -39,6 +39,12 @@ pub struct Config {
     pub log_format: String,
     /// Largest page a list returns (`limit` is capped to it).
     pub max_page: usize,
+    /// Registries whose push notifications are indexed (`[[registries]]`).
+    pub registries: Vec<buildledger_service::jobs::RegistryConfig>,
+    /// Feed sources synced on an interval (`[[feeds]]`).
+    pub feeds: Vec<buildledger_service::feeds::FeedSource>,
+    /// How often an idle worker looks for jobs, in milliseconds.
+    pub worker_poll_ms: u64,
 }
 
 impl Default for Config {
@@ -55,6 +61,9 @@ impl Default for Config {
             pool_size: 8,
             log_format: "text".into(),
             max_page: 1000,
+            registries: vec![],
+            feeds: vec![],
+            worker_poll_ms: 1000,
         }
     }
 }
@@ -145,6 +154,13 @@ impl Config {
                 "log_format {:?}: expected text or json",
                 self.log_format
             )));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for f in &self.feeds {
+            f.check().map_err(|e| ConfigError(e.message))?;
+            if !names.insert(f.name.as_str()) {
+                return Err(ConfigError(format!("feeds: {:?} is named twice", f.name)));
+            }
         }
         if self.pool_size == 0 || self.max_page == 0 {
             return Err(ConfigError(

@@ -27,6 +27,7 @@ mod app;
 mod metrics;
 mod problem;
 mod routes;
+mod workers;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -71,6 +72,12 @@ pub fn router(state: AppState, body_limit: usize, timeout: Duration) -> Router {
         .route("/api/v1/table", get(routes::get_table))
         .route("/api/v1/changes", get(routes::get_changes))
         .route("/api/v1/mismatches", get(routes::get_mismatches))
+        .route(
+            "/api/v1/registry-events",
+            post(routes::post_registry_events),
+        )
+        .route("/api/v1/jobs", get(routes::get_jobs))
+        .route("/api/v1/feeds", get(routes::get_feeds))
         .route(
             "/api/v1/openapi.json",
             get(|| async { axum::Json(openapi::document()) }),
@@ -140,12 +147,25 @@ pub fn serve(config: Config, settings: buildledger_service::Settings) -> Result<
             let policy = config.trust_policy.clone();
             let pool = config.pool_size;
             let max_page = config.max_page;
+            let registries = config.registries.clone();
             tokio::task::spawn_blocking(move || {
-                AppState::new(target, pool, settings, policy, max_page, body_limit)
+                AppState::new(
+                    target, pool, settings, policy, max_page, body_limit, registries,
+                )
             })
             .await
             .map_err(|e| ServeError::Io(e.to_string()))??
         };
+        workers::spawn(
+            state.clone(),
+            workers::WorkerConfig {
+                worker: workers::worker_name(),
+                registries: std::sync::Arc::new(config.registries.clone()),
+                feeds: std::sync::Arc::new(config.feeds.clone()),
+                scan_limits: buildledger_service::types::ScanLimits::default(),
+                poll: Duration::from_millis(config.worker_poll_ms.max(50)),
+            },
+        );
         let app = router(state, body_limit, config.timeout());
         let handle = axum_server::Handle::new();
         {

@@ -26,6 +26,18 @@ struct KindLabels {
     kind: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    kind: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceLabels {
+    source: String,
+    outcome: String,
+}
+
 /// The server's metrics.
 #[derive(Clone)]
 pub struct Metrics {
@@ -33,6 +45,8 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
     submissions: Family<KindLabels, Counter>,
+    jobs: Family<OutcomeLabels, Counter>,
+    feeds: Family<SourceLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -66,11 +80,25 @@ impl Metrics {
             "Accepted submissions by kind (record, attestation, sbom)",
             submissions.clone(),
         );
+        let jobs = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "jobs",
+            "Background jobs run by this replica, by kind and outcome (done, failed)",
+            jobs.clone(),
+        );
+        let feeds = Family::<SourceLabels, Counter>::default();
+        registry.register(
+            "feed_syncs",
+            "Feed syncs run by this replica, by source and outcome (imported, unchanged, failed)",
+            feeds.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             requests,
             latency,
             submissions,
+            jobs,
+            feeds,
         }
     }
 
@@ -97,6 +125,26 @@ impl Metrics {
                 kind: kind.to_string(),
             })
             .inc_by(n);
+    }
+
+    /// Count a finished job.
+    pub fn job(&self, kind: &str, outcome: &str) {
+        self.jobs
+            .get_or_create(&OutcomeLabels {
+                kind: kind.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    /// Count a feed sync.
+    pub fn feed_synced(&self, source: &str, outcome: &str) {
+        self.feeds
+            .get_or_create(&SourceLabels {
+                source: source.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
     }
 
     /// The text exposition.

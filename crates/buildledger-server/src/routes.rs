@@ -379,6 +379,44 @@ pub async fn get_mismatches(
     Ok(Json(page(all, &p, st.max_page())?))
 }
 
+/// `POST /api/v1/registry-events`: an OCI registry's notification
+/// envelope; each manifest push from a configured registry becomes an
+/// index job (registry:notify).
+pub async fn post_registry_events(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    b: Body,
+) -> Result<(StatusCode, Json<buildledger_service::jobs::EventsAccepted>), ApiError> {
+    st.authorize(&headers, Scope::RegistryNotify).await?;
+    let bytes = body(&st, b).await?;
+    let regs = st.registries().to_vec();
+    let r = st
+        .with_store(move |s| buildledger_service::jobs::registry_events(s, &bytes, &regs))
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(r)))
+}
+
+/// `GET /api/v1/jobs`: the job queue.
+pub async fn get_jobs(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<buildledger_service::types::Job>>, ApiError> {
+    st.authorize(&headers, Scope::Read).await?;
+    let p = query_params(q)?;
+    let all = st.with_store(buildledger_service::jobs::list).await?;
+    Ok(Json(page(all, &p, st.max_page())?))
+}
+
+/// `GET /api/v1/feeds`: per-source sync state.
+pub async fn get_feeds(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<buildledger_service::types::FeedSourceState>>, ApiError> {
+    st.authorize(&headers, Scope::Read).await?;
+    Ok(Json(st.with_store(feeds::sources).await?))
+}
+
 /// `GET /healthz`: the process answers.
 pub async fn healthz() -> &'static str {
     "ok\n"

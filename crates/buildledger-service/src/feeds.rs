@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use buildledger_rules::ImportReport;
 use buildledger_store::Store;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::limits::{FEED_ENTRIES_VAR, FEED_FILE_VAR, FEED_ZIP_VAR, Settings};
 use crate::{Error, Result};
@@ -306,4 +306,132 @@ mod tests {
         );
         assert_eq!(limit_hint("bad JSON"), None);
     }
+}
+
+/// A feed source the server syncs on an interval.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedSource {
+    /// A name for the source (its state is kept under it).
+    pub name: String,
+    /// A local file, directory or zip dump, read on every sync.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// An HTTP(S) URL of a file or zip dump (e.g. an OSV `all.zip`), fetched
+    /// with `If-None-Match`/`If-Modified-Since`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Seconds between syncs (default 3600).
+    #[serde(default = "default_interval")]
+    pub interval_secs: u64,
+    /// `auto`, `osv` or `alpine-secdb`.
+    #[serde(default = "default_format")]
+    pub format: String,
+}
+
+fn default_interval() -> u64 {
+    3600
+}
+
+fn default_format() -> String {
+    "auto".into()
+}
+
+impl FeedSource {
+    /// Where it is read from, for state and messages.
+    pub fn location(&self) -> String {
+        match (&self.path, &self.url) {
+            (Some(p), _) => p.display().to_string(),
+            (None, Some(u)) => u.clone(),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// A source names exactly one of `path` and `url`, an http(s) URL.
+    pub fn check(&self) -> Result<()> {
+        match (&self.path, &self.url) {
+            (Some(_), None) => Ok(()),
+            (None, Some(u)) if u.starts_with("https://") || u.starts_with("http://") => Ok(()),
+            (None, Some(u)) => Err(Error::bad_field(
+                format!("feeds.{}.url", self.name),
+                format!("{u:?} is not an http(s) URL"),
+            )),
+            _ => Err(Error::bad_field(
+                format!("feeds.{}", self.name),
+                "give exactly one of path and url",
+            )),
+        }
+    }
+}
+
+/// Lease `source` for `worker` when its sync is due and no other replica
+/// holds it; None otherwise.
+pub fn lease_source(
+    store: &mut Store,
+    source: &FeedSource,
+    worker: &str,
+) -> Result<Option<buildledger_store::FeedSourceState>> {
+    let interval = i64::try_from(source.interval_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    Ok(store.lease_feed_source(
+        &source.name,
+        &source.location(),
+        worker,
+        interval,
+        // A sync that takes longer than this is presumed dead.
+        30 * 60 * 1000,
+    )?)
+}
+
+/// Import what a leased sync read (files, directories, zips) as one load of
+/// `source`, and record the outcome. An import that fails records the error
+/// and changes nothing stored; a half-bad one imports the good records.
+pub fn sync_files(
+    store: &mut Store,
+    source: &FeedSource,
+    worker: &str,
+    files: &[PathBuf],
+    validators: (Option<&str>, Option<&str>),
+    settings: &Settings,
+) -> Result<FeedImport> {
+    let opts = ImportOptions {
+        format: source.format.clone(),
+        strict: false,
+    };
+    match import(store, files, &opts, settings, &mut |_, _| {}) {
+        Ok(out) => {
+            let n = out.report.as_ref().map(|r| r.advisories as i64);
+            let synced = buildledger_store::Synced {
+                etag: validators.0,
+                last_modified: validators.1,
+                advisories: n,
+            };
+            store.finish_feed_source(&source.name, worker, Ok(synced))?;
+            Ok(out)
+        }
+        Err(e) => {
+            store.finish_feed_source(&source.name, worker, Err(&e.message))?;
+            Err(e)
+        }
+    }
+}
+
+/// Record a sync that did not get as far as importing (a fetch that failed,
+/// or a 304: `Ok` with nothing changed).
+pub fn sync_ended(
+    store: &mut Store,
+    source: &FeedSource,
+    worker: &str,
+    outcome: std::result::Result<(), &str>,
+) -> Result<()> {
+    store.finish_feed_source(
+        &source.name,
+        worker,
+        outcome.map(|()| buildledger_store::Synced::default()),
+    )?;
+    Ok(())
+}
+
+/// The sync state of every source.
+pub fn sources(store: &mut Store) -> Result<Vec<buildledger_store::FeedSourceState>> {
+    Ok(store.feed_sources()?)
 }

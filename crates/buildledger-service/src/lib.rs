@@ -25,11 +25,13 @@
 //! [`reads`] (show, table, conflicts, info, vulns, affected, changes,
 //! lineage, mismatches), [`scan`] (scan, scan-and-record, SBOM import),
 //! [`tokens`] (API tokens, authentication and the authorisation rules),
+//! [`jobs`] (index on push: registry events, the job queue, the worker's steps),
 //! [`limits`] (input limits and settings), [`schemas`].
 
 pub mod audit;
 mod error;
 pub mod feeds;
+pub mod jobs;
 pub mod keys;
 pub mod limits;
 pub mod open;
@@ -62,7 +64,7 @@ pub mod types {
     };
     pub use buildledger_rules::{ImportReport, crosscheck::Mismatch};
     pub use buildledger_store::{
-        Ancestor, Conflict, FindingChange, Hit, ImageFinding, ImageView, Stats, StoredRecord,
-        TableRow, TokenRow, redact_url,
+        Ancestor, Conflict, FeedSourceState, FindingChange, Hit, ImageFinding, ImageView, Job,
+        Stats, StoredRecord, TableRow, TokenRow, redact_url,
     };
 }

@@ -122,6 +122,38 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
             "sbom-import",
             schema_of::<scan::SbomImported>("sbom-import", "An SBOM recorded"),
         ),
+        (
+            "token-create",
+            schema_of::<tokens::NewToken>(
+                "token-create",
+                "A token created (its secret shown once)",
+            ),
+        ),
+        (
+            "token-list",
+            schema_of::<Vec<buildledger_store::TokenRow>>(
+                "token-list",
+                "API tokens (never secrets)",
+            ),
+        ),
+        (
+            "registry-events",
+            schema_of::<jobs::EventsAccepted>(
+                "registry-events",
+                "Index jobs queued from registry events",
+            ),
+        ),
+        (
+            "jobs",
+            schema_of::<Vec<buildledger_store::Job>>("jobs", "The job queue"),
+        ),
+        (
+            "feeds",
+            schema_of::<Vec<buildledger_store::FeedSourceState>>(
+                "feeds",
+                "Feed sources and their sync state",
+            ),
+        ),
     ]
 }
 

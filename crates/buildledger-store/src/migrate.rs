@@ -65,9 +65,21 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0007_tokens.sql"),
         after: None,
     },
+    Migration {
+        version: 8,
+        name: "jobs and feed sources",
+        sqlite: include_str!("../migrations/sqlite/0008_jobs_feeds.sql"),
+        postgres: include_str!("../migrations/postgres/0008_jobs_feeds.sql"),
+        after: None,
+    },
 ];
 
 impl Store {
+    /// The schema version this build writes (its newest migration).
+    pub fn latest_schema_version() -> i64 {
+        MIGRATIONS.last().map_or(0, |m| m.version)
+    }
+
     /// The newest schema version applied.
     pub fn schema_version(&mut self) -> Result<i64> {
         let rows = self

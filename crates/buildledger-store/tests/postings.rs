@@ -194,7 +194,10 @@ fn v4_ledgers_migrate_to_postings() {
         }
 
         let mut s = db.reopen().unwrap();
-        assert_eq!(s.schema_version().unwrap(), 7);
+        assert_eq!(
+            s.schema_version().unwrap(),
+            buildledger_store::Store::latest_schema_version()
+        );
         assert!(
             s.raw_query("SELECT COUNT(*) FROM record_components", &[])
                 .is_err(),

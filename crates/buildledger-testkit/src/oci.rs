@@ -89,6 +89,17 @@ impl Drop for Registry {
 /// `None` (a skip locally, a failure under `CI=true`) when `docker-registry`, or `htpasswd` for
 /// basic auth, is missing; panics when the registry does not listen within 10 s.
 pub fn start_registry(work: &Path, name: &str, basic: Option<(&str, &str)>) -> Option<Registry> {
+    start_registry_with(work, name, basic, "")
+}
+
+/// [`start_registry`] with more configuration appended (YAML), e.g. a
+/// `notifications:` section that posts events to a server.
+pub fn start_registry_with(
+    work: &Path,
+    name: &str,
+    basic: Option<(&str, &str)>,
+    extra_yaml: &str,
+) -> Option<Registry> {
     if !require_tool("docker-registry") || (basic.is_some() && !require_tool("htpasswd")) {
         return None;
     }
@@ -115,6 +126,7 @@ pub fn start_registry(work: &Path, name: &str, basic: Option<(&str, &str)>) -> O
             hp.display()
         ));
     }
+    cfg.push_str(extra_yaml);
     let cfg_path = dir.join("config.yml");
     std::fs::write(&cfg_path, cfg).unwrap();
     let child = Command::new("docker-registry")

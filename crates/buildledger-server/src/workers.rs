@@ -1,0 +1,326 @@
+//! Background work of a replica: the index-job worker and the feed-sync
+//! loop. Both coordinate with other replicas through the database only (job
+//! leases, feed-source leases); on SQLite the same code runs in one process.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use buildledger_service::feeds::FeedSource;
+use buildledger_service::jobs::{self, RegistryConfig};
+
+use crate::app::AppState;
+
+/// What the workers need from the configuration.
+#[derive(Clone)]
+pub struct WorkerConfig {
+    /// This replica's name in leases (host, pid and a random part).
+    pub worker: String,
+    /// Registries index jobs may pull from.
+    pub registries: Arc<Vec<RegistryConfig>>,
+    /// Feed sources to sync.
+    pub feeds: Arc<Vec<FeedSource>>,
+    /// Per-image scan budgets.
+    pub scan_limits: buildledger_service::types::ScanLimits,
+    /// How often an idle worker looks for work.
+    pub poll: Duration,
+}
+
+/// A name for this replica, unique among live ones.
+pub fn worker_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    let mut r = [0u8; 4];
+    let _ = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut r));
+    format!(
+        "{host}:{}:{:08x}",
+        std::process::id(),
+        u32::from_le_bytes(r)
+    )
+}
+
+/// Start the workers (they stop with the runtime).
+pub fn spawn(st: AppState, cfg: WorkerConfig) {
+    if !cfg.registries.is_empty() {
+        tokio::spawn(index_loop(st.clone(), cfg.clone()));
+    }
+    for f in cfg.feeds.iter().cloned() {
+        tokio::spawn(feed_loop(st.clone(), cfg.clone(), f));
+    }
+}
+
+async fn index_loop(st: AppState, cfg: WorkerConfig) {
+    loop {
+        match index_once(&st, &cfg).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e.problem.detail, "index worker: the ledger failed"),
+        }
+        tokio::time::sleep(cfg.poll).await;
+    }
+}
+
+/// Claim and run one index job; Ok(false) when there was none.
+async fn index_once(st: &AppState, cfg: &WorkerConfig) -> Result<bool, crate::problem::ApiError> {
+    let worker = cfg.worker.clone();
+    let Some(job) = st
+        .with_store(move |s| jobs::claim_index(s, &worker))
+        .await?
+    else {
+        return Ok(false);
+    };
+    let regs = cfg.registries.clone();
+    let limits = cfg.scan_limits;
+    let j = job.clone();
+    // The pull and scan run on a blocking thread without a ledger connection.
+    let scanned = tokio::task::spawn_blocking(move || {
+        jobs::run_index(&j, &regs, limits, &|var| std::env::var(var).ok())
+    })
+    .await
+    .map_err(|e| buildledger_service::Error::internal(e.to_string()));
+    let worker = cfg.worker.clone();
+    let key = job.key.clone();
+    let outcome = st
+        .with_store(move |s| match scanned.and_then(|r| r) {
+            Ok(scanned) => match jobs::finish_index(s, &job, &worker, &scanned) {
+                Ok(r) => Ok(Ok(r)),
+                Err(e) => {
+                    jobs::fail_index(s, &job, &worker, &e)?;
+                    Ok(Err(e))
+                }
+            },
+            Err(e) => {
+                jobs::fail_index(s, &job, &worker, &e)?;
+                Ok(Err(e))
+            }
+        })
+        .await?;
+    match outcome {
+        Ok(r) => {
+            st.metrics().job("index", "done");
+            tracing::info!(job = %key, record = r.record_id, "indexed");
+        }
+        Err(e) => {
+            st.metrics().job("index", "failed");
+            tracing::warn!(job = %key, error = %e.message, "index job failed");
+        }
+    }
+    Ok(true)
+}
+
+async fn feed_loop(st: AppState, cfg: WorkerConfig, source: FeedSource) {
+    // Check at most every 30 s whether the source is due; the lease in the
+    // database decides which replica syncs it.
+    let tick = Duration::from_secs(source.interval_secs.clamp(1, 30));
+    loop {
+        if let Err(e) = feed_once(&st, &cfg, &source).await {
+            tracing::warn!(source = %source.name, error = %e, "feed sync failed");
+        }
+        tokio::time::sleep(tick).await;
+    }
+}
+
+async fn feed_once(st: &AppState, cfg: &WorkerConfig, source: &FeedSource) -> Result<(), String> {
+    let worker = cfg.worker.clone();
+    let s2 = source.clone();
+    let Some(state) = st
+        .with_store(move |s| buildledger_service::feeds::lease_source(s, &s2, &worker))
+        .await
+        .map_err(|e| e.problem.detail.clone())?
+    else {
+        return Ok(());
+    };
+    let settings = st.settings().clone();
+    let worker = cfg.worker.clone();
+    let src = source.clone();
+    if let Some(path) = &source.path {
+        let files = vec![path.clone()];
+        let r = st
+            .with_store(move |s| {
+                buildledger_service::feeds::sync_files(
+                    s,
+                    &src,
+                    &worker,
+                    &files,
+                    (None, None),
+                    &settings,
+                )
+            })
+            .await;
+        return report(st, source, r.map_err(|e| e.problem.detail.clone()));
+    }
+    let url = source.url.clone().unwrap_or_default();
+    let limit = settings
+        .feed_limits()
+        .map(|l| l.zip_total_bytes)
+        .unwrap_or(4 << 30);
+    let fetched = fetch(
+        &url,
+        state.etag.as_deref(),
+        state.last_modified.as_deref(),
+        limit,
+    )
+    .await;
+    match fetched {
+        Ok(Fetched::NotModified) => {
+            let r = st
+                .with_store(move |s| {
+                    buildledger_service::feeds::sync_ended(s, &src, &worker, Ok(()))
+                })
+                .await;
+            st.metrics().feed_synced(&source.name, "unchanged");
+            r.map_err(|e| e.problem.detail.clone())
+        }
+        Ok(Fetched::Body {
+            file,
+            etag,
+            last_modified,
+        }) => {
+            let files = vec![file.path().to_path_buf()];
+            let r = st
+                .with_store(move |s| {
+                    let out = buildledger_service::feeds::sync_files(
+                        s,
+                        &src,
+                        &worker,
+                        &files,
+                        (etag.as_deref(), last_modified.as_deref()),
+                        &settings,
+                    );
+                    drop(file);
+                    out
+                })
+                .await;
+            report(st, source, r.map_err(|e| e.problem.detail.clone()))
+        }
+        Err(why) => {
+            let why2 = why.clone();
+            let _ = st
+                .with_store(move |s| {
+                    buildledger_service::feeds::sync_ended(s, &src, &worker, Err(&why2))
+                })
+                .await;
+            st.metrics().feed_synced(&source.name, "failed");
+            Err(why)
+        }
+    }
+}
+
+fn report(
+    st: &AppState,
+    source: &FeedSource,
+    r: Result<buildledger_service::feeds::FeedImport, String>,
+) -> Result<(), String> {
+    match r {
+        Ok(out) => {
+            st.metrics().feed_synced(&source.name, "imported");
+            let rep = out.report.unwrap_or_default();
+            tracing::info!(
+                source = %source.name,
+                advisories = rep.advisories,
+                new = rep.new,
+                changed = rep.changed,
+                findings_added = rep.findings_added,
+                findings_removed = rep.findings_removed,
+                rejected = out.rejected.len(),
+                "feed synced"
+            );
+            Ok(())
+        }
+        Err(e) => {
+            st.metrics().feed_synced(&source.name, "failed");
+            Err(e)
+        }
+    }
+}
+
+enum Fetched {
+    NotModified,
+    Body {
+        file: TempFile,
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
+}
+
+/// A downloaded feed, removed when dropped.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Fetch `url` unless it is unchanged since `etag`/`last_modified`; the
+/// body goes to a temporary file, within `limit` bytes.
+async fn fetch(
+    url: &str,
+    etag: Option<&str>,
+    last_modified: Option<&str>,
+    limit: u64,
+) -> Result<Fetched, String> {
+    use reqwest::header;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut req = client.get(url);
+    if let Some(e) = etag {
+        req = req.header(header::IF_NONE_MATCH, e);
+    }
+    if let Some(m) = last_modified {
+        req = req.header(header::IF_MODIFIED_SINCE, m);
+    }
+    let mut resp = req.send().await.map_err(|e| format!("{url}: {e}"))?;
+    if resp.status() == reqwest::StatusCode::NOT_MODIFIED {
+        return Ok(Fetched::NotModified);
+    }
+    if !resp.status().is_success() {
+        return Err(format!("{url}: HTTP {}", resp.status()));
+    }
+    let header_of = |h: header::HeaderName| {
+        resp.headers()
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
+    };
+    let etag = header_of(header::ETAG);
+    let last_modified = header_of(header::LAST_MODIFIED);
+    // Keep the file name's extension so the format is recognised (.zip, .json, .yaml).
+    let name = url
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty() && n.len() < 100 && !n.contains(['?', '#']))
+        .unwrap_or("feed");
+    let dir = std::env::temp_dir().join(format!(
+        "buildledger-feed-{}",
+        worker_name().replace(':', "-")
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let file = TempFile(dir.join(name));
+    let mut out = std::fs::File::create(file.path()).map_err(|e| e.to_string())?;
+    let mut total = 0u64;
+    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("{url}: {e}"))? {
+        total += chunk.len() as u64;
+        if total > limit {
+            return Err(format!(
+                "{url}: larger than {limit} bytes (BUILDLEDGER_MAX_FEED_ZIP_BYTES)"
+            ));
+        }
+        std::io::Write::write_all(&mut out, &chunk).map_err(|e| e.to_string())?;
+    }
+    Ok(Fetched::Body {
+        file,
+        etag,
+        last_modified,
+    })
+}
