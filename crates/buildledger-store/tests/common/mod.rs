@@ -1,6 +1,6 @@
 //! Test harness: run a closure against a fresh SQLite file and a fresh
 //! PostgreSQL schema (both from `buildledger-testkit`).
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use buildledger_store::{Store, StoreError};
 
