@@ -1216,6 +1216,10 @@ fn index_on_push_from_a_real_registry() {
             })
             .sum();
         assert_eq!(done, 3, "[{}] jobs done across replicas: {m}", l.engine());
+        assert!(
+            m.contains("buildledger_jobs_queued{kind=\"index\",state=\"done\"} 3"),
+            "queue depth is not exported: {m}"
+        );
         drop(second);
     }
 }
@@ -1292,6 +1296,15 @@ fn feed_sync_from_a_directory_and_a_url() {
                 });
             (ok && unchanged).then_some(v)
         });
+        let (_, m) = s.call("GET", "/metrics", None, None);
+        assert!(
+            m.contains("buildledger_feed_age_seconds{source=\"go-http\"}"),
+            "{m}"
+        );
+        assert!(
+            m.contains("buildledger_feed_failing{source=\"go-http\"} 0"),
+            "{m}"
+        );
         let go = feeds
             .as_array()
             .unwrap()

@@ -428,13 +428,61 @@ pub async fn readyz(State(st): State<AppState>) -> Result<&'static str, ApiError
     Ok("ready\n")
 }
 
-/// `GET /metrics`: Prometheus text format.
+/// `GET /metrics`: Prometheus text format: this replica's counters, and
+/// the shared state read from the ledger at scrape time (job queue depth
+/// per kind and state, feed age and errors per source).
 pub async fn metrics(State(st): State<AppState>) -> impl axum::response::IntoResponse {
+    let mut text = st.metrics().encode();
+    let shared = st
+        .with_store(|s| Ok((s.job_counts()?, feeds::sources(s)?)))
+        .await;
+    if let Ok((jobs, sources)) = shared {
+        let mut extra = String::new();
+        extra.push_str("# HELP buildledger_jobs_queued Jobs in the shared queue by kind and state.\n");
+        extra.push_str("# TYPE buildledger_jobs_queued gauge\n");
+        for (kind, state, n) in jobs {
+            extra.push_str(&format!(
+                "buildledger_jobs_queued{{kind=\"{}\",state=\"{}\"}} {n}\n",
+                label(&kind),
+                label(&state)
+            ));
+        }
+        let now = chrono::Utc::now();
+        extra.push_str("# HELP buildledger_feed_age_seconds Seconds since each feed source last synced successfully.\n");
+        extra.push_str("# TYPE buildledger_feed_age_seconds gauge\n");
+        for f in &sources {
+            if let Some(t) = f.last_success {
+                extra.push_str(&format!(
+                    "buildledger_feed_age_seconds{{source=\"{}\"}} {}\n",
+                    label(&f.name),
+                    (now - t).num_milliseconds() as f64 / 1000.0
+                ));
+            }
+        }
+        extra.push_str("# HELP buildledger_feed_failing Whether a feed source's last sync failed (1) or not (0).\n");
+        extra.push_str("# TYPE buildledger_feed_failing gauge\n");
+        for f in &sources {
+            extra.push_str(&format!(
+                "buildledger_feed_failing{{source=\"{}\"}} {}\n",
+                label(&f.name),
+                u8::from(f.last_error.is_some())
+            ));
+        }
+        match text.rfind("# EOF") {
+            Some(i) => text.insert_str(i, &extra),
+            None => text.push_str(&extra),
+        }
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        st.metrics().encode(),
+        text,
     )
+}
+
+/// A label value escaped for the exposition format.
+fn label(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
