@@ -1366,3 +1366,61 @@ fn feed_sync_from_a_directory_and_a_url() {
         drop(second);
     }
 }
+
+/// Schemathesis (property-based, from the served OpenAPI document) finds no
+/// server error, no undocumented status or content type, and no response
+/// that violates its schema.
+#[test]
+fn schemathesis_finds_nothing() {
+    if !have("schemathesis") {
+        return;
+    }
+    let l = Ledger::sqlite();
+    l.ok(&["record", "--file", "examples/records/payments-api.json"]);
+    l.ok(&["feed", "import", "examples/advisories"]);
+    l.ok(&["keygen", "--out", &l.p("gha")]);
+    let policy = write(
+        &l,
+        "trusted.json",
+        &format!(r#"{{"builders": {{"{GHA}": [{{"path": "gha.pub"}}]}}}}"#),
+    );
+    let admin = token(&l, &["--scope", "admin", "--name", "fuzz"]);
+    let s = Server::start(&l, &["--policy", policy.to_str().unwrap()], &[], None);
+    let o = Command::new("schemathesis")
+        .current_dir(l.dir.path())
+        .env("SCHEMATHESIS_TELEMETRY", "false")
+        .args(["run", &format!("{}/api/v1/openapi.json", s.base)])
+        .args(["-H", &format!("Authorization: Bearer {admin}")])
+        .args([
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--max-examples",
+            "25",
+            "--seed",
+            "1",
+            "--workers",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "schemathesis found problems:\n{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let num = |label: &str| {
+        out.lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .map(|v| v.trim().rsplit('/').next().unwrap_or("").to_string())
+    };
+    let (selected, tested) = (num("Selected:"), num("Tested:"));
+    assert!(
+        selected.is_some() && selected == tested,
+        "not every operation was tested ({selected:?} selected, {tested:?} tested):\n{out}"
+    );
+    let log = std::fs::read_to_string(&s.log).unwrap();
+    assert!(!log.contains(&admin), "the token reached the log");
+}

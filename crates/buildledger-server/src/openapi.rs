@@ -17,6 +17,8 @@ pub enum Returns {
     Page(&'static str),
     /// Plain text.
     Text,
+    /// The OpenMetrics text exposition.
+    Metrics,
 }
 
 /// One documented operation.
@@ -336,12 +338,12 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/metrics",
         operation: "metrics",
-        summary: "Prometheus metrics (text exposition).",
+        summary: "Prometheus metrics (OpenMetrics text exposition).",
         scope: None,
         params: &[],
         body: None,
         status: 200,
-        returns: Returns::Text,
+        returns: Returns::Metrics,
     },
 ];
 
@@ -398,6 +400,9 @@ pub fn document() -> Value {
         let item = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
         let content = match r.returns {
             Returns::Text => json!({"text/plain": {"schema": {"type": "string"}}}),
+            Returns::Metrics => json!({
+                "application/openmetrics-text; version=1.0.0; charset=utf-8": {"schema": {"type": "string"}}
+            }),
             Returns::Result(name) => {
                 json!({"application/json": {"schema": ref_to(&format!("{name}.v1"))}})
             }

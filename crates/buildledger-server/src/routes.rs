@@ -438,7 +438,9 @@ pub async fn metrics(State(st): State<AppState>) -> impl axum::response::IntoRes
         .await;
     if let Ok((jobs, sources)) = shared {
         let mut extra = String::new();
-        extra.push_str("# HELP buildledger_jobs_queued Jobs in the shared queue by kind and state.\n");
+        extra.push_str(
+            "# HELP buildledger_jobs_queued Jobs in the shared queue by kind and state.\n",
+        );
         extra.push_str("# TYPE buildledger_jobs_queued gauge\n");
         for (kind, state, n) in jobs {
             extra.push_str(&format!(
@@ -484,5 +486,7 @@ pub async fn metrics(State(st): State<AppState>) -> impl axum::response::IntoRes
 
 /// A label value escaped for the exposition format.
 fn label(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
