@@ -209,7 +209,14 @@ impl Command {
             | Command::Query(_)
             | Command::Table { .. }
             | Command::Changes { .. }
-            | Command::Mismatches { .. } => Reach::Remote,
+            | Command::Mismatches { .. }
+            | Command::Conflicts
+            | Command::Info
+            | Command::Lineage { .. }
+            | Command::Audit(AuditCommand::Verify {
+                checkpoint: None, ..
+            }) => Reach::Remote,
+            Command::Scan(a) if a.records() => Reach::Remote,
             Command::Keygen { .. } | Command::Attest { .. } => Reach::Free,
             Command::Scan(a) if !a.records() => Reach::Free,
             _ => Reach::Local,
@@ -218,16 +225,13 @@ impl Command {
 
     fn name(&self) -> &'static str {
         match self {
-            Command::Conflicts => "conflicts",
-            Command::Info => "info",
             Command::Feed(_) => "feed",
             Command::Rematch => "rematch",
-            Command::Lineage { .. } => "lineage",
-            Command::Audit(_) => "audit",
+            Command::Audit(AuditCommand::Verify { .. }) => "audit verify --checkpoint",
+            Command::Audit(_) => "audit checkpoint",
             Command::Migrate => "migrate",
             Command::Serve(_) => "serve",
             Command::Token(_) => "token",
-            Command::Scan(_) => "scan --record",
             _ => "this command",
         }
     }

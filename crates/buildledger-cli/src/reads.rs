@@ -183,8 +183,10 @@ pub fn table(db: &Option<String>, format: Format, limit: Option<usize>, json: bo
 }
 
 pub fn conflicts(db: &Option<String>, json: bool) -> Result<u8> {
-    let mut store = open_store(db)?;
-    let all = svc::conflicts(&mut store)?;
+    let all = match remote() {
+        Some(r) => r.list("/api/v1/conflicts", &[], None)?,
+        None => svc::conflicts(&mut open_store(db)?)?,
+    };
     if json {
         output::print_json(&all)?;
         return Ok(0);
@@ -212,8 +214,10 @@ pub fn conflicts(db: &Option<String>, json: bool) -> Result<u8> {
 }
 
 pub fn info(db: &Option<String>, json: bool) -> Result<u8> {
-    let mut store = open_store(db)?;
-    let i = svc::info(&mut store)?;
+    let i = match remote() {
+        Some(r) => r.get("/api/v1/info", &[])?,
+        None => svc::info(&mut open_store(db)?)?,
+    };
     if json {
         output::print_json(&i)?;
         return Ok(0);

@@ -207,18 +207,7 @@ impl Remote {
         &self,
         records: &[BuildRecord],
     ) -> Result<Vec<buildledger_service::record::Recorded>> {
-        let docs: Vec<serde_json::Value> = records
-            .iter()
-            .map(|r| {
-                let mut v = serde_json::to_value(r).unwrap_or_default();
-                if let Some(o) = v.as_object_mut() {
-                    for f in LEDGER_FIELDS {
-                        o.remove(*f);
-                    }
-                }
-                v
-            })
-            .collect();
+        let docs: Vec<serde_json::Value> = records.iter().map(document).collect();
         self.post(
             "/api/v1/records",
             &[],
@@ -226,10 +215,34 @@ impl Remote {
         )
     }
 
+    /// Submit one record to `path` (a scan: `/api/v1/scans`).
+    pub fn post_record(
+        &self,
+        path: &str,
+        rec: &BuildRecord,
+    ) -> Result<buildledger_service::record::Recorded> {
+        self.post(
+            path,
+            &[],
+            serde_json::to_vec(&document(rec)).unwrap_or_default(),
+        )
+    }
+
     /// The path of one image's resource.
     pub fn image_path(d: &Digest) -> String {
         format!("/api/v1/images/{d}")
     }
+}
+
+/// A record as a submitted document: without the fields only a ledger sets.
+fn document(r: &BuildRecord) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        for f in LEDGER_FIELDS {
+            o.remove(*f);
+        }
+    }
+    v
 }
 
 /// A transport error without its URL's query (which may carry parameters)

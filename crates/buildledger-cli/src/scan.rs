@@ -229,10 +229,14 @@ pub fn scan(db: &Option<String>, a: ScanArgs, json: bool) -> Result<u8> {
             );
         }
     }
-    if scanned.record.is_some() {
-        // The record and the image's layer chain commit together.
-        let mut store = open_store(db)?;
-        let r = scanned.store(&mut store)?;
+    if let Some(rec) = &scanned.record {
+        let r = match crate::remote::remote() {
+            // Through a server the scan is a client's claim: the server
+            // stores it as unverified, without the layer chain.
+            Some(remote) => remote.post_record("/api/v1/scans", rec)?,
+            // The record and the image's layer chain commit together.
+            None => scanned.store(&mut open_store(db)?)?,
+        };
         eprintln!(
             "recorded {} as record {} (indexer, {}); {} new finding(s)",
             r.subjects.join(", "),
@@ -249,8 +253,13 @@ pub fn scan(db: &Option<String>, a: ScanArgs, json: bool) -> Result<u8> {
 
 pub fn lineage(db: &Option<String>, digest: &str, json: bool) -> Result<u8> {
     let d = buildledger_service::reads::parse_digest(digest, "digest")?;
-    let mut store = open_store(db)?;
-    let l = buildledger_service::reads::lineage(&mut store, &d)?;
+    let l = match crate::remote::remote() {
+        Some(r) => r.get(
+            &format!("{}/lineage", crate::remote::Remote::image_path(&d)),
+            &[],
+        )?,
+        None => buildledger_service::reads::lineage(&mut open_store(db)?, &d)?,
+    };
     if json {
         print_json(&l)?;
     } else {

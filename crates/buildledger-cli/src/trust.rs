@@ -86,8 +86,10 @@ pub fn audit_verify(
             ));
         }
     };
-    let mut store = open_store(db)?;
-    let v = audit::verify(&mut store, cp.as_ref(), &settings())?;
+    let v = match crate::remote::remote() {
+        Some(r) => r.get("/api/v1/audit", &[])?,
+        None => audit::verify(&mut open_store(db)?, cp.as_ref(), &settings())?,
+    };
     if json {
         print_json(&v)?;
         return Ok(if v.intact { 0 } else { 3 });

@@ -76,6 +76,11 @@ pub fn router(state: AppState, body_limit: usize, timeout: Duration) -> Router {
             "/api/v1/registry-events",
             post(routes::post_registry_events),
         )
+        .route("/api/v1/scans", post(routes::post_scan))
+        .route("/api/v1/conflicts", get(routes::get_conflicts))
+        .route("/api/v1/images/{digest}/lineage", get(routes::get_lineage))
+        .route("/api/v1/info", get(routes::get_info))
+        .route("/api/v1/audit", get(routes::get_audit))
         .route("/api/v1/jobs", get(routes::get_jobs))
         .route("/api/v1/feeds", get(routes::get_feeds))
         .route(

@@ -417,6 +417,69 @@ pub async fn get_feeds(
     Ok(Json(st.with_store(feeds::sources).await?))
 }
 
+/// `POST /api/v1/scans`: a scan a client ran (`scan --record --server`),
+/// recorded as `indexer`/`unverified` (builder:write).
+pub async fn post_scan(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    b: Body,
+) -> Result<(StatusCode, Json<Recorded>), ApiError> {
+    st.authorize(&headers, Scope::BuilderWrite).await?;
+    let bytes = body(&st, b).await?;
+    let r = st
+        .with_store(move |s| buildledger_service::scan::record_client_scan(s, &bytes, BODY))
+        .await?;
+    st.metrics().submitted("scan", 1);
+    Ok((StatusCode::CREATED, Json(r)))
+}
+
+/// `GET /api/v1/conflicts`: digests whose records disagree.
+pub async fn get_conflicts(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<reads::DigestConflicts>>, ApiError> {
+    st.authorize(&headers, Scope::Read).await?;
+    let p = query_params(q)?;
+    let all = st.with_store(reads::conflicts).await?;
+    Ok(Json(page(all, &p, st.max_page())?))
+}
+
+/// `GET /api/v1/images/{digest}/lineage`: indexed images it was built on.
+pub async fn get_lineage(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(digest): Path<String>,
+) -> Result<Json<reads::Lineage>, ApiError> {
+    st.authorize(&headers, Scope::Read).await?;
+    let d = reads::parse_digest(&digest, "digest")?;
+    Ok(Json(st.with_store(move |s| reads::lineage(s, &d)).await?))
+}
+
+/// `GET /api/v1/info`: what the ledger holds and where (admin: it names
+/// the database).
+pub async fn get_info(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<reads::Info>, ApiError> {
+    st.authorize(&headers, Scope::Admin).await?;
+    Ok(Json(st.with_store(reads::info).await?))
+}
+
+/// `GET /api/v1/audit`: the audit log verified (chain, seals, postings;
+/// admin: it reads every record). Tampering is the result's `intact: false`.
+pub async fn get_audit(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<buildledger_service::audit::Verification>, ApiError> {
+    st.authorize(&headers, Scope::Admin).await?;
+    let settings = st.settings().clone();
+    Ok(Json(
+        st.with_store(move |s| buildledger_service::audit::verify(s, None, &settings))
+            .await?,
+    ))
+}
+
 /// `GET /healthz`: the process answers.
 pub async fn healthz() -> &'static str {
     "ok\n"

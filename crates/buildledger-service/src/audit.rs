@@ -13,7 +13,7 @@ use crate::limits::{self, Settings};
 use crate::{Error, Result};
 
 /// What `audit verify` found given a checkpoint.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, serde::Deserialize)]
 pub struct CheckpointCheck {
     /// The checkpoint file.
     pub file: String,
@@ -32,7 +32,7 @@ pub struct CheckpointCheck {
 }
 
 /// The result of `audit verify`: the JSON of `audit verify --json`.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, serde::Deserialize)]
 pub struct Verification {
     /// Entries in the log.
     pub entries: u64,

@@ -37,7 +37,7 @@ pub fn table(store: &mut Store, limit: Option<usize>) -> Result<Vec<TableRow>> {
 }
 
 /// The conflicting claims about one digest.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, serde::Deserialize)]
 pub struct DigestConflicts {
     /// The image digest.
     pub digest: String,
@@ -55,7 +55,7 @@ pub fn conflicts(store: &mut Store) -> Result<Vec<DigestConflicts>> {
 }
 
 /// What the ledger holds and where it is: the JSON of `info`.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, serde::Deserialize)]
 pub struct Info {
     /// Advisories stored.
     pub advisories: u64,
@@ -86,7 +86,7 @@ pub fn info(store: &mut Store) -> Result<Info> {
 }
 
 /// The ledger and its schema version (after `migrate`).
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, serde::Deserialize)]
 pub struct SchemaState {
     /// The database (passwords redacted).
     pub database: String,
@@ -134,7 +134,7 @@ pub fn changes(
 }
 
 /// The indexed images an image was built on: the JSON of `lineage`.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, serde::Deserialize)]
 pub struct Lineage {
     /// The image.
     pub digest: Digest,

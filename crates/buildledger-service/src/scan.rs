@@ -340,3 +340,28 @@ pub fn import_sbom(
         warnings,
     })
 }
+
+/// Why a scan submitted by a client is not `observed`.
+pub const CLIENT_SCAN_REASON: &str =
+    "scanned by a client and submitted, not indexed by this ledger: a claim, not an observation";
+
+/// Record a scan a client ran and submitted (`POST /api/v1/scans`, `scan
+/// --record --server`): the document is a build record as `scan` makes it;
+/// the ledger stores it as `indexer`/`unverified`, never `observed`, and
+/// does not take its layer chain (lineage stays what this ledger indexed).
+pub fn record_client_scan(store: &mut Store, bytes: &[u8], name: &str) -> Result<Recorded> {
+    let mut recs = crate::record::parse_records(bytes, name)?;
+    if recs.len() != 1 {
+        return Err(Error::bad_field(name, "a scan is one record, not an array"));
+    }
+    let mut rec = recs.remove(0);
+    rec.origin = Origin::Indexer;
+    rec.trust = buildledger_model::Trust {
+        state: buildledger_model::TrustState::Unverified,
+        key_id: None,
+        reason: Some(CLIENT_SCAN_REASON.into()),
+    };
+    rec.validate()
+        .map_err(|e| Error::bad_input(e.to_string()).at(format!("{name}: {}", e.field)))?;
+    crate::record::record(store, &rec, name)
+}

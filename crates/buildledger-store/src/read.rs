@@ -113,7 +113,7 @@ impl<'de> serde::Deserialize<'de> for StoredRecord {
 }
 
 /// Counts of what is stored.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema, serde::Deserialize)]
 pub struct Stats {
     /// Image digests.
     pub images: u64,
