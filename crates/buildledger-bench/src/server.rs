@@ -746,7 +746,8 @@ fn bench_engine(
         ("show", show_path.as_str()),
     ] {
         let (code, size) = curl(&["-o", "/dev/null", "-H", &auth_r, &servers[0].url(path)]);
-        println!("  check {what:<16} GET {path}: {code}, {size} bytes");
+        let flag = if code == 200 { "" } else { "  <- UNEXPECTED" };
+        println!("  check {what:<16} GET {path}: {code}, {size} bytes{flag}");
     }
     let probe = format!(
         "{{\"subjects\":[{{\"digest\":\"{}\"}}],\"builder\":{{\"id\":\"{BUILDER}\"}}}}",
@@ -763,8 +764,9 @@ fn bench_engine(
         &probe,
         &servers[0].url("/api/v1/records"),
     ]);
+    let flag = if code == 201 { "" } else { "  <- UNEXPECTED" };
     println!(
-        "  check {:<16} POST /api/v1/records: {code}, {size} bytes",
+        "  check {:<16} POST /api/v1/records: {code}, {size} bytes{flag}",
         "submit"
     );
 
