@@ -1329,6 +1329,11 @@ fn feed_sync_from_a_directory_and_a_url() {
             m.contains("buildledger_feed_failing{source=\"go-http\"} 0"),
             "{m}"
         );
+        assert!(
+            m.lines()
+                .any(|l| l.starts_with("buildledger_findings ") && !l.ends_with(" 0")),
+            "{m}"
+        );
         let go = feeds
             .as_array()
             .unwrap()

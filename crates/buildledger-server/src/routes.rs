@@ -497,10 +497,14 @@ pub async fn readyz(State(st): State<AppState>) -> Result<&'static str, ApiError
 pub async fn metrics(State(st): State<AppState>) -> impl axum::response::IntoResponse {
     let mut text = st.metrics().encode();
     let shared = st
-        .with_store(|s| Ok((s.job_counts()?, feeds::sources(s)?)))
+        .with_store(|s| Ok((s.job_counts()?, feeds::sources(s)?, s.advisory_stats()?)))
         .await;
-    if let Ok((jobs, sources)) = shared {
+    if let Ok((jobs, sources, (advisories, findings))) = shared {
         let mut extra = String::new();
+        extra.push_str("# HELP buildledger_advisories Advisories stored.\n# TYPE buildledger_advisories gauge\n");
+        extra.push_str(&format!("buildledger_advisories {advisories}\n"));
+        extra.push_str("# HELP buildledger_findings Current findings (advisory x component).\n# TYPE buildledger_findings gauge\n");
+        extra.push_str(&format!("buildledger_findings {findings}\n"));
         extra.push_str(
             "# HELP buildledger_jobs_queued Jobs in the shared queue by kind and state.\n",
         );
