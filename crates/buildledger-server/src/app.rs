@@ -22,6 +22,9 @@ struct Inner {
     target: String,
     pool: Mutex<Vec<Store>>,
     pool_size: usize,
+    /// At most `pool_size` use cases run at once: the rest wait here, so
+    /// connections, threads and memory stay bounded under any load.
+    permits: Arc<tokio::sync::Semaphore>,
     pub(crate) settings: Settings,
     pub(crate) trust_policy: Option<PathBuf>,
     pub(crate) metrics: Metrics,
@@ -48,6 +51,7 @@ impl AppState {
                 target,
                 pool: Mutex::new(vec![first]),
                 pool_size,
+                permits: Arc::new(tokio::sync::Semaphore::new(pool_size)),
                 settings,
                 trust_policy,
                 metrics: Metrics::new(),
@@ -88,14 +92,30 @@ impl AppState {
         self.inner.max_page
     }
 
-    /// Run `f` with a ledger connection on a blocking thread. A connection
-    /// that failed is dropped rather than returned to the pool.
+    /// Run `f` with a ledger connection on a blocking thread, once one of
+    /// the `pool_size` permits is free (connections are reused; at most
+    /// `pool_size` exist). A connection that failed is dropped rather than
+    /// returned to the pool.
     pub async fn with_store<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Store) -> buildledger_service::Result<T> + Send + 'static,
     ) -> Result<T, ApiError> {
         let me = self.clone();
+        let permit = self
+            .inner
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "shutting down",
+                )
+            })?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let taken = me.inner.pool.lock().ok().and_then(|mut p| p.pop());
             let mut store = match taken {
                 Some(s) => s,

@@ -288,7 +288,12 @@ pub async fn get_query(
         tag: q.tag,
         api_stability: q.api_stability,
         trusted_only: q.trusted_only.unwrap_or(false),
-        limit: None,
+        // Enough for this page and to know whether there is another.
+        limit: Some(
+            p.offset()?
+                .saturating_add(p.limit(st.max_page())?)
+                .saturating_add(1),
+        ),
     };
     // Checked before the ledger is touched.
     let prepared = buildledger_service::query::prepare(&req)?;
