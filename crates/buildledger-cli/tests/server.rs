@@ -1453,3 +1453,54 @@ fn schemathesis_finds_nothing() {
     let log = std::fs::read_to_string(&s.log).unwrap();
     assert!(!log.contains(&admin), "the token reached the log");
 }
+
+/// SIGTERM: the server stops taking connections, finishes what it has
+/// (requests, the job or sync in hand) and exits 0, promptly when idle.
+#[test]
+fn sigterm_shuts_down_cleanly() {
+    if !have("curl") || !have("kill") {
+        return;
+    }
+    let l = Ledger::sqlite();
+    let read = token(&l, &["--scope", "read"]);
+    let cfg = write(
+        &l,
+        "server.toml",
+        &format!(
+            "worker_poll_ms = 100\n[[registries]]\nhost = \"127.0.0.1:9\"\ninsecure = true\n[[feeds]]\nname = \"local\"\npath = \"{}\"\ninterval_secs = 3600\n",
+            root().join("examples/advisories").display()
+        ),
+    );
+    let mut s = Server::start(&l, &["--config", cfg.to_str().unwrap()], &[], None);
+    assert_eq!(s.call("GET", "/api/v1/table", Some(&read), None).0, 200);
+    let t0 = Instant::now();
+    let o = Command::new("kill")
+        .args(["-TERM", &s.child.id().to_string()])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let status = loop {
+        if let Some(st) = s.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the server did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "{}",
+        std::fs::read_to_string(&s.log).unwrap()
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(10),
+        "an idle server took {:?} to stop",
+        t0.elapsed()
+    );
+    let log = std::fs::read_to_string(&s.log).unwrap();
+    assert!(log.contains("shutting down"), "{log}");
+    assert!(!log.contains("did not finish"), "{log}");
+}

@@ -161,8 +161,10 @@ pub fn serve(config: Config, settings: buildledger_service::Settings) -> Result<
             .await
             .map_err(|e| ServeError::Io(e.to_string()))??
         };
-        workers::spawn(
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let background = workers::spawn(
             state.clone(),
+            stop_rx,
             workers::WorkerConfig {
                 worker: workers::worker_name(),
                 registries: std::sync::Arc::new(config.registries.clone()),
@@ -177,13 +179,15 @@ pub fn serve(config: Config, settings: buildledger_service::Settings) -> Result<
             let handle = handle.clone();
             tokio::spawn(async move {
                 shutdown_signal().await;
-                tracing::info!("shutting down: finishing in-flight requests");
+                tracing::info!("shutting down: finishing in-flight requests and jobs");
+                // Workers take no new job or sync; the one in hand finishes.
+                let _ = stop_tx.send(true);
                 handle.graceful_shutdown(Some(Duration::from_secs(30)));
             });
         }
         let shown = buildledger_service::types::redact_url(&target);
         let svc = app.into_make_service();
-        if config.plaintext {
+        let served = if config.plaintext {
             tracing::info!(%addr, ledger = %shown, "listening (plain HTTP, loopback only)");
             axum_server::bind(addr)
                 .handle(handle)
@@ -212,7 +216,18 @@ pub fn serve(config: Config, settings: buildledger_service::Settings) -> Result<
                 .serve(svc)
                 .await
                 .map_err(|e| ServeError::Io(format!("{addr}: {e}")))
+        };
+        // Requests are done; let the job or sync in hand finish (30 s at most).
+        let drained = tokio::time::timeout(Duration::from_secs(30), async {
+            for h in background {
+                let _ = h.await;
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("background work did not finish in 30 s; its lease will be taken over");
         }
+        served
     })
 }
 

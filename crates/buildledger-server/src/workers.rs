@@ -41,24 +41,56 @@ pub fn worker_name() -> String {
     )
 }
 
-/// Start the workers (they stop with the runtime).
-pub fn spawn(st: AppState, cfg: WorkerConfig) {
+/// Start the workers; each stops taking work when `stop` turns true and
+/// returns once the piece in hand is finished.
+pub fn spawn(
+    st: AppState,
+    stop: tokio::sync::watch::Receiver<bool>,
+    cfg: WorkerConfig,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut handles = Vec::new();
     if !cfg.registries.is_empty() {
-        tokio::spawn(index_loop(st.clone(), cfg.clone()));
+        handles.push(tokio::spawn(index_loop(
+            st.clone(),
+            cfg.clone(),
+            stop.clone(),
+        )));
     }
     for f in cfg.feeds.iter().cloned() {
-        tokio::spawn(feed_loop(st.clone(), cfg.clone(), f));
+        handles.push(tokio::spawn(feed_loop(
+            st.clone(),
+            cfg.clone(),
+            f,
+            stop.clone(),
+        )));
+    }
+    handles
+}
+
+/// Sleep for `d`, or less when asked to stop; true when stopping.
+async fn pause(d: Duration, stop: &mut tokio::sync::watch::Receiver<bool>) -> bool {
+    if *stop.borrow() {
+        return true;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(d) => *stop.borrow(),
+        _ = stop.changed() => true,
     }
 }
 
-async fn index_loop(st: AppState, cfg: WorkerConfig) {
+async fn index_loop(st: AppState, cfg: WorkerConfig, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
+        if *stop.borrow() {
+            return;
+        }
         match index_once(&st, &cfg).await {
             Ok(true) => continue,
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e.problem.detail, "index worker: the ledger failed"),
         }
-        tokio::time::sleep(cfg.poll).await;
+        if pause(cfg.poll, &mut stop).await {
+            return;
+        }
     }
 }
 
@@ -110,15 +142,25 @@ async fn index_once(st: &AppState, cfg: &WorkerConfig) -> Result<bool, crate::pr
     Ok(true)
 }
 
-async fn feed_loop(st: AppState, cfg: WorkerConfig, source: FeedSource) {
+async fn feed_loop(
+    st: AppState,
+    cfg: WorkerConfig,
+    source: FeedSource,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     // Check at most every 30 s whether the source is due; the lease in the
     // database decides which replica syncs it.
     let tick = Duration::from_secs(source.interval_secs.clamp(1, 30));
     loop {
+        if *stop.borrow() {
+            return;
+        }
         if let Err(e) = feed_once(&st, &cfg, &source).await {
             tracing::warn!(source = %source.name, error = %e, "feed sync failed");
         }
-        tokio::time::sleep(tick).await;
+        if pause(tick, &mut stop).await {
+            return;
+        }
     }
 }
 
