@@ -347,6 +347,10 @@ fn tokens_scopes_bodies_and_pages() {
         );
         problem(c, &v, 400, "bad_input");
         assert_eq!(v["field"], "toolchain");
+        assert!(
+            v["detail"].as_str().unwrap().starts_with("toolchain: "),
+            "the API names parameters, not flags: {v}"
+        );
         let (c, v) = s.json("GET", "/api/v1/query?trusted_only=maybe", Some(&read), None);
         problem(c, &v, 400, "bad_input");
         let (c, v) = s.json("GET", "/api/v1/changes", Some(&read), None);

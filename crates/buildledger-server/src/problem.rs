@@ -74,9 +74,19 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> ApiError {
-        let mut a = ApiError::new(status(e.kind), e.kind.as_str(), e.message);
-        // The use cases name flags (`--toolchain`); here they are parameters.
-        a.problem.field = e.field.map(|f| f.trim_start_matches("--").to_string());
+        // The use cases name flags (`--toolchain`); here they are parameters,
+        // in the field and at the start of the message alike.
+        let field = e.field.map(|f| f.trim_start_matches("--").to_string());
+        let detail = match &field {
+            Some(f) => e
+                .message
+                .strip_prefix(&format!("--{f}"))
+                .map(|rest| format!("{f}{rest}"))
+                .unwrap_or(e.message),
+            None => e.message,
+        };
+        let mut a = ApiError::new(status(e.kind), e.kind.as_str(), detail);
+        a.problem.field = field;
         a.problem.result = e.detail;
         a
     }
