@@ -40,6 +40,7 @@ macro_rules! eprint {
 }
 
 mod feeds;
+mod inventory;
 mod output;
 mod reads;
 mod record;
@@ -185,6 +186,9 @@ enum Command {
     /// API tokens for the server.
     #[command(subcommand)]
     Token(serve::TokenCommand),
+    /// The runtime inventory: which digests run where, from cluster snapshots.
+    #[command(subcommand)]
+    Inventory(inventory::InventoryCommand),
 }
 
 /// Where a command can run when `--server` is given.
@@ -211,6 +215,7 @@ impl Command {
             | Command::Changes { .. }
             | Command::Mismatches { .. }
             | Command::Conflicts
+            | Command::Inventory(_)
             | Command::Info
             | Command::Lineage { .. }
             | Command::Audit(AuditCommand::Verify {
@@ -250,7 +255,8 @@ impl Command {
             | Command::Lineage { .. }
             | Command::Mismatches { .. }
             | Command::Audit(AuditCommand::Verify { .. })
-            | Command::Token(serve::TokenCommand::List) => Access::ReadOnly,
+            | Command::Token(serve::TokenCommand::List)
+            | Command::Inventory(inventory::InventoryCommand::List { .. }) => Access::ReadOnly,
             #[allow(unreachable_patterns)]
             Command::Audit(_) => Access::ReadWrite,
             Command::Record(_)
@@ -262,7 +268,8 @@ impl Command {
             | Command::Attest { .. }
             | Command::Migrate
             | Command::Serve(_)
-            | Command::Token(_) => Access::ReadWrite,
+            | Command::Token(_)
+            | Command::Inventory(_) => Access::ReadWrite,
         }
     }
 }
@@ -534,6 +541,7 @@ fn run(cli: Cli) -> Result<u8> {
         }
         Command::Serve(a) => serve::serve(db, a),
         Command::Token(cmd) => serve::token(db, cmd, json),
+        Command::Inventory(cmd) => inventory::inventory(db, cmd, json),
     }
 }
 

@@ -12,6 +12,22 @@ use buildledger_service::{Access, Settings, Store};
 use crate::metrics::Metrics;
 use crate::problem::ApiError;
 
+/// What a server's state is made of, from its configuration.
+pub struct AppOptions {
+    /// Ledger connections (and use cases running at once).
+    pub pool_size: usize,
+    /// The trusted-builder policy for attestations.
+    pub trust_policy: Option<PathBuf>,
+    /// Largest page.
+    pub max_page: usize,
+    /// Largest request body.
+    pub body_limit: usize,
+    /// Registries whose pushes are indexed.
+    pub registries: Vec<buildledger_service::jobs::RegistryConfig>,
+    /// How namespaces map to environments.
+    pub environments: buildledger_service::inventory::Environments,
+}
+
 /// Everything a request handler needs.
 #[derive(Clone)]
 pub struct AppState {
@@ -31,6 +47,7 @@ struct Inner {
     pub(crate) max_page: usize,
     pub(crate) body_limit: usize,
     pub(crate) registries: Vec<buildledger_service::jobs::RegistryConfig>,
+    pub(crate) environments: buildledger_service::inventory::Environments,
 }
 
 impl AppState {
@@ -38,26 +55,23 @@ impl AppState {
     /// once, here, so a replica that starts is a replica that is current).
     pub fn new(
         target: String,
-        pool_size: usize,
         settings: Settings,
-        trust_policy: Option<PathBuf>,
-        max_page: usize,
-        body_limit: usize,
-        registries: Vec<buildledger_service::jobs::RegistryConfig>,
+        o: AppOptions,
     ) -> buildledger_service::Result<AppState> {
         let first = buildledger_service::open::open(Some(&target), Access::ReadWrite)?;
         Ok(AppState {
             inner: Arc::new(Inner {
                 target,
                 pool: Mutex::new(vec![first]),
-                pool_size,
-                permits: Arc::new(tokio::sync::Semaphore::new(pool_size)),
+                pool_size: o.pool_size,
+                permits: Arc::new(tokio::sync::Semaphore::new(o.pool_size)),
                 settings,
-                trust_policy,
+                trust_policy: o.trust_policy,
                 metrics: Metrics::new(),
-                max_page,
-                body_limit,
-                registries,
+                max_page: o.max_page,
+                body_limit: o.body_limit,
+                registries: o.registries,
+                environments: o.environments,
             }),
         })
     }
@@ -85,6 +99,11 @@ impl AppState {
     /// Registries whose pushes are indexed.
     pub fn registries(&self) -> &[buildledger_service::jobs::RegistryConfig] {
         &self.inner.registries
+    }
+
+    /// How namespaces map to environments.
+    pub fn environments(&self) -> &buildledger_service::inventory::Environments {
+        &self.inner.environments
     }
 
     /// Largest page.

@@ -45,6 +45,11 @@ pub struct Config {
     pub feeds: Vec<buildledger_service::feeds::FeedSource>,
     /// How often an idle worker looks for jobs, in milliseconds.
     pub worker_poll_ms: u64,
+    /// The namespace label that names an environment (default
+    /// `buildledger.dev/environment`).
+    pub env_label: Option<String>,
+    /// Namespace → environment for namespaces without the label (`[env_map]`).
+    pub env_map: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -64,6 +69,8 @@ impl Default for Config {
             registries: vec![],
             feeds: vec![],
             worker_poll_ms: 1000,
+            env_label: None,
+            env_map: Default::default(),
         }
     }
 }

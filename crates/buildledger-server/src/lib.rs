@@ -39,7 +39,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 
-pub use app::AppState;
+pub use app::{AppOptions, AppState};
 pub use config::{Config, ConfigError};
 
 /// Why the server could not start or stopped.
@@ -82,6 +82,8 @@ pub fn router(state: AppState, body_limit: usize, timeout: Duration) -> Router {
         .route("/api/v1/info", get(routes::get_info))
         .route("/api/v1/audit", get(routes::get_audit))
         .route("/api/v1/jobs", get(routes::get_jobs))
+        .route("/api/v1/inventory/{cluster}", post(routes::post_inventory))
+        .route("/api/v1/inventory", get(routes::get_inventory))
         .route("/api/v1/feeds", get(routes::get_feeds))
         .route(
             "/api/v1/openapi.json",
@@ -149,17 +151,20 @@ pub fn serve(config: Config, settings: buildledger_service::Settings) -> Result<
     rt.block_on(async move {
         let state = {
             let target = target.clone();
-            let policy = config.trust_policy.clone();
-            let pool = config.pool_size;
-            let max_page = config.max_page;
-            let registries = config.registries.clone();
-            tokio::task::spawn_blocking(move || {
-                AppState::new(
-                    target, pool, settings, policy, max_page, body_limit, registries,
-                )
-            })
-            .await
-            .map_err(|e| ServeError::Io(e.to_string()))??
+            let opts = app::AppOptions {
+                pool_size: config.pool_size,
+                trust_policy: config.trust_policy.clone(),
+                max_page: config.max_page,
+                body_limit,
+                registries: config.registries.clone(),
+                environments: buildledger_service::inventory::Environments {
+                    env_label: config.env_label.clone(),
+                    env_map: config.env_map.clone(),
+                },
+            };
+            tokio::task::spawn_blocking(move || AppState::new(target, settings, opts))
+                .await
+                .map_err(|e| ServeError::Io(e.to_string()))??
         };
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let background = workers::spawn(

@@ -401,6 +401,59 @@ pub async fn post_registry_events(
     Ok((StatusCode::ACCEPTED, Json(r)))
 }
 
+/// `POST /api/v1/inventory/{cluster}`: a cluster snapshot (a PodList, a
+/// NamespaceList, or a `List` of both, as kubectl prints them) replacing
+/// that cluster's inventory (inventory:write).
+pub async fn post_inventory(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(cluster): Path<String>,
+    b: Body,
+) -> Result<Json<buildledger_service::inventory::InventoryReport>, ApiError> {
+    st.authorize(&headers, Scope::InventoryWrite).await?;
+    let bytes = body(&st, b).await?;
+    let envs = st.environments().clone();
+    let docs = vec![(bytes.to_vec(), BODY.to_string())];
+    Ok(Json(
+        st.with_store(move |s| buildledger_service::inventory::report(s, &cluster, &docs, &envs))
+            .await?,
+    ))
+}
+
+/// Parameters of `GET /api/v1/inventory`.
+#[derive(Debug, Default, Deserialize)]
+pub struct InventoryParams {
+    cluster: Option<String>,
+    digest: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/v1/inventory[?cluster=&digest=]`: which digests run where.
+pub async fn get_inventory(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<InventoryParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<buildledger_service::types::InventoryRow>>, ApiError> {
+    st.authorize(&headers, Scope::Read).await?;
+    let q = query_params(q)?;
+    let d = match &q.digest {
+        Some(d) => Some(reads::parse_digest(d, "digest")?),
+        None => None,
+    };
+    let p = PageParams {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    let cluster = q.cluster;
+    let all = st
+        .with_store(move |s| {
+            buildledger_service::inventory::list(s, cluster.as_deref(), d.as_ref())
+        })
+        .await?;
+    Ok(Json(page(all, &p, st.max_page())?))
+}
+
 /// `GET /api/v1/jobs`: the job queue.
 pub async fn get_jobs(
     State(st): State<AppState>,

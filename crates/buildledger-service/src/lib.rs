@@ -26,11 +26,13 @@
 //! lineage, mismatches), [`scan`] (scan, scan-and-record, SBOM import),
 //! [`tokens`] (API tokens, authentication and the authorisation rules),
 //! [`jobs`] (index on push: registry events, the job queue, the worker's steps),
+//! [`inventory`] (which digests run where, from cluster snapshots),
 //! [`limits`] (input limits and settings), [`schemas`].
 
 pub mod audit;
 mod error;
 pub mod feeds;
+pub mod inventory;
 pub mod jobs;
 pub mod keys;
 pub mod limits;
@@ -64,7 +66,7 @@ pub mod types {
     };
     pub use buildledger_rules::{ImportReport, crosscheck::Mismatch};
     pub use buildledger_store::{
-        Ancestor, Conflict, FeedSourceState, FindingChange, Hit, ImageFinding, ImageView, Job,
-        Stats, StoredRecord, TableRow, TokenRow, redact_url,
+        Ancestor, Conflict, FeedSourceState, FindingChange, Hit, ImageFinding, ImageView,
+        InventoryRow, Job, Stats, StoredRecord, TableRow, TokenRow, redact_url,
     };
 }

@@ -60,6 +60,13 @@ pub const SBOM: Limit = Limit {
     default: 256 << 20,
 };
 
+/// Cluster snapshots (`inventory report --pods/--namespaces`).
+pub const INVENTORY: Limit = Limit {
+    what: "cluster snapshot",
+    var: "BUILDLEDGER_MAX_INVENTORY_BYTES",
+    default: 256 << 20,
+};
+
 /// Feed limits: one file or zip entry, one zip in all, and entries.
 pub const FEED_FILE_VAR: &str = "BUILDLEDGER_MAX_FEED_FILE_BYTES";
 /// Most uncompressed bytes of one zip dump.

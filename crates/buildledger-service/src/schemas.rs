@@ -148,6 +148,20 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
             schema_of::<Vec<buildledger_store::Job>>("jobs", "The job queue"),
         ),
         (
+            "inventory-report",
+            schema_of::<inventory::InventoryReport>(
+                "inventory-report",
+                "A cluster snapshot recorded",
+            ),
+        ),
+        (
+            "inventory",
+            schema_of::<Vec<buildledger_store::InventoryRow>>(
+                "inventory",
+                "Which digests run where",
+            ),
+        ),
+        (
             "feeds",
             schema_of::<Vec<buildledger_store::FeedSourceState>>(
                 "feeds",

@@ -6,7 +6,8 @@
 //! Scopes: `read` (every read use case), `builder:write` (records and
 //! attestations, bound to one builder id: a record must name that builder,
 //! an attestation must be verified for it), `feed:write` (feed imports),
-//! `registry:notify` (registry events), `admin` (everything, and token
+//! `registry:notify` (registry events), `inventory:write` (cluster
+//! snapshots), `admin` (everything, and token
 //! management). A token is `blt_` and 64 hex digits (256 random bits), so a
 //! plain SHA-256 is a sufficient password hash: there is nothing to guess.
 
@@ -29,17 +30,20 @@ pub enum Scope {
     FeedWrite,
     /// Send registry events.
     RegistryNotify,
+    /// Report a cluster's inventory (what runs where).
+    InventoryWrite,
     /// Everything, including token management.
     Admin,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 6] = [
         Scope::Read,
         Scope::BuilderWrite,
         Scope::FeedWrite,
         Scope::RegistryNotify,
+        Scope::InventoryWrite,
         Scope::Admin,
     ];
 
@@ -50,6 +54,7 @@ impl Scope {
             Scope::BuilderWrite => "builder:write",
             Scope::FeedWrite => "feed:write",
             Scope::RegistryNotify => "registry:notify",
+            Scope::InventoryWrite => "inventory:write",
             Scope::Admin => "admin",
         }
     }

@@ -72,6 +72,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0008_jobs_feeds.sql"),
         after: None,
     },
+    Migration {
+        version: 9,
+        name: "runtime inventory",
+        sqlite: include_str!("../migrations/sqlite/0009_inventory.sql"),
+        postgres: include_str!("../migrations/postgres/0009_inventory.sql"),
+        after: None,
+    },
 ];
 
 impl Store {
