@@ -234,6 +234,27 @@ fn snapshots_resolve_digests_environments_and_replace() {
         ]);
         assert_eq!(o.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&o.stderr).contains("junk.json"));
+        for (name, text) in [
+            ("scalar.json", "5".to_string()),
+            ("object.json", "{}".to_string()),
+            (
+                "deep.json",
+                format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+            ),
+        ] {
+            let f = l.path(name);
+            std::fs::write(&f, text).unwrap();
+            let o = l.run(&[
+                "inventory",
+                "report",
+                "--cluster",
+                "prod-eu",
+                "--pods",
+                f.to_str().unwrap(),
+            ]);
+            assert_eq!(o.status.code(), Some(2), "{name}: {o:?}");
+            assert!(String::from_utf8_lossy(&o.stderr).contains(name));
+        }
         assert_eq!(l.json(&["inventory", "list"]).as_array().unwrap().len(), 3);
         // The snapshots are in the audit log, and it verifies.
         let a = l.json(&["audit", "verify"]);

@@ -77,9 +77,17 @@ fn objects(docs: &[(Vec<u8>, String)]) -> Result<(Vec<Value>, Vec<Value>)> {
     for (bytes, name) in docs {
         let v: Value = serde_json::from_slice(bytes)
             .map_err(|e| Error::bad_field(name.clone(), format!("not JSON: {e}")))?;
-        let items: Vec<Value> = match v.get("items").and_then(Value::as_array) {
-            Some(items) => items.clone(),
-            None => vec![v],
+        let items: Vec<Value> = match (v.get("items").and_then(Value::as_array), s(&v, &["kind"])) {
+            (Some(items), _) => items.clone(),
+            (None, Some("Pod" | "Namespace")) => vec![v],
+            _ => {
+                // Not a snapshot: refusing it keeps a typo from emptying a
+                // cluster's inventory.
+                return Err(Error::bad_field(
+                    name.clone(),
+                    "not a PodList, NamespaceList, List, Pod or Namespace (kubectl get … -o json)",
+                ));
+            }
         };
         for (i, item) in items.into_iter().enumerate() {
             match s(&item, &["kind"]) {
