@@ -215,6 +215,24 @@ fn findings_table(rows: &[ImageFinding], with_digest: bool) -> Result<()> {
         t.row(r);
     }
     t.print(crate::output::Format::Table)?;
+    // Waived findings stay listed; their waivers are said here.
+    for f in rows {
+        for w in &f.waivers {
+            println!(
+                "waived: {} on {} by waiver {} ({}{}, until {}): {}",
+                f.advisory,
+                f.purl,
+                w.id,
+                w.owner,
+                w.environment
+                    .as_deref()
+                    .map(|e| format!(", in {e} only"))
+                    .unwrap_or_default(),
+                w.expires_at.to_rfc3339(),
+                w.reason
+            );
+        }
+    }
     Ok(())
 }
 

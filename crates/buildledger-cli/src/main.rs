@@ -48,6 +48,7 @@ mod remote;
 mod scan;
 mod serve;
 mod trust;
+mod waiver;
 
 use std::process::ExitCode;
 
@@ -189,6 +190,9 @@ enum Command {
     /// The runtime inventory: which digests run where, from cluster snapshots.
     #[command(subcommand)]
     Inventory(inventory::InventoryCommand),
+    /// Waivers: exceptions with an owner, a reason and an end.
+    #[command(subcommand)]
+    Waiver(waiver::WaiverCommand),
 }
 
 /// Where a command can run when `--server` is given.
@@ -231,6 +235,7 @@ impl Command {
     fn name(&self) -> &'static str {
         match self {
             Command::Feed(_) => "feed",
+            Command::Waiver(_) => "waiver",
             Command::Rematch => "rematch",
             Command::Audit(AuditCommand::Verify { .. }) => "audit verify --checkpoint",
             Command::Audit(_) => "audit checkpoint",
@@ -256,7 +261,8 @@ impl Command {
             | Command::Mismatches { .. }
             | Command::Audit(AuditCommand::Verify { .. })
             | Command::Token(serve::TokenCommand::List)
-            | Command::Inventory(inventory::InventoryCommand::List { .. }) => Access::ReadOnly,
+            | Command::Inventory(inventory::InventoryCommand::List { .. })
+            | Command::Waiver(waiver::WaiverCommand::List { .. }) => Access::ReadOnly,
             #[allow(unreachable_patterns)]
             Command::Audit(_) => Access::ReadWrite,
             Command::Record(_)
@@ -269,7 +275,8 @@ impl Command {
             | Command::Migrate
             | Command::Serve(_)
             | Command::Token(_)
-            | Command::Inventory(_) => Access::ReadWrite,
+            | Command::Inventory(_)
+            | Command::Waiver(_) => Access::ReadWrite,
         }
     }
 }
@@ -542,6 +549,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Serve(a) => serve::serve(db, a),
         Command::Token(cmd) => serve::token(db, cmd, json),
         Command::Inventory(cmd) => inventory::inventory(db, cmd, json),
+        Command::Waiver(cmd) => waiver::waiver(db, cmd, json),
     }
 }
 

@@ -27,6 +27,7 @@
 //! [`tokens`] (API tokens, authentication and the authorisation rules),
 //! [`jobs`] (index on push: registry events, the job queue, the worker's steps),
 //! [`inventory`] (which digests run where, from cluster snapshots),
+//! [`waivers`] (exceptions with an owner, a reason and an end),
 //! [`limits`] (input limits and settings), [`schemas`].
 
 pub mod audit;
@@ -44,6 +45,7 @@ pub mod record;
 pub mod scan;
 pub mod schemas;
 pub mod tokens;
+pub mod waivers;
 
 pub use buildledger_store::{Access, Store};
 pub use error::{Error, ErrorKind, Result};
@@ -67,6 +69,6 @@ pub mod types {
     pub use buildledger_rules::{ImportReport, crosscheck::Mismatch};
     pub use buildledger_store::{
         Ancestor, Conflict, FeedSourceState, FindingChange, Hit, ImageFinding, ImageView,
-        InventoryRow, Job, Stats, StoredRecord, TableRow, TokenRow, redact_url,
+        InventoryRow, Job, Stats, StoredRecord, TableRow, TokenRow, Waiver, redact_url,
     };
 }

@@ -108,21 +108,28 @@ pub fn vulns(store: &mut Store, digest: &Digest) -> Result<Vec<ImageFinding>> {
     if store.show(digest)?.is_none() {
         return Err(not_in_ledger(store, digest));
     }
-    Ok(store.vulns(digest.as_str())?)
+    let mut f = store.vulns(digest.as_str())?;
+    crate::waivers::annotate(store, &mut f, chrono::Utc::now())?;
+    Ok(f)
 }
 
 /// Whether findings hold a vulnerability of the image's contents (toolchain
-/// advisories say how it was built, and do not count): the `--fail-on-findings` gate.
+/// advisories say how it was built, and do not count; a finding waived in
+/// every environment does not count either): the `--fail-on-findings` gate.
 pub fn has_vulnerabilities(findings: &[ImageFinding]) -> bool {
-    findings.iter().any(|f| f.kind == "vuln")
+    findings
+        .iter()
+        .any(|f| f.kind == "vuln" && !f.waivers.iter().any(|w| w.environment.is_none()))
 }
 
 /// Every image affected by an advisory, by id or any alias; not found when
 /// no advisory has that id or alias.
 pub fn affected(store: &mut Store, id: &str) -> Result<Vec<ImageFinding>> {
-    store
+    let mut f = store
         .affected(id)?
-        .ok_or_else(|| Error::not_found(format!("no advisory has id or alias {id:?}")))
+        .ok_or_else(|| Error::not_found(format!("no advisory has id or alias {id:?}")))?;
+    crate::waivers::annotate(store, &mut f, chrono::Utc::now())?;
+    Ok(f)
 }
 
 /// Findings added and removed since `since` (see [`crate::feeds::parse_since`]).

@@ -148,6 +148,14 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
             schema_of::<Vec<buildledger_store::Job>>("jobs", "The job queue"),
         ),
         (
+            "waiver",
+            schema_of::<buildledger_store::Waiver>("waiver", "A waiver"),
+        ),
+        (
+            "waivers",
+            schema_of::<Vec<buildledger_store::Waiver>>("waivers", "Waivers"),
+        ),
+        (
             "inventory-report",
             schema_of::<inventory::InventoryReport>(
                 "inventory-report",

@@ -117,6 +117,10 @@ pub struct ImageFinding {
     pub trust: String,
     /// Origin of that record.
     pub origin: String,
+    /// Waivers that apply to this finding (set by the application layer; a
+    /// waived finding is shown with its waiver, never hidden).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<crate::Waiver>,
 }
 
 /// A finding as read for reports (before it is tied to images).
@@ -678,6 +682,7 @@ impl Store {
                 summary: row.summary.clone(),
                 trust: f.trust.clone(),
                 origin: f.origin.clone(),
+                waivers: Vec::new(),
             });
         }
         Ok(out)

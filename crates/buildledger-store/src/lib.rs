@@ -50,6 +50,7 @@ mod seal;
 mod table;
 mod tokens;
 mod tx;
+mod waivers;
 mod write;
 
 use std::collections::{HashMap, HashSet};
@@ -73,6 +74,7 @@ pub use query::{Hit, Query};
 pub use read::{ImageView, Link, Stats, StoredRecord, UsedBy};
 pub use table::TableRow;
 pub use tokens::TokenRow;
+pub use waivers::{NewWaiver, Waiver};
 
 /// Id of a stored record.
 pub type RecordId = i64;

@@ -79,6 +79,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0009_inventory.sql"),
         after: None,
     },
+    Migration {
+        version: 10,
+        name: "waivers",
+        sqlite: include_str!("../migrations/sqlite/0010_waivers.sql"),
+        postgres: include_str!("../migrations/postgres/0010_waivers.sql"),
+        after: None,
+    },
 ];
 
 impl Store {
