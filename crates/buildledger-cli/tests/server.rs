@@ -1508,3 +1508,74 @@ fn sigterm_shuts_down_cleanly() {
     assert!(log.contains("shutting down"), "{log}");
     assert!(!log.contains("did not finish"), "{log}");
 }
+
+/// Waivers over the API: waiver:write adds and revokes, read lists, the
+/// finding shows its waiver; a read token cannot add one.
+#[test]
+fn waivers_over_the_api() {
+    if !have("curl") {
+        return;
+    }
+    for l in engines() {
+        l.ok(&["record", "--file", "examples/records/payments-api.json"]);
+        l.ok(&["feed", "import", "examples/advisories"]);
+        let writer = token(&l, &["--scope", "waiver:write", "--name", "secops"]);
+        let read = token(&l, &["--scope", "read"]);
+        let s = Server::start(&l, &[], &[], None);
+        let expires = (chrono::Utc::now() + chrono::TimeDelta::days(30)).to_rfc3339();
+        let body = write(
+            &l,
+            "waiver.json",
+            &serde_json::json!({"advisory": "GHSA-4374-p667-p6c8", "digest": PAYMENTS, "owner": "alice",
+                "reason": "not reachable", "expires": expires}).to_string(),
+        );
+        let (c, v) = s.json("POST", "/api/v1/waivers", Some(&read), Some(&body));
+        problem(c, &v, 403, "forbidden");
+        let (c, w) = s.json("POST", "/api/v1/waivers", Some(&writer), Some(&body));
+        assert_eq!(c, 201, "{w}");
+        let (c, f) = s.json(
+            "GET",
+            &format!("/api/v1/images/{PAYMENTS}/vulns"),
+            Some(&read),
+            None,
+        );
+        assert_eq!(c, 200);
+        let waived: Vec<_> = f["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i.get("waivers").is_some())
+            .collect();
+        assert_eq!(
+            waived.len(),
+            2,
+            "both GO-2023-2102 findings (x/net and stdlib): {f}"
+        );
+        let (c, list) = s.json("GET", "/api/v1/waivers", Some(&read), None);
+        assert_eq!((c, list["items"].as_array().unwrap().len()), (200, 1));
+        let id = w["id"].as_i64().unwrap();
+        let (c, _) = s.call(
+            "DELETE",
+            &format!("/api/v1/waivers/{id}"),
+            Some(&writer),
+            None,
+        );
+        assert_eq!(c, 204);
+        let (c, v) = s.json(
+            "DELETE",
+            &format!("/api/v1/waivers/{id}"),
+            Some(&writer),
+            None,
+        );
+        problem(c, &v, 404, "not_found");
+        let (c, v) = s.json("DELETE", "/api/v1/waivers/x", Some(&writer), None);
+        problem(c, &v, 400, "bad_input");
+        let bad = write(
+            &l,
+            "bad.json",
+            r#"{"advisory": "X", "owner": "o", "reason": "r", "expires": "2001-01-01", "digest": "sha256:1"}"#,
+        );
+        let (c, v) = s.json("POST", "/api/v1/waivers", Some(&writer), Some(&bad));
+        problem(c, &v, 400, "bad_input");
+    }
+}

@@ -84,6 +84,14 @@ pub fn router(state: AppState, body_limit: usize, timeout: Duration) -> Router {
         .route("/api/v1/jobs", get(routes::get_jobs))
         .route("/api/v1/inventory/{cluster}", post(routes::post_inventory))
         .route("/api/v1/inventory", get(routes::get_inventory))
+        .route(
+            "/api/v1/waivers",
+            post(routes::post_waiver).get(routes::get_waivers),
+        )
+        .route(
+            "/api/v1/waivers/{id}",
+            axum::routing::delete(routes::delete_waiver),
+        )
         .route("/api/v1/feeds", get(routes::get_feeds))
         .route(
             "/api/v1/openapi.json",

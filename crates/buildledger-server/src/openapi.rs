@@ -19,6 +19,8 @@ pub enum Returns {
     Text,
     /// The OpenMetrics text exposition.
     Metrics,
+    /// No body.
+    Empty,
 }
 
 /// One documented operation.
@@ -368,6 +370,52 @@ pub const ROUTES: &[Route] = &[
         returns: Returns::Page("inventory"),
     },
     Route {
+        method: "POST",
+        path: "/api/v1/waivers",
+        operation: "postWaiver",
+        summary: "Add a waiver: one advisory on a digest, package or repository, optionally in one environment, with an owner, a reason and an end (at most 366 days away).",
+        scope: Some("waiver:write"),
+        params: &[],
+        body: Some((
+            "application/json",
+            "{advisory, digest|package|repo, env?, owner, reason, expires}",
+        )),
+        status: 201,
+        returns: Returns::Result("waiver"),
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/waivers",
+        operation: "getWaivers",
+        summary: "Waivers in force (all=true: revoked and expired ones too).",
+        scope: Some("read"),
+        params: &[
+            (
+                "all",
+                "query",
+                "boolean",
+                false,
+                "Include revoked and expired waivers.",
+            ),
+            PAGE[0],
+            PAGE[1],
+        ],
+        body: None,
+        status: 200,
+        returns: Returns::Page("waivers"),
+    },
+    Route {
+        method: "DELETE",
+        path: "/api/v1/waivers/{id}",
+        operation: "deleteWaiver",
+        summary: "Revoke a waiver (it stays in the list, revoked; the audit log says who).",
+        scope: Some("waiver:write"),
+        params: &[("id", "path", "integer", true, "Waiver id.")],
+        body: None,
+        status: 204,
+        returns: Returns::Empty,
+    },
+    Route {
         method: "GET",
         path: "/api/v1/jobs",
         operation: "getJobs",
@@ -488,6 +536,7 @@ pub fn document() -> Value {
         let item = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
         let content = match r.returns {
             Returns::Text => json!({"text/plain": {"schema": {"type": "string"}}}),
+            Returns::Empty => json!(null),
             Returns::Metrics => json!({
                 "application/openmetrics-text; version=1.0.0; charset=utf-8": {"schema": {"type": "string"}}
             }),
@@ -507,7 +556,11 @@ pub fn document() -> Value {
         let mut responses = Map::new();
         responses.insert(
             r.status.to_string(),
-            json!({"description": "Success.", "content": content}),
+            if content.is_null() {
+                json!({"description": "Success (no body)."})
+            } else {
+                json!({"description": "Success.", "content": content})
+            },
         );
         let mut errors = vec![("503", "The database is unavailable.")];
         if r.scope.is_some() {

@@ -454,6 +454,67 @@ pub async fn get_inventory(
     Ok(Json(page(all, &p, st.max_page())?))
 }
 
+/// `POST /api/v1/waivers`: add a waiver (waiver:write); the waiver's
+/// fields as `waiver add` takes them.
+pub async fn post_waiver(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    b: Body,
+) -> Result<(StatusCode, Json<buildledger_service::types::Waiver>), ApiError> {
+    st.authorize(&headers, Scope::WaiverWrite).await?;
+    let bytes = body(&st, b).await?;
+    let req: buildledger_service::waivers::WaiverRequest =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::bad(BODY, format!("{BODY}: {e}")))?;
+    let w = st
+        .with_store(move |s| buildledger_service::waivers::add(s, &req, chrono::Utc::now()))
+        .await?;
+    Ok((StatusCode::CREATED, Json(w)))
+}
+
+/// Parameters of `GET /api/v1/waivers`.
+#[derive(Debug, Default, Deserialize)]
+pub struct WaiverParams {
+    all: Option<bool>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/v1/waivers[?all=true]`: waivers in force (or all).
+pub async fn get_waivers(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<WaiverParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<buildledger_service::types::Waiver>>, ApiError> {
+    st.authorize(&headers, Scope::Read).await?;
+    let q = query_params(q)?;
+    let all = q.all.unwrap_or(false);
+    let p = PageParams {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    let rows = st
+        .with_store(move |s| buildledger_service::waivers::list(s, all, chrono::Utc::now()))
+        .await?;
+    Ok(Json(page(rows, &p, st.max_page())?))
+}
+
+/// `DELETE /api/v1/waivers/{id}`: revoke a waiver (waiver:write).
+pub async fn delete_waiver(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let p = st.authorize(&headers, Scope::WaiverWrite).await?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad("id", format!("{id:?} is not a waiver id")))?;
+    st.with_store(move |s| {
+        buildledger_service::waivers::revoke(s, id, &format!("token:{}", p.name))
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `GET /api/v1/jobs`: the job queue.
 pub async fn get_jobs(
     State(st): State<AppState>,

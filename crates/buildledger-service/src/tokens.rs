@@ -7,7 +7,7 @@
 //! attestations, bound to one builder id: a record must name that builder,
 //! an attestation must be verified for it), `feed:write` (feed imports),
 //! `registry:notify` (registry events), `inventory:write` (cluster
-//! snapshots), `admin` (everything, and token
+//! snapshots), `waiver:write` (waivers), `admin` (everything, and token
 //! management). A token is `blt_` and 64 hex digits (256 random bits), so a
 //! plain SHA-256 is a sufficient password hash: there is nothing to guess.
 
@@ -32,18 +32,21 @@ pub enum Scope {
     RegistryNotify,
     /// Report a cluster's inventory (what runs where).
     InventoryWrite,
+    /// Add and revoke waivers.
+    WaiverWrite,
     /// Everything, including token management.
     Admin,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 7] = [
         Scope::Read,
         Scope::BuilderWrite,
         Scope::FeedWrite,
         Scope::RegistryNotify,
         Scope::InventoryWrite,
+        Scope::WaiverWrite,
         Scope::Admin,
     ];
 
@@ -55,6 +58,7 @@ impl Scope {
             Scope::FeedWrite => "feed:write",
             Scope::RegistryNotify => "registry:notify",
             Scope::InventoryWrite => "inventory:write",
+            Scope::WaiverWrite => "waiver:write",
             Scope::Admin => "admin",
         }
     }
