@@ -42,6 +42,7 @@ macro_rules! eprint {
 mod feeds;
 mod inventory;
 mod output;
+mod policy;
 mod reads;
 mod record;
 mod remote;
@@ -193,6 +194,11 @@ enum Command {
     /// Waivers: exceptions with an owner, a reason and an end.
     #[command(subcommand)]
     Waiver(waiver::WaiverCommand),
+    /// The policy engine (Rego): decide for one image in one environment.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
+    /// The decision for every running container of the inventory.
+    Posture(policy::PostureArgs),
 }
 
 /// Where a command can run when `--server` is given.
@@ -236,6 +242,8 @@ impl Command {
         match self {
             Command::Feed(_) => "feed",
             Command::Waiver(_) => "waiver",
+            Command::Policy(_) => "policy",
+            Command::Posture(_) => "posture",
             Command::Rematch => "rematch",
             Command::Audit(AuditCommand::Verify { .. }) => "audit verify --checkpoint",
             Command::Audit(_) => "audit checkpoint",
@@ -262,7 +270,9 @@ impl Command {
             | Command::Audit(AuditCommand::Verify { .. })
             | Command::Token(serve::TokenCommand::List)
             | Command::Inventory(inventory::InventoryCommand::List { .. })
-            | Command::Waiver(waiver::WaiverCommand::List { .. }) => Access::ReadOnly,
+            | Command::Waiver(waiver::WaiverCommand::List { .. })
+            | Command::Policy(_)
+            | Command::Posture(_) => Access::ReadOnly,
             #[allow(unreachable_patterns)]
             Command::Audit(_) => Access::ReadWrite,
             Command::Record(_)
@@ -550,6 +560,8 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Token(cmd) => serve::token(db, cmd, json),
         Command::Inventory(cmd) => inventory::inventory(db, cmd, json),
         Command::Waiver(cmd) => waiver::waiver(db, cmd, json),
+        Command::Policy(cmd) => policy::policy(db, cmd, json),
+        Command::Posture(a) => policy::posture(db, a, json),
     }
 }
 

@@ -28,6 +28,7 @@
 //! [`jobs`] (index on push: registry events, the job queue, the worker's steps),
 //! [`inventory`] (which digests run where, from cluster snapshots),
 //! [`waivers`] (exceptions with an owner, a reason and an end),
+//! [`policy`] (the Rego policy engine, its input document, posture),
 //! [`limits`] (input limits and settings), [`schemas`].
 
 pub mod audit;
@@ -38,6 +39,7 @@ pub mod jobs;
 pub mod keys;
 pub mod limits;
 pub mod open;
+pub mod policy;
 pub mod provenance;
 pub mod query;
 pub mod reads;

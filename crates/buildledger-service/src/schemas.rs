@@ -148,6 +148,17 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
             schema_of::<Vec<buildledger_store::Job>>("jobs", "The job queue"),
         ),
         (
+            "policy-eval",
+            schema_of::<policy::Decision>("policy-eval", "A policy decision and its input"),
+        ),
+        (
+            "posture",
+            schema_of::<Vec<policy::PostureEntry>>(
+                "posture",
+                "The decision for every running container",
+            ),
+        ),
+        (
             "waiver",
             schema_of::<buildledger_store::Waiver>("waiver", "A waiver"),
         ),

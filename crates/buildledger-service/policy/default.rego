@@ -1,0 +1,63 @@
+# buildledger's built-in policy (Rego v1). Input: the document described in
+# docs/policy.md (input.version 1). Result: data.buildledger.result =
+# {"decision": "allow" | "warn" | "deny", "reasons": [{"rule", "message"}]}.
+#
+# Outside production an image is denied when it has a fixable Critical or
+# High finding (a finding whose severity no feed gives counts as High: Go's
+# database carries none, and the default errs on the side of stopping it),
+# no verified build record from a trusted builder nor an index by this
+# ledger, or a provenance mismatch. In production the same are warnings:
+# the policy never breaks a running service on its own. An alpha API in
+# production is a warning. Waived findings do not count.
+package buildledger
+
+production if input.deployment.environment == "production"
+
+severe := {"critical", "high", "unknown"}
+
+violations contains v if {
+	some f in input.findings
+	f.kind == "vuln"
+	f.fix_available
+	not f.waived
+	f.severity in severe
+	v := {
+		"rule": "fixable-severe-finding",
+		"message": sprintf("%s (%s) in %s, fixed in %s", [f.advisory, f.severity, f.purl, f.fixed]),
+	}
+}
+
+violations contains v if {
+	not input.trust.trusted
+	v := {
+		"rule": "untrusted-build",
+		"message": "no verified build record from a trusted builder and no index of the image by this ledger",
+	}
+}
+
+violations contains v if {
+	count(input.mismatches) > 0
+	v := {
+		"rule": "provenance-mismatch",
+		"message": sprintf("%d provenance mismatch(es) between build claims and the image", [count(input.mismatches)]),
+	}
+}
+
+warnings contains v if {
+	production
+	some a in input.apis
+	a.stability == "alpha"
+	v := {"rule": "alpha-api-in-production", "message": sprintf("exposes the alpha API %s", [a.name])}
+}
+
+decision := "deny" if {
+	not production
+	count(violations) > 0
+} else := "warn" if {
+	count(violations) + count(warnings) > 0
+} else := "allow"
+
+result := {
+	"decision": decision,
+	"reasons": array.concat(sort([r | some r in violations]), sort([r | some r in warnings])),
+}
