@@ -89,7 +89,7 @@ fn objects(docs: &[(Vec<u8>, String)]) -> Result<(Vec<Value>, Vec<Value>)> {
                 ));
             }
         };
-        for (i, item) in items.into_iter().enumerate() {
+        for item in items {
             match s(&item, &["kind"]) {
                 Some("Pod") => pods.push(item),
                 Some("Namespace") => namespaces.push(item),
@@ -103,9 +103,8 @@ fn objects(docs: &[(Vec<u8>, String)]) -> Result<(Vec<Value>, Vec<Value>)> {
                 None if item.get("spec").is_some() || item.get("metadata").is_some() => {
                     namespaces.push(item)
                 }
-                _ => {
-                    let _ = i;
-                }
+                // Other kinds a `List` may hold (Services, …) say nothing of what runs.
+                _ => {}
             }
             if pods.len() + namespaces.len() > MAX_OBJECTS {
                 return Err(Error::bad_field(

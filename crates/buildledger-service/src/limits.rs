@@ -60,6 +60,13 @@ pub const SBOM: Limit = Limit {
     default: 256 << 20,
 };
 
+/// Rego policy files (`--policy-file`).
+pub const POLICY: Limit = Limit {
+    what: "policy file",
+    var: "BUILDLEDGER_MAX_POLICY_BYTES",
+    default: 4 << 20,
+};
+
 /// Cluster snapshots (`inventory report --pods/--namespaces`).
 pub const INVENTORY: Limit = Limit {
     what: "cluster snapshot",

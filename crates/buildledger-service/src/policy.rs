@@ -256,7 +256,7 @@ impl Policy {
                 .map_err(|e| Error::internal(format!("the built-in policy: {e}")))?;
         }
         for f in files {
-            let bytes = settings.read(f, crate::limits::API)?;
+            let bytes = settings.read(f, crate::limits::POLICY)?;
             let text = String::from_utf8(bytes)
                 .map_err(|_| Error::bad_field(f.display().to_string(), "not UTF-8"))?;
             engine
@@ -390,11 +390,13 @@ pub fn posture(
                                 },
                                 Err(e) => return Err(e),
                             },
-                            Err(_) => Decision {
-                                decision: "deny".into(),
-                                reasons: vec![],
-                                input: None,
-                            },
+                            // Inventory digests are stored parsed: this is corruption.
+                            Err(e) => {
+                                return Err(Error::internal(format!(
+                                    "inventory row {}/{}: stored digest {dg:?}: {}",
+                                    r.namespace, r.pod, e.message
+                                )));
+                            }
                         };
                         cache.insert(key, d.clone());
                         d

@@ -173,8 +173,9 @@ pub fn annotate(
         return Ok(());
     }
     let mut repos: std::collections::HashMap<String, Vec<String>> = Default::default();
+    let by_repo = live.iter().any(|w| w.scope_kind == "repo");
     for f in findings.iter_mut() {
-        if !live.iter().any(|w| w.scope_kind == "repo") {
+        if !by_repo {
             f.waivers = live.iter().filter(|w| covers(w, f, &[])).cloned().collect();
             continue;
         }
