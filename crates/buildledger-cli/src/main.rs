@@ -49,6 +49,7 @@ mod remote;
 mod scan;
 mod serve;
 mod trust;
+mod vex;
 mod waiver;
 
 use std::process::ExitCode;
@@ -197,8 +198,12 @@ enum Command {
     /// The policy engine (Rego): decide for one image in one environment.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
-    /// The decision for every running container of the inventory.
+    /// The decision for every running container of the inventory (kept
+    /// current incrementally in the ledger's posture cache).
     Posture(policy::PostureArgs),
+    /// OpenVEX documents: statements by trusted authors on findings.
+    #[command(subcommand)]
+    Vex(vex::VexCommand),
 }
 
 /// Where a command can run when `--server` is given.
@@ -233,6 +238,8 @@ impl Command {
             }) => Reach::Remote,
             Command::Scan(a) if a.records() => Reach::Remote,
             Command::Keygen { .. } | Command::Attest { .. } => Reach::Free,
+            Command::Policy(p) if !p.needs_ledger() => Reach::Free,
+            Command::Vex(v) if !v.needs_ledger() => Reach::Free,
             Command::Scan(a) if !a.records() => Reach::Free,
             _ => Reach::Local,
         }
@@ -244,6 +251,7 @@ impl Command {
             Command::Waiver(_) => "waiver",
             Command::Policy(_) => "policy",
             Command::Posture(_) => "posture",
+            Command::Vex(_) => "vex",
             Command::Rematch => "rematch",
             Command::Audit(AuditCommand::Verify { .. }) => "audit verify --checkpoint",
             Command::Audit(_) => "audit checkpoint",
@@ -271,8 +279,8 @@ impl Command {
             | Command::Token(serve::TokenCommand::List)
             | Command::Inventory(inventory::InventoryCommand::List { .. })
             | Command::Waiver(waiver::WaiverCommand::List { .. })
-            | Command::Policy(_)
-            | Command::Posture(_) => Access::ReadOnly,
+            | Command::Vex(vex::VexCommand::List)
+            | Command::Policy(_) => Access::ReadOnly,
             #[allow(unreachable_patterns)]
             Command::Audit(_) => Access::ReadWrite,
             Command::Record(_)
@@ -286,6 +294,8 @@ impl Command {
             | Command::Serve(_)
             | Command::Token(_)
             | Command::Inventory(_)
+            | Command::Posture(_)
+            | Command::Vex(_)
             | Command::Waiver(_) => Access::ReadWrite,
         }
     }
@@ -562,6 +572,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Waiver(cmd) => waiver::waiver(db, cmd, json),
         Command::Policy(cmd) => policy::policy(db, cmd, json),
         Command::Posture(a) => policy::posture(db, a, json),
+        Command::Vex(cmd) => vex::vex(db, cmd, json),
     }
 }
 

@@ -1,8 +1,9 @@
-//! `policy eval` and `posture`.
+//! `policy eval`, `policy test` and `posture`.
 
 use std::path::PathBuf;
 
 use buildledger_service::policy::{self as svc, Deployment, Policy};
+use buildledger_service::posture::{self, PostureQuery};
 
 use crate::output::{Format, Table, print_json};
 use crate::{Result, open_store, settings};
@@ -30,17 +31,44 @@ pub enum PolicyCommand {
         #[arg(long)]
         replace: bool,
     },
+    /// Run a policy against fixtures (`*.json`: an input document and the
+    /// expected decision); without DIR, the built-in policy's own fixtures.
+    /// Exit 3 when any fixture fails.
+    Test {
+        /// Directory of fixtures.
+        dir: Option<PathBuf>,
+        /// Extra policy files (.rego) (repeatable).
+        #[arg(long = "policy-file")]
+        policy_files: Vec<PathBuf>,
+        /// Use the policy files instead of the built-in policy.
+        #[arg(long)]
+        replace: bool,
+    },
+}
+
+impl PolicyCommand {
+    /// Whether it needs a ledger.
+    pub fn needs_ledger(&self) -> bool {
+        matches!(self, PolicyCommand::Eval { .. })
+    }
 }
 
 pub fn policy(db: &Option<String>, cmd: PolicyCommand, json: bool) -> Result<u8> {
-    let PolicyCommand::Eval {
-        digest,
-        env,
-        namespace,
-        cluster,
-        policy_files,
-        replace,
-    } = cmd;
+    let (digest, env, namespace, cluster, policy_files, replace) = match cmd {
+        PolicyCommand::Eval {
+            digest,
+            env,
+            namespace,
+            cluster,
+            policy_files,
+            replace,
+        } => (digest, env, namespace, cluster, policy_files, replace),
+        PolicyCommand::Test {
+            dir,
+            policy_files,
+            replace,
+        } => return test(dir, &policy_files, replace, json),
+    };
     let d = buildledger_service::reads::parse_digest(&digest, "--digest")?;
     let p = Policy::load(&policy_files, replace, &settings())?;
     let dep = Deployment {
@@ -61,6 +89,29 @@ pub fn policy(db: &Option<String>, cmd: PolicyCommand, json: bool) -> Result<u8>
     Ok(0)
 }
 
+fn test(dir: Option<PathBuf>, files: &[PathBuf], replace: bool, json: bool) -> Result<u8> {
+    let p = Policy::load(files, replace, &settings())?;
+    let results = svc::test(&p, dir.as_deref(), &settings())?;
+    let failed = results.iter().filter(|r| !r.passed).count();
+    if json {
+        print_json(&results)?;
+    } else {
+        for r in &results {
+            println!(
+                "{} {}: {}",
+                if r.passed { "ok  " } else { "FAIL" },
+                r.fixture,
+                r.description
+            );
+            for f in &r.failures {
+                println!("       {f}");
+            }
+        }
+        println!("{} passed, {failed} failed", results.len() - failed);
+    }
+    Ok(if failed > 0 { 3 } else { 0 })
+}
+
 #[derive(clap::Args)]
 pub struct PostureArgs {
     /// Only this environment.
@@ -75,16 +126,33 @@ pub struct PostureArgs {
     /// Use the policy files instead of the built-in policy.
     #[arg(long)]
     replace: bool,
+    /// Recompute every decision, not only those whose inputs changed.
+    #[arg(long)]
+    full: bool,
 }
 
 pub fn posture(db: &Option<String>, a: PostureArgs, json: bool) -> Result<u8> {
     let p = Policy::load(&a.policy_files, a.replace, &settings())?;
-    let rows = svc::posture(
+    if let Some(d) = a.decision.as_deref()
+        && !matches!(d, "allow" | "warn" | "deny")
+    {
+        return Err(buildledger_service::Error::bad_field(
+            "--decision",
+            format!("{d:?}: expected allow, warn or deny"),
+        )
+        .into());
+    }
+    let (rows, refreshed) = posture::posture(
         &mut open_store(db)?,
         &p,
-        a.env.as_deref(),
-        a.decision.as_deref(),
+        &PostureQuery {
+            env: a.env,
+            decision: a.decision,
+            full: a.full,
+        },
+        chrono::Utc::now(),
     )?;
+
     if json {
         print_json(&rows)?;
         return Ok(0);
@@ -114,5 +182,15 @@ pub fn posture(db: &Option<String>, a: PostureArgs, json: bool) -> Result<u8> {
         ]);
     }
     t.print(Format::Table)?;
+    eprintln!(
+        "{} container(s); {} decision(s) computed ({})",
+        rows.len(),
+        refreshed.computed,
+        if refreshed.full {
+            "full refresh"
+        } else {
+            "incremental"
+        }
+    );
     Ok(0)
 }

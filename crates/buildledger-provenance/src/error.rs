@@ -61,6 +61,9 @@ pub enum ProvenanceError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The OpenVEX document is malformed; the message names the field.
+    #[error("invalid OpenVEX document: {0}")]
+    Vex(String),
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {

@@ -68,6 +68,7 @@ mod keys;
 mod policy;
 mod statement;
 mod verify;
+mod vex;
 
 pub use checkpoint::{CHECKPOINT_PAYLOAD_TYPE, Checkpoint, sign_checkpoint, verify_checkpoint};
 pub use envelope::{
@@ -83,6 +84,11 @@ pub use statement::{
     SlsaProvenance, Statement, Subject, build_statement,
 };
 pub use verify::{Verification, VerifiedAttestation, verify_attestation};
+pub use vex::{
+    MAX_VEX_PRODUCTS, MAX_VEX_STATEMENTS, OPENVEX_NAMESPACE, OPENVEX_PAYLOAD_TYPE, ReadVex,
+    VexComponent, VexDocument, VexJustification, VexSignature, VexStatement, VexStatus,
+    VexVulnerability, read_vex,
+};
 
 /// Sign a statement as an in-toto DSSE envelope and return its JSON.
 pub fn sign_statement(key: &SigningKey, statement: &Statement) -> Vec<u8> {

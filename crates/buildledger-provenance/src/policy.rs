@@ -1,5 +1,5 @@
-//! The trusted-builder policy: which keys may sign provenance for which
-//! builder id.
+//! The trust policy: which keys may sign provenance for which builder id,
+//! and which keys may sign VEX documents for which author.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -24,11 +24,16 @@ pub const MAX_POLICY_SIZE: usize = 1024 * 1024;
 ///       { "pem": "-----BEGIN PUBLIC KEY-----\n…\n-----END PUBLIC KEY-----\n" },
 ///       { "path": "keys/release-2025.pub" }
 ///     ]
+///   },
+///   "vex_authors": {
+///     "Security Team <security@example.com>": [ { "path": "keys/vex.pub" } ]
 ///   }
 /// }
 /// ```
 ///
-/// Each key is exactly one of `pem` (inline SPKI PEM) or `path` (an SPKI
+/// `vex_authors` (optional) pins keys to OpenVEX document authors, compared
+/// byte for byte with the document's `author`, with the same rules as
+/// builders. Each key is exactly one of `pem` (inline SPKI PEM) or `path` (an SPKI
 /// PEM file; relative paths are resolved against the directory of the
 /// policy file). Builder ids are compared byte for byte with
 /// `runDetails.builder.id`. Unknown fields, duplicate builder ids and
@@ -38,12 +43,15 @@ pub const MAX_POLICY_SIZE: usize = 1024 * 1024;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustPolicy {
     builders: BTreeMap<String, Vec<PublicKey>>,
+    authors: BTreeMap<String, Vec<PublicKey>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WirePolicy {
     builders: UniqueMap,
+    #[serde(default)]
+    vex_authors: Option<UniqueMap>,
 }
 
 #[derive(Deserialize)]
@@ -64,15 +72,13 @@ impl<'de> Deserialize<'de> for UniqueMap {
         impl<'de> Visitor<'de> for V {
             type Value = UniqueMap;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object mapping builder ids to lists of keys")
+                f.write_str("an object mapping builder ids (or VEX authors) to lists of keys")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueMap, A::Error> {
                 let mut out: Vec<(String, Vec<WireKey>)> = Vec::new();
                 while let Some((id, keys)) = map.next_entry::<String, Vec<WireKey>>()? {
                     if out.iter().any(|(seen, _)| *seen == id) {
-                        return Err(serde::de::Error::custom(format!(
-                            "builder id {id:?} is listed twice"
-                        )));
+                        return Err(serde::de::Error::custom(format!("{id:?} is listed twice")));
                     }
                     out.push((id, keys));
                 }
@@ -95,6 +101,19 @@ impl TrustPolicy {
         if !keys.contains(&key) {
             keys.push(key);
         }
+    }
+
+    /// Trust `key` for VEX documents by `author`.
+    pub fn insert_author(&mut self, author: impl Into<String>, key: PublicKey) {
+        let keys = self.authors.entry(author.into()).or_default();
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+
+    /// Keys trusted for VEX documents by exactly this author (empty if none).
+    pub fn keys_for_author(&self, author: &str) -> &[PublicKey] {
+        self.authors.get(author).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Read a policy file; key paths are relative to its directory.
@@ -123,35 +142,42 @@ impl TrustPolicy {
         }
         let wire: WirePolicy = serde_json::from_str(s).map_err(|e| err(e.to_string()))?;
         let mut policy = TrustPolicy::new();
-        for (builder, keys) in wire.builders.0 {
-            if builder.is_empty() {
-                return Err(err("empty builder id".into()));
-            }
-            if keys.is_empty() {
-                return Err(err(format!("builder {builder:?} has no keys")));
-            }
-            for (i, k) in keys.into_iter().enumerate() {
-                let key = match (k.pem, k.path) {
-                    (Some(pem), None) => PublicKey::from_pem(&pem).map_err(|e| {
-                        err(format!("builder {builder:?} key {i} (inline pem): {e}"))
-                    })?,
-                    (None, Some(p)) => {
-                        let full = base_dir.join(&p);
-                        let pem = read_bounded(&full, crate::keys::MAX_KEY_PEM_SIZE, "public key")?;
-                        PublicKey::from_pem(&pem).map_err(|e| {
-                            err(format!(
-                                "builder {builder:?} key {i} ({}): {e}",
-                                full.display()
-                            ))
-                        })?
+        let sections = [("builder", wire.builders.0)]
+            .into_iter()
+            .chain(wire.vex_authors.map(|a| ("VEX author", a.0)));
+        for (what, entries) in sections {
+            for (name, keys) in entries {
+                if name.is_empty() {
+                    return Err(err(format!("empty {what} id")));
+                }
+                if keys.is_empty() {
+                    return Err(err(format!("{what} {name:?} has no keys")));
+                }
+                for (i, k) in keys.into_iter().enumerate() {
+                    let key = match (k.pem, k.path) {
+                        (Some(pem), None) => PublicKey::from_pem(&pem).map_err(|e| {
+                            err(format!("{what} {name:?} key {i} (inline pem): {e}"))
+                        })?,
+                        (None, Some(p)) => {
+                            let full = base_dir.join(&p);
+                            let pem =
+                                read_bounded(&full, crate::keys::MAX_KEY_PEM_SIZE, "public key")?;
+                            PublicKey::from_pem(&pem).map_err(|e| {
+                                err(format!("{what} {name:?} key {i} ({}): {e}", full.display()))
+                            })?
+                        }
+                        _ => {
+                            return Err(err(format!(
+                                "{what} {name:?} key {i}: give exactly one of `pem` or `path`"
+                            )));
+                        }
+                    };
+                    if what == "builder" {
+                        policy.insert(name.clone(), key);
+                    } else {
+                        policy.insert_author(name.clone(), key);
                     }
-                    _ => {
-                        return Err(err(format!(
-                            "builder {builder:?} key {i}: give exactly one of `pem` or `path`"
-                        )));
-                    }
-                };
-                policy.insert(builder.clone(), key);
+                }
             }
         }
         Ok(policy)

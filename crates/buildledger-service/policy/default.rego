@@ -8,18 +8,35 @@
 # no verified build record from a trusted builder nor an index by this
 # ledger, or a provenance mismatch. In production the same are warnings:
 # the policy never breaks a running service on its own. An alpha API in
-# production is a warning. Waived findings do not count.
+# production is a warning. Waived findings do not count, nor do findings a
+# trusted author's VEX statement calls not_affected or fixed (an unsigned
+# VEX statement is shown but changes nothing).
+#
+# result.priority ranks decisions alike: the worst counted finding's
+# severity, raised when the image exposes a non-stable (alpha or beta) API,
+# so a Critical finding there ranks above the same finding elsewhere.
 package buildledger
 
 production if input.deployment.environment == "production"
 
 severe := {"critical", "high", "unknown"}
 
-violations contains v if {
+# A trusted author says the image is not exposed.
+vex_cleared(f) if {
+	f.vex.trusted
+	f.vex.status in {"not_affected", "fixed"}
+}
+
+counted contains f if {
 	some f in input.findings
 	f.kind == "vuln"
-	f.fix_available
 	not f.waived
+	not vex_cleared(f)
+}
+
+violations contains v if {
+	some f in counted
+	f.fix_available
 	f.severity in severe
 	v := {
 		"rule": "fixable-severe-finding",
@@ -50,6 +67,21 @@ warnings contains v if {
 	v := {"rule": "alpha-api-in-production", "message": sprintf("exposes the alpha API %s", [a.name])}
 }
 
+weight := {"critical": 40, "high": 30, "unknown": 25, "medium": 20, "low": 10}
+
+non_stable_api if {
+	some a in input.apis
+	a.stability in {"alpha", "beta"}
+}
+
+exposure := 5 if {
+	non_stable_api
+} else := 0
+
+priority := max({weight[f.severity] | some f in counted}) + exposure if {
+	count(counted) > 0
+} else := 0
+
 decision := "deny" if {
 	not production
 	count(violations) > 0
@@ -60,4 +92,5 @@ decision := "deny" if {
 result := {
 	"decision": decision,
 	"reasons": array.concat(sort([r | some r in violations]), sort([r | some r in warnings])),
+	"priority": priority,
 }

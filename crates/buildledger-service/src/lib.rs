@@ -40,6 +40,7 @@ pub mod keys;
 pub mod limits;
 pub mod open;
 pub mod policy;
+pub mod posture;
 pub mod provenance;
 pub mod query;
 pub mod reads;
@@ -47,6 +48,7 @@ pub mod record;
 pub mod scan;
 pub mod schemas;
 pub mod tokens;
+pub mod vex;
 pub mod waivers;
 
 pub use buildledger_store::{Access, Store};
@@ -71,6 +73,7 @@ pub mod types {
     pub use buildledger_rules::{ImportReport, crosscheck::Mismatch};
     pub use buildledger_store::{
         Ancestor, Conflict, FeedSourceState, FindingChange, Hit, ImageFinding, ImageView,
-        InventoryRow, Job, Stats, StoredRecord, TableRow, TokenRow, Waiver, redact_url,
+        InventoryRow, Job, Stats, StoredRecord, TableRow, TokenRow, VexDocument, VexStatement,
+        Waiver, redact_url,
     };
 }

@@ -8,10 +8,10 @@
 //!
 //! Posture is the decision for every container of the runtime inventory.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use buildledger_model::{Digest, Origin, TrustState};
-use buildledger_store::{ImageFinding, InventoryRow, Store};
+use buildledger_store::{ImageFinding, Store};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -64,6 +64,9 @@ pub struct PolicyFinding {
     pub score: Option<f64>,
     /// Whether a waiver in force covers it in this deployment's environment.
     pub waived: bool,
+    /// The VEX statement in force for it (`status`, `justification`,
+    /// `trusted`: signed by a key pinned to its `author`), if any.
+    pub vex: Option<buildledger_store::VexStatement>,
 }
 
 /// The input document (version 1).
@@ -107,6 +110,10 @@ pub struct Decision {
     pub decision: String,
     /// Why, each naming its rule.
     pub reasons: Vec<Reason>,
+    /// Rank among decisions alike (higher first): the policy's
+    /// `result.priority`, 0 when it gives none.
+    #[serde(default)]
+    pub priority: i64,
     /// The input the policy saw.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<PolicyInput>,
@@ -207,6 +214,7 @@ pub fn input(store: &mut Store, digest: &Digest, deployment: Deployment) -> Resu
                     .waivers
                     .iter()
                     .any(|w| w.environment.is_none() || w.environment.as_deref() == env.as_deref()),
+                vex: f.vex.clone(),
             }
         })
         .collect();
@@ -239,6 +247,7 @@ pub fn input(store: &mut Store, digest: &Digest, deployment: Deployment) -> Resu
 #[derive(Clone)]
 pub struct Policy {
     engine: regorus::Engine,
+    hash: String,
 }
 
 impl Policy {
@@ -250,20 +259,35 @@ impl Policy {
             limit: std::time::Duration::from_millis(DEADLINE_MS),
             check_interval: std::num::NonZeroU32::new(64).unwrap_or(std::num::NonZeroU32::MIN),
         });
+        use sha2::Digest as _;
+        let mut hash = sha2::Sha256::new();
         if !replace || files.is_empty() {
             engine
                 .add_policy("buildledger/default.rego".into(), DEFAULT_POLICY.into())
                 .map_err(|e| Error::internal(format!("the built-in policy: {e}")))?;
+            hash.update(DEFAULT_POLICY.as_bytes());
         }
         for f in files {
             let bytes = settings.read(f, crate::limits::POLICY)?;
+            hash.update((bytes.len() as u64).to_le_bytes());
+            hash.update(&bytes);
             let text = String::from_utf8(bytes)
                 .map_err(|_| Error::bad_field(f.display().to_string(), "not UTF-8"))?;
             engine
                 .add_policy(f.display().to_string(), text)
                 .map_err(|e| Error::bad_field(f.display().to_string(), e.to_string()))?;
         }
-        Ok(Policy { engine })
+        hash.update(INPUT_VERSION.to_le_bytes());
+        Ok(Policy {
+            engine,
+            hash: hex::encode(hash.finalize()),
+        })
+    }
+
+    /// SHA-256 of the policy's sources: decisions made under another hash
+    /// are recomputed.
+    pub fn hash(&self) -> &str {
+        &self.hash
     }
 
     /// Evaluate `input` (on a clone of the compiled engine).
@@ -273,6 +297,10 @@ impl Policy {
         engine
             .set_input_json(&json)
             .map_err(|e| Error::internal(format!("policy input: {e}")))?;
+        self.finish(engine)
+    }
+
+    fn finish(&self, mut engine: regorus::Engine) -> Result<Decision> {
         let v = engine
             .eval_rule("data.buildledger.result".into())
             .map_err(|e| Error::bad_input(format!("policy evaluation failed: {e}")))?;
@@ -288,11 +316,19 @@ impl Policy {
                 out["decision"]
             )));
         }
-        let reasons: Vec<Reason> =
-            serde_json::from_value(out["reasons"].clone()).unwrap_or_default();
+        let reasons: Vec<Reason> = match &out["reasons"] {
+            serde_json::Value::Null => Vec::new(),
+            r => serde_json::from_value(r.clone()).map_err(|e| {
+                Error::bad_input(format!(
+                    "the policy's data.buildledger.result.reasons is not a list of {{rule, message}}: {e}"
+                ))
+            })?,
+        };
+        let priority = out["priority"].as_f64().unwrap_or(0.0) as i64;
         Ok(Decision {
             decision,
             reasons,
+            priority,
             input: None,
         })
     }
@@ -311,116 +347,245 @@ pub fn eval(
     Ok(d)
 }
 
-/// The posture of one running container: the JSON of `posture`.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct PostureEntry {
-    /// Cluster.
-    pub cluster: String,
-    /// Namespace.
-    pub namespace: String,
-    /// `Kind/name`.
-    pub workload: String,
-    /// Container (`name`, or `name (init)`).
-    pub container: String,
-    /// The digest it runs (None: unresolved).
-    pub digest: Option<String>,
-    /// Environment.
-    pub environment: Option<String>,
-    /// `allow`, `warn` or `deny` (`deny` for an unresolved image: nothing
-    /// is known of it outside production; `warn` in production).
-    pub decision: String,
-    /// Why.
-    pub reasons: Vec<Reason>,
+/// The built-in policy's own fixtures (`policy/tests/*.json`).
+pub const DEFAULT_FIXTURES: &[(&str, &str)] = &[
+    (
+        "allow-alpha-api-staging.json",
+        include_str!("../policy/tests/allow-alpha-api-staging.json"),
+    ),
+    (
+        "allow-clean.json",
+        include_str!("../policy/tests/allow-clean.json"),
+    ),
+    (
+        "allow-medium.json",
+        include_str!("../policy/tests/allow-medium.json"),
+    ),
+    (
+        "allow-no-fix.json",
+        include_str!("../policy/tests/allow-no-fix.json"),
+    ),
+    (
+        "allow-toolchain-finding.json",
+        include_str!("../policy/tests/allow-toolchain-finding.json"),
+    ),
+    (
+        "allow-vex-trusted-fixed.json",
+        include_str!("../policy/tests/allow-vex-trusted-fixed.json"),
+    ),
+    (
+        "allow-vex-trusted-not-affected.json",
+        include_str!("../policy/tests/allow-vex-trusted-not-affected.json"),
+    ),
+    (
+        "allow-waived.json",
+        include_str!("../policy/tests/allow-waived.json"),
+    ),
+    (
+        "deny-fixable-critical.json",
+        include_str!("../policy/tests/deny-fixable-critical.json"),
+    ),
+    (
+        "deny-provenance-mismatch.json",
+        include_str!("../policy/tests/deny-provenance-mismatch.json"),
+    ),
+    (
+        "deny-unknown-severity.json",
+        include_str!("../policy/tests/deny-unknown-severity.json"),
+    ),
+    (
+        "deny-untrusted-build.json",
+        include_str!("../policy/tests/deny-untrusted-build.json"),
+    ),
+    (
+        "deny-vex-affected.json",
+        include_str!("../policy/tests/deny-vex-affected.json"),
+    ),
+    (
+        "deny-vex-unsigned.json",
+        include_str!("../policy/tests/deny-vex-unsigned.json"),
+    ),
+    (
+        "rank-critical-non-stable-api.json",
+        include_str!("../policy/tests/rank-critical-non-stable-api.json"),
+    ),
+    (
+        "warn-alpha-api-production.json",
+        include_str!("../policy/tests/warn-alpha-api-production.json"),
+    ),
+    (
+        "warn-fixable-critical-production.json",
+        include_str!("../policy/tests/warn-fixable-critical-production.json"),
+    ),
+    (
+        "warn-untrusted-build-production.json",
+        include_str!("../policy/tests/warn-untrusted-build-production.json"),
+    ),
+];
+
+/// One fixture: an input document and the decision expected for it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fixture {
+    #[serde(default)]
+    description: String,
+    input: serde_json::Value,
+    expect: Expect,
 }
 
-/// The decision for every container of the inventory (optionally one
-/// environment, one decision).
-pub fn posture(
-    store: &mut Store,
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    decision: String,
+    /// Exactly these rules (any order), when given.
+    #[serde(default)]
+    rules: Option<Vec<String>>,
+    /// Exactly this priority, when given.
+    #[serde(default)]
+    priority: Option<i64>,
+}
+
+/// The outcome of one fixture.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct FixtureResult {
+    /// The fixture file.
+    pub fixture: String,
+    /// What it says it checks.
+    pub description: String,
+    /// Whether the decision met every expectation.
+    pub passed: bool,
+    /// What differed (empty when it passed).
+    pub failures: Vec<String>,
+    /// The decision the policy gave.
+    pub decision: String,
+    /// The rules it named.
+    pub rules: Vec<String>,
+    /// Its priority.
+    pub priority: i64,
+}
+
+impl Policy {
+    /// Evaluate a raw input document (a fixture's).
+    pub fn evaluate_json(&self, input: &serde_json::Value) -> Result<Decision> {
+        let mut engine = self.engine.clone();
+        engine
+            .set_input_json(&input.to_string())
+            .map_err(|e| Error::bad_input(format!("policy input: {e}")))?;
+        self.finish(engine)
+    }
+}
+
+fn run_fixture(policy: &Policy, name: &str, text: &str) -> Result<FixtureResult> {
+    let f: Fixture = serde_json::from_str(text)
+        .map_err(|e| Error::bad_field(name.to_string(), format!("not a policy fixture: {e}")))?;
+    let d = policy
+        .evaluate_json(&f.input)
+        .map_err(|e| e.prefixed(&format!("{name}: ")))?;
+    let mut rules: Vec<String> = d.reasons.iter().map(|r| r.rule.clone()).collect();
+    rules.sort();
+    rules.dedup();
+    let mut failures = Vec::new();
+    if d.decision != f.expect.decision {
+        failures.push(format!(
+            "decision is {}, expected {}",
+            d.decision, f.expect.decision
+        ));
+    }
+    if let Some(mut want) = f.expect.rules {
+        want.sort();
+        want.dedup();
+        if want != rules {
+            failures.push(format!("rules are {rules:?}, expected {want:?}"));
+        }
+    }
+    if let Some(p) = f.expect.priority
+        && p != d.priority
+    {
+        failures.push(format!("priority is {}, expected {p}", d.priority));
+    }
+    Ok(FixtureResult {
+        fixture: name.to_string(),
+        description: f.description,
+        passed: failures.is_empty(),
+        failures,
+        decision: d.decision,
+        rules,
+        priority: d.priority,
+    })
+}
+
+/// Run `policy` against the built-in fixtures, or every `*.json` fixture in
+/// `dir` (each `{"description", "input", "expect": {"decision", "rules"?,
+/// "priority"?}}`), in name order.
+pub fn test(
     policy: &Policy,
-    env: Option<&str>,
-    decision: Option<&str>,
-) -> Result<Vec<PostureEntry>> {
-    let rows: Vec<InventoryRow> = store.inventory(None, None)?;
-    let mut out = Vec::new();
-    let mut cache: std::collections::HashMap<(String, Option<String>), Decision> =
-        Default::default();
-    for r in rows {
-        if env.is_some_and(|e| r.environment.as_deref() != Some(e)) {
-            continue;
-        }
-        let deployment = Deployment {
-            cluster: Some(r.cluster.clone()),
-            namespace: Some(r.namespace.clone()),
-            workload: Some(format!("{}/{}", r.workload_kind, r.workload_name)),
-            environment: r.environment.clone(),
-        };
-        let d = match &r.digest {
-            None => Decision {
-                decision: if r.environment.as_deref() == Some("production") {
-                    "warn".into()
-                } else {
-                    "deny".into()
-                },
-                reasons: vec![Reason {
-                    rule: "unresolved-image".into(),
-                    message: format!("{} resolves to no digest the ledger knows", r.image),
-                }],
-                input: None,
-            },
-            Some(dg) => {
-                let key = (dg.clone(), r.environment.clone());
-                match cache.get(&key) {
-                    Some(d) => d.clone(),
-                    None => {
-                        let d = match Digest::parse(dg) {
-                            Ok(digest) => match input(store, &digest, deployment.clone()) {
-                                Ok(i) => policy.evaluate(&i)?,
-                                Err(e) if e.kind == crate::ErrorKind::NotFound => Decision {
-                                    decision: if r.environment.as_deref() == Some("production") {
-                                        "warn".into()
-                                    } else {
-                                        "deny".into()
-                                    },
-                                    reasons: vec![Reason {
-                                        rule: "unknown-image".into(),
-                                        message: format!("{dg} is not in the ledger"),
-                                    }],
-                                    input: None,
-                                },
-                                Err(e) => return Err(e),
-                            },
-                            // Inventory digests are stored parsed: this is corruption.
-                            Err(e) => {
-                                return Err(Error::internal(format!(
-                                    "inventory row {}/{}: stored digest {dg:?}: {}",
-                                    r.namespace, r.pod, e.message
-                                )));
-                            }
-                        };
-                        cache.insert(key, d.clone());
-                        d
-                    }
-                }
-            }
-        };
-        if decision.is_some_and(|want| want != d.decision) {
-            continue;
-        }
-        out.push(PostureEntry {
-            cluster: r.cluster,
-            namespace: r.namespace,
-            workload: format!("{}/{}", r.workload_kind, r.workload_name),
-            container: if r.container_kind == "container" {
-                r.container
-            } else {
-                format!("{} ({})", r.container, r.container_kind)
-            },
-            digest: r.digest,
-            environment: r.environment,
-            decision: d.decision,
-            reasons: d.reasons,
-        });
+    dir: Option<&Path>,
+    settings: &crate::Settings,
+) -> Result<Vec<FixtureResult>> {
+    let Some(dir) = dir else {
+        return DEFAULT_FIXTURES
+            .iter()
+            .map(|(n, t)| run_fixture(policy, n, t))
+            .collect();
+    };
+    let shown = dir.display().to_string();
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Error::bad_field(shown.clone(), format!("cannot read the directory: {e}")))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::bad_field(shown, "holds no *.json fixtures"));
+    }
+    if files.len() > 10_000 {
+        return Err(Error::bad_field(shown, "holds more than 10000 fixtures"));
+    }
+    let mut out = Vec::with_capacity(files.len());
+    for f in files {
+        let bytes = settings.read(&f, crate::limits::POLICY)?;
+        let name = f.display().to_string();
+        let text =
+            String::from_utf8(bytes).map_err(|_| Error::bad_field(name.clone(), "not UTF-8"))?;
+        out.push(run_fixture(policy, &name, &text)?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_policy_passes_its_own_fixtures() {
+        let p = Policy::load(&[], false, &crate::Settings::new(|_| None)).unwrap();
+        let results = test(&p, None, &crate::Settings::new(|_| None)).unwrap();
+        let failed: Vec<_> = results.iter().filter(|r| !r.passed).collect();
+        assert!(failed.is_empty(), "{failed:#?}");
+        // Every fixture file ships (none is left out of the list).
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policy/tests");
+        let on_disk = std::fs::read_dir(dir).unwrap().count();
+        assert_eq!(on_disk, DEFAULT_FIXTURES.len());
+        assert!(results.len() >= 18);
+    }
+
+    #[test]
+    fn a_fixture_that_expects_otherwise_fails() {
+        let p = Policy::load(&[], false, &crate::Settings::new(|_| None)).unwrap();
+        let (name, text) = DEFAULT_FIXTURES
+            .iter()
+            .find(|(n, _)| *n == "deny-fixable-critical.json")
+            .unwrap();
+        for (from, to) in [
+            ("\"decision\": \"deny\"", "\"decision\": \"allow\""),
+            ("\"priority\": 40", "\"priority\": 41"),
+            ("\"fixable-severe-finding\"\n", "\"untrusted-build\"\n"),
+        ] {
+            let changed = text.replacen(from, to, 1);
+            assert_ne!(&changed, text, "{from}");
+            let r = run_fixture(&p, name, &changed).unwrap();
+            assert!(!r.passed && r.failures.len() == 1, "{from}: {r:?}");
+        }
+    }
 }

@@ -110,6 +110,7 @@ pub fn vulns(store: &mut Store, digest: &Digest) -> Result<Vec<ImageFinding>> {
     }
     let mut f = store.vulns(digest.as_str())?;
     crate::waivers::annotate(store, &mut f, chrono::Utc::now())?;
+    crate::vex::annotate(store, &mut f)?;
     Ok(f)
 }
 
@@ -129,6 +130,7 @@ pub fn affected(store: &mut Store, id: &str) -> Result<Vec<ImageFinding>> {
         .affected(id)?
         .ok_or_else(|| Error::not_found(format!("no advisory has id or alias {id:?}")))?;
     crate::waivers::annotate(store, &mut f, chrono::Utc::now())?;
+    crate::vex::annotate(store, &mut f)?;
     Ok(f)
 }
 

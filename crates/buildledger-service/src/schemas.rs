@@ -153,10 +153,22 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         ),
         (
             "posture",
-            schema_of::<Vec<policy::PostureEntry>>(
+            schema_of::<Vec<crate::posture::PostureEntry>>(
                 "posture",
                 "The decision for every running container",
             ),
+        ),
+        (
+            "policy-test",
+            schema_of::<Vec<policy::FixtureResult>>("policy-test", "A policy run against fixtures"),
+        ),
+        (
+            "vex-import",
+            schema_of::<crate::vex::VexImport>("vex-import", "A VEX document imported"),
+        ),
+        (
+            "vex-list",
+            schema_of::<Vec<buildledger_store::VexDocument>>("vex-list", "Stored VEX documents"),
         ),
         (
             "waiver",

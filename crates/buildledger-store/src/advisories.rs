@@ -121,6 +121,11 @@ pub struct ImageFinding {
     /// waived finding is shown with its waiver, never hidden).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waivers: Vec<crate::Waiver>,
+    /// The VEX statement in force for this finding (set by the application
+    /// layer: the newest from a trusted author, else the newest unsigned
+    /// one); a finding with a VEX statement is shown with it, never hidden.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vex: Option<crate::VexStatement>,
 }
 
 /// A finding as read for reports (before it is tied to images).
@@ -683,6 +688,7 @@ impl Store {
                 trust: f.trust.clone(),
                 origin: f.origin.clone(),
                 waivers: Vec::new(),
+                vex: None,
             });
         }
         Ok(out)

@@ -43,6 +43,7 @@ pub mod lineage;
 mod migrate;
 mod open;
 pub mod postings;
+mod posture;
 mod query;
 mod raw;
 mod read;
@@ -50,6 +51,7 @@ mod seal;
 mod table;
 mod tokens;
 mod tx;
+mod vex;
 mod waivers;
 mod write;
 
@@ -70,10 +72,12 @@ pub use inventory::{InventoryDelta, InventoryRow};
 pub use jobs::{FeedSourceState, Job, Synced};
 pub use lineage::Ancestor;
 pub use open::default_db_path;
+pub use posture::{CachedDecision, PostureState};
 pub use query::{Hit, Query};
 pub use read::{ImageView, Link, Stats, StoredRecord, UsedBy};
 pub use table::TableRow;
 pub use tokens::TokenRow;
+pub use vex::{NewVexDocument, NewVexStatement, VexDocument, VexInsert, VexStatement};
 pub use waivers::{NewWaiver, Waiver};
 
 /// Id of a stored record.

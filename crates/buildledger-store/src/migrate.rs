@@ -86,6 +86,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0010_waivers.sql"),
         after: None,
     },
+    Migration {
+        version: 11,
+        name: "vex and posture",
+        sqlite: include_str!("../migrations/sqlite/0011_vex_posture.sql"),
+        postgres: include_str!("../migrations/postgres/0011_vex_posture.sql"),
+        after: None,
+    },
 ];
 
 impl Store {
