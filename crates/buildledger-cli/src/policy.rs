@@ -153,8 +153,19 @@ pub fn posture(db: &Option<String>, a: PostureArgs, json: bool) -> Result<u8> {
         chrono::Utc::now(),
     )?;
 
+    let summary = format!(
+        "{} container(s); {} decision(s) computed ({})",
+        rows.len(),
+        refreshed.computed,
+        if refreshed.full {
+            "full refresh"
+        } else {
+            "incremental"
+        }
+    );
     if json {
         print_json(&rows)?;
+        eprintln!("{summary}");
         return Ok(0);
     }
     let mut t = Table::new(&[
@@ -174,23 +185,17 @@ pub fn posture(db: &Option<String>, a: PostureArgs, json: bool) -> Result<u8> {
             r.workload.clone(),
             r.container.clone(),
             r.decision.clone(),
+            // One rule can give several reasons (one per finding): name it once.
             r.reasons
                 .iter()
                 .map(|x| x.rule.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
                 .collect::<Vec<_>>()
                 .join(" "),
         ]);
     }
     t.print(Format::Table)?;
-    eprintln!(
-        "{} container(s); {} decision(s) computed ({})",
-        rows.len(),
-        refreshed.computed,
-        if refreshed.full {
-            "full refresh"
-        } else {
-            "incremental"
-        }
-    );
+    eprintln!("{summary}");
     Ok(0)
 }

@@ -8,64 +8,14 @@
 //! unresolved, environments come from namespace labels and `--env`, a new
 //! snapshot replaces the old one (and keeps first-seen), bad input is exit 2.
 
-use std::process::Command;
-
 use serde_json::{Value, json};
 
 mod common;
-use common::{Ledger, each, have};
+use common::{Ledger, each, have, kubectl, pod_of};
 
 const INDEX: &str = "sha256:6f1b1c3b0c2e9e8a4b1f0a3d5e7c9b2a4d6f8e0c1a3b5d7f9e1c3a5b7d9f1e3a";
 const AMD64: &str = "sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9";
 const WORKER: &str = "sha256:4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d";
-
-fn kubectl(args: &[&str]) -> Value {
-    let o = Command::new("kubectl")
-        .args(args)
-        .args(["--dry-run=client", "-o", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "kubectl {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).unwrap()
-}
-
-/// A pod as the controller of `owner` creates it from `owner`'s template.
-fn pod_of(owner: &Value, name: &str, hash: Option<&str>) -> Value {
-    let t = &owner["spec"]["template"];
-    let mut labels = t["metadata"]["labels"].clone();
-    if labels.is_null() {
-        labels = json!({});
-    }
-    let (okind, oname) = match hash {
-        Some(h) => {
-            labels["pod-template-hash"] = json!(h);
-            (
-                "ReplicaSet".to_string(),
-                format!("{}-{h}", owner["metadata"]["name"].as_str().unwrap()),
-            )
-        }
-        None => (
-            owner["kind"].as_str().unwrap().to_string(),
-            owner["metadata"]["name"].as_str().unwrap().to_string(),
-        ),
-    };
-    json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": name,
-            "namespace": owner["metadata"]["namespace"],
-            "labels": labels,
-            "ownerReferences": [{"apiVersion": "apps/v1", "kind": okind, "name": oname, "uid": "0", "controller": true, "blockOwnerDeletion": true}]
-        },
-        "spec": t["spec"],
-        "status": {"phase": "Pending"}
-    })
-}
 
 fn report(l: &Ledger, pods: &[Value], extra: &[&str]) -> (i32, Value, String) {
     let p = l.path("pods.json");

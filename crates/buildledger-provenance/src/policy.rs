@@ -31,7 +31,7 @@ pub const MAX_POLICY_SIZE: usize = 1024 * 1024;
 /// }
 /// ```
 ///
-/// `vex_authors` (optional) pins keys to OpenVEX document authors, compared
+/// Either section may be left out, not both. `vex_authors` pins keys to OpenVEX document authors, compared
 /// byte for byte with the document's `author`, with the same rules as
 /// builders. Each key is exactly one of `pem` (inline SPKI PEM) or `path` (an SPKI
 /// PEM file; relative paths are resolved against the directory of the
@@ -49,7 +49,8 @@ pub struct TrustPolicy {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WirePolicy {
-    builders: UniqueMap,
+    #[serde(default)]
+    builders: Option<UniqueMap>,
     #[serde(default)]
     vex_authors: Option<UniqueMap>,
 }
@@ -142,7 +143,15 @@ impl TrustPolicy {
         }
         let wire: WirePolicy = serde_json::from_str(s).map_err(|e| err(e.to_string()))?;
         let mut policy = TrustPolicy::new();
-        let sections = [("builder", wire.builders.0)]
+        if wire.builders.is_none() && wire.vex_authors.is_none() {
+            return Err(err(
+                "neither `builders` nor `vex_authors`: a trust policy pins at least one of them"
+                    .into(),
+            ));
+        }
+        let sections = wire
+            .builders
+            .map(|b| ("builder", b.0))
             .into_iter()
             .chain(wire.vex_authors.map(|a| ("VEX author", a.0)));
         for (what, entries) in sections {

@@ -520,6 +520,9 @@ fn policy_file_rules() {
         format!(r#"{{"builders": {{"{BUILDER}": [{{"path": "keys/k2.pub", "pem": "x"}}]}}}}"#),
         format!(r#"{{"builders": {{"{BUILDER}": [{{"pth": "keys/k2.pub"}}]}}}}"#),
         r#"{"builder": {}}"#.to_owned(),
+        "{}".to_owned(),
+        r#"{"vex_authors": {"Sec": []}}"#.to_owned(),
+        r#"{"vex_authors": {"": [{"path": "keys/k2.pub"}]}}"#.to_owned(),
         "not json".to_owned(),
     ];
     for bad in &bad_cases {
@@ -531,6 +534,14 @@ fn policy_file_rules() {
             "{bad}"
         );
     }
+    // VEX authors alone are a policy.
+    let vex = TrustPolicy::from_str(
+        r#"{"vex_authors": {"Sec": [{"path": "keys/k2.pub"}]}}"#,
+        &dir,
+    )
+    .unwrap();
+    assert_eq!(vex.keys_for_author("Sec").len(), 1);
+    assert!(vex.keys_for(BUILDER).is_empty());
     let missing = format!(r#"{{"builders": {{"{BUILDER}": [{{"path": "keys/nope.pub"}}]}}}}"#);
     let e = TrustPolicy::from_str(&missing, &dir)
         .unwrap_err()

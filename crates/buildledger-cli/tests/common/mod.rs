@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The workspace root (the binary runs there).
 pub fn root() -> PathBuf {
@@ -136,4 +136,55 @@ pub fn have(tool: &str) -> bool {
         buildledger_testkit::tools::on_path(tool),
         &format!("tool {tool}"),
     )
+}
+
+/// A Kubernetes object as `kubectl ARGS --dry-run=client -o json` makes it.
+pub fn kubectl(args: &[&str]) -> Value {
+    let o = Command::new("kubectl")
+        .args(args)
+        .args(["--dry-run=client", "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// A pod as the controller of `owner` creates it from `owner`'s template
+/// (the documented wire format: the template, `pod-template-hash` and a
+/// controller `ownerReference`).
+pub fn pod_of(owner: &Value, name: &str, hash: Option<&str>) -> Value {
+    let t = &owner["spec"]["template"];
+    let mut labels = t["metadata"]["labels"].clone();
+    if labels.is_null() {
+        labels = json!({});
+    }
+    let (okind, oname) = match hash {
+        Some(h) => {
+            labels["pod-template-hash"] = json!(h);
+            (
+                "ReplicaSet".to_string(),
+                format!("{}-{h}", owner["metadata"]["name"].as_str().unwrap()),
+            )
+        }
+        None => (
+            owner["kind"].as_str().unwrap().to_string(),
+            owner["metadata"]["name"].as_str().unwrap().to_string(),
+        ),
+    };
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": owner["metadata"]["namespace"],
+            "labels": labels,
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": okind, "name": oname, "uid": "0", "controller": true, "blockOwnerDeletion": true}]
+        },
+        "spec": t["spec"],
+        "status": {"phase": "Pending"}
+    })
 }
