@@ -13,8 +13,7 @@
 //! inventory no longer runs. A different policy (by hash) recomputes all.
 //!
 //! One refresh runs at a time (a PostgreSQL advisory lock; SQLite's write
-//! lock). Known gaps, closed by a full refresh (`posture --full`, and the
-//! server's periodic one): on PostgreSQL a record whose transaction commits
+//! lock). Known gaps, closed by a full refresh (`posture --full`): on PostgreSQL a record whose transaction commits
 //! after a refresh that already saw a later record id; and a base image
 //! indexed after its descendants, which changes their lineage.
 
