@@ -1579,3 +1579,172 @@ fn waivers_over_the_api() {
         problem(c, &v, 400, "bad_input");
     }
 }
+
+#[test]
+fn vex_and_posture_over_the_api() {
+    if !have("curl") || !have("kubectl") {
+        return;
+    }
+    use serde_json::json;
+    const AUTHOR: &str = "Security Team <security@example.com>";
+    for l in engines() {
+        l.ok(&["record", "--file", "examples/records/payments-api.json"]);
+        l.ok(&["feed", "import", "examples/advisories"]);
+        // The payments image runs in a staging namespace.
+        let deploy = common::kubectl(&[
+            "create",
+            "deployment",
+            "payments",
+            &format!("--image=registry.example/payments/api@{PAYMENTS}"),
+            "-n",
+            "payments",
+        ]);
+        let mut pod = common::pod_of(&deploy, "payments-6b7c8d9f5-abcde", Some("6b7c8d9f5"));
+        pod["status"] = json!({"phase": "Running", "containerStatuses": [{"name": "api",
+            "image": format!("registry.example/payments/api@{PAYMENTS}"),
+            "imageID": format!("registry.example/payments/api@{PAYMENTS}"), "ready": true, "restartCount": 0}]});
+        let mut ns = common::kubectl(&["create", "namespace", "payments"]);
+        ns["metadata"]["labels"] = json!({"buildledger.dev/environment": "staging"});
+        let snapshot = write(
+            &l,
+            "snapshot.json",
+            &json!({"apiVersion": "v1", "kind": "List", "items": [ns, pod]}).to_string(),
+        );
+        l.json(&["keygen", "--algorithm", "ed25519", "--out", &l.p("vex")]);
+        l.json(&["keygen", "--algorithm", "ed25519", "--out", &l.p("rogue")]);
+        let trust = write(
+            &l,
+            "trust.json",
+            &json!({"vex_authors": {AUTHOR: [{"path": "vex.pub"}]}}).to_string(),
+        );
+        let vexw = token(&l, &["--scope", "vex:write", "--name", "secops"]);
+        let inv = token(&l, &["--scope", "inventory:write"]);
+        let read = token(&l, &["--scope", "read"]);
+        let s = Server::start(&l, &["--policy", trust.to_str().unwrap()], &[], None);
+        let (c, v) = s.json(
+            "POST",
+            "/api/v1/inventory/eu-1",
+            Some(&inv),
+            Some(&snapshot),
+        );
+        assert_eq!(c, 200, "{v}");
+
+        let (c, before) = s.json("GET", "/api/v1/posture", Some(&read), None);
+        assert_eq!(c, 200, "{before}");
+        let items = before["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{before}");
+        assert_eq!(items[0]["decision"], "deny", "{before}");
+        assert_eq!(items[0]["environment"], "staging");
+        // The API and the CLI give the same posture of the same ledger.
+        assert_eq!(l.json(&["posture"]), before["items"]);
+        let (c, v) = s.json("GET", "/api/v1/posture?decision=maybe", Some(&read), None);
+        problem(c, &v, 400, "bad_input");
+        let (c, v) = s.json("GET", "/api/v1/posture?env=production", Some(&read), None);
+        assert_eq!((c, v["items"].as_array().unwrap().len()), (200, 0), "{v}");
+        let (c, _) = s.call("GET", "/api/v1/posture", None, None);
+        assert_eq!(c, 401);
+
+        let doc = json!({
+            "@context": "https://openvex.dev/ns/v0.2.0",
+            "@id": "https://vex.example/payments/1",
+            "author": AUTHOR,
+            "timestamp": "2026-11-30T10:00:00Z",
+            "version": 1,
+            "statements": [{
+                "vulnerability": {"name": "CVE-2023-39325"},
+                "products": [{"@id": format!("pkg:oci/api@sha256%3A{}", &PAYMENTS[7..]),
+                    "subcomponents": [{"@id": "pkg:golang/golang.org/x/net"}]}],
+                "status": "not_affected",
+                "justification": "vulnerable_code_not_in_execute_path"
+            }]
+        });
+        let plain = write(&l, "doc.vex.json", &doc.to_string());
+        let (c, v) = s.json("POST", "/api/v1/vex", Some(&read), Some(&plain));
+        problem(c, &v, 403, "forbidden");
+        let (c, v) = s.json("POST", "/api/v1/vex", Some(&vexw), Some(&plain));
+        problem(c, &v, 400, "bad_input");
+        let (c, v) = s.json(
+            "POST",
+            "/api/v1/vex?allow_unsigned=true",
+            Some(&vexw),
+            Some(&plain),
+        );
+        assert_eq!((c, v["trusted"].as_bool()), (201, Some(false)), "{v}");
+        let sign = |key: &str, out: &str| {
+            l.ok(&[
+                "vex",
+                "sign",
+                &l.p("doc.vex.json"),
+                "--key",
+                &l.p(&format!("{key}.key")),
+                "--out",
+                &l.p(out),
+            ]);
+            l.path(out)
+        };
+        let rogue = sign("rogue", "rogue.dsse.json");
+        let (c, v) = s.json("POST", "/api/v1/vex", Some(&vexw), Some(&rogue));
+        problem(c, &v, 400, "bad_input");
+        let good = sign("vex", "good.dsse.json");
+        let (c, v) = s.json("POST", "/api/v1/vex", Some(&vexw), Some(&good));
+        assert_eq!(
+            (c, v["trusted"].as_bool(), v["outcome"].as_str()),
+            (201, Some(true), Some("added")),
+            "{v}"
+        );
+        let (c, v) = s.json("POST", "/api/v1/vex", Some(&vexw), Some(&good));
+        assert_eq!((c, v["outcome"].as_str()), (201, Some("unchanged")), "{v}");
+        let (c, list) = s.json("GET", "/api/v1/vex?limit=1", Some(&read), None);
+        assert_eq!(c, 200);
+        assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+        assert!(list["next_cursor"].is_string(), "{list}");
+        let (_, f) = s.json(
+            "GET",
+            &format!("/api/v1/images/{PAYMENTS}/vulns"),
+            Some(&read),
+            None,
+        );
+        let xnet: Vec<&Value> = f["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| {
+                i["advisory"] == "GO-2023-2102"
+                    && i["purl"]
+                        .as_str()
+                        .is_some_and(|p| p.contains("golang.org/x/net"))
+            })
+            .collect();
+        assert_eq!(xnet.len(), 1, "{f}");
+        assert_eq!(xnet[0]["vex"]["trusted"], true, "{f}");
+        // The stdlib finding of the same advisory is not covered by it.
+        let stdlib = f["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| {
+                i["advisory"] == "GO-2023-2102"
+                    && i["purl"].as_str().is_some_and(|p| p.contains("stdlib"))
+            })
+            .unwrap_or_else(|| panic!("{f}"));
+        assert!(stdlib["vex"].is_null(), "{f}");
+        // Still denied (untrusted build, other findings), now without the
+        // x/net finding of GO-2023-2102.
+        let (_, after) = s.json("GET", "/api/v1/posture", Some(&read), None);
+        let cleared = "GO-2023-2102 (unknown) in pkg:golang/golang.org/x/net";
+        assert!(
+            before["items"][0]["reasons"].to_string().contains(cleared),
+            "{before}"
+        );
+        assert!(
+            !after["items"][0]["reasons"].to_string().contains(cleared),
+            "{after}"
+        );
+        assert_eq!(after["items"][0]["decision"], "deny");
+        let log = std::fs::read_to_string(&s.log).unwrap();
+        assert!(
+            !log.contains(&vexw) && !log.contains(&read),
+            "a token in the log"
+        );
+    }
+}

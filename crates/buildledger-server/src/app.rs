@@ -26,6 +26,8 @@ pub struct AppOptions {
     pub registries: Vec<buildledger_service::jobs::RegistryConfig>,
     /// How namespaces map to environments.
     pub environments: buildledger_service::inventory::Environments,
+    /// The policy posture is decided by.
+    pub policy: Arc<buildledger_service::policy::Policy>,
 }
 
 /// Everything a request handler needs.
@@ -48,6 +50,7 @@ struct Inner {
     pub(crate) body_limit: usize,
     pub(crate) registries: Vec<buildledger_service::jobs::RegistryConfig>,
     pub(crate) environments: buildledger_service::inventory::Environments,
+    pub(crate) policy: Arc<buildledger_service::policy::Policy>,
 }
 
 impl AppState {
@@ -72,6 +75,7 @@ impl AppState {
                 body_limit: o.body_limit,
                 registries: o.registries,
                 environments: o.environments,
+                policy: o.policy,
             }),
         })
     }
@@ -104,6 +108,11 @@ impl AppState {
     /// How namespaces map to environments.
     pub fn environments(&self) -> &buildledger_service::inventory::Environments {
         &self.inner.environments
+    }
+
+    /// The policy posture is decided by.
+    pub fn policy(&self) -> Arc<buildledger_service::policy::Policy> {
+        self.inner.policy.clone()
     }
 
     /// Largest page.

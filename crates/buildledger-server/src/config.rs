@@ -27,8 +27,13 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     /// Serve plain HTTP: refused unless `listen` is a loopback address.
     pub plaintext: bool,
-    /// Trusted-builder policy for `POST /api/v1/attestations`.
+    /// Trust policy: builders for `POST /api/v1/attestations`, VEX
+    /// authors for `POST /api/v1/vex`.
     pub trust_policy: Option<PathBuf>,
+    /// Rego files added to the built-in policy (posture).
+    pub policy_files: Vec<PathBuf>,
+    /// Use `policy_files` instead of the built-in policy.
+    pub policy_replace: bool,
     /// Largest request body, in bytes (K/M/G suffixes in the file: "16M").
     pub max_body_bytes: String,
     /// Longest a request may take, in seconds.
@@ -61,6 +66,8 @@ impl Default for Config {
             tls_key: None,
             plaintext: false,
             trust_policy: None,
+            policy_files: vec![],
+            policy_replace: false,
             max_body_bytes: "16M".into(),
             request_timeout_secs: 30,
             pool_size: 8,

@@ -93,6 +93,8 @@ pub fn router(state: AppState, body_limit: usize, timeout: Duration) -> Router {
             axum::routing::delete(routes::delete_waiver),
         )
         .route("/api/v1/feeds", get(routes::get_feeds))
+        .route("/api/v1/vex", post(routes::post_vex).get(routes::get_vex))
+        .route("/api/v1/posture", get(routes::get_posture))
         .route(
             "/api/v1/openapi.json",
             get(|| async { axum::Json(openapi::document()) }),
@@ -151,6 +153,12 @@ pub fn serve(config: Config, settings: buildledger_service::Settings) -> Result<
     let addr: SocketAddr = config.addr()?;
     let body_limit = config.body_limit()?;
     let target = buildledger_service::open::resolve_target(config.db.as_deref())?;
+    // A policy that does not compile stops the server before it listens.
+    let policy = std::sync::Arc::new(buildledger_service::policy::Policy::load(
+        &config.policy_files,
+        config.policy_replace,
+        &settings,
+    )?);
     init_logs(&config.log_format);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -169,6 +177,7 @@ pub fn serve(config: Config, settings: buildledger_service::Settings) -> Result<
                     env_label: config.env_label.clone(),
                     env_map: config.env_map.clone(),
                 },
+                policy,
             };
             tokio::task::spawn_blocking(move || AppState::new(target, settings, opts))
                 .await

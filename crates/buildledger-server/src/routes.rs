@@ -515,6 +515,108 @@ pub async fn delete_waiver(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Parameters of `POST /api/v1/vex`.
+#[derive(Debug, Default, Deserialize)]
+pub struct VexParams {
+    /// Keep an unsigned document, marked untrusted.
+    #[serde(default)]
+    allow_unsigned: bool,
+}
+
+/// `POST /api/v1/vex[?allow_unsigned=true]`: an OpenVEX document or a DSSE
+/// envelope of one (vex:write), verified against the VEX authors of the
+/// server's trust policy. 201, with `outcome` `added`, `replaced` or
+/// `unchanged` (the same bytes were stored already).
+pub async fn post_vex(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<VexParams>, axum::extract::rejection::QueryRejection>,
+    b: Body,
+) -> Result<(StatusCode, Json<buildledger_service::vex::VexImport>), ApiError> {
+    st.authorize(&headers, Scope::VexWrite).await?;
+    let q = query_params(q)?;
+    let bytes = body(&st, b).await?;
+    let policy = st.trust_policy().map(std::path::Path::to_path_buf);
+    let opts = buildledger_service::vex::VexOptions {
+        allow_unsigned: q.allow_unsigned,
+    };
+    let r = st
+        .with_store(move |s| {
+            let policy = policy.as_deref().map(provenance::load_policy).transpose()?;
+            buildledger_service::vex::import(s, &bytes, BODY, policy.as_ref(), &opts)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(r)))
+}
+
+/// Parameters of `GET /api/v1/vex`.
+#[derive(Debug, Default, Deserialize)]
+pub struct VexListParams {
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/v1/vex`: stored VEX documents, newest first.
+pub async fn get_vex(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<VexListParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<buildledger_service::types::VexDocument>>, ApiError> {
+    st.authorize(&headers, Scope::Read).await?;
+    let q = query_params(q)?;
+    let p = PageParams {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    let rows = st.with_store(buildledger_service::vex::list).await?;
+    Ok(Json(page(rows, &p, st.max_page())?))
+}
+
+/// Parameters of `GET /api/v1/posture`.
+#[derive(Debug, Default, Deserialize)]
+pub struct PostureParams {
+    env: Option<String>,
+    decision: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/v1/posture[?env=&decision=]`: the decision for every running
+/// container under the server's policy (the cached decisions are
+/// refreshed first, incrementally).
+pub async fn get_posture(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<PostureParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<buildledger_service::posture::PostureEntry>>, ApiError> {
+    st.authorize(&headers, Scope::Read).await?;
+    let q = query_params(q)?;
+    if let Some(d) = q.decision.as_deref()
+        && !matches!(d, "allow" | "warn" | "deny")
+    {
+        return Err(ApiError::bad(
+            "decision",
+            format!("{d:?}: expected allow, warn or deny"),
+        ));
+    }
+    let p = PageParams {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    let policy = st.policy();
+    let query = buildledger_service::posture::PostureQuery {
+        env: q.env,
+        decision: q.decision,
+        full: false,
+    };
+    let (rows, _) = st
+        .with_store(move |s| {
+            buildledger_service::posture::posture(s, &policy, &query, chrono::Utc::now())
+        })
+        .await?;
+    Ok(Json(page(rows, &p, st.max_page())?))
+}
+
 /// `GET /api/v1/jobs`: the job queue.
 pub async fn get_jobs(
     State(st): State<AppState>,

@@ -7,7 +7,7 @@
 //! attestations, bound to one builder id: a record must name that builder,
 //! an attestation must be verified for it), `feed:write` (feed imports),
 //! `registry:notify` (registry events), `inventory:write` (cluster
-//! snapshots), `waiver:write` (waivers), `admin` (everything, and token
+//! snapshots), `waiver:write` (waivers), `vex:write` (VEX documents), `admin` (everything, and token
 //! management). A token is `blt_` and 64 hex digits (256 random bits), so a
 //! plain SHA-256 is a sufficient password hash: there is nothing to guess.
 
@@ -34,19 +34,22 @@ pub enum Scope {
     InventoryWrite,
     /// Add and revoke waivers.
     WaiverWrite,
+    /// Import VEX documents.
+    VexWrite,
     /// Everything, including token management.
     Admin,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 8] = [
         Scope::Read,
         Scope::BuilderWrite,
         Scope::FeedWrite,
         Scope::RegistryNotify,
         Scope::InventoryWrite,
         Scope::WaiverWrite,
+        Scope::VexWrite,
         Scope::Admin,
     ];
 
@@ -59,6 +62,7 @@ impl Scope {
             Scope::RegistryNotify => "registry:notify",
             Scope::InventoryWrite => "inventory:write",
             Scope::WaiverWrite => "waiver:write",
+            Scope::VexWrite => "vex:write",
             Scope::Admin => "admin",
         }
     }
