@@ -1,0 +1,296 @@
+//! posture-bench: policy decisions and the posture cache at scale. Prints
+//! figures; asserts none.
+//!
+//! Usage: `cargo run --release -p buildledger-bench --bin posture-bench -- [N] [W]`
+//! (N images, default 100000; W running containers, default 10000).
+//!
+//! It fills a SQLite ledger with N synthetic builds (`ledger-bench`'s
+//! generator: Go toolchains 1.10–1.24, ~200 components each), imports the
+//! real Go advisory database (`$BUILDLEDGER_BENCH_FEED`, default
+//! `../shared/data/osv/go`: the stdlib advisories match the toolchains),
+//! reports an inventory of W containers over random images in 20
+//! namespaces (half production, half staging), then times:
+//!
+//! - one decision (`policy::eval`: the input document's lookups plus the
+//!   Rego evaluation), 2,000 random (image, environment) pairs, p50/p99,
+//!   and the two halves apart;
+//! - a full posture refresh (every container), an incremental refresh
+//!   with nothing changed, one after a new advisory that touches a few
+//!   hundred images, one after a waiver on one image.
+//!
+//! Targets reported against: decision p99 < 200 µs (the admission path),
+//! full refresh of 10k containers < 2 s, incremental refresh after an
+//! advisory < 100 ms.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use buildledger_model::*;
+use buildledger_service::Settings;
+use buildledger_service::policy::{self, Deployment, Policy};
+use buildledger_service::posture::{self, PostureQuery};
+use buildledger_store::Store;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[path = "synth.rs"]
+mod synth;
+use synth::*;
+
+fn quantile(sorted: &[Duration], q: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[i].as_secs_f64() * 1e6
+}
+
+fn vm_hwm_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn refresh(store: &mut Store, p: &Policy, full: bool) -> (usize, usize, Duration) {
+    let t0 = Instant::now();
+    let (rows, r) = posture::posture(
+        store,
+        p,
+        &PostureQuery {
+            env: None,
+            decision: None,
+            full,
+        },
+        chrono::Utc::now(),
+    )
+    .expect("posture");
+    (rows.len(), r.computed, t0.elapsed())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let n: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let w: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10_000);
+    let feed = std::env::var_os("BUILDLEDGER_BENCH_FEED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/data/osv/go"));
+    let settings = Settings::new(|k| std::env::var(k).ok());
+    let dir = std::env::temp_dir().join(format!("posture-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut store = Store::open_sqlite(&dir.join("ledger.db")).expect("open sqlite");
+    println!("posture-bench: {n} images, {w} running containers, SQLite");
+
+    let pool = pool();
+    let mut rng = Rng(42);
+    let t0 = Instant::now();
+    let mut done = 0;
+    while done < n {
+        let k = 500.min(n - done);
+        let recs: Vec<BuildRecord> = (done..done + k)
+            .map(|i| build(&pool, i, &mut rng))
+            .collect();
+        store.record_many(&recs).expect("record batch");
+        done += k;
+    }
+    println!(
+        "  ledger:               {n} builds in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+
+    let t0 = Instant::now();
+    let imported = buildledger_service::feeds::import(
+        &mut store,
+        std::slice::from_ref(&feed),
+        &buildledger_service::feeds::ImportOptions {
+            format: "auto".into(),
+            strict: false,
+        },
+        &settings,
+        &mut |_, _| {},
+    )
+    .expect("import the Go advisory database");
+    let report = imported.report.unwrap_or_default();
+    println!(
+        "  advisories:           {} from {} in {:.1} s; {} findings",
+        report.advisories,
+        feed.display(),
+        t0.elapsed().as_secs_f64(),
+        report.findings_added
+    );
+
+    // The inventory: W pods, one container each, over random images.
+    let mut env_map = std::collections::BTreeMap::new();
+    for k in 0..20 {
+        env_map.insert(
+            format!("ns{k:02}"),
+            if k % 2 == 0 { "production" } else { "staging" }.to_string(),
+        );
+    }
+    let mut pods = Vec::with_capacity(w);
+    let mut running = Vec::with_capacity(w);
+    for i in 0..w {
+        let d = digest_of(rng.below(n as usize) as u64, 0x1a6e);
+        let ns = format!("ns{:02}", i % 20);
+        let image = format!("registry.example/svc{i}@{d}");
+        pods.push(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("svc{i}-0"), "namespace": ns,
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": format!("svc{i}"), "uid": "0", "controller": true}]},
+            "spec": {"containers": [{"name": "app", "image": image}]},
+            "status": {"phase": "Running", "containerStatuses": [{"name": "app", "image": image, "imageID": image, "ready": true, "restartCount": 0}]}
+        }));
+        running.push((d, ns));
+    }
+    let doc = serde_json::to_vec(
+        &serde_json::json!({"apiVersion": "v1", "kind": "PodList", "items": pods}),
+    )
+    .expect("json");
+    let t0 = Instant::now();
+    buildledger_service::inventory::report(
+        &mut store,
+        "bench",
+        &[(doc, "pods.json".into())],
+        &buildledger_service::inventory::Environments {
+            env_label: None,
+            env_map: env_map.clone(),
+        },
+    )
+    .expect("inventory");
+    println!(
+        "  inventory:            {w} containers reported in {:.2} s",
+        t0.elapsed().as_secs_f64()
+    );
+
+    let t0 = Instant::now();
+    let p = Policy::load(&[], false, &settings).expect("the built-in policy");
+    println!(
+        "  policy compile:       {:.2} ms",
+        t0.elapsed().as_secs_f64() * 1e3
+    );
+
+    // One decision at a time, as the admission path asks.
+    let (mut all, mut inputs, mut evals) = (Vec::new(), Vec::new(), Vec::new());
+    let mut findings = 0usize;
+    for k in 0..2000 {
+        let (d, ns) = &running[rng.below(running.len())];
+        let dep = Deployment {
+            cluster: Some("bench".into()),
+            namespace: Some(ns.clone()),
+            workload: Some("StatefulSet/x".into()),
+            environment: Some(if k % 2 == 0 { "production" } else { "staging" }.into()),
+        };
+        let t0 = Instant::now();
+        let input = policy::input(&mut store, d, dep.clone()).expect("input");
+        let t1 = Instant::now();
+        let _ = p.evaluate(&input).expect("evaluate");
+        let t2 = Instant::now();
+        findings += input.findings.len();
+        inputs.push(t1 - t0);
+        evals.push(t2 - t1);
+        let t0 = Instant::now();
+        let _ = policy::eval(&mut store, &p, d, dep).expect("eval");
+        all.push(t0.elapsed());
+    }
+    for v in [&mut all, &mut inputs, &mut evals] {
+        v.sort();
+    }
+    println!(
+        "  one decision:         p50 {:.0} µs, p99 {:.0} µs (2,000 random image × environment; {:.1} findings per input on average)",
+        quantile(&all, 0.5),
+        quantile(&all, 0.99),
+        findings as f64 / 2000.0
+    );
+    println!(
+        "    input lookups:      p50 {:.0} µs, p99 {:.0} µs",
+        quantile(&inputs, 0.5),
+        quantile(&inputs, 0.99)
+    );
+    println!(
+        "    Rego evaluation:    p50 {:.0} µs, p99 {:.0} µs",
+        quantile(&evals, 0.5),
+        quantile(&evals, 0.99)
+    );
+
+    let (rows, computed, d) = refresh(&mut store, &p, true);
+    println!(
+        "  full refresh:         {computed} decisions for {rows} containers in {:.2} s",
+        d.as_secs_f64()
+    );
+    let (_, computed, d) = refresh(&mut store, &p, false);
+    println!(
+        "  incremental, idle:    {computed} decisions in {:.1} ms",
+        d.as_secs_f64() * 1e3
+    );
+
+    // A new advisory on one module: every image linking it changes.
+    let module = &pool.go_modules[7][0];
+    let path = module
+        .package()
+        .strip_prefix("pkg:golang/")
+        .expect("a Go module")
+        .to_string();
+    let adv = dir.join("BENCH-0001.json");
+    std::fs::write(
+        &adv,
+        serde_json::json!({
+            "schema_version": "1.6.0", "id": "BENCH-0001", "modified": "2026-12-01T00:00:00Z",
+            "published": "2026-12-01T00:00:00Z", "summary": "bench advisory",
+            "affected": [{"package": {"ecosystem": "Go", "name": path},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "9.0.0"}]}]}]
+        })
+        .to_string(),
+    )
+    .expect("write advisory");
+    let t0 = Instant::now();
+    buildledger_service::feeds::import(
+        &mut store,
+        &[adv],
+        &buildledger_service::feeds::ImportOptions {
+            format: "auto".into(),
+            strict: false,
+        },
+        &settings,
+        &mut |_, _| {},
+    )
+    .expect("import the bench advisory");
+    let import = t0.elapsed();
+    let (_, computed, d) = refresh(&mut store, &p, false);
+    println!(
+        "  incremental, advisory: {computed} decisions in {:.1} ms (advisory on {path}: import {:.1} ms)",
+        d.as_secs_f64() * 1e3,
+        import.as_secs_f64() * 1e3
+    );
+
+    // A waiver on one running image.
+    let (d0, _) = &running[0];
+    let t0 = Instant::now();
+    buildledger_service::waivers::add(
+        &mut store,
+        &buildledger_service::waivers::WaiverRequest {
+            advisory: "BENCH-0001".into(),
+            digest: Some(d0.to_string()),
+            package: None,
+            repo: None,
+            env: None,
+            owner: "bench".into(),
+            reason: "bench".into(),
+            expires: (chrono::Utc::now() + chrono::TimeDelta::days(1)).to_rfc3339(),
+        },
+        chrono::Utc::now(),
+    )
+    .expect("waiver");
+    let add = t0.elapsed();
+    let (_, computed, d) = refresh(&mut store, &p, false);
+    println!(
+        "  incremental, waiver:  {computed} decisions in {:.1} ms (add {:.1} ms)",
+        d.as_secs_f64() * 1e3,
+        add.as_secs_f64() * 1e3
+    );
+    println!("  peak RSS:             {:.0} MiB", vm_hwm_mib());
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}
