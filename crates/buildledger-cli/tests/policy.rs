@@ -117,3 +117,97 @@ fn default_policy_decides_per_environment() {
         assert!(l.json(&["posture"]).as_array().unwrap().is_empty());
     });
 }
+
+/// Go's advisories carry no severity: a finding takes its severity from
+/// another stored advisory that shares an alias (the GitHub advisory of the
+/// same CVE, with its CVSS vector), says where it came from, and the input
+/// says how old the advisory is.
+#[test]
+fn severity_is_borrowed_from_an_alias_and_age_is_in_the_input() {
+    each(|l| {
+        l.ok(&["record", "--file", "examples/records/payments-api.json"]);
+        l.ok(&["feed", "import", "examples/advisories/GO-2023-2102.json"]);
+        let finding = |l: &common::Ledger| -> serde_json::Value {
+            let v = l.json(&["policy", "eval", "--digest", PAYMENTS, "--env", "staging"]);
+            v["input"]["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| {
+                    f["advisory"] == "GO-2023-2102"
+                        && f["purl"]
+                            .as_str()
+                            .unwrap()
+                            .starts_with("pkg:golang/golang.org/x/net")
+                })
+                .cloned()
+                .unwrap_or_else(|| panic!("{v}"))
+        };
+        let before = finding(l);
+        assert_eq!(
+            (
+                before["severity"].as_str(),
+                before["severity_source"].as_str()
+            ),
+            (Some("unknown"), Some("none")),
+            "{before}"
+        );
+        assert!(before["severity_from"].is_null());
+        // GitHub's advisory of the same vulnerability (GHSA-4374-p667-p6c8,
+        // as github.com/advisories publishes it in OSV form).
+        let ghsa = l.path("GHSA-4374-p667-p6c8.json");
+        std::fs::write(
+            &ghsa,
+            serde_json::json!({
+                "schema_version": "1.4.0",
+                "id": "GHSA-4374-p667-p6c8",
+                "modified": "2024-02-16T08:12:33Z",
+                "published": "2023-10-11T22:28:29Z",
+                "aliases": ["CVE-2023-39325"],
+                "summary": "HTTP/2 rapid reset can cause excessive work in net/http",
+                "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"}],
+                "affected": [{
+                    "package": {"ecosystem": "Go", "name": "golang.org/x/net"},
+                    "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "0.17.0"}]}]
+                }]
+            })
+            .to_string(),
+        )
+        .unwrap();
+        l.ok(&["feed", "import", ghsa.to_str().unwrap()]);
+        let after = finding(l);
+        assert_eq!(
+            (
+                after["severity"].as_str(),
+                after["severity_source"].as_str(),
+                after["score"].as_f64(),
+                after["severity_from"].as_str()
+            ),
+            (
+                Some("high"),
+                Some("cvss"),
+                Some(7.5),
+                Some("GHSA-4374-p667-p6c8")
+            ),
+            "[{}] {after}",
+            l.engine()
+        );
+        // The GitHub advisory's own finding, with its own age.
+        let v = l.json(&["policy", "eval", "--digest", PAYMENTS, "--env", "staging"]);
+        let own = v["input"]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["advisory"] == "GHSA-4374-p667-p6c8")
+            .cloned()
+            .unwrap_or_else(|| panic!("{v}"));
+        assert!(own["severity_from"].is_null(), "{own}");
+        let days = own["days_since_published"].as_i64().unwrap();
+        let want = (chrono::Utc::now()
+            - chrono::DateTime::parse_from_rfc3339("2023-10-11T22:28:29Z")
+                .unwrap()
+                .with_timezone(&chrono::Utc))
+        .num_days();
+        assert!((want - 1..=want).contains(&days), "{days} vs {want}");
+    });
+}

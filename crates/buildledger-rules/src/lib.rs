@@ -244,6 +244,7 @@ fn to_input(adv: &Advisory) -> Result<AdvisoryInput> {
             .map(|s| s.vector.clone())
             .or_else(|| adv.severity.first().map(|s| s.vector.clone())),
         score: best.and_then(|s| s.score).map(|s| format!("{s:.1}")),
+        published: adv.published.map(|t| t.timestamp_millis()),
         aliases: adv.aliases.clone(),
         match_keys: keys,
         body,

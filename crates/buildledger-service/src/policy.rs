@@ -62,6 +62,13 @@ pub struct PolicyFinding {
     pub severity_source: String,
     /// CVSS base score, when any feed gives one.
     pub score: Option<f64>,
+    /// The advisory severity and score were taken from when this one gives
+    /// none: another advisory sharing an alias (a CVE or GHSA record).
+    pub severity_from: Option<String>,
+    /// When the advisory was published (RFC 3339), if it says.
+    pub published: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whole days since then (at evaluation), if known.
+    pub days_since_published: Option<i64>,
     /// Whether a waiver in force covers it in this deployment's environment.
     pub waived: bool,
     /// The VEX statement in force for it (`status`, `justification`,
@@ -159,6 +166,7 @@ pub fn input(store: &mut Store, digest: &Digest, deployment: Deployment) -> Resu
     let mismatches = crate::reads::mismatches(store, Some(digest))?;
     let lineage = store.lineage(digest.as_str())?;
     let env = deployment.environment.clone();
+    let now = chrono::Utc::now();
     let records: Vec<serde_json::Value> = view
         .records
         .iter()
@@ -210,6 +218,9 @@ pub fn input(store: &mut Store, digest: &Digest, deployment: Deployment) -> Resu
                 severity,
                 severity_source: source,
                 score,
+                severity_from: f.severity_from.clone(),
+                published: f.published,
+                days_since_published: f.published.map(|p| (now - p).num_days()),
                 waived: f
                     .waivers
                     .iter()

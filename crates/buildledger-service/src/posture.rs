@@ -10,7 +10,8 @@
 //! (added, revoked, or expired since — expiry needs no event). It drops the
 //! decisions of the images those touch, computes the decisions the
 //! inventory needs and the cache lacks, and forgets deployments the
-//! inventory no longer runs. A different policy (by hash) recomputes all.
+//! inventory no longer runs. A different policy (by hash), or a new UTC
+//! day (the input's `days_since_published` moved), recomputes all.
 //!
 //! One refresh runs at a time (a PostgreSQL advisory lock; SQLite's write
 //! lock). Known gaps, closed by a full refresh (`posture --full`): on PostgreSQL a record whose transaction commits
@@ -167,9 +168,12 @@ fn refresh_in_tx(
         .collect();
     let prev_vex = st.as_ref().map_or(0, |x| x.vex_seq);
     let (vex_names, vex_seq) = s.vex_names_since(prev_vex)?;
+    // The input's days_since_published moves once a day: a new day
+    // refreshes everything.
+    let day = now.timestamp().div_euclid(86_400);
     let mut out = Refresh::default();
     match &st {
-        Some(st) if !full && st.policy_hash == policy.hash() => {
+        Some(st) if !full && st.policy_hash == policy.hash() && st.day == day => {
             let mut dirty: BTreeSet<String> = BTreeSet::new();
             if record_seq > st.record_seq {
                 dirty.extend(s.digests_of_records_after(st.record_seq)?);
@@ -269,6 +273,7 @@ fn refresh_in_tx(
         event_seq,
         vex_seq,
         live_waivers: live,
+        day,
     })?;
     Ok(out)
 }

@@ -31,6 +31,8 @@ pub struct AdvisoryInput {
     pub severity: Option<String>,
     /// Numeric score as text (`7.5`).
     pub score: Option<String>,
+    /// Publication time, Unix ms.
+    pub published: Option<i64>,
     /// Other ids (CVE, GHSA, …).
     pub aliases: Vec<String>,
     /// Package keys it names (see `Purl::match_key`).
@@ -111,6 +113,14 @@ pub struct ImageFinding {
     pub severity: Option<String>,
     /// Score.
     pub score: Option<String>,
+    /// The advisory that `severity` and `score` come from when this
+    /// advisory gives neither and another advisory with a shared alias
+    /// (a CVE or GHSA record of the same vulnerability) does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity_from: Option<String>,
+    /// When the advisory was published, if it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<chrono::DateTime<chrono::Utc>>,
     /// Summary.
     pub summary: Option<String>,
     /// Trust state of the best record linking the image to the component.
@@ -140,6 +150,7 @@ struct FindingRow {
     severity: Option<String>,
     score: Option<String>,
     summary: Option<String>,
+    published: Option<i64>,
 }
 
 /// What reports need of a record.
@@ -191,6 +202,7 @@ impl Store {
                 s.score.clone().into(),
                 Val::Int(now),
                 s.body.as_str().into(),
+                s.published.into(),
             ]
         };
         let (id, outcome) = match rows.first() {
@@ -203,7 +215,7 @@ impl Store {
                 p.push(Val::Int(id));
                 self.db.exec(
                     "UPDATE advisories SET source = ?, modified = ?, withdrawn = ?, content_hash = ?, summary = ?,
-                     severity = ?, score = ?, imported_at = ?, body = ? WHERE id = ?",
+                     severity = ?, score = ?, imported_at = ?, body = ?, published = ? WHERE id = ?",
                     &p,
                 )?;
                 self.db.exec(
@@ -223,7 +235,7 @@ impl Store {
                     .db
                     .query(
                         "INSERT INTO advisories (advisory_id, source, modified, withdrawn, content_hash, summary,
-                         severity, score, imported_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                         severity, score, imported_at, body, published) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                         &p,
                     )?
                     .first()
@@ -547,7 +559,7 @@ impl Store {
             let params: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
             let sql = format!(
                 "SELECT f.component_id, a.id, a.advisory_id, f.kind, c.purl, c.version, f.fixed,
-                        a.severity, a.score, a.summary
+                        a.severity, a.score, a.summary, a.published
                  FROM findings f
                  JOIN advisories a ON a.id = f.advisory
                  JOIN components c ON c.id = f.component_id
@@ -568,6 +580,7 @@ impl Store {
                     severity: next().into_text(),
                     score: next().into_text(),
                     summary: next().into_text(),
+                    published: next().int(),
                 });
             }
         }
@@ -658,32 +671,41 @@ impl Store {
                 }
             }
         }
-        let mut alias_cache: HashMap<i64, Vec<String>> = HashMap::new();
+        let advs: Vec<i64> = {
+            let mut v: Vec<i64> = best.values().map(|(_, _, row, _)| row.adv).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let (aliases, borrowed) = self.aliases_and_borrowed_severity(&advs)?;
         let mut out = Vec::with_capacity(best.len());
         for ((digest, _, _), (_, _, row, f)) in best {
-            if let std::collections::hash_map::Entry::Vacant(e) = alias_cache.entry(row.adv) {
-                let al = self
-                    .db
-                    .query(
-                        "SELECT alias FROM advisory_aliases WHERE advisory = ? ORDER BY alias",
-                        &[Val::Int(row.adv)],
-                    )?
-                    .into_iter()
-                    .filter_map(|r| r.into_iter().next().and_then(Val::into_text))
-                    .filter(|a| a != &row.advisory)
-                    .collect();
-                e.insert(al);
-            }
+            // Borrow only when this advisory gives no severity at all.
+            let from = if row.severity.is_none() && row.score.is_none() {
+                borrowed.get(&row.adv)
+            } else {
+                None
+            };
             out.push(ImageFinding {
                 digest: digest.to_string(),
                 advisory: row.advisory.clone(),
-                aliases: alias_cache.get(&row.adv).cloned().unwrap_or_default(),
+                aliases: aliases
+                    .get(&row.adv)
+                    .map(|v| v.iter().filter(|a| **a != row.advisory).cloned().collect())
+                    .unwrap_or_default(),
                 kind: row.kind.clone(),
                 purl: row.purl.clone(),
                 installed: row.installed.clone(),
                 fixed: row.fixed.clone(),
-                severity: row.severity.clone(),
-                score: row.score.clone(),
+                severity: row
+                    .severity
+                    .clone()
+                    .or_else(|| from.and_then(|b| b.1.clone())),
+                score: row.score.clone().or_else(|| from.and_then(|b| b.2.clone())),
+                severity_from: from.map(|b| b.0.clone()),
+                published: row
+                    .published
+                    .and_then(chrono::DateTime::<chrono::Utc>::from_timestamp_millis),
                 summary: row.summary.clone(),
                 trust: f.trust.clone(),
                 origin: f.origin.clone(),
@@ -692,6 +714,69 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// The aliases of each advisory row in `advs` (sorted), and for each
+    /// the (advisory id, severity, score) of another stored advisory that
+    /// shares an alias and gives a score (the highest score wins).
+    #[allow(clippy::type_complexity)]
+    fn aliases_and_borrowed_severity(
+        &mut self,
+        advs: &[i64],
+    ) -> Result<(
+        HashMap<i64, Vec<String>>,
+        HashMap<i64, (String, Option<String>, Option<String>)>,
+    )> {
+        let mut aliases: HashMap<i64, Vec<String>> = HashMap::new();
+        let mut borrowed: HashMap<i64, (String, Option<String>, Option<String>, f64)> =
+            HashMap::new();
+        for chunk in advs.chunks(crate::postings::CHUNK) {
+            let params: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
+            let sql = format!(
+                "SELECT advisory, alias FROM advisory_aliases WHERE advisory IN ({}) ORDER BY advisory, alias",
+                placeholders(chunk.len())
+            );
+            for r in self.db.query(&sql, &params)? {
+                let mut it = r.into_iter();
+                let adv = it.next().and_then(|v| v.int()).unwrap_or_default();
+                if let Some(alias) = it.next().and_then(Val::into_text) {
+                    aliases.entry(adv).or_default().push(alias);
+                }
+            }
+            let sql = format!(
+                "SELECT DISTINCT x.advisory, o.advisory_id, o.severity, o.score
+                 FROM advisory_aliases x
+                 JOIN advisory_aliases y ON y.alias = x.alias AND y.advisory <> x.advisory
+                 JOIN advisories o ON o.id = y.advisory
+                 WHERE x.advisory IN ({}) AND o.score IS NOT NULL AND o.withdrawn IS NULL",
+                placeholders(chunk.len())
+            );
+            for r in self.db.query(&sql, &params)? {
+                let mut it = r.into_iter();
+                let mut next = || it.next().unwrap_or(Val::Null);
+                let adv = next().int().unwrap_or_default();
+                let id = next().into_text().unwrap_or_default();
+                let severity = next().into_text();
+                let score = next().into_text();
+                let n = score
+                    .as_deref()
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+                    .unwrap_or(0.0);
+                let better = borrowed
+                    .get(&adv)
+                    .is_none_or(|b| n > b.3 || (n == b.3 && id < b.0));
+                if better {
+                    borrowed.insert(adv, (id, severity, score, n));
+                }
+            }
+        }
+        Ok((
+            aliases,
+            borrowed
+                .into_iter()
+                .map(|(k, (id, sev, sc, _))| (k, (id, sev, sc)))
+                .collect(),
+        ))
     }
 
     /// Findings for one image digest.

@@ -20,6 +20,8 @@ pub struct PostureState {
     pub vex_seq: i64,
     /// Ids of the waivers in force at the last refresh.
     pub live_waivers: BTreeSet<i64>,
+    /// UTC day (days since 1970-01-01) of the last refresh.
+    pub day: i64,
 }
 
 /// One cached decision.
@@ -62,7 +64,7 @@ impl Store {
     /// The cache's watermarks (None: never refreshed).
     pub fn posture_state(&mut self) -> Result<Option<PostureState>> {
         let rows = self.db.query(
-            "SELECT policy_hash, record_seq, event_seq, vex_seq, live_waivers FROM posture_state WHERE id = 1",
+            "SELECT policy_hash, record_seq, event_seq, vex_seq, live_waivers, day FROM posture_state WHERE id = 1",
             &[],
         )?;
         Ok(rows.into_iter().next().map(|r| {
@@ -79,6 +81,7 @@ impl Store {
                     .split(' ')
                     .filter_map(|x| x.parse().ok())
                     .collect(),
+                day: next().int().unwrap_or_default(),
             }
         }))
     }
@@ -92,12 +95,12 @@ impl Store {
             .collect::<Vec<_>>()
             .join(" ");
         self.db.exec(
-            "INSERT INTO posture_state (id, policy_hash, record_seq, event_seq, vex_seq, live_waivers, refreshed_at)
-             VALUES (1, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO posture_state (id, policy_hash, record_seq, event_seq, vex_seq, live_waivers, refreshed_at, day)
+             VALUES (1, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (id) DO UPDATE SET policy_hash = excluded.policy_hash,
                record_seq = excluded.record_seq, event_seq = excluded.event_seq,
                vex_seq = excluded.vex_seq, live_waivers = excluded.live_waivers,
-               refreshed_at = excluded.refreshed_at",
+               refreshed_at = excluded.refreshed_at, day = excluded.day",
             &[
                 st.policy_hash.as_str().into(),
                 Val::Int(st.record_seq),
@@ -105,6 +108,7 @@ impl Store {
                 Val::Int(st.vex_seq),
                 live.into(),
                 Val::Int(now_ms()),
+                Val::Int(st.day),
             ],
         )?;
         Ok(())

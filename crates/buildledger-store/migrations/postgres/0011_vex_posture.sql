@@ -55,5 +55,15 @@ CREATE TABLE posture_state (
     event_seq BIGINT NOT NULL,
     vex_seq BIGINT NOT NULL,
     live_waivers TEXT NOT NULL,
-    refreshed_at BIGINT NOT NULL
+    refreshed_at BIGINT NOT NULL,
+    -- UTC day (days since 1970-01-01) of the last refresh: the input's
+    -- days_since_published moves with it, so a new day refreshes fully.
+    day BIGINT NOT NULL DEFAULT 0
 );
+
+-- When each advisory was published (ms since the epoch), for the policy
+-- input's days_since_published; filled from the stored advisory.
+ALTER TABLE advisories ADD COLUMN published BIGINT;
+UPDATE advisories SET published =
+    (EXTRACT(EPOCH FROM (body::jsonb ->> 'published')::timestamptz) * 1000)::BIGINT
+WHERE body::jsonb ->> 'published' IS NOT NULL;

@@ -55,5 +55,15 @@ CREATE TABLE posture_state (
     event_seq INTEGER NOT NULL,
     vex_seq INTEGER NOT NULL,
     live_waivers TEXT NOT NULL,
-    refreshed_at INTEGER NOT NULL
+    refreshed_at INTEGER NOT NULL,
+    -- UTC day (days since 1970-01-01) of the last refresh: the input's
+    -- days_since_published moves with it, so a new day refreshes fully.
+    day INTEGER NOT NULL DEFAULT 0
 );
+
+-- When each advisory was published (ms since the epoch), for the policy
+-- input's days_since_published; filled from the stored advisory.
+ALTER TABLE advisories ADD COLUMN published INTEGER;
+UPDATE advisories SET published =
+    CAST(ROUND((julianday(json_extract(body, '$.published')) - 2440587.5) * 86400000) AS INTEGER)
+WHERE json_valid(body) AND json_extract(body, '$.published') IS NOT NULL;
