@@ -161,9 +161,19 @@ fn severity_of(f: &ImageFinding) -> (String, String, Option<f64>) {
 
 /// The input document for `digest` deployed as `deployment`.
 pub fn input(store: &mut Store, digest: &Digest, deployment: Deployment) -> Result<PolicyInput> {
+    // One read of the image's records serves trust, records, APIs and the
+    // cross-check; findings are read without re-reading the records.
     let view = crate::reads::show(store, digest)?;
-    let findings = crate::reads::vulns(store, digest)?;
-    let mismatches = crate::reads::mismatches(store, Some(digest))?;
+    let mut findings = store.vulns(digest.as_str())?;
+    crate::waivers::annotate(store, &mut findings, chrono::Utc::now())?;
+    crate::vex::annotate(store, &mut findings)?;
+    let mismatches = {
+        let mut seen = std::collections::BTreeSet::new();
+        buildledger_rules::crosscheck::compare(digest.as_str(), &view.records)
+            .into_iter()
+            .filter(|m| seen.insert(format!("{m:?}")))
+            .collect::<Vec<_>>()
+    };
     let lineage = store.lineage(digest.as_str())?;
     let env = deployment.environment.clone();
     let now = chrono::Utc::now();
