@@ -215,6 +215,41 @@ fn main() {
         quantile(&evals, 0.99)
     );
 
+    // The lookups apart, on 500 of the same pairs.
+    let mut parts: [Vec<Duration>; 5] = Default::default();
+    for _ in 0..500 {
+        let (d, _) = &running[rng.below(running.len())];
+        let t0 = Instant::now();
+        let _ = store.show(d).expect("show");
+        let t1 = Instant::now();
+        let mut f = store.vulns(d.as_str()).expect("vulns");
+        let t2 = Instant::now();
+        buildledger_service::waivers::annotate(&mut store, &mut f, chrono::Utc::now())
+            .expect("waivers");
+        let t3 = Instant::now();
+        buildledger_service::vex::annotate(&mut store, &mut f).expect("vex");
+        let t4 = Instant::now();
+        let _ = store.lineage(d.as_str()).expect("lineage");
+        let t5 = Instant::now();
+        for (v, x) in parts
+            .iter_mut()
+            .zip([t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4])
+        {
+            v.push(x);
+        }
+    }
+    for v in &mut parts {
+        v.sort();
+    }
+    println!(
+        "    lookups apart (p50): records {:.0} µs, findings {:.0} µs, waivers {:.0} µs, VEX {:.0} µs, lineage {:.0} µs",
+        quantile(&parts[0], 0.5),
+        quantile(&parts[1], 0.5),
+        quantile(&parts[2], 0.5),
+        quantile(&parts[3], 0.5),
+        quantile(&parts[4], 0.5)
+    );
+
     let (rows, computed, d) = refresh(&mut store, &p, true);
     println!(
         "  full refresh:         {computed} decisions for {rows} containers in {:.2} s",

@@ -299,6 +299,12 @@ impl Policy {
                 .map_err(|e| Error::bad_field(f.display().to_string(), e.to_string()))?;
         }
         hash.update(INPUT_VERSION.to_le_bytes());
+        // Prepare once (rule analysis, scheduling, loop hoisting) so every
+        // evaluation clones a prepared engine instead of redoing that work;
+        // the outcome on an empty input does not matter here, errors show
+        // at the first real evaluation.
+        engine.set_input(regorus::Value::new_object());
+        let _ = engine.eval_rule("data.buildledger.result".into());
         Ok(Policy {
             engine,
             hash: hex::encode(hash.finalize()),
