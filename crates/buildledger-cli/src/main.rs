@@ -39,6 +39,7 @@ macro_rules! eprint {
     ($($t:tt)*) => { $crate::output::line(true, false, format_args!($($t)*)) };
 }
 
+mod admission;
 mod feeds;
 mod inventory;
 mod output;
@@ -204,6 +205,9 @@ enum Command {
     /// OpenVEX documents: statements by trusted authors on findings.
     #[command(subcommand)]
     Vex(vex::VexCommand),
+    /// The Kubernetes admission webhook (`buildledger serve` answers it).
+    #[command(subcommand)]
+    Admission(admission::AdmissionCommand),
 }
 
 /// Where a command can run when `--server` is given.
@@ -237,7 +241,7 @@ impl Command {
                 checkpoint: None, ..
             }) => Reach::Remote,
             Command::Scan(a) if a.records() => Reach::Remote,
-            Command::Keygen { .. } | Command::Attest { .. } => Reach::Free,
+            Command::Keygen { .. } | Command::Attest { .. } | Command::Admission(_) => Reach::Free,
             Command::Policy(p) if !p.needs_ledger() => Reach::Free,
             Command::Vex(v) if !v.needs_ledger() => Reach::Free,
             Command::Scan(a) if !a.records() => Reach::Free,
@@ -280,6 +284,7 @@ impl Command {
             | Command::Inventory(inventory::InventoryCommand::List { .. })
             | Command::Waiver(waiver::WaiverCommand::List { .. })
             | Command::Vex(vex::VexCommand::List)
+            | Command::Admission(_)
             | Command::Policy(_) => Access::ReadOnly,
             #[allow(unreachable_patterns)]
             Command::Audit(_) => Access::ReadWrite,
@@ -573,6 +578,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Policy(cmd) => policy::policy(db, cmd, json),
         Command::Posture(a) => policy::posture(db, a, json),
         Command::Vex(cmd) => vex::vex(db, cmd, json),
+        Command::Admission(cmd) => admission::admission(cmd),
     }
 }
 

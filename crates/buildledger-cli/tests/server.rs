@@ -1748,3 +1748,552 @@ fn vex_and_posture_over_the_api() {
         );
     }
 }
+
+/// (group, version, kind, resource) of an admission request.
+type Gvkr = (&'static str, &'static str, &'static str, &'static str);
+
+/// An AdmissionReview (admission.k8s.io/v1) as the API server wraps
+/// `object` for `operation` on `resource` (and `sub`resource).
+fn review(
+    uid: &str,
+    operation: &str,
+    (group, version, kind, resource): Gvkr,
+    sub: Option<&str>,
+    object: &Value,
+    old: Option<&Value>,
+    dry_run: bool,
+) -> Value {
+    use serde_json::json;
+    let gvk = json!({"group": group, "version": version, "kind": kind});
+    let gvr = json!({"group": group, "version": version, "resource": resource});
+    let mut req = json!({
+        "uid": uid,
+        "kind": gvk, "resource": gvr, "requestKind": gvk, "requestResource": gvr,
+        "name": object["metadata"]["name"],
+        "namespace": object["metadata"]["namespace"],
+        "operation": operation,
+        "userInfo": {"username": "system:serviceaccount:kube-system:replicaset-controller",
+            "uid": "6f1c", "groups": ["system:serviceaccounts", "system:authenticated"]},
+        "object": object,
+        "oldObject": old.cloned().unwrap_or(Value::Null),
+        "dryRun": dry_run,
+        "options": {"apiVersion": "meta.k8s.io/v1",
+            "kind": if operation == "CREATE" { "CreateOptions" } else { "UpdateOptions" }},
+    });
+    if let Some(s) = sub {
+        req["subResource"] = json!(s);
+        req["requestSubResource"] = json!(s);
+    }
+    json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": req})
+}
+
+/// POST an AdmissionReview as the API server does: TLS checked against the
+/// CA bundle, `?timeout=` appended, its own deadline on the call.
+fn admit(s: &Server, l: &Ledger, query: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+    admit_with(s, l, query, token, body, false)
+}
+
+/// `admit`; with `http1`, over HTTP/1.1: a refusal sent before the body is
+/// read ends an HTTP/2 stream with RST_STREAM (NO_ERROR), which curl
+/// reports as a framing error instead of the response.
+fn admit_with(
+    s: &Server,
+    l: &Ledger,
+    query: &str,
+    token: Option<&str>,
+    body: &Value,
+    http1: bool,
+) -> (u16, Value) {
+    let body_of = body;
+    let f = write(l, "review.json", &body.to_string());
+    let mut c = Command::new("curl");
+    if http1 {
+        c.arg("--http1.1");
+    }
+    c.args([
+        "-s",
+        "-S",
+        "-o",
+        "-",
+        "-w",
+        "\n%{http_code}",
+        "--max-time",
+        "10",
+    ])
+    .arg("--cacert")
+    .arg(s.ca.as_ref().unwrap())
+    .args(["-H", "Content-Type: application/json", "--data-binary"])
+    .arg(format!("@{}", f.display()));
+    if let Some(t) = token {
+        c.args(["-H", &format!("Authorization: Bearer {t}")]);
+    }
+    let sep = if query.contains('?') { '&' } else { '?' };
+    let timeout = if query.contains("timeout=") {
+        ""
+    } else {
+        "timeout=10s"
+    };
+    c.arg(format!(
+        "{}/admission{query}{}{timeout}",
+        s.base,
+        if timeout.is_empty() {
+            "".to_string()
+        } else {
+            sep.to_string()
+        }
+    ));
+    let o = c.output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let (body, code) = out.rsplit_once('\n').unwrap_or(("", "0"));
+    let v = serde_json::from_str(body).unwrap_or_else(|e| {
+        panic!(
+            "{query} {}: {code} not JSON ({e}): {body} {}",
+            body_of["request"]["uid"],
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    (code.trim().parse().unwrap_or(0), v)
+}
+
+/// A pod nobody controls, from `deploy`'s template (`kubectl run` needs an
+/// API server even for a dry run).
+fn bare_pod(deploy: &Value, name: &str) -> Value {
+    let mut pod = common::pod_of(deploy, name, None);
+    pod["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("ownerReferences");
+    pod.as_object_mut().unwrap().remove("status");
+    pod
+}
+
+/// The workload kinds the webhook decides, each built by `kubectl …
+/// --dry-run=client -o json` where kubectl can create it, else from the
+/// Deployment's pod template in the documented shape of that kind.
+fn workloads(image: &str, ns: &str) -> Vec<(Gvkr, Value)> {
+    use serde_json::json;
+    let img = format!("--image={image}");
+    let deploy = common::kubectl(&["create", "deployment", "web", &img, "-n", ns]);
+    let pod = bare_pod(&deploy, "web");
+    let job = common::kubectl(&["create", "job", "migrate", &img, "-n", ns]);
+    let cron = common::kubectl(&[
+        "create",
+        "cronjob",
+        "nightly",
+        &img,
+        "--schedule=0 3 * * *",
+        "-n",
+        ns,
+    ]);
+    let template = deploy["spec"]["template"].clone();
+    let selector = deploy["spec"]["selector"].clone();
+    let meta = |name: &str| json!({"name": name, "namespace": ns, "labels": {"app": "web"}});
+    let mut rs_meta = meta("web-7c9d8f6b5");
+    rs_meta["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "Deployment",
+        "name": "web", "uid": "1d2e", "controller": true, "blockOwnerDeletion": true}]);
+    let rs = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": rs_meta,
+        "spec": {"replicas": 1, "selector": selector, "template": template}});
+    let sts = json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": meta("db"),
+        "spec": {"serviceName": "db", "replicas": 1, "selector": selector, "template": template}});
+    let ds = json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": meta("agent"),
+        "spec": {"selector": selector, "template": template}});
+    let rc = json!({"apiVersion": "v1", "kind": "ReplicationController", "metadata": meta("legacy"),
+        "spec": {"replicas": 1, "selector": {"app": "web"}, "template": template}});
+    vec![
+        (("", "v1", "Pod", "pods"), pod),
+        (("apps", "v1", "Deployment", "deployments"), deploy),
+        (("apps", "v1", "ReplicaSet", "replicasets"), rs),
+        (("apps", "v1", "StatefulSet", "statefulsets"), sts),
+        (("apps", "v1", "DaemonSet", "daemonsets"), ds),
+        (("batch", "v1", "Job", "jobs"), job),
+        (("batch", "v1", "CronJob", "cronjobs"), cron),
+        (
+            ("", "v1", "ReplicationController", "replicationcontrollers"),
+            rc,
+        ),
+    ]
+}
+
+#[test]
+fn admission_webhook_decides_every_kind_from_the_ledger() {
+    if !have("curl") || !have("kubectl") || !have("openssl") {
+        return;
+    }
+    use serde_json::json;
+    for l in engines() {
+        // An unsigned build with a fixable High finding (CVE-2023-39325).
+        l.ok(&["record", "--file", "examples/records/payments-api.json"]);
+        l.ok(&["feed", "import", "examples/advisories"]);
+        let image = format!("registry.example/payments/api@{PAYMENTS}");
+        let tls = l.path("tls");
+        std::fs::create_dir_all(&tls).unwrap();
+        private_ca(&tls);
+        let config = write(
+            &l,
+            "server.toml",
+            "[admission]\nfail_closed = [\"staging\"]\ncluster = \"eu-1\"\n\n[env_map]\nshop-prod = \"production\"\n",
+        );
+        let adm = token(&l, &["--scope", "admission:review", "--name", "apiserver"]);
+        let read = token(&l, &["--scope", "read"]);
+        let s = Server::start(&l, &["--config", config.to_str().unwrap()], &[], Some(&tls));
+
+        // Every kind, outside production: denied with 403, naming the
+        // image, the environment and the rules; the uid and apiVersion echo.
+        for (i, (gvkr, obj)) in workloads(&image, "shop-staging").into_iter().enumerate() {
+            let uid = format!("0000-{i}");
+            let r = review(&uid, "CREATE", gvkr, None, &obj, None, false);
+            // The path form a ValidatingWebhookConfiguration names.
+            let (c, v) = admit(&s, &l, "/staging/eu-1", Some(&adm), &r);
+            assert_eq!(c, 200, "{} {v}", gvkr.2);
+            assert_eq!(v["apiVersion"], "admission.k8s.io/v1");
+            assert_eq!(v["kind"], "AdmissionReview");
+            let resp = &v["response"];
+            assert_eq!(resp["uid"], uid.as_str());
+            assert_eq!(resp["allowed"], false, "{} {v}", gvkr.2);
+            assert_eq!(resp["status"]["code"], 403, "{v}");
+            let msg = resp["status"]["message"].as_str().unwrap();
+            for want in [
+                image.as_str(),
+                "staging",
+                "untrusted-build",
+                "fixable-severe-finding",
+            ] {
+                assert!(msg.contains(want), "{} message lacks {want}: {msg}", gvkr.2);
+            }
+        }
+        // In production: allowed, with short warnings (the env from env_map).
+        for (gvkr, obj) in workloads(&image, "shop-prod") {
+            let r = review("1111", "CREATE", gvkr, None, &obj, None, true);
+            let (c, v) = admit(&s, &l, "", Some(&adm), &r);
+            assert_eq!(c, 200, "{v}");
+            let resp = &v["response"];
+            assert_eq!(resp["allowed"], true, "{} {v}", gvkr.2);
+            let w = resp["warnings"].as_array().unwrap();
+            assert!(
+                w.iter()
+                    .any(|w| w.as_str().unwrap().contains("untrusted-build")),
+                "{v}"
+            );
+            assert!(
+                w.iter().all(|w| w.as_str().unwrap().chars().count() <= 120),
+                "{v}"
+            );
+            assert!(w.iter().map(|w| w.as_str().unwrap().len()).sum::<usize>() < 4096);
+            assert_eq!(resp["auditAnnotations"]["environment"], "production", "{v}");
+        }
+        // Dry runs above recorded nothing.
+        assert_eq!(
+            l.json(&["inventory", "list", "--cluster", "eu-1"]),
+            json!([])
+        );
+
+        let deploy = common::kubectl(&[
+            "create",
+            "deployment",
+            "web",
+            &format!("--image={image}"),
+            "-n",
+            "shop-prod",
+        ]);
+        let dgvkr = ("apps", "v1", "Deployment", "deployments");
+        // A real production CREATE is recorded in the inventory, and posture sees it.
+        let (c, v) = admit(
+            &s,
+            &l,
+            "",
+            Some(&adm),
+            &review("2222", "CREATE", dgvkr, None, &deploy, None, false),
+        );
+        assert_eq!((c, &v["response"]["allowed"]), (200, &json!(true)), "{v}");
+        let inv = l.json(&["inventory", "list", "--cluster", "eu-1"]);
+        assert_eq!(inv.as_array().unwrap().len(), 1, "{inv}");
+        assert_eq!(inv[0]["workload_kind"], "Deployment");
+        assert_eq!(inv[0]["workload_name"], "web");
+        assert_eq!(inv[0]["digest"], PAYMENTS);
+        assert_eq!(inv[0]["environment"], "production");
+        let posture = l.json(&["posture", "--env", "production"]);
+        assert_eq!(posture[0]["decision"], "warn", "{posture}");
+
+        // An UPDATE that changes no image (a scale) is allowed with nothing
+        // to say, in staging too; one that brings an unknown tag is denied.
+        let staging = common::kubectl(&[
+            "create",
+            "deployment",
+            "web",
+            &format!("--image={image}"),
+            "-n",
+            "shop-staging",
+        ]);
+        let mut scaled = staging.clone();
+        scaled["spec"]["replicas"] = json!(5);
+        let (c, v) = admit(
+            &s,
+            &l,
+            "?environment=staging",
+            Some(&adm),
+            &review(
+                "3333",
+                "UPDATE",
+                dgvkr,
+                None,
+                &scaled,
+                Some(&staging),
+                false,
+            ),
+        );
+        assert_eq!((c, &v["response"]["allowed"]), (200, &json!(true)), "{v}");
+        assert!(v["response"]["warnings"].is_null(), "{v}");
+        let mut bumped = staging.clone();
+        bumped["spec"]["template"]["spec"]["containers"][0]["image"] =
+            json!("registry.example/payments/api:never-built");
+        let (c, v) = admit(
+            &s,
+            &l,
+            "?environment=staging",
+            Some(&adm),
+            &review(
+                "4444",
+                "UPDATE",
+                dgvkr,
+                None,
+                &bumped,
+                Some(&staging),
+                false,
+            ),
+        );
+        assert_eq!((c, &v["response"]["allowed"]), (200, &json!(false)), "{v}");
+        let msg = v["response"]["status"]["message"].as_str().unwrap();
+        assert!(
+            msg.contains("unknown-image") && msg.contains("never-built"),
+            "{msg}"
+        );
+        // The same unknown tag in production: a warning, never a deny.
+        let mut prod_bumped = deploy.clone();
+        prod_bumped["spec"]["template"]["spec"]["containers"][0]["image"] =
+            json!("registry.example/payments/api:never-built");
+        let (c, v) = admit(
+            &s,
+            &l,
+            "?environment=production",
+            Some(&adm),
+            &review(
+                "5555",
+                "UPDATE",
+                dgvkr,
+                None,
+                &prod_bumped,
+                Some(&deploy),
+                true,
+            ),
+        );
+        assert_eq!((c, &v["response"]["allowed"]), (200, &json!(true)), "{v}");
+        assert!(
+            v["response"]["warnings"]
+                .to_string()
+                .contains("unknown-image"),
+            "{v}"
+        );
+
+        // An ephemeral debug container added through the subresource.
+        let pod = bare_pod(
+            &common::kubectl(&[
+                "create",
+                "deployment",
+                "web",
+                "--image=registry.example/payments/api:never-built",
+                "-n",
+                "shop-staging",
+            ]),
+            "web",
+        );
+        let mut debugged = pod.clone();
+        debugged["spec"]["ephemeralContainers"] = json!([{"name": "debugger", "image": image}]);
+        let (c, v) = admit(
+            &s,
+            &l,
+            "?environment=staging",
+            Some(&adm),
+            &review(
+                "6666",
+                "UPDATE",
+                ("", "v1", "Pod", "pods"),
+                Some("ephemeralcontainers"),
+                &debugged,
+                Some(&pod),
+                false,
+            ),
+        );
+        assert_eq!((c, &v["response"]["allowed"]), (200, &json!(false)), "{v}");
+        let msg = v["response"]["status"]["message"].as_str().unwrap();
+        assert!(
+            msg.contains(&image) && !msg.contains("never-built"),
+            "only the new container is decided: {msg}"
+        );
+
+        // DELETE is not decided.
+        let (c, v) = admit(
+            &s,
+            &l,
+            "?environment=staging",
+            Some(&adm),
+            &review(
+                "7777",
+                "DELETE",
+                dgvkr,
+                None,
+                &staging,
+                Some(&staging),
+                false,
+            ),
+        );
+        assert_eq!((c, &v["response"]["allowed"]), (200, &json!(true)), "{v}");
+
+        // v1beta1 is answered in v1beta1.
+        let mut beta = review("8888", "CREATE", dgvkr, None, &staging, None, true);
+        beta["apiVersion"] = json!("admission.k8s.io/v1beta1");
+        let (c, v) = admit(&s, &l, "?environment=staging", Some(&adm), &beta);
+        assert_eq!(
+            (c, v["apiVersion"].as_str()),
+            (200, Some("admission.k8s.io/v1beta1")),
+            "{v}"
+        );
+        assert_eq!(v["response"]["uid"], "8888");
+
+        // No time to decide (the API server's timeout): staging fails
+        // closed as configured, production fails open with a warning.
+        let r = review("9999", "CREATE", dgvkr, None, &staging, None, true);
+        let (c, v) = admit(&s, &l, "?environment=staging&timeout=1us", Some(&adm), &r);
+        assert_eq!((c, &v["response"]["allowed"]), (200, &json!(false)), "{v}");
+        assert!(
+            v["response"]["status"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("fails closed"),
+            "{v}"
+        );
+        let (c, v) = admit(
+            &s,
+            &l,
+            "?environment=production&timeout=1us",
+            Some(&adm),
+            &r,
+        );
+        assert_eq!((c, &v["response"]["allowed"]), (200, &json!(true)), "{v}");
+        assert!(
+            v["response"]["warnings"]
+                .to_string()
+                .contains("could not decide"),
+            "{v}"
+        );
+
+        // Authentication and bad input.
+        let (c, v) = admit_with(&s, &l, "?environment=staging", None, &r, true);
+        problem(c, &v, 401, "unauthenticated");
+        let (c, v) = admit_with(&s, &l, "?environment=staging", Some(&read), &r, true);
+        problem(c, &v, 403, "forbidden");
+        let (c, v) = admit(
+            &s,
+            &l,
+            "?environment=staging",
+            Some(&adm),
+            &json!({"apiVersion": "v1", "kind": "Pod"}),
+        );
+        problem(c, &v, 400, "bad_input");
+        assert_eq!(v["field"], "kind", "{v}");
+        let mut no_uid = r.clone();
+        no_uid["request"]["uid"] = json!("");
+        let (c, v) = admit(&s, &l, "?environment=staging", Some(&adm), &no_uid);
+        problem(c, &v, 400, "bad_input");
+        let (c, v) = admit(&s, &l, "?environment=st%20aging", Some(&adm), &r);
+        problem(c, &v, 400, "bad_input");
+        let (c, v) = admit(&s, &l, "?timeout=soon", Some(&adm), &r);
+        problem(c, &v, 400, "bad_input");
+        let metrics = s.call("GET", "/metrics", None, None).1;
+        assert!(
+            metrics.contains("buildledger_admission_reviews_total{kind=\"deny\"}"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("buildledger_admission_reviews_total{kind=\"failed\"}"),
+            "{metrics}"
+        );
+    }
+}
+
+#[test]
+fn admission_manifest_from_the_cli() {
+    if !have("openssl") {
+        return;
+    }
+    let l = Ledger::sqlite();
+    let tls = l.path("tls");
+    std::fs::create_dir_all(&tls).unwrap();
+    private_ca(&tls);
+    let ca = tls.join("ca.pem");
+    let ca = ca.to_str().unwrap();
+    let m = l.json(&[
+        "admission",
+        "manifest",
+        "--service",
+        "buildledger",
+        "--namespace",
+        "security",
+        "--ca-bundle",
+        ca,
+        "--cluster",
+        "eu-1",
+        "--fail-closed",
+        "staging",
+    ]);
+    assert_eq!(m["kind"], "ValidatingWebhookConfiguration");
+    let hooks = m["webhooks"].as_array().unwrap();
+    assert_eq!(hooks.len(), 2, "production and staging by default");
+    assert_eq!(hooks[0]["failurePolicy"], "Ignore");
+    assert_eq!(hooks[1]["failurePolicy"], "Fail");
+    assert_eq!(
+        hooks[1]["clientConfig"]["service"]["path"],
+        "/admission/staging/eu-1"
+    );
+    // The bundle as coreutils' base64 encodes the file.
+    let b64 = Command::new("base64")
+        .arg("-w0")
+        .arg(tls.join("ca.pem"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        hooks[0]["clientConfig"]["caBundle"].as_str().unwrap(),
+        String::from_utf8_lossy(&b64.stdout).trim()
+    );
+    // What would lock a cluster out, or send nothing, is exit 2 naming the flag.
+    for (extra, flag) in [
+        (vec!["--fail-closed", "production"], "--fail-closed"),
+        (vec!["--env", "Prod"], "--env"),
+    ] {
+        let mut a = vec![
+            "admission",
+            "manifest",
+            "--service",
+            "bl",
+            "--namespace",
+            "sec",
+            "--ca-bundle",
+            ca,
+        ];
+        a.extend(extra);
+        let o = l.run(&a);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&o.stderr).contains(flag));
+    }
+    let o = l.run(&[
+        "admission",
+        "manifest",
+        "--service",
+        "bl",
+        "--namespace",
+        "sec",
+        "--ca-bundle",
+        &l.p("tls/key.pem"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--ca-bundle"));
+}

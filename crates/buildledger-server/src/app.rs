@@ -28,6 +28,12 @@ pub struct AppOptions {
     pub environments: buildledger_service::inventory::Environments,
     /// The policy posture is decided by.
     pub policy: Arc<buildledger_service::policy::Policy>,
+    /// How the admission webhook decides.
+    pub admission: buildledger_service::admission::AdmissionConfig,
+    /// Longest one admission decision may take.
+    pub admission_deadline: std::time::Duration,
+    /// Answer AdmissionReviews without a token (never recorded).
+    pub admission_anonymous: bool,
 }
 
 /// Everything a request handler needs.
@@ -51,6 +57,9 @@ struct Inner {
     pub(crate) registries: Vec<buildledger_service::jobs::RegistryConfig>,
     pub(crate) environments: buildledger_service::inventory::Environments,
     pub(crate) policy: Arc<buildledger_service::policy::Policy>,
+    pub(crate) admission: Arc<buildledger_service::admission::AdmissionConfig>,
+    pub(crate) admission_deadline: std::time::Duration,
+    pub(crate) admission_anonymous: bool,
 }
 
 impl AppState {
@@ -76,6 +85,9 @@ impl AppState {
                 registries: o.registries,
                 environments: o.environments,
                 policy: o.policy,
+                admission: Arc::new(o.admission),
+                admission_deadline: o.admission_deadline,
+                admission_anonymous: o.admission_anonymous,
             }),
         })
     }
@@ -113,6 +125,20 @@ impl AppState {
     /// The policy posture is decided by.
     pub fn policy(&self) -> Arc<buildledger_service::policy::Policy> {
         self.inner.policy.clone()
+    }
+
+    /// How the admission webhook decides.
+    pub fn admission(&self) -> Arc<buildledger_service::admission::AdmissionConfig> {
+        self.inner.admission.clone()
+    }
+
+    /// Longest one admission decision may take, and whether tokenless
+    /// reviews are answered.
+    pub fn admission_limits(&self) -> (std::time::Duration, bool) {
+        (
+            self.inner.admission_deadline,
+            self.inner.admission_anonymous,
+        )
     }
 
     /// Largest page.

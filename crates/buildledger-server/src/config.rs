@@ -55,6 +55,38 @@ pub struct Config {
     pub env_label: Option<String>,
     /// Namespace → environment for namespaces without the label (`[env_map]`).
     pub env_map: std::collections::BTreeMap<String, String>,
+    /// The admission webhook (`[admission]`).
+    pub admission: AdmissionSection,
+}
+
+/// `[admission]`: how `POST /admission` decides.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdmissionSection {
+    /// Longest one admission decision may take, in milliseconds (keep it
+    /// well below the webhook's `timeoutSeconds`); the API server's own
+    /// `?timeout=` shortens it further.
+    pub deadline_ms: u64,
+    /// Environments where a decision that cannot be made (ledger
+    /// unavailable, deadline passed) denies; elsewhere it allows with a
+    /// warning. Never `production`.
+    pub fail_closed: Vec<String>,
+    /// Answer AdmissionReviews that carry no token (decided, never recorded
+    /// in the inventory); by default a token with `admission:review` is required.
+    pub allow_anonymous: bool,
+    /// The cluster name when the webhook URL gives none (`?cluster=`).
+    pub cluster: String,
+}
+
+impl Default for AdmissionSection {
+    fn default() -> AdmissionSection {
+        AdmissionSection {
+            deadline_ms: 2000,
+            fail_closed: vec![],
+            allow_anonymous: false,
+            cluster: "default".into(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -78,6 +110,7 @@ impl Default for Config {
             worker_poll_ms: 1000,
             env_label: None,
             env_map: Default::default(),
+            admission: AdmissionSection::default(),
         }
     }
 }
@@ -175,6 +208,33 @@ impl Config {
             if !names.insert(f.name.as_str()) {
                 return Err(ConfigError(format!("feeds: {:?} is named twice", f.name)));
             }
+        }
+        if self
+            .admission
+            .fail_closed
+            .iter()
+            .any(|e| e == buildledger_service::admission::PRODUCTION)
+        {
+            return Err(ConfigError(
+                "admission.fail_closed: production always fails open (buildledger never blocks production on its own failure)".into(),
+            ));
+        }
+        let c = &self.admission.cluster;
+        if c.is_empty()
+            || c.len() > 253
+            || !c
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+        {
+            return Err(ConfigError(format!(
+                "admission.cluster {c:?}: expected 1 to 253 letters, digits, '-', '.' or '_'"
+            )));
+        }
+        if self.admission.deadline_ms == 0 || self.admission.deadline_ms > 30_000 {
+            return Err(ConfigError(format!(
+                "admission.deadline_ms {}: expected 1 to 30000 (below the webhook's timeoutSeconds)",
+                self.admission.deadline_ms
+            )));
         }
         if self.pool_size == 0 || self.max_page == 0 {
             return Err(ConfigError(

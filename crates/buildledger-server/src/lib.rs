@@ -99,6 +99,12 @@ pub fn router(state: AppState, body_limit: usize, timeout: Duration) -> Router {
             "/api/v1/openapi.json",
             get(|| async { axum::Json(openapi::document()) }),
         )
+        .route("/admission", post(routes::post_admission))
+        .route("/admission/{environment}", post(routes::post_admission_at))
+        .route(
+            "/admission/{environment}/{cluster}",
+            post(routes::post_admission_at),
+        )
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(routes::metrics));
@@ -178,6 +184,16 @@ pub fn serve(config: Config, settings: buildledger_service::Settings) -> Result<
                     env_map: config.env_map.clone(),
                 },
                 policy,
+                admission: buildledger_service::admission::AdmissionConfig {
+                    environments: buildledger_service::inventory::Environments {
+                        env_label: config.env_label.clone(),
+                        env_map: config.env_map.clone(),
+                    },
+                    fail_closed: config.admission.fail_closed.iter().cloned().collect(),
+                    default_cluster: config.admission.cluster.clone(),
+                },
+                admission_deadline: Duration::from_millis(config.admission.deadline_ms),
+                admission_anonymous: config.admission.allow_anonymous,
             };
             tokio::task::spawn_blocking(move || AppState::new(target, settings, opts))
                 .await

@@ -47,6 +47,8 @@ pub struct Metrics {
     submissions: Family<KindLabels, Counter>,
     jobs: Family<OutcomeLabels, Counter>,
     feeds: Family<SourceLabels, Counter>,
+    admissions: Family<KindLabels, Counter>,
+    admission_latency: Histogram,
 }
 
 impl Default for Metrics {
@@ -92,8 +94,25 @@ impl Metrics {
             "Feed syncs run by this replica, by source and outcome (imported, unchanged, failed)",
             feeds.clone(),
         );
+        // Labelled by decision only: environments come from webhook URLs
+        // and would let a caller grow the label set.
+        let admissions = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "admission_reviews",
+            "AdmissionReviews answered, by decision (allow, warn, deny, failed: no decision could be made)",
+            admissions.clone(),
+        );
+        // 0.25 ms … ~4 s
+        let admission_latency = Histogram::new(exponential_buckets(0.00025, 2.0, 15));
+        registry.register(
+            "admission_decision_duration_seconds",
+            "Time to decide one AdmissionReview, body read to answer",
+            admission_latency.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
+            admissions,
+            admission_latency,
             requests,
             latency,
             submissions,
@@ -145,6 +164,17 @@ impl Metrics {
                 outcome: outcome.to_string(),
             })
             .inc();
+    }
+
+    /// Count an answered AdmissionReview (`decision`: allow, warn, deny or
+    /// failed) and its latency.
+    pub fn admission(&self, decision: &str, seconds: f64) {
+        self.admissions
+            .get_or_create(&KindLabels {
+                kind: decision.to_string(),
+            })
+            .inc();
+        self.admission_latency.observe(seconds);
     }
 
     /// The text exposition.

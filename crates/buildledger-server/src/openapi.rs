@@ -21,6 +21,8 @@ pub enum Returns {
     Metrics,
     /// No body.
     Empty,
+    /// An AdmissionReview (`admission.k8s.io/v1`) with its response.
+    AdmissionReview,
 }
 
 /// One documented operation.
@@ -502,6 +504,107 @@ pub const ROUTES: &[Route] = &[
         returns: Returns::Result("openapi"),
     },
     Route {
+        method: "POST",
+        path: "/admission",
+        operation: "postAdmission",
+        summary: "The validating admission webhook: an AdmissionReview (admission.k8s.io/v1 or v1beta1) decided from the ledger alone, answered in the apiVersion received. Deny: allowed false, status.code 403; warn: warnings. A decision that cannot be made fails open, or closed where configured (never in production).",
+        scope: Some("admission:review"),
+        params: &[
+            (
+                "environment",
+                "query",
+                "string",
+                false,
+                "The environment this webhook serves (else the namespace's label, else env_map).",
+            ),
+            (
+                "cluster",
+                "query",
+                "string",
+                false,
+                "The cluster this webhook serves (else admission.cluster).",
+            ),
+            (
+                "timeout",
+                "query",
+                "string",
+                false,
+                "The API server's deadline for the call (10s); the answer comes within four fifths of it.",
+            ),
+        ],
+        body: Some((
+            "application/json",
+            "An AdmissionReview with its request, as the API server sends it.",
+        )),
+        status: 200,
+        returns: Returns::AdmissionReview,
+    },
+    Route {
+        method: "POST",
+        path: "/admission/{environment}",
+        operation: "postAdmissionEnvironment",
+        summary: "The admission webhook with its environment (and cluster) in the path, the form a ValidatingWebhookConfiguration can name (no query string there): an AdmissionReview (admission.k8s.io/v1 or v1beta1) decided from the ledger alone, answered in the apiVersion received. Deny: allowed false, status.code 403; warn: warnings. A decision that cannot be made fails open, or closed where configured (never in production).",
+        scope: Some("admission:review"),
+        params: &[
+            (
+                "environment",
+                "path",
+                "string",
+                true,
+                "The environment this webhook serves.",
+            ),
+            (
+                "timeout",
+                "query",
+                "string",
+                false,
+                "The API server's deadline for the call (10s); the answer comes within four fifths of it.",
+            ),
+        ],
+        body: Some((
+            "application/json",
+            "An AdmissionReview with its request, as the API server sends it.",
+        )),
+        status: 200,
+        returns: Returns::AdmissionReview,
+    },
+    Route {
+        method: "POST",
+        path: "/admission/{environment}/{cluster}",
+        operation: "postAdmissionEnvironmentCluster",
+        summary: "The admission webhook with its environment (and cluster) in the path, the form a ValidatingWebhookConfiguration can name (no query string there): an AdmissionReview (admission.k8s.io/v1 or v1beta1) decided from the ledger alone, answered in the apiVersion received. Deny: allowed false, status.code 403; warn: warnings. A decision that cannot be made fails open, or closed where configured (never in production).",
+        scope: Some("admission:review"),
+        params: &[
+            (
+                "environment",
+                "path",
+                "string",
+                true,
+                "The environment this webhook serves.",
+            ),
+            (
+                "cluster",
+                "path",
+                "string",
+                true,
+                "The cluster this webhook serves.",
+            ),
+            (
+                "timeout",
+                "query",
+                "string",
+                false,
+                "The API server's deadline for the call (10s); the answer comes within four fifths of it.",
+            ),
+        ],
+        body: Some((
+            "application/json",
+            "An AdmissionReview with its request, as the API server sends it.",
+        )),
+        status: 200,
+        returns: Returns::AdmissionReview,
+    },
+    Route {
         method: "GET",
         path: "/healthz",
         operation: "healthz",
@@ -590,6 +693,29 @@ pub fn document() -> Value {
         let content = match r.returns {
             Returns::Text => json!({"text/plain": {"schema": {"type": "string"}}}),
             Returns::Empty => json!(null),
+            Returns::AdmissionReview => json!({"application/json": {"schema": {
+                "type": "object",
+                "required": ["apiVersion", "kind", "response"],
+                "properties": {
+                    "apiVersion": {"enum": buildledger_service::admission::API_VERSIONS},
+                    "kind": {"const": "AdmissionReview"},
+                    "response": {
+                        "type": "object",
+                        "required": ["uid", "allowed"],
+                        "properties": {
+                            "uid": {"type": "string"},
+                            "allowed": {"type": "boolean"},
+                            "status": {"type": "object", "properties": {
+                                "code": {"type": "integer"},
+                                "message": {"type": "string"},
+                                "reason": {"type": "string"}
+                            }},
+                            "warnings": {"type": "array", "items": {"type": "string", "maxLength": buildledger_service::admission::MAX_WARNING_CHARS}},
+                            "auditAnnotations": {"type": "object", "additionalProperties": {"type": "string"}}
+                        }
+                    }
+                }
+            }}}),
             Returns::Metrics => json!({
                 "application/openmetrics-text; version=1.0.0; charset=utf-8": {"schema": {"type": "string"}}
             }),

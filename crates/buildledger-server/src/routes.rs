@@ -778,3 +778,153 @@ fn label(s: &str) -> String {
         .replace('"', "\\\"")
         .replace('\n', "\\n")
 }
+
+/// Parameters of `POST /admission`.
+#[derive(Debug, Default, Deserialize)]
+pub struct AdmissionQuery {
+    /// The environment this webhook serves.
+    environment: Option<String>,
+    /// The cluster this webhook serves.
+    cluster: Option<String>,
+    /// The API server's own deadline for the call (`10s`), which it appends.
+    timeout: Option<String>,
+}
+
+/// A Go duration as the API server writes `?timeout=` (`10s`, `1m30s`,
+/// `500ms`); None when it is not one.
+fn go_duration(s: &str) -> Option<std::time::Duration> {
+    let mut total = 0f64;
+    let mut rest = s.trim();
+    if rest.is_empty() || rest.len() > 32 {
+        return None;
+    }
+    while !rest.is_empty() {
+        let n = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let v: f64 = rest[..n].parse().ok()?;
+        rest = &rest[n..];
+        let u = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = match &rest[..u] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "us" | "µs" => 1e-6,
+            "ns" => 1e-9,
+            _ => return None,
+        };
+        total += v * unit;
+        rest = &rest[u..];
+    }
+    (total.is_finite() && (0.0..86_400.0).contains(&total))
+        .then(|| std::time::Duration::from_secs_f64(total))
+}
+
+/// `POST /admission[?environment=E&cluster=C]`: the validating admission
+/// webhook (`admission:review`, unless `admission.allow_anonymous`, and then
+/// never recorded). Answers an AdmissionReview decided from the ledger
+/// alone within the admission deadline (shortened by the API server's
+/// `?timeout=`); a decision that cannot be made fails open, or closed where
+/// configured. A body that is not an AdmissionReview is 400.
+pub async fn post_admission(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<AdmissionQuery>, axum::extract::rejection::QueryRejection>,
+    b: Body,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    admission(st, headers, q, (None, None), b).await
+}
+
+/// `POST /admission/{environment}[/{cluster}]`: the webhook with its
+/// environment (and cluster) in the path, the form a
+/// ValidatingWebhookConfiguration can name: the API server refuses a query
+/// string in a webhook's URL, and each segment of a service path must be a
+/// DNS-1123 subdomain.
+pub async fn post_admission_at(
+    State(st): State<AppState>,
+    Path(p): Path<Vec<(String, String)>>,
+    headers: HeaderMap,
+    q: Result<Query<AdmissionQuery>, axum::extract::rejection::QueryRejection>,
+    b: Body,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let get = |k: &str| p.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    admission(st, headers, q, (get("environment"), get("cluster")), b).await
+}
+
+async fn admission(
+    st: AppState,
+    headers: HeaderMap,
+    q: Result<Query<AdmissionQuery>, axum::extract::rejection::QueryRejection>,
+    (path_env, path_cluster): (Option<String>, Option<String>),
+    b: Body,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let t0 = std::time::Instant::now();
+    let (mut budget, anonymous) = st.admission_limits();
+    let record = if anonymous && !headers.contains_key(axum::http::header::AUTHORIZATION) {
+        false
+    } else {
+        st.authorize(&headers, Scope::AdmissionReview).await?;
+        true
+    };
+    // The body is read (within the limit) before the parameters are
+    // checked: an authenticated caller gets its 400 as a response, not as a
+    // reset HTTP/2 stream.
+    let bytes = body(&st, b).await?;
+    let q = query_params(q)?;
+    if let Some(t) = q.timeout.as_deref() {
+        let t = go_duration(t).ok_or_else(|| {
+            ApiError::bad("timeout", format!("{t:?}: expected a duration, e.g. 10s"))
+        })?;
+        // Answer before the API server gives up: keep a fifth of its time.
+        budget = budget.min(t.mul_f64(0.8));
+    }
+    let req = std::sync::Arc::new(buildledger_service::admission::parse(&bytes)?);
+    let cfg = st.admission();
+    let params = buildledger_service::admission::AdmissionParams {
+        environment: path_env.or(q.environment),
+        cluster: path_cluster.or(q.cluster),
+    };
+    let until = t0 + budget;
+    let policy = st.policy();
+    let decided = {
+        let (req, cfg, params) = (req.clone(), cfg.clone(), params.clone());
+        st.with_store(move |s| {
+            buildledger_service::admission::decide(s, &policy, &cfg, &params, &req, record, until)
+        })
+    };
+    let why = match tokio::time::timeout(budget, decided).await {
+        Ok(Ok(v)) => {
+            st.metrics()
+                .admission(&v.decision, t0.elapsed().as_secs_f64());
+            return Ok(Json(v.review));
+        }
+        Ok(Err(e)) if e.status.is_client_error() && e.status != StatusCode::REQUEST_TIMEOUT => {
+            return Err(e);
+        }
+        Ok(Err(e)) if e.status == StatusCode::SERVICE_UNAVAILABLE => {
+            "the ledger is unavailable or the deadline passed"
+        }
+        Ok(Err(_)) => "an internal error (see the server log)",
+        Err(_) => "the admission deadline passed",
+    };
+    // No decision: the environment as far as it is known without the ledger.
+    let env = params.environment.clone().or_else(|| {
+        req.namespace
+            .as_deref()
+            .and_then(|n| cfg.environments.env_map.get(n).cloned())
+    });
+    let v = buildledger_service::admission::failure(&req, &cfg, env.as_deref(), why)?;
+    tracing::warn!(
+        target: "buildledger::admission",
+        uid = %req.uid,
+        environment = env.as_deref().unwrap_or(""),
+        decision = %v.decision,
+        why,
+        "admission failed open or closed"
+    );
+    st.metrics().admission("failed", t0.elapsed().as_secs_f64());
+    Ok(Json(v.review))
+}

@@ -6,7 +6,8 @@
 # High finding (a finding whose severity no feed gives counts as High: Go's
 # database carries none, and the default errs on the side of stopping it),
 # no verified build record from a trusted builder nor an index by this
-# ledger, or a provenance mismatch. In production the same are warnings:
+# ledger, or a provenance mismatch; so is an image the ledger does not know
+# at all. In production the same are warnings:
 # the policy never breaks a running service on its own. An alpha API in
 # production is a warning. Waived findings do not count, nor do findings a
 # trusted author's VEX statement calls not_affected or fixed (an unsigned
@@ -44,8 +45,21 @@ violations contains v if {
 	}
 }
 
+# The ledger has no record of the image at all (input.image.known is
+# false): a tag it never saw, or a digest nobody built or indexed here.
+unknown_image if input.image.known == false
+
+violations contains v if {
+	unknown_image
+	v := {
+		"rule": "unknown-image",
+		"message": sprintf("%s is not in the ledger", [input.image.reference]),
+	}
+}
+
 violations contains v if {
 	not input.trust.trusted
+	not unknown_image
 	v := {
 		"rule": "untrusted-build",
 		"message": "no verified build record from a trusted builder and no index of the image by this ledger",

@@ -62,7 +62,7 @@ pub struct InventoryReport {
     pub delta: InventoryDelta,
 }
 
-fn s<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+pub(crate) fn s<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     let mut cur = v;
     for p in path {
         cur = cur.get(p)?;
@@ -125,7 +125,7 @@ fn digest_in(s: &str) -> Option<Digest> {
 
 /// The workload that owns a pod: its controller (a Deployment's ReplicaSet
 /// named as the Deployment), else the pod itself.
-fn workload(pod: &Value) -> (String, String) {
+pub(crate) fn workload(pod: &Value) -> (String, String) {
     let name = s(pod, &["metadata", "name"]).unwrap_or("").to_string();
     let owner = pod
         .pointer("/metadata/ownerReferences")
@@ -151,7 +151,11 @@ fn workload(pod: &Value) -> (String, String) {
 
 /// Resolve what a container runs to the platform manifest digest the
 /// ledger knows, or the digest as reported when the ledger does not.
-fn resolve(store: &mut Store, image: &str, image_id: Option<&str>) -> Result<Option<String>> {
+pub(crate) fn resolve(
+    store: &mut Store,
+    image: &str,
+    image_id: Option<&str>,
+) -> Result<Option<String>> {
     let direct = image_id.and_then(digest_in).or_else(|| digest_in(image));
     let digest = match direct {
         Some(d) => d,

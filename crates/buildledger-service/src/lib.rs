@@ -29,8 +29,10 @@
 //! [`inventory`] (which digests run where, from cluster snapshots),
 //! [`waivers`] (exceptions with an owner, a reason and an end),
 //! [`policy`] (the Rego policy engine, its input document, posture),
+//! [`admission`] (the admission webhook's decisions),
 //! [`limits`] (input limits and settings), [`schemas`].
 
+pub mod admission;
 pub mod audit;
 mod error;
 pub mod feeds;

@@ -74,6 +74,13 @@ pub const INVENTORY: Limit = Limit {
     default: 256 << 20,
 };
 
+/// The CA bundle of an admission webhook manifest (`admission manifest --ca-bundle`).
+pub const CA_BUNDLE: Limit = Limit {
+    what: "CA bundle",
+    var: "BUILDLEDGER_MAX_CA_BUNDLE_BYTES",
+    default: 1 << 20,
+};
+
 /// Feed limits: one file or zip entry, one zip in all, and entries.
 pub const FEED_FILE_VAR: &str = "BUILDLEDGER_MAX_FEED_FILE_BYTES";
 /// Most uncompressed bytes of one zip dump.

@@ -242,6 +242,7 @@ pub fn input(store: &mut Store, digest: &Digest, deployment: Deployment) -> Resu
     Ok(PolicyInput {
         version: INPUT_VERSION,
         image: serde_json::json!({
+            "known": true,
             "digest": view.digest,
             "references": view.references,
             "indexes": view.indexes.iter().map(|l| l.digest.clone()).collect::<Vec<_>>(),
@@ -262,6 +263,31 @@ pub fn input(store: &mut Store, digest: &Digest, deployment: Deployment) -> Resu
         apis,
         deployment,
     })
+}
+
+/// The input document for an image the ledger does not know: `reference`
+/// as the pod spec names it, resolved to `digest` or to none (a tag the
+/// ledger has never recorded). `image.known` is false; there are no
+/// records, findings or APIs, and no trust.
+pub fn unknown_input(reference: &str, digest: Option<&str>, deployment: Deployment) -> PolicyInput {
+    PolicyInput {
+        version: INPUT_VERSION,
+        image: serde_json::json!({
+            "known": false,
+            "reference": reference,
+            "digest": digest,
+            "references": [reference],
+            "indexes": [],
+            "platforms": [],
+        }),
+        trust: serde_json::json!({"trusted": false, "verified_by": [], "observed": false}),
+        records: vec![],
+        findings: vec![],
+        mismatches: vec![],
+        lineage: vec![],
+        apis: vec![],
+        deployment,
+    }
 }
 
 /// A compiled policy: the built-in one, or operators' files.
@@ -421,6 +447,10 @@ pub const DEFAULT_FIXTURES: &[(&str, &str)] = &[
         include_str!("../policy/tests/deny-unknown-severity.json"),
     ),
     (
+        "deny-unknown-image.json",
+        include_str!("../policy/tests/deny-unknown-image.json"),
+    ),
+    (
         "deny-untrusted-build.json",
         include_str!("../policy/tests/deny-untrusted-build.json"),
     ),
@@ -443,6 +473,10 @@ pub const DEFAULT_FIXTURES: &[(&str, &str)] = &[
     (
         "warn-fixable-critical-production.json",
         include_str!("../policy/tests/warn-fixable-critical-production.json"),
+    ),
+    (
+        "warn-unknown-image-production.json",
+        include_str!("../policy/tests/warn-unknown-image-production.json"),
     ),
     (
         "warn-untrusted-build-production.json",

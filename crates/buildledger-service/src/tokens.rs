@@ -7,7 +7,7 @@
 //! attestations, bound to one builder id: a record must name that builder,
 //! an attestation must be verified for it), `feed:write` (feed imports),
 //! `registry:notify` (registry events), `inventory:write` (cluster
-//! snapshots), `waiver:write` (waivers), `vex:write` (VEX documents), `admin` (everything, and token
+//! snapshots), `waiver:write` (waivers), `vex:write` (VEX documents), `admission:review` (the admission webhook), `admin` (everything, and token
 //! management). A token is `blt_` and 64 hex digits (256 random bits), so a
 //! plain SHA-256 is a sufficient password hash: there is nothing to guess.
 
@@ -36,13 +36,16 @@ pub enum Scope {
     WaiverWrite,
     /// Import VEX documents.
     VexWrite,
+    /// Send AdmissionReviews (the Kubernetes API server): admitted objects
+    /// are recorded in the inventory.
+    AdmissionReview,
     /// Everything, including token management.
     Admin,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 9] = [
         Scope::Read,
         Scope::BuilderWrite,
         Scope::FeedWrite,
@@ -50,6 +53,7 @@ impl Scope {
         Scope::InventoryWrite,
         Scope::WaiverWrite,
         Scope::VexWrite,
+        Scope::AdmissionReview,
         Scope::Admin,
     ];
 
@@ -63,6 +67,7 @@ impl Scope {
             Scope::InventoryWrite => "inventory:write",
             Scope::WaiverWrite => "waiver:write",
             Scope::VexWrite => "vex:write",
+            Scope::AdmissionReview => "admission:review",
             Scope::Admin => "admin",
         }
     }

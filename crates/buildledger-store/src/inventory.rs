@@ -87,6 +87,31 @@ pub struct InventoryDelta {
     pub removed: u64,
 }
 
+fn insert(s: &mut Store, r: &InventoryRow, first_seen: i64, now: i64) -> Result<()> {
+    let opt = |v: &Option<String>| v.as_deref().map(Val::from).unwrap_or(Val::Null);
+    s.db.exec(
+        "INSERT INTO inventory (cluster, namespace, environment, workload_kind, workload_name, pod,
+            container, container_kind, image, image_id, digest, first_seen, last_seen)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &[
+            r.cluster.as_str().into(),
+            r.namespace.as_str().into(),
+            opt(&r.environment),
+            r.workload_kind.as_str().into(),
+            r.workload_name.as_str().into(),
+            r.pod.as_str().into(),
+            r.container.as_str().into(),
+            r.container_kind.as_str().into(),
+            r.image.as_str().into(),
+            opt(&r.image_id),
+            opt(&r.digest),
+            Val::Int(first_seen),
+            Val::Int(now),
+        ],
+    )?;
+    Ok(())
+}
+
 impl Store {
     /// Replace `cluster`'s inventory with `rows` (their `first_seen` and
     /// `last_seen` are set here).
@@ -116,27 +141,11 @@ impl Store {
                 if first.is_none() && seen.insert(k.clone()) {
                     delta.added += 1;
                 }
-                let opt = |v: &Option<String>| v.as_deref().map(Val::from).unwrap_or(Val::Null);
-                s.db.exec(
-                    "INSERT INTO inventory (cluster, namespace, environment, workload_kind, workload_name, pod,
-                        container, container_kind, image, image_id, digest, first_seen, last_seen)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    &[
-                        cluster.into(),
-                        r.namespace.as_str().into(),
-                        opt(&r.environment),
-                        r.workload_kind.as_str().into(),
-                        r.workload_name.as_str().into(),
-                        r.pod.as_str().into(),
-                        r.container.as_str().into(),
-                        r.container_kind.as_str().into(),
-                        r.image.as_str().into(),
-                        opt(&r.image_id),
-                        opt(&r.digest),
-                        Val::Int(first.unwrap_or(now)),
-                        Val::Int(now),
-                    ],
-                )?;
+                let r = InventoryRow {
+                    cluster: cluster.to_string(),
+                    ..r.clone()
+                };
+                insert(s, &r, first.unwrap_or(now), now)?;
             }
             let new_keys: std::collections::HashSet<_> = rows.iter().map(key).collect();
             delta.removed = old.keys().filter(|k| !new_keys.contains(*k)).count() as u64;
@@ -147,6 +156,84 @@ impl Store {
             )?;
             Ok(delta)
         })
+    }
+
+    /// Record what an admitted object runs: `rows` (one object's containers:
+    /// same cluster, namespace, workload and pod) replace the rows of that
+    /// object, keeping when each container was first seen running its image.
+    /// The next snapshot of the cluster replaces them with what runs.
+    pub fn record_admitted(&mut self, rows: &[InventoryRow]) -> Result<InventoryDelta> {
+        let Some(first) = rows.first() else {
+            return Ok(InventoryDelta::default());
+        };
+        self.transaction(|s| {
+            let now = now_ms();
+            let scope = [
+                Val::from(first.cluster.as_str()),
+                Val::from(first.namespace.as_str()),
+                Val::from(first.workload_kind.as_str()),
+                Val::from(first.workload_name.as_str()),
+                Val::from(first.pod.as_str()),
+            ];
+            let old: HashMap<_, i64> = s
+                .db
+                .query(
+                    &format!(
+                        "SELECT {COLUMNS} FROM inventory WHERE cluster = ? AND namespace = ?
+                         AND workload_kind = ? AND workload_name = ? AND pod = ?"
+                    ),
+                    &scope,
+                )?
+                .into_iter()
+                .map(row)
+                .map(|r| (key(&r), r.first_seen.timestamp_millis()))
+                .collect();
+            s.db.exec(
+                "DELETE FROM inventory WHERE cluster = ? AND namespace = ?
+                 AND workload_kind = ? AND workload_name = ? AND pod = ?",
+                &scope,
+            )?;
+            let mut delta = InventoryDelta::default();
+            for r in rows {
+                let first_seen = old.get(&key(r)).copied();
+                if first_seen.is_none() {
+                    delta.added += 1;
+                }
+                insert(s, r, first_seen.unwrap_or(now), now)?;
+            }
+            let new_keys: std::collections::HashSet<_> = rows.iter().map(key).collect();
+            delta.removed = old.keys().filter(|k| !new_keys.contains(*k)).count() as u64;
+            if delta.added + delta.removed > 0 {
+                s.audit(
+                    "inventory.admitted",
+                    Some(&format!(
+                        "cluster:{}/{}/{}/{}",
+                        first.cluster, first.namespace, first.workload_kind, first.workload_name
+                    )),
+                    &serde_json::json!({"pod": first.pod, "rows": rows.len(), "added": delta.added, "removed": delta.removed}),
+                )?;
+            }
+            Ok(delta)
+        })
+    }
+
+    /// The environment the inventory gives `namespace` of `cluster` (from
+    /// the namespace's label or the configuration at its last snapshot).
+    pub fn environment_of_namespace(
+        &mut self,
+        cluster: &str,
+        namespace: &str,
+    ) -> Result<Option<String>> {
+        let rows = self.db.query(
+            "SELECT environment FROM inventory WHERE cluster = ? AND namespace = ?
+             AND environment IS NOT NULL LIMIT 1",
+            &[cluster.into(), namespace.into()],
+        )?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next())
+            .and_then(Val::into_text))
     }
 
     /// The inventory, optionally of one cluster and/or one digest.

@@ -93,6 +93,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0011_vex_posture.sql"),
         after: None,
     },
+    Migration {
+        version: 12,
+        name: "admission",
+        sqlite: include_str!("../migrations/sqlite/0012_admission.sql"),
+        postgres: include_str!("../migrations/postgres/0012_admission.sql"),
+        after: None,
+    },
 ];
 
 impl Store {
