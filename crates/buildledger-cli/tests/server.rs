@@ -1931,7 +1931,7 @@ fn admission_webhook_decides_every_kind_from_the_ledger() {
         let config = write(
             &l,
             "server.toml",
-            "[admission]\nfail_closed = [\"staging\"]\ncluster = \"eu-1\"\n\n[env_map]\nshop-prod = \"production\"\n",
+            "posture_refresh_secs = 1\n\n[admission]\nfail_closed = [\"staging\"]\ncluster = \"eu-1\"\n\n[env_map]\nshop-prod = \"production\"\n",
         );
         let adm = token(&l, &["--scope", "admission:review", "--name", "apiserver"]);
         let read = token(&l, &["--scope", "read"]);
@@ -2011,6 +2011,14 @@ fn admission_webhook_decides_every_kind_from_the_ledger() {
         assert_eq!(inv[0]["workload_name"], "web");
         assert_eq!(inv[0]["digest"], PAYMENTS);
         assert_eq!(inv[0]["environment"], "production");
+        // The server's own refresh loop decides it without being asked.
+        wait_for("the server's posture refresh", 20, || {
+            std::fs::read_to_string(&s.log)
+                .unwrap_or_default()
+                .lines()
+                .any(|l| l.contains("posture refreshed") && l.contains("computed=1"))
+                .then_some(())
+        });
         let posture = l.json(&["posture", "--env", "production"]);
         assert_eq!(posture[0]["decision"], "warn", "{posture}");
 

@@ -209,6 +209,8 @@ pub fn serve(config: Config, settings: buildledger_service::Settings) -> Result<
                 feeds: std::sync::Arc::new(config.feeds.clone()),
                 scan_limits: buildledger_service::types::ScanLimits::default(),
                 poll: Duration::from_millis(config.worker_poll_ms.max(50)),
+                posture_every: (config.posture_refresh_secs > 0)
+                    .then(|| Duration::from_secs(config.posture_refresh_secs)),
             },
         );
         let app = router(state, body_limit, config.timeout());

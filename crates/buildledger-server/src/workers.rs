@@ -24,6 +24,8 @@ pub struct WorkerConfig {
     pub scan_limits: buildledger_service::types::ScanLimits,
     /// How often an idle worker looks for work.
     pub poll: Duration,
+    /// How often the posture is refreshed (None: only when asked).
+    pub posture_every: Option<Duration>,
 }
 
 /// A name for this replica, unique among live ones.
@@ -64,7 +66,42 @@ pub fn spawn(
             stop.clone(),
         )));
     }
+    if let Some(every) = cfg.posture_every {
+        handles.push(tokio::spawn(posture_loop(st.clone(), every, stop.clone())));
+    }
     handles
+}
+
+/// Keep the cached posture current between requests: an incremental
+/// refresh every `every` (one replica at a time: the refresh takes the
+/// store's posture lock), so `GET /api/v1/posture` and the stop list answer
+/// from a cache that a new advisory, snapshot, waiver or VEX document has
+/// already reached.
+async fn posture_loop(st: AppState, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if pause(every, &mut stop).await {
+            return;
+        }
+        let policy = st.policy();
+        let r = st
+            .with_store(move |s| {
+                buildledger_service::posture::refresh(s, &policy, false, chrono::Utc::now())
+            })
+            .await;
+        match r {
+            Ok(r) if r.computed > 0 || r.full => tracing::info!(
+                target: "buildledger::posture",
+                computed = r.computed,
+                invalidated_images = r.invalidated_images,
+                full = r.full,
+                "posture refreshed"
+            ),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e.problem.detail, "posture refresh: the ledger failed")
+            }
+        }
+    }
 }
 
 /// Sleep for `d`, or less when asked to stop; true when stopping.
