@@ -50,8 +50,8 @@ pub struct Config {
     pub feeds: Vec<buildledger_service::feeds::FeedSource>,
     /// How often an idle worker looks for jobs, in milliseconds.
     pub worker_poll_ms: u64,
-    /// How often each replica refreshes the cached posture, in seconds (0: never; `GET
-    /// /api/v1/posture` still refreshes first).
+    /// How often each replica refreshes the cached posture, in seconds (0, the
+    /// default: never; `GET /api/v1/posture` still refreshes first).
     pub posture_refresh_secs: u64,
     /// The namespace label that names an environment (default
     /// `buildledger.dev/environment`).
@@ -111,7 +111,7 @@ impl Default for Config {
             registries: vec![],
             feeds: vec![],
             worker_poll_ms: 1000,
-            posture_refresh_secs: 60,
+            posture_refresh_secs: 0,
             env_label: None,
             env_map: Default::default(),
             admission: AdmissionSection::default(),
