@@ -2216,6 +2216,46 @@ fn admission_webhook_decides_every_kind_from_the_ledger() {
         problem(c, &v, 400, "bad_input");
         let (c, v) = admit(&s, &l, "?timeout=soon", Some(&adm), &r);
         problem(c, &v, 400, "bad_input");
+        // What an attacker with the token might send: too many containers, an
+        // absurd image name, nesting deeper than the parser allows. Each is
+        // a 400 naming the field; nothing is recorded; the server stays up.
+        let before = l.json(&["inventory", "list", "--cluster", "eu-1"]);
+        let mut many = staging.clone();
+        many["spec"]["template"]["spec"]["containers"] = json!(
+            (0..1001)
+                .map(|i| json!({"name": format!("c{i}"), "image": image}))
+                .collect::<Vec<_>>()
+        );
+        let (c, v) = admit(
+            &s,
+            &l,
+            "/staging",
+            Some(&adm),
+            &review("a1", "CREATE", dgvkr, None, &many, None, false),
+        );
+        problem(c, &v, 400, "bad_input");
+        assert_eq!(v["field"], "object.spec", "{v}");
+        let mut long = staging.clone();
+        long["spec"]["template"]["spec"]["containers"][0]["image"] = json!("r/".repeat(3000));
+        let (c, v) = admit(
+            &s,
+            &l,
+            "/staging",
+            Some(&adm),
+            &review("a2", "CREATE", dgvkr, None, &long, None, false),
+        );
+        problem(c, &v, 400, "bad_input");
+        let deep = format!(
+            r#"{{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{{"uid":"a3","x":{}1{}}}}}"#,
+            "[".repeat(5000),
+            "]".repeat(5000)
+        );
+        let f = write(&l, "deep.json", &deep);
+        let (c, v) = s.json("POST", "/admission/staging", Some(&adm), Some(&f));
+        problem(c, &v, 400, "bad_input");
+        assert_eq!(l.json(&["inventory", "list", "--cluster", "eu-1"]), before);
+        assert_eq!(s.call("GET", "/healthz", None, None).0, 200);
+
         let metrics = s.call("GET", "/metrics", None, None).1;
         assert!(
             metrics.contains("buildledger_admission_reviews_total{kind=\"deny\"}"),
