@@ -40,6 +40,7 @@ macro_rules! eprint {
 }
 
 mod admission;
+mod alerts;
 mod feeds;
 mod inventory;
 mod output;
@@ -208,6 +209,9 @@ enum Command {
     /// The Kubernetes admission webhook (`buildledger serve` answers it).
     #[command(subcommand)]
     Admission(admission::AdmissionCommand),
+    /// Alerts from the posture: firing and resolved (the server's alert
+    /// loop keeps them and delivers them to its sinks).
+    Alerts(alerts::AlertsArgs),
 }
 
 /// Where a command can run when `--server` is given.
@@ -285,6 +289,7 @@ impl Command {
             | Command::Waiver(waiver::WaiverCommand::List { .. })
             | Command::Vex(vex::VexCommand::List)
             | Command::Admission(_)
+            | Command::Alerts(_)
             | Command::Policy(_) => Access::ReadOnly,
             #[allow(unreachable_patterns)]
             Command::Audit(_) => Access::ReadWrite,
@@ -579,6 +584,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Posture(a) => policy::posture(db, a, json),
         Command::Vex(cmd) => vex::vex(db, cmd, json),
         Command::Admission(cmd) => admission::admission(cmd),
+        Command::Alerts(a) => alerts::alerts(db, a, json),
     }
 }
 

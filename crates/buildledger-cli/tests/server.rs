@@ -2345,3 +2345,268 @@ fn admission_manifest_from_the_cli() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--ca-bundle"));
 }
+
+/// What a loopback receiver got: (request head, body) per request.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// A loopback HTTP receiver: answers 200 to every request and keeps (headers, body).
+fn receiver() -> (u16, Received) {
+    use std::io::{BufRead, Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let g = got.clone();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let mut r = std::io::BufReader::new(c.try_clone().unwrap());
+            let mut head = String::new();
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0; len];
+            let _ = r.read_exact(&mut body);
+            g.lock().unwrap().push((head, body));
+            let _ =
+                c.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (port, got)
+}
+
+#[test]
+fn alerts_fire_in_alertmanager_and_resolve_with_a_waiver() {
+    if !have("curl") || !have("kubectl") || !have("prometheus-alertmanager") || !have("openssl") {
+        return;
+    }
+    use serde_json::json;
+    for l in engines() {
+        // A real Alertmanager on loopback, clustering off.
+        let am_port = free_port();
+        let am_dir = l.path("am");
+        std::fs::create_dir_all(&am_dir).unwrap();
+        std::fs::write(
+            am_dir.join("am.yml"),
+            "route:\n  receiver: none\n  group_wait: 1s\nreceivers:\n  - name: none\n",
+        )
+        .unwrap();
+        let mut am = Command::new("prometheus-alertmanager")
+            .arg(format!("--config.file={}", am_dir.join("am.yml").display()))
+            .arg(format!("--storage.path={}", am_dir.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(am_dir.join("log")).unwrap())
+            .spawn()
+            .unwrap();
+        let am_alerts = || -> Vec<Value> {
+            let o = Command::new("curl")
+                .args(["-s", &format!("http://127.0.0.1:{am_port}/api/v2/alerts")])
+                .output()
+                .unwrap();
+            serde_json::from_slice::<Value>(&o.stdout)
+                .ok()
+                .and_then(|v| v.as_array().cloned())
+                .unwrap_or_default()
+        };
+        wait_for("alertmanager", 20, || {
+            Command::new("curl")
+                .args(["-sf", &format!("http://127.0.0.1:{am_port}/-/ready")])
+                .output()
+                .unwrap()
+                .status
+                .success()
+                .then_some(())
+        });
+        let (hook_port, hook) = receiver();
+        let closed = free_port();
+
+        // The payments build (a fixable High finding) runs in production and staging.
+        l.ok(&["record", "--file", "examples/records/payments-api.json"]);
+        l.ok(&["feed", "import", "examples/advisories"]);
+        let mut items = Vec::new();
+        for (ns, env) in [("shop-prod", "production"), ("shop-staging", "staging")] {
+            let deploy = common::kubectl(&[
+                "create",
+                "deployment",
+                "payments",
+                &format!("--image=registry.example/payments/api@{PAYMENTS}"),
+                "-n",
+                ns,
+            ]);
+            let mut pod = common::pod_of(&deploy, "payments-6b7c8d9f5-abcde", Some("6b7c8d9f5"));
+            pod["status"] = json!({"phase": "Running", "containerStatuses": [{"name": "api",
+                "image": format!("registry.example/payments/api@{PAYMENTS}"),
+                "imageID": format!("registry.example/payments/api@{PAYMENTS}"), "ready": true, "restartCount": 0}]});
+            let mut n = common::kubectl(&["create", "namespace", ns]);
+            n["metadata"]["labels"] = json!({"buildledger.dev/environment": env});
+            items.extend([n, pod]);
+        }
+        let snap = write(
+            &l,
+            "snapshot.json",
+            &json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string(),
+        );
+        l.ok(&[
+            "inventory",
+            "report",
+            "--cluster",
+            "eu-1",
+            "--pods",
+            snap.to_str().unwrap(),
+        ]);
+
+        let config = write(
+            &l,
+            "alerts.toml",
+            &format!(
+                "[alerts]\ninterval_secs = 1\nresend_secs = 2\npublic_url = \"https://ledger.example\"\n\n\
+                 [[alerts.sinks]]\nname = \"am\"\nkind = \"alertmanager\"\nurls = [\"http://127.0.0.1:{am_port}\"]\n\n\
+                 [[alerts.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{hook_port}/hook\"\nsecret_env = \"BL_HOOK_SECRET\"\n\n\
+                 [[alerts.sinks]]\nname = \"broken\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{closed}/down\"\n"
+            ),
+        );
+        let s = Server::start(
+            &l,
+            &["--config", config.to_str().unwrap()],
+            &[("BL_HOOK_SECRET", "s3cret")],
+            None,
+        );
+
+        // Alertmanager holds the production alert, labelled, linking back.
+        let prod = wait_for("the production alert in Alertmanager", 30, || {
+            am_alerts().into_iter().find(|a| {
+                a["labels"]["environment"] == "production"
+                    && a["labels"]["rule"] == "fixable-severe-finding"
+            })
+        });
+        let advisory = prod["labels"]["advisory"].as_str().unwrap().to_string();
+        assert_eq!(prod["labels"]["alertname"], "BuildledgerPolicy");
+        assert_eq!(prod["labels"]["decision"], "warn");
+        assert_eq!(prod["labels"]["digest"], PAYMENTS);
+        assert_eq!(prod["labels"]["workload"], "Deployment/payments");
+        assert_eq!(prod["status"]["state"], "active", "{prod}");
+        assert_eq!(
+            prod["generatorURL"],
+            "https://ledger.example/api/v1/posture?env=production"
+        );
+        assert!(
+            prod["annotations"]["summary"]
+                .as_str()
+                .unwrap()
+                .contains(&advisory)
+        );
+        assert!(
+            am_alerts()
+                .iter()
+                .any(|a| a["labels"]["environment"] == "staging"
+                    && a["labels"]["decision"] == "deny")
+        );
+
+        // The webhook got the same, signed with HMAC-SHA256 over the body.
+        let (head, body) = wait_for("a signed webhook delivery", 30, || {
+            hook.lock().unwrap().first().cloned()
+        });
+        let sig = head
+            .lines()
+            .find_map(|h| {
+                h.strip_prefix("X-Buildledger-Signature: ")
+                    .or_else(|| h.strip_prefix("x-buildledger-signature: "))
+            })
+            .unwrap()
+            .trim()
+            .to_string();
+        let bodyf = l.path("hook-body");
+        std::fs::write(&bodyf, &body).unwrap();
+        let o = Command::new("openssl")
+            .args(["dgst", "-sha256", "-hmac", "s3cret", "-r"])
+            .arg(&bodyf)
+            .output()
+            .unwrap();
+        let want = String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string();
+        assert_eq!(sig, format!("sha256={want}"));
+        let first: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(first["state"], "firing", "{first}");
+
+        // The CLI and the API list the same firing alerts; one per
+        // (workload, digest, rule, advisory), however often they are re-sent.
+        let firing = l.json(&["alerts", "--state", "firing"]);
+        let n = firing.as_array().unwrap().len();
+        assert!(
+            n >= 4,
+            "fixable finding and untrusted build, in two environments: {firing}"
+        );
+        let read = token(&l, &["--scope", "read"]);
+        let (c, v) = s.json("GET", "/api/v1/alerts?state=firing", Some(&read), None);
+        assert_eq!((c, v["items"].as_array().unwrap().len()), (200, n), "{v}");
+        let (c, v) = s.json("GET", "/api/v1/alerts?state=sleeping", Some(&read), None);
+        problem(c, &v, 400, "bad_input");
+
+        // A waiver on the advisory for that image: the alerts on the finding
+        // resolve in Alertmanager and on the webhook; the others keep firing.
+        let tomorrow = (chrono::Utc::now() + chrono::TimeDelta::days(1))
+            .format("%Y-%m-%d")
+            .to_string();
+        l.ok(&[
+            "waiver",
+            "add",
+            "--advisory",
+            &advisory,
+            "--digest",
+            PAYMENTS,
+            "--owner",
+            "secops",
+            "--reason",
+            "fix ships Friday",
+            "--expires",
+            &tomorrow,
+        ]);
+        wait_for(
+            "the finding's alerts to resolve in Alertmanager",
+            30,
+            || {
+                let now = am_alerts();
+                (!now
+                    .iter()
+                    .any(|a| a["labels"]["advisory"] == advisory.as_str())
+                    && now.iter().any(|a| a["labels"]["rule"] == "untrusted-build"))
+                .then_some(())
+            },
+        );
+        wait_for("a resolved delivery on the webhook", 30, || {
+            hook.lock().unwrap().iter().find_map(|(_, b)| {
+                let v: Value = serde_json::from_slice(b).ok()?;
+                (v["state"] == "resolved"
+                    && v["labels"]["advisory"] == advisory.as_str()
+                    && v["endsAt"].is_string())
+                .then_some(())
+            })
+        });
+        let resolved = l.json(&["alerts", "--state", "resolved"]);
+        assert_eq!(resolved.as_array().unwrap().len(), 2, "{resolved}");
+        // The sink that is down never held up the others, and keeps its backlog.
+        let metrics = s.call("GET", "/metrics", None, None).1;
+        assert!(
+            metrics.contains("source=\"broken\",outcome=\"failed\""),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("source=\"am-0\",outcome=\"delivered\""),
+            "{metrics}"
+        );
+        let _ = am.kill();
+        let _ = am.wait();
+    }
+}

@@ -60,6 +60,78 @@ pub struct Config {
     pub env_map: std::collections::BTreeMap<String, String>,
     /// The admission webhook (`[admission]`).
     pub admission: AdmissionSection,
+    /// Alerts and where they go (`[alerts]`).
+    pub alerts: AlertsSection,
+}
+
+/// `[alerts]`: alerts from the posture, and their sinks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsSection {
+    /// How often the posture is turned into alerts, in seconds (0: never).
+    pub interval_secs: u64,
+    /// How often firing alerts are sent again, in seconds (below
+    /// Alertmanager's `resolve_timeout`, 5 minutes by default).
+    pub resend_secs: u64,
+    /// This server's address as receivers should link to it (`generatorURL`).
+    pub public_url: Option<String>,
+    /// Where alerts go (`[[alerts.sinks]]`).
+    pub sinks: Vec<AlertSink>,
+}
+
+impl Default for AlertsSection {
+    fn default() -> AlertsSection {
+        AlertsSection {
+            interval_secs: 30,
+            resend_secs: 60,
+            public_url: None,
+            sinks: vec![],
+        }
+    }
+}
+
+/// One sink: Alertmanager (every replica's URL), or a JSON webhook signed
+/// with HMAC-SHA256.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertSink {
+    /// A name (letters, digits, `-`, `_`), unique among sinks.
+    pub name: String,
+    /// `alertmanager` or `webhook`.
+    pub kind: String,
+    /// Alertmanager: the base URL of every replica (`http://am-0:9093`), each sent every alert.
+    #[serde(default)]
+    pub urls: Vec<String>,
+    /// Webhook: where to POST.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Webhook: the *name* of the environment variable holding the HMAC secret.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+}
+
+impl AlertSink {
+    /// (delivery id, URL) of each target: one per Alertmanager replica.
+    pub fn targets(&self) -> Vec<(String, String)> {
+        match self.kind.as_str() {
+            "alertmanager" => self
+                .urls
+                .iter()
+                .enumerate()
+                .map(|(i, u)| {
+                    (
+                        format!("{}-{i}", self.name),
+                        u.trim_end_matches('/').to_string(),
+                    )
+                })
+                .collect(),
+            _ => self
+                .url
+                .iter()
+                .map(|u| (self.name.clone(), u.clone()))
+                .collect(),
+        }
+    }
 }
 
 /// `[admission]`: how `POST /admission` decides.
@@ -115,6 +187,7 @@ impl Default for Config {
             env_label: None,
             env_map: Default::default(),
             admission: AdmissionSection::default(),
+            alerts: AlertsSection::default(),
         }
     }
 }
@@ -239,6 +312,42 @@ impl Config {
                 "admission.deadline_ms {}: expected 1 to 30000 (below the webhook's timeoutSeconds)",
                 self.admission.deadline_ms
             )));
+        }
+        let mut sink_names = std::collections::BTreeSet::new();
+        for s in &self.alerts.sinks {
+            if s.name.is_empty()
+                || !s
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                || !sink_names.insert(s.name.as_str())
+            {
+                return Err(ConfigError(format!(
+                    "alerts.sinks: {:?}: a sink needs a unique name of letters, digits, '-' or '_'",
+                    s.name
+                )));
+            }
+            let urls: Vec<&String> = match s.kind.as_str() {
+                "alertmanager" if !s.urls.is_empty() && s.url.is_none() => s.urls.iter().collect(),
+                "webhook" if s.urls.is_empty() && s.url.is_some() => s.url.iter().collect(),
+                _ => {
+                    return Err(ConfigError(format!(
+                        "alerts.sinks {:?}: kind alertmanager takes urls, kind webhook takes url (and secret_env)",
+                        s.name
+                    )));
+                }
+            };
+            for u in urls {
+                if !(u.starts_with("http://") || u.starts_with("https://")) {
+                    return Err(ConfigError(format!(
+                        "alerts.sinks {:?}: {u:?} is not an http(s) URL",
+                        s.name
+                    )));
+                }
+            }
+        }
+        if !self.alerts.sinks.is_empty() && self.alerts.resend_secs == 0 {
+            return Err(ConfigError("alerts.resend_secs must be at least 1".into()));
         }
         if self.pool_size == 0 || self.max_page == 0 {
             return Err(ConfigError(

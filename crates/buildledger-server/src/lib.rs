@@ -95,6 +95,7 @@ pub fn router(state: AppState, body_limit: usize, timeout: Duration) -> Router {
         .route("/api/v1/feeds", get(routes::get_feeds))
         .route("/api/v1/vex", post(routes::post_vex).get(routes::get_vex))
         .route("/api/v1/posture", get(routes::get_posture))
+        .route("/api/v1/alerts", get(routes::get_alerts))
         .route(
             "/api/v1/openapi.json",
             get(|| async { axum::Json(openapi::document()) }),
@@ -165,6 +166,43 @@ pub fn serve(config: Config, settings: buildledger_service::Settings) -> Result<
         config.policy_replace,
         &settings,
     )?);
+    // Alert targets, with each webhook's secret read once, here.
+    let alert_targets = if config.alerts.interval_secs > 0 && !config.alerts.sinks.is_empty() {
+        let mut targets = Vec::new();
+        for sink in &config.alerts.sinks {
+            let secret = match &sink.secret_env {
+                Some(var) => Some(
+                    std::env::var(var)
+                        .ok()
+                        .filter(|v| !v.is_empty())
+                        .ok_or_else(|| {
+                            ConfigError(format!(
+                                "alerts.sinks {:?}: secret_env names {var}, which is not set",
+                                sink.name
+                            ))
+                        })?
+                        .into_bytes(),
+                ),
+                None => None,
+            };
+            for (id, url) in sink.targets() {
+                targets.push(workers::AlertTarget {
+                    id,
+                    url,
+                    kind: sink.kind.clone(),
+                    secret: secret.clone(),
+                });
+            }
+        }
+        Some(std::sync::Arc::new(workers::AlertsRuntime {
+            every: Duration::from_secs(config.alerts.interval_secs),
+            resend: Duration::from_secs(config.alerts.resend_secs.max(1)),
+            public_url: config.alerts.public_url.clone(),
+            targets,
+        }))
+    } else {
+        None
+    };
     init_logs(&config.log_format);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -211,6 +249,7 @@ pub fn serve(config: Config, settings: buildledger_service::Settings) -> Result<
                 poll: Duration::from_millis(config.worker_poll_ms.max(50)),
                 posture_every: (config.posture_refresh_secs > 0)
                     .then(|| Duration::from_secs(config.posture_refresh_secs)),
+                alerts: alert_targets,
             },
         );
         let app = router(state, body_limit, config.timeout());

@@ -49,6 +49,7 @@ pub struct Metrics {
     feeds: Family<SourceLabels, Counter>,
     admissions: Family<KindLabels, Counter>,
     admission_latency: Histogram,
+    alert_deliveries: Family<SourceLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -109,8 +110,15 @@ impl Metrics {
             "Time to decide one AdmissionReview, body read to answer",
             admission_latency.clone(),
         );
+        let alert_deliveries = Family::<SourceLabels, Counter>::default();
+        registry.register(
+            "alert_deliveries",
+            "Alert deliveries by this replica, by target (sink, or sink-N for Alertmanager replica N) and outcome (delivered, failed)",
+            alert_deliveries.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
+            alert_deliveries,
             admissions,
             admission_latency,
             requests,
@@ -175,6 +183,16 @@ impl Metrics {
             })
             .inc();
         self.admission_latency.observe(seconds);
+    }
+
+    /// Count one alert delivery attempt to `target`.
+    pub fn alert_delivered(&self, target: &str, outcome: &str) {
+        self.alert_deliveries
+            .get_or_create(&SourceLabels {
+                source: target.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
     }
 
     /// The text exposition.

@@ -504,6 +504,27 @@ pub const ROUTES: &[Route] = &[
         returns: Returns::Result("openapi"),
     },
     Route {
+        method: "GET",
+        path: "/api/v1/alerts",
+        operation: "getAlerts",
+        summary: "Alerts from the posture: one per workload, digest, rule and advisory, firing or resolved (firing first, newest first).",
+        scope: Some("read"),
+        params: &[
+            (
+                "state",
+                "query",
+                "string",
+                false,
+                "Only firing or only resolved alerts.",
+            ),
+            PAGE[0],
+            PAGE[1],
+        ],
+        body: None,
+        status: 200,
+        returns: Returns::Page("alerts"),
+    },
+    Route {
         method: "POST",
         path: "/admission",
         operation: "postAdmission",

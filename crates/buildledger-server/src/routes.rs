@@ -928,3 +928,39 @@ async fn admission(
     st.metrics().admission("failed", t0.elapsed().as_secs_f64());
     Ok(Json(v.review))
 }
+
+/// Parameters of `GET /api/v1/alerts`.
+#[derive(Debug, Default, Deserialize)]
+pub struct AlertParams {
+    state: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/v1/alerts[?state=firing|resolved]`: alerts as the server's
+/// alert loop last left them (firing first, newest first).
+pub async fn get_alerts(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<AlertParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<buildledger_service::types::AlertRow>>, ApiError> {
+    st.authorize(&headers, Scope::Read).await?;
+    let q = query_params(q)?;
+    if let Some(v) = q.state.as_deref()
+        && !matches!(v, "firing" | "resolved")
+    {
+        return Err(ApiError::bad(
+            "state",
+            format!("{v:?}: expected firing or resolved"),
+        ));
+    }
+    let p = PageParams {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    let state = q.state;
+    let rows = st
+        .with_store(move |s| buildledger_service::alerts::list(s, state.as_deref()))
+        .await?;
+    Ok(Json(page(rows, &p, st.max_page())?))
+}

@@ -26,6 +26,33 @@ pub struct WorkerConfig {
     pub poll: Duration,
     /// How often the posture is refreshed (None: only when asked).
     pub posture_every: Option<Duration>,
+    /// Alerts: sync interval, re-send interval, public URL, sinks.
+    pub alerts: Option<Arc<AlertsRuntime>>,
+}
+
+/// What the alert loops need.
+pub struct AlertsRuntime {
+    /// How often the posture is turned into alerts.
+    pub every: Duration,
+    /// How often firing alerts are sent again.
+    pub resend: Duration,
+    /// `generatorURL` base.
+    pub public_url: Option<String>,
+    /// (delivery id, URL, kind, HMAC secret) of every target.
+    pub targets: Vec<AlertTarget>,
+}
+
+/// One place alerts are delivered to.
+#[derive(Clone)]
+pub struct AlertTarget {
+    /// Its delivery id (`sink`, or `sink-N` for Alertmanager replica N).
+    pub id: String,
+    /// Where to POST (Alertmanager: its base URL).
+    pub url: String,
+    /// `alertmanager` or `webhook`.
+    pub kind: String,
+    /// The webhook's HMAC secret (never logged).
+    pub secret: Option<Vec<u8>>,
 }
 
 /// A name for this replica, unique among live ones.
@@ -66,6 +93,22 @@ pub fn spawn(
             stop.clone(),
         )));
     }
+    if let Some(a) = cfg.alerts.clone() {
+        handles.push(tokio::spawn(alert_loop(
+            st.clone(),
+            a.clone(),
+            stop.clone(),
+        )));
+        for t in a.targets.iter().cloned() {
+            handles.push(tokio::spawn(delivery_loop(
+                st.clone(),
+                t,
+                cfg.worker.clone(),
+                cfg.poll,
+                stop.clone(),
+            )));
+        }
+    }
     if let Some(every) = cfg.posture_every {
         handles.push(tokio::spawn(posture_loop(st.clone(), every, stop.clone())));
     }
@@ -101,6 +144,173 @@ async fn posture_loop(st: AppState, every: Duration, mut stop: tokio::sync::watc
                 tracing::warn!(error = %e.problem.detail, "posture refresh: the ledger failed")
             }
         }
+    }
+}
+
+/// Turn the posture into alerts every `a.every`, and queue the firing ones
+/// again once per re-send round.
+async fn alert_loop(
+    st: AppState,
+    a: Arc<AlertsRuntime>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let ids: Arc<Vec<String>> = Arc::new(a.targets.iter().map(|t| t.id.clone()).collect());
+    let mut last_round = -1;
+    loop {
+        let policy = st.policy();
+        let (ids2, url) = (ids.clone(), a.public_url.clone());
+        let r = st
+            .with_store(move |s| {
+                buildledger_service::alerts::sync(
+                    s,
+                    &policy,
+                    &ids2,
+                    url.as_deref(),
+                    chrono::Utc::now(),
+                )
+            })
+            .await;
+        match r {
+            Ok(r) if r.fired + r.resolved > 0 => tracing::info!(
+                target: "buildledger::alerts",
+                firing = r.firing,
+                fired = r.fired,
+                resolved = r.resolved,
+                "alerts changed"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e.problem.detail, "alerts: the ledger failed"),
+        }
+        let now = chrono::Utc::now();
+        let round = now.timestamp() / a.resend.as_secs().max(1) as i64;
+        if round != last_round {
+            last_round = round;
+            let (ids2, url) = (ids.clone(), a.public_url.clone());
+            if let Err(e) = st
+                .with_store(move |s| {
+                    buildledger_service::alerts::resend(s, &ids2, round, url.as_deref(), now)
+                })
+                .await
+            {
+                tracing::warn!(error = %e.problem.detail, "alerts: re-send failed");
+            }
+        }
+        if pause(a.every, &mut stop).await {
+            return;
+        }
+    }
+}
+
+/// Deliver `t`'s queued alerts, one at a time; a failing target retries
+/// with backoff and never holds up another target.
+async fn delivery_loop(
+    st: AppState,
+    t: AlertTarget,
+    worker: String,
+    poll: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, target_id = %t.id, "alerts: no HTTP client");
+            return;
+        }
+    };
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let (id, w) = (t.id.clone(), worker.clone());
+        let job = match st
+            .with_store(move |s| buildledger_service::alerts::claim_delivery(s, &id, &w))
+            .await
+        {
+            Ok(Some(j)) => j,
+            Ok(None) => {
+                if pause(poll, &mut stop).await {
+                    return;
+                }
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e.problem.detail, "alerts: the ledger failed");
+                if pause(poll, &mut stop).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        let sent = send_alert(&client, &t, &job.payload).await;
+        let w = worker.clone();
+        let r = match sent {
+            Ok(()) => {
+                st.metrics().alert_delivered(&t.id, "delivered");
+                st.with_store(move |s| buildledger_service::alerts::delivered(s, &job, &w))
+                    .await
+            }
+            Err(why) => {
+                st.metrics().alert_delivered(&t.id, "failed");
+                tracing::warn!(target_id = %t.id, error = %why, "alerts: delivery failed; retrying later");
+                let jitter = f64::from(rand_u32()) / f64::from(u32::MAX);
+                st.with_store(move |s| {
+                    buildledger_service::alerts::delivery_failed(s, &job, &w, &why, jitter)
+                })
+                .await
+            }
+        };
+        if let Err(e) = r {
+            tracing::warn!(error = %e.problem.detail, "alerts: the ledger failed");
+        }
+    }
+}
+
+fn rand_u32() -> u32 {
+    let mut r = [0u8; 4];
+    let _ = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut r));
+    u32::from_le_bytes(r)
+}
+
+/// POST one alert: to Alertmanager's `/api/v2/alerts`, or as JSON to a
+/// webhook with `X-Buildledger-Signature: sha256=HMAC(secret, body)`.
+async fn send_alert(
+    client: &reqwest::Client,
+    t: &AlertTarget,
+    payload: &serde_json::Value,
+) -> Result<(), String> {
+    let (url, body) = match t.kind.as_str() {
+        "alertmanager" => (
+            format!("{}/api/v2/alerts", t.url),
+            buildledger_service::alerts::alertmanager_body(payload).to_string(),
+        ),
+        _ => (t.url.clone(), payload.to_string()),
+    };
+    let mut req = client
+        .post(&url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json");
+    if let Some(secret) = &t.secret {
+        use hmac::Mac as _;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret)
+            .map_err(|e| format!("HMAC key: {e}"))?;
+        mac.update(body.as_bytes());
+        req = req.header(
+            "X-Buildledger-Signature",
+            format!("sha256={}", hex::encode(mac.finalize().into_bytes())),
+        );
+    }
+    let resp = req
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("{}: {}", t.id, e.without_url()))?;
+    if resp.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("{}: HTTP {}", t.id, resp.status()))
     }
 }
 

@@ -42,6 +42,7 @@ violations contains v if {
 	v := {
 		"rule": "fixable-severe-finding",
 		"message": sprintf("%s (%s) in %s, fixed in %s", [f.advisory, f.severity, f.purl, f.fixed]),
+		"advisory": f.advisory,
 	}
 }
 

@@ -793,6 +793,7 @@ mod tests {
             .map(|i| Reason {
                 rule: "fixable-severe-finding".into(),
                 message: format!("GO-2024-{i:04} (high) in pkg:golang/golang.org/x/net@v0.1.0, fixed in 0.23.0 {}", "x".repeat(200)),
+                advisory: None,
             })
             .collect();
         let c = ContainerVerdict {

@@ -29,10 +29,12 @@
 //! [`inventory`] (which digests run where, from cluster snapshots),
 //! [`waivers`] (exceptions with an owner, a reason and an end),
 //! [`policy`] (the Rego policy engine, its input document, posture),
-//! [`admission`] (the admission webhook's decisions),
+//! [`admission`] (the admission webhook's decisions), [`alerts`] (alerts
+//! that fire and resolve with the posture),
 //! [`limits`] (input limits and settings), [`schemas`].
 
 pub mod admission;
+pub mod alerts;
 pub mod audit;
 mod error;
 pub mod feeds;
@@ -74,7 +76,7 @@ pub mod types {
     };
     pub use buildledger_rules::{ImportReport, crosscheck::Mismatch};
     pub use buildledger_store::{
-        Ancestor, Conflict, FeedSourceState, FindingChange, Hit, ImageFinding, ImageView,
+        AlertRow, Ancestor, Conflict, FeedSourceState, FindingChange, Hit, ImageFinding, ImageView,
         InventoryRow, Job, Stats, StoredRecord, TableRow, TokenRow, VexDocument, VexStatement,
         Waiver, redact_url,
     };

@@ -108,6 +108,10 @@ pub struct Reason {
     pub rule: String,
     /// What it found.
     pub message: String,
+    /// The advisory it is about, when it is about one (alerts are one per
+    /// workload, digest, rule and advisory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advisory: Option<String>,
 }
 
 /// A decision: the JSON of `policy eval` (with the input).

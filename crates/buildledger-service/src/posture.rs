@@ -86,6 +86,7 @@ fn fallback(env: Option<&str>, rule: &str, message: String) -> Decision {
         reasons: vec![Reason {
             rule: rule.into(),
             message,
+            advisory: None,
         }],
         priority: 0,
         input: None,

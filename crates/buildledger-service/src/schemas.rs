@@ -163,6 +163,10 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
             schema_of::<Vec<policy::FixtureResult>>("policy-test", "A policy run against fixtures"),
         ),
         (
+            "alerts",
+            schema_of::<Vec<buildledger_store::AlertRow>>("alerts", "Alerts, firing and resolved"),
+        ),
+        (
             "vex-import",
             schema_of::<crate::vex::VexImport>("vex-import", "A VEX document imported"),
         ),

@@ -33,6 +33,7 @@
 //! targets). `raw` holds the raw SQL access kept for the store's own tests.
 
 pub mod advisories;
+mod alerts;
 pub mod audit;
 pub mod backend;
 mod conflicts;
@@ -62,6 +63,7 @@ use chrono::{DateTime, TimeZone, Utc};
 pub use advisories::{
     AdvisoryInput, ComponentRow, FindingChange, FindingDelta, ImageFinding, NewFinding, Upsert,
 };
+pub use alerts::{AlertRow, NewAlert};
 pub use audit::{AuditEntry, AuditReport};
 use backend::Backend;
 pub use backend::{Access, BackendKind, Val, redact_url};

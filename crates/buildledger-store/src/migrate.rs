@@ -95,7 +95,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 12,
-        name: "admission",
+        name: "admission and alerts",
         sqlite: include_str!("../migrations/sqlite/0012_admission.sql"),
         postgres: include_str!("../migrations/postgres/0012_admission.sql"),
         after: None,

@@ -1,0 +1,232 @@
+//! Alerts: what the posture flags on running workloads, as alerts that
+//! fire and resolve. One alert per (cluster, namespace, workload, digest,
+//! rule, advisory) of every `warn` or `deny` decision; it fires when the
+//! posture starts flagging it (a new advisory, a new deployment, a waiver
+//! or VEX statement that ended, a policy change) and resolves when the
+//! posture stops (fixed, removed, waived). State lives in the store; every
+//! change queues one delivery per sink in the same transaction (the job
+//! queue is the outbox), so nothing is lost over a restart and two replicas
+//! never send one change twice. Firing alerts are queued again every
+//! re-send round, since receivers such as Alertmanager expire alerts that
+//! are not repeated.
+
+use std::collections::BTreeMap;
+
+use buildledger_store::{AlertRow, NewAlert, Store};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::Result;
+use crate::policy::Policy;
+use crate::posture::{self, PostureEntry, PostureQuery};
+
+/// What one sync did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AlertSync {
+    /// Alerts firing after it.
+    pub firing: usize,
+    /// Alerts that started firing.
+    pub fired: usize,
+    /// Alerts that resolved.
+    pub resolved: usize,
+}
+
+/// The alerts the posture `entries` call for.
+pub fn desired(entries: &[PostureEntry]) -> Vec<NewAlert> {
+    let mut out: BTreeMap<String, NewAlert> = BTreeMap::new();
+    for e in entries.iter().filter(|e| e.decision != "allow") {
+        let digest = e.digest.clone().unwrap_or_default();
+        let env = e.environment.clone().unwrap_or_default();
+        for r in &e.reasons {
+            let advisory = r.advisory.clone().unwrap_or_default();
+            let key = format!(
+                "{}/{}/{}/{digest}/{}/{advisory}",
+                e.cluster, e.namespace, e.workload, r.rule
+            );
+            if out.contains_key(&key) {
+                continue;
+            }
+            let mut labels = Map::new();
+            labels.insert("alertname".into(), json!("BuildledgerPolicy"));
+            labels.insert("decision".into(), json!(e.decision));
+            labels.insert("rule".into(), json!(r.rule));
+            labels.insert("environment".into(), json!(env));
+            labels.insert("cluster".into(), json!(e.cluster));
+            labels.insert("namespace".into(), json!(e.namespace));
+            labels.insert("workload".into(), json!(e.workload));
+            labels.insert("digest".into(), json!(digest));
+            if !advisory.is_empty() {
+                labels.insert("advisory".into(), json!(advisory));
+            }
+            let mut annotations = Map::new();
+            annotations.insert("summary".into(), json!(r.message));
+            annotations.insert(
+                "description".into(),
+                json!(format!(
+                    "{} in {}/{} ({}): {} by rule {}",
+                    e.image,
+                    e.namespace,
+                    e.workload,
+                    if env.is_empty() {
+                        "no environment"
+                    } else {
+                        &env
+                    },
+                    e.decision,
+                    r.rule
+                )),
+            );
+            out.insert(
+                key.clone(),
+                NewAlert {
+                    key,
+                    labels,
+                    annotations,
+                },
+            );
+        }
+    }
+    out.into_values().collect()
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The delivery payload of an alert: `key`, `state`, `labels`,
+/// `annotations`, `startsAt`, `endsAt` (resolved only) and `generatorURL`
+/// (the posture of its environment on the server at `public_url`).
+pub fn payload(a: &AlertRow, public_url: Option<&str>) -> Value {
+    let env = a
+        .labels
+        .get("environment")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let mut v = json!({
+        "key": a.key,
+        "state": a.state,
+        "labels": a.labels,
+        "annotations": a.annotations,
+        "startsAt": rfc3339(a.starts_at),
+    });
+    if let Some(end) = a.ends_at {
+        v["endsAt"] = json!(rfc3339(end));
+    }
+    if let Some(base) = public_url {
+        v["generatorURL"] = json!(format!(
+            "{}/api/v1/posture?env={env}",
+            base.trim_end_matches('/')
+        ));
+    }
+    v
+}
+
+/// One alert as Alertmanager's `POST /api/v2/alerts` takes it.
+pub fn alertmanager_body(payload: &Value) -> Value {
+    let mut a = json!({
+        "labels": payload["labels"],
+        "annotations": payload["annotations"],
+        "startsAt": payload["startsAt"],
+    });
+    if let Some(end) = payload.get("endsAt") {
+        a["endsAt"] = end.clone();
+    }
+    if let Some(g) = payload.get("generatorURL") {
+        a["generatorURL"] = g.clone();
+    }
+    json!([a])
+}
+
+/// Refresh the posture, then fire and resolve alerts to match it, queueing
+/// a delivery per change for each of `sinks`.
+pub fn sync(
+    store: &mut Store,
+    policy: &Policy,
+    sinks: &[String],
+    public_url: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<AlertSync> {
+    let (entries, _) = posture::posture(store, policy, &PostureQuery::default(), now)?;
+    let want = desired(&entries);
+    let firing = want.len();
+    let (fired, resolved) = store.transaction(|s| {
+        // Replicas take turns, so one change is queued once.
+        s.lock_posture()?;
+        s.apply_alerts(&want, sinks, now.timestamp_millis(), &|a| {
+            payload(a, public_url)
+        })
+    })?;
+    Ok(AlertSync {
+        firing,
+        fired: fired.len(),
+        resolved: resolved.len(),
+    })
+}
+
+/// Queue every firing alert again for `sinks` (round `bucket`: the same on
+/// every replica), and forget deliveries done an hour ago.
+pub fn resend(
+    store: &mut Store,
+    sinks: &[String],
+    bucket: i64,
+    public_url: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    store.prune_alert_jobs(now.timestamp_millis() - 3_600_000)?;
+    Ok(store.resend_firing(sinks, bucket, &|a| payload(a, public_url))?)
+}
+
+/// Alerts, optionally only `firing` or `resolved` ones.
+pub fn list(store: &mut Store, state: Option<&str>) -> Result<Vec<AlertRow>> {
+    if let Some(s) = state
+        && !matches!(s, "firing" | "resolved")
+    {
+        return Err(crate::Error::bad_field(
+            "--state",
+            format!("{s:?}: expected firing or resolved"),
+        ));
+    }
+    Ok(store.alerts(state)?)
+}
+
+/// How long one delivery attempt holds its job.
+pub const DELIVERY_LEASE_MS: i64 = 30_000;
+
+/// Deliveries given up after this many attempts (stay listed as failed jobs).
+pub const MAX_DELIVERY_ATTEMPTS: i64 = 40;
+
+/// Claim the next delivery for `target` (a sink, or one Alertmanager
+/// replica of one): each is claimed by one replica at a time.
+pub fn claim_delivery(
+    store: &mut Store,
+    target: &str,
+    worker: &str,
+) -> Result<Option<buildledger_store::Job>> {
+    Ok(store.claim_job(&format!("alert:{target}"), worker, DELIVERY_LEASE_MS)?)
+}
+
+/// A delivery went through.
+pub fn delivered(store: &mut Store, job: &buildledger_store::Job, worker: &str) -> Result<()> {
+    store.finish_job(job.id, worker)?;
+    Ok(())
+}
+
+/// A delivery failed: try again after an exponential backoff (1 s doubling
+/// up to 5 minutes, with ±50% jitter from `jitter` in 0..1), or give up
+/// after [`MAX_DELIVERY_ATTEMPTS`].
+pub fn delivery_failed(
+    store: &mut Store,
+    job: &buildledger_store::Job,
+    worker: &str,
+    error: &str,
+    jitter: f64,
+) -> Result<()> {
+    let at = (job.attempts < MAX_DELIVERY_ATTEMPTS).then(|| {
+        let base = 1000f64 * 2f64.powi(job.attempts.clamp(0, 9) as i32);
+        let wait = base.min(300_000.0) * (0.5 + jitter.clamp(0.0, 1.0));
+        Utc::now().timestamp_millis() + wait as i64
+    });
+    store.fail_job(job.id, worker, error, at)?;
+    Ok(())
+}

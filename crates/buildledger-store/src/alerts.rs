@@ -1,0 +1,194 @@
+//! Alerts: one row per thing the policy flagged on a running workload
+//! (its key names cluster, namespace, workload, digest, rule and advisory),
+//! firing or resolved, with labels and annotations as JSON. Every change of
+//! state queues one delivery job per sink (kind `alert:SINK`) in the same
+//! transaction: the job queue is the outbox, so a change is delivered once
+//! per sink, retried until it is, and survives a restart.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{Result, Store, Val, ms_to_time};
+
+/// One alert.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+pub struct AlertRow {
+    /// Stable identity: `cluster/namespace/workload/digest/rule/advisory`.
+    pub key: String,
+    /// Labels (as Alertmanager takes them).
+    pub labels: serde_json::Map<String, serde_json::Value>,
+    /// Annotations (summary, description).
+    pub annotations: serde_json::Map<String, serde_json::Value>,
+    /// `firing` or `resolved`.
+    pub state: String,
+    /// When it started firing (this time).
+    pub starts_at: DateTime<Utc>,
+    /// When it resolved.
+    pub ends_at: Option<DateTime<Utc>>,
+}
+
+/// An alert that should fire.
+#[derive(Debug, Clone)]
+pub struct NewAlert {
+    /// Its key.
+    pub key: String,
+    /// Labels.
+    pub labels: serde_json::Map<String, serde_json::Value>,
+    /// Annotations.
+    pub annotations: serde_json::Map<String, serde_json::Value>,
+}
+
+const COLUMNS: &str = "alert_key, labels, annotations, state, starts_at, ends_at";
+
+fn row(r: Vec<Val>) -> AlertRow {
+    let mut it = r.into_iter();
+    let mut next = || it.next().unwrap_or(Val::Null);
+    let obj = |v: Val| {
+        v.into_text()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default()
+    };
+    AlertRow {
+        key: next().into_text().unwrap_or_default(),
+        labels: obj(next()),
+        annotations: obj(next()),
+        state: next().into_text().unwrap_or_default(),
+        starts_at: ms_to_time(next().int().unwrap_or_default()),
+        ends_at: next().int().map(ms_to_time),
+    }
+}
+
+impl Store {
+    /// Alerts, optionally only those in `state`; firing first, newest first.
+    pub fn alerts(&mut self, state: Option<&str>) -> Result<Vec<AlertRow>> {
+        let rows = match state {
+            Some(s) => self.db.query(
+                &format!(
+                    "SELECT {COLUMNS} FROM alerts WHERE state = ? ORDER BY starts_at DESC, alert_key"
+                ),
+                &[s.into()],
+            )?,
+            None => self.db.query(
+                &format!(
+                    "SELECT {COLUMNS} FROM alerts ORDER BY state, starts_at DESC, alert_key"
+                ),
+                &[],
+            )?,
+        };
+        Ok(rows.into_iter().map(row).collect())
+    }
+
+    /// Make `fire` the firing set (inside a transaction holding the posture
+    /// lock): alerts in it and not firing start firing (again), firing ones
+    /// not in it resolve; each change queues a delivery job per sink whose
+    /// payload is `payload(alert)`. Returns (fired, resolved).
+    pub fn apply_alerts(
+        &mut self,
+        fire: &[NewAlert],
+        sinks: &[String],
+        now_ms: i64,
+        payload: &dyn Fn(&AlertRow) -> serde_json::Value,
+    ) -> Result<(Vec<AlertRow>, Vec<AlertRow>)> {
+        let current = self.alerts(Some("firing"))?;
+        let firing: std::collections::HashSet<&str> =
+            current.iter().map(|a| a.key.as_str()).collect();
+        let wanted: std::collections::HashSet<&str> = fire.iter().map(|a| a.key.as_str()).collect();
+        let mut fired = Vec::new();
+        for a in fire.iter().filter(|a| !firing.contains(a.key.as_str())) {
+            let labels = serde_json::Value::Object(a.labels.clone()).to_string();
+            let annotations = serde_json::Value::Object(a.annotations.clone()).to_string();
+            let n = self.db.exec(
+                "UPDATE alerts SET state = 'firing', labels = ?, annotations = ?, starts_at = ?,
+                        ends_at = NULL, updated_at = ?
+                 WHERE alert_key = ?",
+                &[
+                    labels.as_str().into(),
+                    annotations.as_str().into(),
+                    Val::Int(now_ms),
+                    Val::Int(now_ms),
+                    a.key.as_str().into(),
+                ],
+            )?;
+            if n == 0 {
+                self.db.exec(
+                    "INSERT INTO alerts (alert_key, labels, annotations, state, starts_at, ends_at, updated_at)
+                     VALUES (?, ?, ?, 'firing', ?, NULL, ?)",
+                    &[
+                        a.key.as_str().into(),
+                        labels.as_str().into(),
+                        annotations.as_str().into(),
+                        Val::Int(now_ms),
+                        Val::Int(now_ms),
+                    ],
+                )?;
+            }
+            fired.push(AlertRow {
+                key: a.key.clone(),
+                labels: a.labels.clone(),
+                annotations: a.annotations.clone(),
+                state: "firing".into(),
+                starts_at: ms_to_time(now_ms),
+                ends_at: None,
+            });
+        }
+        let mut resolved = Vec::new();
+        for a in current
+            .into_iter()
+            .filter(|a| !wanted.contains(a.key.as_str()))
+        {
+            self.db.exec(
+                "UPDATE alerts SET state = 'resolved', ends_at = ?, updated_at = ? WHERE alert_key = ?",
+                &[Val::Int(now_ms), Val::Int(now_ms), a.key.as_str().into()],
+            )?;
+            resolved.push(AlertRow {
+                state: "resolved".into(),
+                ends_at: Some(ms_to_time(now_ms)),
+                ..a
+            });
+        }
+        for a in fired.iter().chain(resolved.iter()) {
+            let at = a.ends_at.unwrap_or(a.starts_at).timestamp_millis();
+            for sink in sinks {
+                self.enqueue_job(
+                    &format!("alert:{sink}"),
+                    &format!("{}#{}#{at}", a.key, a.state),
+                    &payload(a),
+                )?;
+            }
+        }
+        Ok((fired, resolved))
+    }
+
+    /// Queue every firing alert again for `sinks` (receivers such as
+    /// Alertmanager forget an alert that is not re-sent); `bucket` makes the
+    /// job keys of one round the same on every replica, so a round is
+    /// queued once. Returns the number queued.
+    pub fn resend_firing(
+        &mut self,
+        sinks: &[String],
+        bucket: i64,
+        payload: &dyn Fn(&AlertRow) -> serde_json::Value,
+    ) -> Result<usize> {
+        let mut n = 0;
+        for a in self.alerts(Some("firing"))? {
+            for sink in sinks {
+                let (_, new) = self.enqueue_job(
+                    &format!("alert:{sink}"),
+                    &format!("{}#resend#{bucket}", a.key),
+                    &payload(&a),
+                )?;
+                n += usize::from(new);
+            }
+        }
+        Ok(n)
+    }
+
+    /// Forget delivered alert jobs finished before `before_ms` (their
+    /// alerts keep their state; re-sends would otherwise pile up).
+    pub fn prune_alert_jobs(&mut self, before_ms: i64) -> Result<u64> {
+        self.db.exec(
+            "DELETE FROM jobs WHERE kind LIKE 'alert:%' AND state = 'done' AND updated_at < ?",
+            &[Val::Int(before_ms)],
+        )
+    }
+}
