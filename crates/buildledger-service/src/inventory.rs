@@ -167,15 +167,13 @@ pub(crate) fn resolve(
             None => return Ok(None),
         },
     };
-    if let Some(view) = store.show(&digest)?
-        && !view.manifests.is_empty()
-    {
-        let pick = view
-            .manifests
+    let manifests = store.manifests_of(digest.as_str())?;
+    if !manifests.is_empty() {
+        let pick = manifests
             .iter()
             .find(|m| m.platform.as_deref() == Some(DEFAULT_PLATFORM))
-            .or(if view.manifests.len() == 1 {
-                view.manifests.first()
+            .or(if manifests.len() == 1 {
+                manifests.first()
             } else {
                 None
             });

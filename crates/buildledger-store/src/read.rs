@@ -283,6 +283,25 @@ impl Store {
         Ok(out)
     }
 
+    /// The per-platform manifests of `digest` when it is an index the
+    /// ledger knows (empty otherwise): `show`'s `manifests` without the rest.
+    pub fn manifests_of(&mut self, digest: &str) -> Result<Vec<Link>> {
+        Ok(self
+            .db
+            .query(
+                "SELECT i.digest, m.platform FROM image_manifests m
+                 JOIN images x ON x.id = m.index_id JOIN images i ON i.id = m.manifest_id
+                 WHERE x.digest = ? ORDER BY m.platform, i.digest",
+                &[digest.into()],
+            )?
+            .into_iter()
+            .map(|r| Link {
+                digest: r[0].text().unwrap_or("").to_string(),
+                platform: r[1].clone().into_text(),
+            })
+            .collect())
+    }
+
     /// Everything known about `digest`, or None if the ledger never saw it.
     pub fn show(&mut self, digest: &Digest) -> Result<Option<ImageView>> {
         let rows = self.db.query(
