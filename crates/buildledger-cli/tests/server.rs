@@ -2347,7 +2347,7 @@ fn admission_manifest_from_the_cli() {
 }
 
 /// What a loopback receiver got: (request head, body) per request.
-type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>, Instant)>>>;
 
 /// A loopback HTTP receiver: answers 200 to every request and keeps (headers, body).
 fn receiver() -> (u16, Received) {
@@ -2374,7 +2374,7 @@ fn receiver() -> (u16, Received) {
             }
             let mut body = vec![0; len];
             let _ = r.read_exact(&mut body);
-            g.lock().unwrap().push((head, body));
+            g.lock().unwrap().push((head, body, Instant::now()));
             let _ =
                 c.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
         }
@@ -2427,6 +2427,9 @@ fn alerts_fire_in_alertmanager_and_resolve_with_a_waiver() {
                 .then_some(())
         });
         let (hook_port, hook) = receiver();
+        let (ceb_port, ceb) = receiver();
+        let (ces_port, ces) = receiver();
+        let (slack_port, slack) = receiver();
         let closed = free_port();
 
         // The payments build (a fixable High finding) runs in production and staging.
@@ -2471,6 +2474,9 @@ fn alerts_fire_in_alertmanager_and_resolve_with_a_waiver() {
                 "[alerts]\ninterval_secs = 1\nresend_secs = 2\npublic_url = \"https://ledger.example\"\n\n\
                  [[alerts.sinks]]\nname = \"am\"\nkind = \"alertmanager\"\nurls = [\"http://127.0.0.1:{am_port}\"]\n\n\
                  [[alerts.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{hook_port}/hook\"\nsecret_env = \"BL_HOOK_SECRET\"\n\n\
+                 [[alerts.sinks]]\nname = \"ce-binary\"\nkind = \"cloudevents\"\nmode = \"binary\"\nurl = \"http://127.0.0.1:{ceb_port}/ce\"\n\n\
+                 [[alerts.sinks]]\nname = \"ce-structured\"\nkind = \"cloudevents\"\nurl = \"http://127.0.0.1:{ces_port}/ce\"\n\n\
+                 [[alerts.sinks]]\nname = \"slack\"\nkind = \"slack\"\nurl = \"http://127.0.0.1:{slack_port}/services/T0/B0/x\"\n\n\
                  [[alerts.sinks]]\nname = \"broken\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{closed}/down\"\n"
             ),
         );
@@ -2512,7 +2518,7 @@ fn alerts_fire_in_alertmanager_and_resolve_with_a_waiver() {
         );
 
         // The webhook got the same, signed with HMAC-SHA256 over the body.
-        let (head, body) = wait_for("a signed webhook delivery", 30, || {
+        let (head, body, _) = wait_for("a signed webhook delivery", 30, || {
             hook.lock().unwrap().first().cloned()
         });
         let sig = head
@@ -2539,6 +2545,57 @@ fn alerts_fire_in_alertmanager_and_resolve_with_a_waiver() {
         assert_eq!(sig, format!("sha256={want}"));
         let first: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(first["state"], "firing", "{first}");
+
+        // CloudEvents 1.0, binary mode: attributes in ce- headers, the alert as the body.
+        let (head, body, _) = wait_for("a binary CloudEvent", 30, || {
+            ceb.lock().unwrap().first().cloned()
+        });
+        let h = head.to_ascii_lowercase();
+        for want in [
+            "ce-specversion: 1.0",
+            "ce-type: dev.buildledger.alert.firing",
+            "ce-source: https://ledger.example",
+            "content-type: application/json",
+        ] {
+            assert!(h.contains(want), "{want} missing: {head}");
+        }
+        assert_eq!(
+            serde_json::from_slice::<Value>(&body).unwrap()["state"],
+            "firing"
+        );
+        // Structured mode: one JSON document; each event its own id.
+        let events = wait_for("structured CloudEvents", 30, || {
+            let got = ces.lock().unwrap().clone();
+            (got.len() >= 3).then_some(got)
+        });
+        assert!(
+            events[0]
+                .0
+                .to_ascii_lowercase()
+                .contains("content-type: application/cloudevents+json")
+        );
+        let ids: std::collections::BTreeSet<String> = events
+            .iter()
+            .map(|(_, b, _)| {
+                let e: Value = serde_json::from_slice(b).unwrap();
+                assert_eq!(e["specversion"], "1.0");
+                assert_eq!(e["source"], "https://ledger.example");
+                assert!(e["data"]["labels"]["rule"].is_string(), "{e}");
+                e["id"].as_str().unwrap().to_string()
+            })
+            .collect();
+        assert_eq!(ids.len(), events.len(), "source+id names one event");
+        // Slack: one message a second at most.
+        let msgs = wait_for("two Slack messages", 30, || {
+            let got = slack.lock().unwrap().clone();
+            (got.len() >= 2).then_some(got)
+        });
+        let text: Value = serde_json::from_slice(&msgs[0].1).unwrap();
+        assert!(
+            text["text"].as_str().unwrap().starts_with("[FIRING] "),
+            "{text}"
+        );
+        assert!(msgs[1].2.duration_since(msgs[0].2) >= Duration::from_millis(900));
 
         // The CLI and the API list the same firing alerts; one per
         // (workload, digest, rule, advisory), however often they are re-sent.
@@ -2586,7 +2643,7 @@ fn alerts_fire_in_alertmanager_and_resolve_with_a_waiver() {
             },
         );
         wait_for("a resolved delivery on the webhook", 30, || {
-            hook.lock().unwrap().iter().find_map(|(_, b)| {
+            hook.lock().unwrap().iter().find_map(|(_, b, _)| {
                 let v: Value = serde_json::from_slice(b).ok()?;
                 (v["state"] == "resolved"
                     && v["labels"]["advisory"] == advisory.as_str()

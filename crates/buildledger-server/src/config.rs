@@ -97,7 +97,7 @@ impl Default for AlertsSection {
 pub struct AlertSink {
     /// A name (letters, digits, `-`, `_`), unique among sinks.
     pub name: String,
-    /// `alertmanager` or `webhook`.
+    /// `alertmanager`, `webhook`, `cloudevents` or `slack`.
     pub kind: String,
     /// Alertmanager: the base URL of every replica (`http://am-0:9093`), each sent every alert.
     #[serde(default)]
@@ -108,6 +108,9 @@ pub struct AlertSink {
     /// Webhook: the *name* of the environment variable holding the HMAC secret.
     #[serde(default)]
     pub secret_env: Option<String>,
+    /// CloudEvents: `structured` (default) or `binary` content mode.
+    #[serde(default)]
+    pub mode: Option<String>,
 }
 
 impl AlertSink {
@@ -329,14 +332,24 @@ impl Config {
             }
             let urls: Vec<&String> = match s.kind.as_str() {
                 "alertmanager" if !s.urls.is_empty() && s.url.is_none() => s.urls.iter().collect(),
-                "webhook" if s.urls.is_empty() && s.url.is_some() => s.url.iter().collect(),
+                "webhook" | "cloudevents" | "slack" if s.urls.is_empty() && s.url.is_some() => {
+                    s.url.iter().collect()
+                }
                 _ => {
                     return Err(ConfigError(format!(
-                        "alerts.sinks {:?}: kind alertmanager takes urls, kind webhook takes url (and secret_env)",
+                        "alerts.sinks {:?}: kind alertmanager takes urls; webhook, cloudevents and slack take url",
                         s.name
                     )));
                 }
             };
+            if !matches!(s.mode.as_deref(), None | Some("binary" | "structured"))
+                || (s.mode.is_some() && s.kind != "cloudevents")
+            {
+                return Err(ConfigError(format!(
+                    "alerts.sinks {:?}: mode is binary or structured, for kind cloudevents only",
+                    s.name
+                )));
+            }
             for u in urls {
                 if !(u.starts_with("http://") || u.starts_with("https://")) {
                     return Err(ConfigError(format!(

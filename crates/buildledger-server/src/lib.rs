@@ -190,6 +190,7 @@ pub fn serve(config: Config, settings: buildledger_service::Settings) -> Result<
                     id,
                     url,
                     kind: sink.kind.clone(),
+                    mode: sink.mode.clone().unwrap_or_else(|| "structured".into()),
                     secret: secret.clone(),
                 });
             }

@@ -49,8 +49,10 @@ pub struct AlertTarget {
     pub id: String,
     /// Where to POST (Alertmanager: its base URL).
     pub url: String,
-    /// `alertmanager` or `webhook`.
+    /// `alertmanager`, `webhook`, `cloudevents` or `slack`.
     pub kind: String,
+    /// CloudEvents: `binary` or `structured`.
+    pub mode: String,
     /// The webhook's HMAC secret (never logged).
     pub secret: Option<Vec<u8>>,
 }
@@ -103,6 +105,7 @@ pub fn spawn(
             handles.push(tokio::spawn(delivery_loop(
                 st.clone(),
                 t,
+                a.public_url.clone(),
                 cfg.worker.clone(),
                 cfg.poll,
                 stop.clone(),
@@ -206,6 +209,7 @@ async fn alert_loop(
 async fn delivery_loop(
     st: AppState,
     t: AlertTarget,
+    public_url: Option<String>,
     worker: String,
     poll: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
@@ -220,6 +224,9 @@ async fn delivery_loop(
             return;
         }
     };
+    // Slack's incoming webhooks take one message a second.
+    let spacing = (t.kind == "slack").then(|| Duration::from_secs(1));
+    let mut last_send: Option<tokio::time::Instant> = None;
     loop {
         if *stop.borrow() {
             return;
@@ -244,7 +251,11 @@ async fn delivery_loop(
                 continue;
             }
         };
-        let sent = send_alert(&client, &t, &job.payload).await;
+        if let (Some(gap), Some(last)) = (spacing, last_send) {
+            tokio::time::sleep_until(last + gap).await;
+        }
+        last_send = Some(tokio::time::Instant::now());
+        let sent = send_alert(&client, &t, &job.payload, job.id, public_url.as_deref()).await;
         let w = worker.clone();
         let r = match sent {
             Ok(()) => {
@@ -281,17 +292,49 @@ async fn send_alert(
     client: &reqwest::Client,
     t: &AlertTarget,
     payload: &serde_json::Value,
+    job_id: i64,
+    public_url: Option<&str>,
 ) -> Result<(), String> {
+    use buildledger_service::alerts as a;
+    let id = job_id.to_string();
+    let mut content_type = "application/json";
+    let mut ce_headers = Vec::new();
     let (url, body) = match t.kind.as_str() {
         "alertmanager" => (
             format!("{}/api/v2/alerts", t.url),
-            buildledger_service::alerts::alertmanager_body(payload).to_string(),
+            a::alertmanager_body(payload).to_string(),
         ),
+        "slack" => (t.url.clone(), a::slack_body(payload).to_string()),
+        "cloudevents" if t.mode == "binary" => {
+            let (ty, source, time) = a::cloudevent_attributes(payload, public_url);
+            ce_headers = vec![
+                ("ce-specversion", "1.0".to_string()),
+                ("ce-id", id.clone()),
+                ("ce-source", source),
+                ("ce-type", ty),
+                ("ce-time", time),
+                (
+                    "ce-subject",
+                    payload["key"].as_str().unwrap_or("").to_string(),
+                ),
+            ];
+            (t.url.clone(), payload.to_string())
+        }
+        "cloudevents" => {
+            content_type = "application/cloudevents+json";
+            (
+                t.url.clone(),
+                a::cloudevent_structured(payload, &id, public_url).to_string(),
+            )
+        }
         _ => (t.url.clone(), payload.to_string()),
     };
     let mut req = client
         .post(&url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json");
+        .header(reqwest::header::CONTENT_TYPE, content_type);
+    for (k, v) in ce_headers {
+        req = req.header(k, v);
+    }
     if let Some(secret) = &t.secret {
         use hmac::Mac as _;
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret)

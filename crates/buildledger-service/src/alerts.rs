@@ -230,3 +230,67 @@ pub fn delivery_failed(
     store.fail_job(job.id, worker, error, at)?;
     Ok(())
 }
+
+/// The CloudEvents 1.0 attributes of a delivery: `type`
+/// (`dev.buildledger.alert.firing` or `.resolved`), `source` (`public_url`,
+/// else `urn:buildledger`) and `time`; `id` is the delivery's job id, so a
+/// re-delivery carries the same id and `source`+`id` names one event.
+pub fn cloudevent_attributes(
+    payload: &Value,
+    public_url: Option<&str>,
+) -> (String, String, String) {
+    let state = payload["state"].as_str().unwrap_or("firing");
+    let time = payload
+        .get("endsAt")
+        .or_else(|| payload.get("startsAt"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    (
+        format!("dev.buildledger.alert.{state}"),
+        public_url.map_or_else(
+            || "urn:buildledger".to_string(),
+            |u| u.trim_end_matches('/').to_string(),
+        ),
+        time,
+    )
+}
+
+/// A structured-mode CloudEvent (`application/cloudevents+json`) of a delivery.
+pub fn cloudevent_structured(payload: &Value, id: &str, public_url: Option<&str>) -> Value {
+    let (ty, source, time) = cloudevent_attributes(payload, public_url);
+    json!({
+        "specversion": "1.0",
+        "id": id,
+        "source": source,
+        "type": ty,
+        "time": time,
+        "subject": payload["key"],
+        "datacontenttype": "application/json",
+        "data": payload,
+    })
+}
+
+/// A Slack incoming-webhook message for a delivery.
+pub fn slack_body(payload: &Value) -> Value {
+    let l = &payload["labels"];
+    let s = |k: &str| l[k].as_str().unwrap_or("").to_string();
+    let state = if payload["state"] == "resolved" {
+        "RESOLVED"
+    } else {
+        "FIRING"
+    };
+    json!({
+        "text": format!(
+            "[{state}] {} in {} {}/{}/{}: {} (rule {}, digest {})",
+            s("decision"),
+            s("environment"),
+            s("cluster"),
+            s("namespace"),
+            s("workload"),
+            payload["annotations"]["summary"].as_str().unwrap_or(""),
+            s("rule"),
+            s("digest"),
+        )
+    })
+}
