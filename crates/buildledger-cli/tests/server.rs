@@ -2383,7 +2383,7 @@ fn receiver() -> (u16, Received) {
 }
 
 #[test]
-fn alerts_fire_in_alertmanager_and_resolve_with_a_waiver() {
+fn scenario_advisory_alerts_in_alertmanager_denies_staging_and_a_waiver_resolves() {
     if !have("curl") || !have("kubectl") || !have("prometheus-alertmanager") || !have("openssl") {
         return;
     }
@@ -2434,7 +2434,6 @@ fn alerts_fire_in_alertmanager_and_resolve_with_a_waiver() {
 
         // The payments build (a fixable High finding) runs in production and staging.
         l.ok(&["record", "--file", "examples/records/payments-api.json"]);
-        l.ok(&["feed", "import", "examples/advisories"]);
         let mut items = Vec::new();
         for (ns, env) in [("shop-prod", "production"), ("shop-staging", "staging")] {
             let deploy = common::kubectl(&[
@@ -2487,7 +2486,23 @@ fn alerts_fire_in_alertmanager_and_resolve_with_a_waiver() {
             None,
         );
 
-        // Alertmanager holds the production alert, labelled, linking back.
+        // Before any advisory: only the untrusted build is flagged.
+        wait_for("the untrusted-build alerts", 30, || {
+            let now = am_alerts();
+            (now.iter()
+                .filter(|a| a["labels"]["rule"] == "untrusted-build")
+                .count()
+                == 2)
+                .then_some(())
+        });
+        assert!(
+            !am_alerts()
+                .iter()
+                .any(|a| a["labels"]["rule"] == "fixable-severe-finding")
+        );
+        // The advisory arrives; Alertmanager gets the production alert,
+        // labelled, linking back.
+        l.ok(&["feed", "import", "examples/advisories"]);
         let prod = wait_for("the production alert in Alertmanager", 30, || {
             am_alerts().into_iter().find(|a| {
                 a["labels"]["environment"] == "production"
@@ -2596,6 +2611,46 @@ fn alerts_fire_in_alertmanager_and_resolve_with_a_waiver() {
             "{text}"
         );
         assert!(msgs[1].2.duration_since(msgs[0].2) >= Duration::from_millis(900));
+
+        // Admission of the same digest in staging is denied, and the staging
+        // workload is on the stop list (non-production, deny).
+        let adm = token(&l, &["--scope", "admission:review"]);
+        let deploy = common::kubectl(&[
+            "create",
+            "deployment",
+            "payments-canary",
+            &format!("--image=registry.example/payments/api@{PAYMENTS}"),
+            "-n",
+            "shop-staging",
+        ]);
+        let r = write(
+            &l,
+            "review.json",
+            &review(
+                "c0ffee",
+                "CREATE",
+                ("apps", "v1", "Deployment", "deployments"),
+                None,
+                &deploy,
+                None,
+                true,
+            )
+            .to_string(),
+        );
+        let (c, v) = s.json("POST", "/admission/staging/eu-1", Some(&adm), Some(&r));
+        assert_eq!((c, &v["response"]["allowed"]), (200, &json!(false)), "{v}");
+        assert!(
+            v["response"]["status"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&advisory)
+        );
+        let stop = l.json(&["posture", "--decision", "deny"]);
+        assert!(
+            stop.as_array().unwrap().iter().any(|e| e["namespace"] == "shop-staging"
+                && e["workload"] == "Deployment/payments"),
+            "{stop}"
+        );
 
         // The CLI and the API list the same firing alerts; one per
         // (workload, digest, rule, advisory), however often they are re-sent.
