@@ -64,6 +64,7 @@ fn refresh(store: &mut Store, p: &Policy, full: bool) -> (usize, usize, Duration
             env: None,
             decision: None,
             full,
+            stop_list: false,
         },
         chrono::Utc::now(),
     )

@@ -129,6 +129,9 @@ pub struct PostureArgs {
     /// Recompute every decision, not only those whose inputs changed.
     #[arg(long)]
     full: bool,
+    /// Only the workloads to stop: denied, outside production.
+    #[arg(long)]
+    stop_list: bool,
 }
 
 pub fn posture(db: &Option<String>, a: PostureArgs, json: bool) -> Result<u8> {
@@ -149,6 +152,7 @@ pub fn posture(db: &Option<String>, a: PostureArgs, json: bool) -> Result<u8> {
             env: a.env,
             decision: a.decision,
             full: a.full,
+            stop_list: a.stop_list,
         },
         chrono::Utc::now(),
     )?;

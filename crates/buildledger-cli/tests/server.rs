@@ -2645,12 +2645,13 @@ fn scenario_advisory_alerts_in_alertmanager_denies_staging_and_a_waiver_resolves
                 .unwrap()
                 .contains(&advisory)
         );
-        let stop = l.json(&["posture", "--decision", "deny"]);
-        assert!(
-            stop.as_array().unwrap().iter().any(|e| e["namespace"] == "shop-staging"
-                && e["workload"] == "Deployment/payments"),
-            "{stop}"
-        );
+        let stop = l.json(&["posture", "--stop-list"]);
+        assert_eq!(stop.as_array().unwrap().len(), 1, "{stop}");
+        assert_eq!(stop[0]["namespace"], "shop-staging");
+        assert_eq!(stop[0]["workload"], "Deployment/payments");
+        let read0 = token(&l, &["--scope", "read"]);
+        let (c, v) = s.json("GET", "/api/v1/posture?stop_list=true", Some(&read0), None);
+        assert_eq!((c, &v["items"]), (200, &stop), "{v}");
 
         // The CLI and the API list the same firing alerts; one per
         // (workload, digest, rule, advisory), however often they are re-sent.

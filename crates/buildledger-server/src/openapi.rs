@@ -463,6 +463,13 @@ pub const ROUTES: &[Route] = &[
                 false,
                 "Only this decision: allow, warn or deny.",
             ),
+            (
+                "stop_list",
+                "query",
+                "boolean",
+                false,
+                "Only the workloads to stop: denied, outside production.",
+            ),
             PAGE[0],
             PAGE[1],
         ],

@@ -577,6 +577,9 @@ pub async fn get_vex(
 pub struct PostureParams {
     env: Option<String>,
     decision: Option<String>,
+    /// Only the workloads to stop: denied, outside production.
+    #[serde(default)]
+    stop_list: bool,
     limit: Option<usize>,
     cursor: Option<String>,
 }
@@ -608,6 +611,7 @@ pub async fn get_posture(
         env: q.env,
         decision: q.decision,
         full: false,
+        stop_list: q.stop_list,
     };
     let (rows, _) = st
         .with_store(move |s| {
