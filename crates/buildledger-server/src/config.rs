@@ -299,17 +299,8 @@ impl Config {
                 "admission.fail_closed: production always fails open (buildledger never blocks production on its own failure)".into(),
             ));
         }
-        let c = &self.admission.cluster;
-        if c.is_empty()
-            || c.len() > 253
-            || !c
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
-        {
-            return Err(ConfigError(format!(
-                "admission.cluster {c:?}: expected 1 to 253 letters, digits, '-', '.' or '_'"
-            )));
-        }
+        buildledger_service::inventory::check_name("admission.cluster", &self.admission.cluster)
+            .map_err(|e| ConfigError(format!("admission.cluster {}", e.message)))?;
         if self.admission.deadline_ms == 0 || self.admission.deadline_ms > 30_000 {
             return Err(ConfigError(format!(
                 "admission.deadline_ms {}: expected 1 to 30000 (below the webhook's timeoutSeconds)",

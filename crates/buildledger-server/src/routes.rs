@@ -908,10 +908,15 @@ async fn admission(
         Ok(Err(e)) if e.status.is_client_error() && e.status != StatusCode::REQUEST_TIMEOUT => {
             return Err(e);
         }
-        Ok(Err(e)) if e.status == StatusCode::SERVICE_UNAVAILABLE => {
-            "the ledger is unavailable or the deadline passed"
+        Ok(Err(e)) => {
+            // The reviewer sees a short reason; the log keeps the error.
+            tracing::warn!(target: "buildledger::admission", uid = %req.uid, error = %e.problem.detail, "admission could not decide");
+            if e.status == StatusCode::SERVICE_UNAVAILABLE {
+                "the ledger is unavailable or the deadline passed"
+            } else {
+                "an internal error (see the server log)"
+            }
         }
-        Ok(Err(_)) => "an internal error (see the server log)",
         Err(_) => "the admission deadline passed",
     };
     // No decision: the environment as far as it is known without the ledger.

@@ -62,14 +62,7 @@ pub fn worker_name() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "host".into());
-    let mut r = [0u8; 4];
-    let _ = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut r));
-    format!(
-        "{host}:{}:{:08x}",
-        std::process::id(),
-        u32::from_le_bytes(r)
-    )
+    format!("{host}:{}:{:08x}", std::process::id(), rand_u32())
 }
 
 /// Start the workers; each stops taking work when `stop` turns true and

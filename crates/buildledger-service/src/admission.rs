@@ -41,7 +41,7 @@ use kube_core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview,
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::inventory::{Environments, s};
+use crate::inventory::{Environments, check_name, s};
 use crate::policy::{Deployment, Policy, Reason};
 use crate::{Error, Result};
 
@@ -146,21 +146,6 @@ pub fn parse(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>> {
         return Err(Error::bad_field("request.uid", "empty"));
     }
     Ok(req)
-}
-
-fn check_name(field: &str, v: &str) -> Result<()> {
-    if v.is_empty()
-        || v.len() > 253
-        || !v
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
-    {
-        return Err(Error::bad_field(
-            field,
-            format!("{v:?}: expected 1 to 253 letters, digits, '-', '.' or '_'"),
-        ));
-    }
-    Ok(())
 }
 
 /// The cluster and environment a request is decided for.

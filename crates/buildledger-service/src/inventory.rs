@@ -117,6 +117,23 @@ fn objects(docs: &[(Vec<u8>, String)]) -> Result<(Vec<Value>, Vec<Value>)> {
     Ok((pods, namespaces))
 }
 
+/// A cluster (or environment) name: 1 to 253 letters, digits, '-', '.' or
+/// '_'; anything else is bad input naming `field`.
+pub fn check_name(field: &str, v: &str) -> Result<()> {
+    if v.is_empty()
+        || v.len() > 253
+        || !v
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+    {
+        return Err(Error::bad_field(
+            field,
+            format!("{v:?}: expected 1 to 253 letters, digits, '-', '.' or '_'"),
+        ));
+    }
+    Ok(())
+}
+
 /// The `sha256:…` digest in an image reference or kubelet image id.
 fn digest_in(s: &str) -> Option<Digest> {
     let at = s.rfind("sha256:")?;
@@ -193,17 +210,7 @@ pub fn report(
     envs: &Environments,
 ) -> Result<InventoryReport> {
     let cluster = cluster.trim();
-    if cluster.is_empty()
-        || cluster.len() > 253
-        || !cluster
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
-    {
-        return Err(Error::bad_field(
-            "cluster",
-            format!("{cluster:?}: a cluster name is 1 to 253 letters, digits, '-', '.' or '_'"),
-        ));
-    }
+    check_name("cluster", cluster)?;
     let (pods, namespaces) = objects(docs)?;
     let label = envs.env_label.as_deref().unwrap_or(DEFAULT_ENV_LABEL);
     let mut env_of: BTreeMap<String, String> = envs.env_map.clone();
