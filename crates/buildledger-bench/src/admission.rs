@@ -82,6 +82,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[path = "synth.rs"]
 mod synth;
 use synth::*;
+#[path = "running.rs"]
+mod running;
+use running::{environment, running_ledger};
 
 /// The cluster the webhook serves (the inventory's, and the server's `admission.cluster`).
 const CLUSTER: &str = "bench";
@@ -165,95 +168,6 @@ fn open_fds(pid: &str) -> usize {
 // ---------------------------------------------------------------------------
 // The ledger (posture-bench's).
 // ---------------------------------------------------------------------------
-
-/// Fills `store` with N builds, the Go advisories and an inventory of W
-/// containers; the ledger's image count.
-fn build_ledger(store: &mut Store, n: u64, w: usize, feed: &Path, settings: &Settings) {
-    let pool = pool();
-    let mut rng = Rng(42);
-    let t0 = Instant::now();
-    let mut done = 0;
-    while done < n {
-        let k = 500.min(n - done);
-        let recs: Vec<BuildRecord> = (done..done + k)
-            .map(|i| build(&pool, i, &mut rng))
-            .collect();
-        store.record_many(&recs).expect("record batch");
-        done += k;
-    }
-    println!(
-        "  ledger:               {n} builds in {:.1} s",
-        t0.elapsed().as_secs_f64()
-    );
-
-    let t0 = Instant::now();
-    let imported = buildledger_service::feeds::import(
-        store,
-        &[feed.to_path_buf()],
-        &buildledger_service::feeds::ImportOptions {
-            format: "auto".into(),
-            strict: false,
-        },
-        settings,
-        &mut |_, _| {},
-    )
-    .expect("import the Go advisory database");
-    let report = imported.report.unwrap_or_default();
-    println!(
-        "  advisories:           {} from {} in {:.1} s; {} findings",
-        report.advisories,
-        feed.display(),
-        t0.elapsed().as_secs_f64(),
-        report.findings_added
-    );
-
-    // The inventory: W pods, one container each, over random images.
-    let mut env_map = std::collections::BTreeMap::new();
-    for k in 0..20 {
-        env_map.insert(format!("ns{k:02}"), environment(k).to_string());
-    }
-    let mut pods = Vec::with_capacity(w);
-    for i in 0..w {
-        let d = digest_of(rng.below(n as usize) as u64, 0x1a6e);
-        let ns = format!("ns{:02}", i % 20);
-        let image = format!("registry.example/svc{i}@{d}");
-        pods.push(serde_json::json!({
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": format!("svc{i}-0"), "namespace": ns,
-                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": format!("svc{i}"), "uid": "0", "controller": true}]},
-            "spec": {"containers": [{"name": "app", "image": image}]},
-            "status": {"phase": "Running", "containerStatuses": [{"name": "app", "image": image, "imageID": image, "ready": true, "restartCount": 0}]}
-        }));
-    }
-    let doc = serde_json::to_vec(
-        &serde_json::json!({"apiVersion": "v1", "kind": "PodList", "items": pods}),
-    )
-    .expect("json");
-    let t0 = Instant::now();
-    buildledger_service::inventory::report(
-        store,
-        CLUSTER,
-        &[(doc, "pods.json".into())],
-        &buildledger_service::inventory::Environments {
-            env_label: None,
-            env_map,
-        },
-    )
-    .expect("inventory");
-    println!(
-        "  inventory:            {w} containers reported in {:.2} s",
-        t0.elapsed().as_secs_f64()
-    );
-}
-
-/// Namespace `ns{k}`'s environment: even production, odd staging.
-fn environment(k: usize) -> &'static str {
-    if k.is_multiple_of(2) {
-        "production"
-    } else {
-        "staging"
-    }
-}
 
 // ---------------------------------------------------------------------------
 // AdmissionReviews.
@@ -966,7 +880,7 @@ fn main() {
 
     // (1) The ledger, and decide() alone.
     let mut store = Store::open_sqlite(&db_path).expect("open sqlite");
-    build_ledger(&mut store, n, w, &feed, &settings);
+    running_ledger(&mut store, n, w, &feed, &settings, CLUSTER);
     let dry: &'static [Review] = Vec::leak(reviews(n, true));
     let record: &'static [Review] = Vec::leak(reviews(n, false));
     in_process(&mut store, &settings, dry);

@@ -25,7 +25,6 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use buildledger_model::*;
 use buildledger_service::Settings;
 use buildledger_service::policy::{self, Deployment, Policy};
 use buildledger_service::posture::{self, PostureQuery};
@@ -34,9 +33,11 @@ use buildledger_store::Store;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[path = "running.rs"]
+mod running;
 #[path = "synth.rs"]
 mod synth;
-use synth::*;
+use running::running_ledger;
 
 fn quantile(sorted: &[Duration], q: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
@@ -85,86 +86,7 @@ fn main() {
     let mut store = Store::open_sqlite(&dir.join("ledger.db")).expect("open sqlite");
     println!("posture-bench: {n} images, {w} running containers, SQLite");
 
-    let pool = pool();
-    let mut rng = Rng(42);
-    let t0 = Instant::now();
-    let mut done = 0;
-    while done < n {
-        let k = 500.min(n - done);
-        let recs: Vec<BuildRecord> = (done..done + k)
-            .map(|i| build(&pool, i, &mut rng))
-            .collect();
-        store.record_many(&recs).expect("record batch");
-        done += k;
-    }
-    println!(
-        "  ledger:               {n} builds in {:.1} s",
-        t0.elapsed().as_secs_f64()
-    );
-
-    let t0 = Instant::now();
-    let imported = buildledger_service::feeds::import(
-        &mut store,
-        std::slice::from_ref(&feed),
-        &buildledger_service::feeds::ImportOptions {
-            format: "auto".into(),
-            strict: false,
-        },
-        &settings,
-        &mut |_, _| {},
-    )
-    .expect("import the Go advisory database");
-    let report = imported.report.unwrap_or_default();
-    println!(
-        "  advisories:           {} from {} in {:.1} s; {} findings",
-        report.advisories,
-        feed.display(),
-        t0.elapsed().as_secs_f64(),
-        report.findings_added
-    );
-
-    // The inventory: W pods, one container each, over random images.
-    let mut env_map = std::collections::BTreeMap::new();
-    for k in 0..20 {
-        env_map.insert(
-            format!("ns{k:02}"),
-            if k % 2 == 0 { "production" } else { "staging" }.to_string(),
-        );
-    }
-    let mut pods = Vec::with_capacity(w);
-    let mut running = Vec::with_capacity(w);
-    for i in 0..w {
-        let d = digest_of(rng.below(n as usize) as u64, 0x1a6e);
-        let ns = format!("ns{:02}", i % 20);
-        let image = format!("registry.example/svc{i}@{d}");
-        pods.push(serde_json::json!({
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": format!("svc{i}-0"), "namespace": ns,
-                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": format!("svc{i}"), "uid": "0", "controller": true}]},
-            "spec": {"containers": [{"name": "app", "image": image}]},
-            "status": {"phase": "Running", "containerStatuses": [{"name": "app", "image": image, "imageID": image, "ready": true, "restartCount": 0}]}
-        }));
-        running.push((d, ns));
-    }
-    let doc = serde_json::to_vec(
-        &serde_json::json!({"apiVersion": "v1", "kind": "PodList", "items": pods}),
-    )
-    .expect("json");
-    let t0 = Instant::now();
-    buildledger_service::inventory::report(
-        &mut store,
-        "bench",
-        &[(doc, "pods.json".into())],
-        &buildledger_service::inventory::Environments {
-            env_label: None,
-            env_map: env_map.clone(),
-        },
-    )
-    .expect("inventory");
-    println!(
-        "  inventory:            {w} containers reported in {:.2} s",
-        t0.elapsed().as_secs_f64()
-    );
+    let (pool, mut rng, running) = running_ledger(&mut store, n, w, &feed, &settings, "bench");
 
     let t0 = Instant::now();
     let p = Policy::load(&[], false, &settings).expect("the built-in policy");
