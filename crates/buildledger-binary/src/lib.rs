@@ -33,6 +33,7 @@ if let Some(go) = &facts.go {
 
 mod auditable;
 mod go;
+mod gosym;
 mod image;
 mod quote;
 
@@ -42,6 +43,11 @@ pub use auditable::{
 pub use go::{
     BUILDINFO_MAGIC, GoBuildInfo, GoModule, MAX_GO_VERSION_LEN, MAX_MAGIC_SCAN, MAX_MODINFO_LEN,
     parse_modinfo,
+};
+
+pub use gosym::{
+    GoFunctions, GoSymbols, MAX_GO_FUNCS, MAX_INLINED_CALLS, MAX_PCLNTAB_SCAN, PclntabFormat,
+    split_symbol,
 };
 
 use image::{Image, Region};
@@ -72,6 +78,12 @@ pub struct BinaryFacts {
     pub go: Option<GoBuildInfo>,
     /// cargo-auditable dependency data, if present.
     pub rust: Option<AuditableInfo>,
+    /// The Go function table as (package, symbol) pairs, read when the file
+    /// has Go build info and its table could be read.
+    pub go_symbols: Option<GoSymbols>,
+    /// Why a Go executable's function table could not be read (its build
+    /// info still counts; what depends on symbols is then unknown).
+    pub go_symbols_error: Option<String>,
 }
 
 impl BinaryFacts {
@@ -80,6 +92,8 @@ impl BinaryFacts {
             kind,
             go: None,
             rust: None,
+            go_symbols: None,
+            go_symbols_error: None,
         }
     }
 }
@@ -120,6 +134,12 @@ pub enum BinaryError {
     GoModinfo {
         /// 1-based line number in the module text.
         line: usize,
+        /// What is wrong.
+        what: String,
+    },
+    /// The Go function table (`pclntab`) is malformed.
+    #[error("corrupt Go function table: {what}")]
+    GoSymbols {
         /// What is wrong.
         what: String,
     },
@@ -187,6 +207,55 @@ fn container_err(format: &'static str) -> impl FnOnce(object::Error) -> BinaryEr
 /// [`MAX_BINARY_SIZE`] and for corrupt data in a file that claims to be an
 /// executable.
 pub fn inspect(data: &[u8]) -> Result<BinaryFacts, BinaryError> {
+    let Some((kind, file)) = open(data)? else {
+        return Ok(BinaryFacts::nothing(BinaryKind::Unknown));
+    };
+    let img = build_image(&file, kind);
+    let go = match go_search_range(&file, kind) {
+        Some(range) => go::read_go(&img, range)?,
+        None => None,
+    };
+    let (go_symbols, go_symbols_error) = if go.is_some() {
+        match gosym::read_functions(&file, &img) {
+            Ok(Some(f)) => (Some(f.symbols()), None),
+            Ok(None) => (None, Some("no Go function table found".to_string())),
+            Err(e) => (None, Some(e.to_string())),
+        }
+    } else {
+        (None, None)
+    };
+    let rust = match file.section_by_name(".dep-v0") {
+        Some(sec) => {
+            let raw = sec.data().map_err(|e| BinaryError::Auditable {
+                what: format!("section data is not in the file: {e}"),
+            })?;
+            Some(parse_dep_v0(raw)?)
+        }
+        None => None,
+    };
+    Ok(BinaryFacts {
+        kind,
+        go,
+        rust,
+        go_symbols,
+        go_symbols_error,
+    })
+}
+
+/// Every function name in a Go executable's function table (`pclntab`),
+/// with the functions inlined into them; `None` when the file is not an
+/// executable or holds no table. Errors as for [`inspect`], plus
+/// [`BinaryError::GoSymbols`] for a table that does not hold together.
+pub fn go_functions(data: &[u8]) -> Result<Option<GoFunctions>, BinaryError> {
+    let Some((kind, file)) = open(data)? else {
+        return Ok(None);
+    };
+    let img = build_image(&file, kind);
+    gosym::read_functions(&file, &img)
+}
+
+/// Checks the size and container of `data`; None when it is not an executable.
+fn open(data: &[u8]) -> Result<Option<(BinaryKind, object::File<'_>)>, BinaryError> {
     let size = data.len() as u64;
     if size > MAX_BINARY_SIZE {
         return Err(BinaryError::TooLarge {
@@ -195,13 +264,13 @@ pub fn inspect(data: &[u8]) -> Result<BinaryFacts, BinaryError> {
         });
     }
     if !looks_like_binary(data) {
-        return Ok(BinaryFacts::nothing(BinaryKind::Unknown));
+        return Ok(None);
     }
     let (kind, format) = match data {
         [0x7f, b'E', b'L', b'F', ..] => (BinaryKind::Elf, "ELF"),
         [b'M', b'Z', ..] => {
             if !has_pe_signature(data) {
-                return Ok(BinaryFacts::nothing(BinaryKind::Unknown));
+                return Ok(None);
             }
             (BinaryKind::Pe, "PE")
         }
@@ -215,21 +284,7 @@ pub fn inspect(data: &[u8]) -> Result<BinaryFacts, BinaryError> {
         data
     };
     let file = object::File::parse(data).map_err(container_err(format))?;
-    let img = build_image(&file, kind);
-    let go = match go_search_range(&file, kind) {
-        Some(range) => go::read_go(&img, range)?,
-        None => None,
-    };
-    let rust = match file.section_by_name(".dep-v0") {
-        Some(sec) => {
-            let raw = sec.data().map_err(|e| BinaryError::Auditable {
-                what: format!("section data is not in the file: {e}"),
-            })?;
-            Some(parse_dep_v0(raw)?)
-        }
-        None => None,
-    };
-    Ok(BinaryFacts { kind, go, rust })
+    Ok(Some((kind, file)))
 }
 
 fn first_fat_arch<F: object::read::macho::FatArch>(data: &[u8]) -> Result<&[u8], BinaryError> {

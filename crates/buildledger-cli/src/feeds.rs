@@ -187,6 +187,7 @@ fn findings_table(rows: &[ImageFinding], with_digest: bool) -> Result<()> {
         "FIXED",
         "SCORE",
         "TRUST",
+        "SYMBOLS",
     ];
     if with_digest {
         header.insert(0, "DIGEST");
@@ -208,6 +209,11 @@ fn findings_table(rows: &[ImageFinding], with_digest: bool) -> Result<()> {
             f.fixed.clone().unwrap_or_else(|| "-".into()),
             f.score.clone().unwrap_or_default(),
             f.trust.clone(),
+            // Go findings: is the vulnerable code in the binary (present,
+            // absent) or can it not be told (unknown)? "-" for the rest.
+            f.reachability
+                .as_ref()
+                .map_or_else(|| "-".to_string(), |r| r.state.clone()),
         ];
         if with_digest {
             r.insert(0, f.digest.clone());
@@ -230,6 +236,18 @@ fn findings_table(rows: &[ImageFinding], with_digest: bool) -> Result<()> {
                     .unwrap_or_default(),
                 w.expires_at.to_rfc3339(),
                 w.reason
+            );
+        }
+    }
+    // Which vulnerable symbols are in which binary, for present Go findings.
+    for f in rows {
+        if let Some(r) = f.reachability.as_ref().filter(|r| r.state == "present") {
+            println!(
+                "in the binary: {} on {}: {} ({})",
+                f.advisory,
+                f.purl,
+                r.symbols.join(", "),
+                r.binaries.join(", ")
             );
         }
     }

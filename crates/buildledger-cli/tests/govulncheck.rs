@@ -540,6 +540,32 @@ fn module_level(modules: &BTreeMap<String, String>) -> BTreeSet<String> {
         .collect()
 }
 
+/// Does the advisory name packages (`ecosystem_specific.imports`) of `module` whose `goos` and
+/// `goarch` lists (empty: all) admit the binary's platform? Read from the OSV JSON alone.
+fn names_applicable_imports(
+    osv: &serde_json::Value,
+    module: &str,
+    goos: &str,
+    goarch: &str,
+) -> bool {
+    let admits = |list: &serde_json::Value, v: &str| {
+        list.as_array()
+            .is_none_or(|a| a.is_empty() || a.iter().any(|x| x == v))
+    };
+    osv["affected"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["package"]["name"] == module)
+        .flat_map(|a| {
+            a["ecosystem_specific"]["imports"]
+                .as_array()
+                .into_iter()
+                .flatten()
+        })
+        .any(|i| admits(&i["goos"], goos) && admits(&i["goarch"], goarch))
+}
+
 /// `pkg:golang/golang.org/x/text@v0.3.2` -> ("golang.org/x/text", "v0.3.2").
 fn golang_purl(purl: &str) -> Option<(String, String)> {
     let rest = purl.strip_prefix("pkg:golang/")?;
@@ -624,6 +650,7 @@ fn differential(l: &Ledger) {
         ]);
     }
     let mut extras_total = 0;
+    let mut absent_total: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for b in bins {
         let rows = l.json(&["vulns", &b.digest]);
         let ours = advisories(&rows);
@@ -707,7 +734,68 @@ fn differential(l: &Ledger) {
             ours.difference(&expected).collect::<Vec<_>>()
         );
         extras_total += ours.difference(theirs).count();
+
+        // symbol-level reachability: every advisory govulncheck reports is `present`; every other
+        // Go finding is `absent` when the advisory names packages that apply to the binary's
+        // platform (read here from the OSV JSON), else `unknown`; toolchain findings have none
+        let mut verdicts: BTreeMap<&str, usize> = BTreeMap::new();
+        for r in rows.as_array().unwrap() {
+            let id = r["advisory"].as_str().unwrap();
+            let purl = r["purl"].as_str().unwrap_or("");
+            let reach = &r["reachability"];
+            if r["kind"] == "toolchain" {
+                assert!(
+                    reach.is_null(),
+                    "{}: toolchain finding {id} has reachability {reach}",
+                    b.name
+                );
+                continue;
+            }
+            let state = reach["state"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{}: {id} on {purl} has no reachability: {r}", b.name));
+            *verdicts.entry(state).or_default() += 1;
+            let (module, _) = golang_purl(purl).unwrap();
+            let expected = if theirs.contains(id) {
+                "present"
+            } else if names_applicable_imports(&osv_index()[id], &module, "linux", "amd64") {
+                "absent"
+            } else {
+                "unknown"
+            };
+            assert_eq!(
+                state,
+                expected,
+                "{}: {id} on {purl}: buildledger says {state} ({reach}), expected {expected} (govulncheck {})",
+                b.name,
+                if theirs.contains(id) {
+                    "reports it"
+                } else {
+                    "does not report it"
+                }
+            );
+            if state == "present" {
+                assert!(
+                    reach["symbols"].as_array().is_some_and(|s| !s.is_empty()),
+                    "{}: {id} present without symbols: {reach}",
+                    b.name
+                );
+            }
+            assert_eq!(
+                reach["trust"], "unverified",
+                "{}: a file: scan under a named digest",
+                b.name
+            );
+        }
+        eprintln!("    reachability: {verdicts:?}");
+        *absent_total.entry(b.name).or_default() = (
+            verdicts.get("absent").copied().unwrap_or(0),
+            verdicts.values().sum::<usize>(),
+        );
     }
+    eprintln!(
+        "module-level Go findings that symbol-level reachability marks absent, per binary (absent, of): {absent_total:?}"
+    );
     eprintln!(
         "total ours - theirs over all binaries (module- vs symbol-level matching): {extras_total}"
     );
@@ -724,6 +812,30 @@ fn differential(l: &Ledger) {
                 advisories(&l.json(&["vulns", &b.digest])),
                 advisories(&l.json(&["vulns", &twin.digest])),
                 "{} vs {t}",
+                b.name
+            );
+            // and the same reachability: the stripped binary's table (inline trees found through
+            // the runtime's module data, not a symbol) says what the unstripped one says
+            let states = |d: &str| -> BTreeMap<String, String> {
+                l.json(&["vulns", d])
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| {
+                        (
+                            r["advisory"].as_str().unwrap().to_string(),
+                            r["reachability"]["state"]
+                                .as_str()
+                                .unwrap_or("-")
+                                .to_string(),
+                        )
+                    })
+                    .collect()
+            };
+            assert_eq!(
+                states(&b.digest),
+                states(&twin.digest),
+                "{} vs {t}: reachability",
                 b.name
             );
         }

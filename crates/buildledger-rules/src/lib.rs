@@ -32,6 +32,7 @@
 //! contains, and are kept as findings of kind `toolchain`.
 
 pub mod crosscheck;
+pub mod reachability;
 
 use std::collections::HashMap;
 
@@ -248,6 +249,7 @@ fn to_input(adv: &Advisory) -> Result<AdvisoryInput> {
         aliases: adv.aliases.clone(),
         match_keys: keys,
         body,
+        go_imports: reachability::go_imports_json(adv),
     })
 }
 

@@ -25,7 +25,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use buildledger_binary::{AuditableInfo, GoBuildInfo};
+use buildledger_binary::{AuditableInfo, GoBuildInfo, GoSymbols, PclntabFormat};
 use buildledger_image::{
     Budget, EntryKind, FileEntry, Image, OpenOptions, SourceSpec, Visitor, Warning,
 };
@@ -88,6 +88,30 @@ pub struct BinaryReport {
     pub go: Option<GoBuildInfo>,
     /// cargo-auditable dependency data.
     pub rust: Option<AuditableInfo>,
+    /// A Go executable's function table as (package, symbol) pairs.
+    pub go_symbols: Option<GoSymbols>,
+    /// Why a Go executable's function table could not be read.
+    pub go_symbols_error: Option<String>,
+}
+
+/// One Go executable of a scan, as the ledger keeps it for symbol-level
+/// reachability.
+#[derive(Debug, Clone)]
+pub struct GoBinary<'a> {
+    /// Path in the image.
+    pub path: &'a str,
+    /// `GOOS` from the build settings, or from the executable's format.
+    pub goos: Option<&'a str>,
+    /// `GOARCH` from the build settings.
+    pub goarch: Option<&'a str>,
+    /// Purls of the modules (and `stdlib`) it carries, as in the record.
+    pub modules: Vec<String>,
+    /// Its function table, when read.
+    pub symbols: Option<&'a GoSymbols>,
+    /// The table's layout (`go1.2`, `go1.16`, `go1.18`, `go1.20`).
+    pub format: Option<&'static str>,
+    /// Why the table could not be read.
+    pub error: Option<&'a str>,
 }
 
 /// Everything a scan found.
@@ -254,6 +278,8 @@ impl Visitor for Collector {
                 path: e.path.clone(),
                 go: f.go,
                 rust: f.rust,
+                go_symbols: f.go_symbols,
+                go_symbols_error: f.go_symbols_error,
             }),
             Ok(_) => {}
             Err(err) => {
@@ -459,6 +485,43 @@ impl ScanResult {
         out.sort_by(|a, b| a.purl.cmp(&b.purl).then(a.location.cmp(&b.location)));
         out.dedup_by(|a, b| a.purl == b.purl && a.location == b.location);
         out
+    }
+
+    /// The Go executables found, with the module purls each carries and
+    /// its function table, in path order.
+    pub fn go_binaries(&self) -> Vec<GoBinary<'_>> {
+        self.binaries
+            .iter()
+            .filter_map(|b| {
+                let go = b.go.as_ref()?;
+                let mut comps = Vec::new();
+                go_components(b, go, &mut comps);
+                let mut modules: Vec<String> = comps
+                    .into_iter()
+                    .map(|c| c.purl.as_str().to_string())
+                    .collect();
+                modules.sort();
+                modules.dedup();
+                Some(GoBinary {
+                    path: &b.path,
+                    goos: go.setting("GOOS"),
+                    goarch: go.setting("GOARCH"),
+                    modules,
+                    symbols: b.go_symbols.as_ref(),
+                    format: b
+                        .go_symbols
+                        .as_ref()
+                        .and_then(|s| s.format)
+                        .map(|f| match f {
+                            PclntabFormat::Go12 => "go1.2",
+                            PclntabFormat::Go116 => "go1.16",
+                            PclntabFormat::Go118 => "go1.18",
+                            PclntabFormat::Go120 => "go1.20",
+                        }),
+                    error: b.go_symbols_error.as_deref(),
+                })
+            })
+            .collect()
     }
 
     /// Go toolchains embedded in binaries (`go@1.19.8`).

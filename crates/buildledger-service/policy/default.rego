@@ -11,7 +11,10 @@
 # the policy never breaks a running service on its own. An alpha API in
 # production is a warning. Waived findings do not count, nor do findings a
 # trusted author's VEX statement calls not_affected or fixed (an unsigned
-# VEX statement is shown but changes nothing).
+# VEX statement is shown but changes nothing). A Go finding whose vulnerable
+# symbols are absent from the image's binaries, as read by this ledger's own
+# index of the image (reachability.state "absent", trust "observed"), is
+# informational: linked, but the vulnerable code is not in the binary.
 #
 # result.priority ranks decisions alike: the worst counted finding's
 # severity, raised when the image exposes a non-stable (alpha or beta) API,
@@ -28,11 +31,18 @@ vex_cleared(f) if {
 	f.vex.status in {"not_affected", "fixed"}
 }
 
+# Our index of the image shows the vulnerable code is not in it.
+unreachable(f) if {
+	f.reachability.state == "absent"
+	f.reachability.trust == "observed"
+}
+
 counted contains f if {
 	some f in input.findings
 	f.kind == "vuln"
 	not f.waived
 	not vex_cleared(f)
+	not unreachable(f)
 }
 
 violations contains v if {

@@ -74,6 +74,11 @@ pub struct PolicyFinding {
     /// The VEX statement in force for it (`status`, `justification`,
     /// `trusted`: signed by a key pinned to its `author`), if any.
     pub vex: Option<buildledger_store::VexStatement>,
+    /// For Go module and standard-library findings: whether the vulnerable
+    /// symbols are in the image's binaries (`state`: present, absent,
+    /// unknown; `trust` of the scan that read them). Null otherwise.
+    #[serde(default)]
+    pub reachability: Option<buildledger_store::Reachability>,
 }
 
 /// The input document (version 1).
@@ -171,6 +176,7 @@ pub fn input(store: &mut Store, digest: &Digest, deployment: Deployment) -> Resu
     let mut findings = store.vulns(digest.as_str())?;
     crate::waivers::annotate(store, &mut findings, chrono::Utc::now())?;
     crate::vex::annotate(store, &mut findings)?;
+    buildledger_rules::reachability::annotate(store, &mut findings)?;
     let mismatches = {
         let mut seen = std::collections::BTreeSet::new();
         buildledger_rules::crosscheck::compare(digest.as_str(), &view.records)
@@ -240,6 +246,7 @@ pub fn input(store: &mut Store, digest: &Digest, deployment: Deployment) -> Resu
                     .iter()
                     .any(|w| w.environment.is_none() || w.environment.as_deref() == env.as_deref()),
                 vex: f.vex.clone(),
+                reachability: f.reachability.clone(),
             }
         })
         .collect();
@@ -406,6 +413,22 @@ pub fn eval(
 
 /// The built-in policy's own fixtures (`policy/tests/*.json`).
 pub const DEFAULT_FIXTURES: &[(&str, &str)] = &[
+    (
+        "allow-go-symbols-absent.json",
+        include_str!("../policy/tests/allow-go-symbols-absent.json"),
+    ),
+    (
+        "deny-go-symbols-present.json",
+        include_str!("../policy/tests/deny-go-symbols-present.json"),
+    ),
+    (
+        "deny-go-symbols-absent-unverified.json",
+        include_str!("../policy/tests/deny-go-symbols-absent-unverified.json"),
+    ),
+    (
+        "deny-go-symbols-unknown.json",
+        include_str!("../policy/tests/deny-go-symbols-unknown.json"),
+    ),
     (
         "allow-alpha-api-staging.json",
         include_str!("../policy/tests/allow-alpha-api-staging.json"),

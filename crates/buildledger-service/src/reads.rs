@@ -111,6 +111,7 @@ pub fn vulns(store: &mut Store, digest: &Digest) -> Result<Vec<ImageFinding>> {
     let mut f = store.vulns(digest.as_str())?;
     crate::waivers::annotate(store, &mut f, chrono::Utc::now())?;
     crate::vex::annotate(store, &mut f)?;
+    buildledger_rules::reachability::annotate(store, &mut f)?;
     Ok(f)
 }
 
@@ -131,6 +132,7 @@ pub fn affected(store: &mut Store, id: &str) -> Result<Vec<ImageFinding>> {
         .ok_or_else(|| Error::not_found(format!("no advisory has id or alias {id:?}")))?;
     crate::waivers::annotate(store, &mut f, chrono::Utc::now())?;
     crate::vex::annotate(store, &mut f)?;
+    buildledger_rules::reachability::annotate(store, &mut f)?;
     Ok(f)
 }
 

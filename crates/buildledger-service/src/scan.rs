@@ -6,7 +6,7 @@ use std::path::Path;
 use buildledger_image::{LimitKind, Limits};
 use buildledger_model::{BuildRecord, Component, Digest, Origin, Purl, Scope, Subject};
 use buildledger_scan::ScanResult;
-use buildledger_store::Store;
+use buildledger_store::{NewGoBinary, Store};
 use serde::Serialize;
 
 use crate::limits::{self, Settings};
@@ -215,12 +215,29 @@ impl Scanned {
             .ok_or_else(|| Error::internal("scan was not made to be recorded"))?;
         let d = rec.subjects[0].digest.to_string();
         let layers = &self.result.image.diff_ids;
+        let trust = rec.trust.state.as_str();
+        let go = self.result.go_binaries();
+        let go: Vec<NewGoBinary<'_>> = go
+            .iter()
+            .map(|b| NewGoBinary {
+                path: b.path,
+                goos: b.goos,
+                goarch: b.goarch,
+                modules: b.modules.clone(),
+                symbols: b
+                    .symbols
+                    .map(|s| (b.format.unwrap_or("unknown"), s.inline_trees, &s.packages)),
+                error: b.error,
+            })
+            .collect();
         let (id, delta) = buildledger_rules::record_with(store, rec, &mut |s, _| {
-            if layers.is_empty() {
-                Ok(())
-            } else {
-                s.set_layers(&d, layers)
+            if !layers.is_empty() {
+                s.set_layers(&d, layers)?;
             }
+            // A new scan replaces what an earlier one read of the image's
+            // Go executables (and so re-reads binaries indexed before
+            // function tables were kept).
+            s.set_go_binaries(&d, trust, &go)
         })?;
         Ok(Recorded::new(id, delta.added, self.source.clone(), rec))
     }

@@ -39,6 +39,9 @@ pub struct AdvisoryInput {
     pub match_keys: Vec<String>,
     /// The advisory as JSON.
     pub body: String,
+    /// The Go packages and symbols it names, as JSON (the rules engine's
+    /// shape; None for non-Go advisories).
+    pub go_imports: Option<String>,
 }
 
 /// What storing an advisory did.
@@ -136,6 +139,10 @@ pub struct ImageFinding {
     /// one); a finding with a VEX statement is shown with it, never hidden.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vex: Option<crate::VexStatement>,
+    /// Whether the vulnerable Go symbols are in the image's binaries (set
+    /// by the rules engine for Go module and standard-library findings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reachability: Option<crate::Reachability>,
 }
 
 /// A finding as read for reports (before it is tied to images).
@@ -203,6 +210,7 @@ impl Store {
                 Val::Int(now),
                 s.body.as_str().into(),
                 s.published.into(),
+                s.go_imports.clone().into(),
             ]
         };
         let (id, outcome) = match rows.first() {
@@ -215,7 +223,7 @@ impl Store {
                 p.push(Val::Int(id));
                 self.db.exec(
                     "UPDATE advisories SET source = ?, modified = ?, withdrawn = ?, content_hash = ?, summary = ?,
-                     severity = ?, score = ?, imported_at = ?, body = ?, published = ? WHERE id = ?",
+                     severity = ?, score = ?, imported_at = ?, body = ?, published = ?, go_imports = ? WHERE id = ?",
                     &p,
                 )?;
                 self.db.exec(
@@ -235,7 +243,8 @@ impl Store {
                     .db
                     .query(
                         "INSERT INTO advisories (advisory_id, source, modified, withdrawn, content_hash, summary,
-                         severity, score, imported_at, body, published) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                         severity, score, imported_at, body, published, go_imports)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                         &p,
                     )?
                     .first()
@@ -711,6 +720,7 @@ impl Store {
                 origin: f.origin.clone(),
                 waivers: Vec::new(),
                 vex: None,
+                reachability: None,
             });
         }
         Ok(out)

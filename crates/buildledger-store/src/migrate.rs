@@ -100,6 +100,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0012_admission.sql"),
         after: None,
     },
+    Migration {
+        version: 13,
+        name: "go symbols",
+        sqlite: include_str!("../migrations/sqlite/0013_go_symbols.sql"),
+        postgres: include_str!("../migrations/postgres/0013_go_symbols.sql"),
+        after: None,
+    },
 ];
 
 impl Store {
