@@ -45,13 +45,18 @@ counted contains f if {
 	not unreachable(f)
 }
 
+# Names the vulnerable Go symbols found in the image's binaries, if any.
+reach_note(f) := sprintf("; in the binary: %s", [concat(", ", f.reachability.symbols)]) if {
+	f.reachability.state == "present"
+} else := ""
+
 violations contains v if {
 	some f in counted
 	f.fix_available
 	f.severity in severe
 	v := {
 		"rule": "fixable-severe-finding",
-		"message": sprintf("%s (%s) in %s, fixed in %s", [f.advisory, f.severity, f.purl, f.fixed]),
+		"message": sprintf("%s (%s) in %s, fixed in %s%s", [f.advisory, f.severity, f.purl, f.fixed, reach_note(f)]),
 		"advisory": f.advisory,
 	}
 }

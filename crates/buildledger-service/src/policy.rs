@@ -659,6 +659,32 @@ mod tests {
     }
 
     #[test]
+    fn a_present_go_finding_names_its_symbols() {
+        let p = Policy::load(&[], false, &crate::Settings::new(|_| None)).unwrap();
+        let (_, text) = DEFAULT_FIXTURES
+            .iter()
+            .find(|(n, _)| *n == "deny-go-symbols-present.json")
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_str(text).unwrap();
+        let d = p.evaluate_json(&doc["input"]).unwrap();
+        assert!(
+            d.reasons[0]
+                .message
+                .ends_with("; in the binary: golang.org/x/net/http2.Server.ServeConn"),
+            "{:?}",
+            d.reasons
+        );
+        // an unknown verdict adds nothing to the message
+        let (_, text) = DEFAULT_FIXTURES
+            .iter()
+            .find(|(n, _)| *n == "deny-go-symbols-unknown.json")
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_str(text).unwrap();
+        let d = p.evaluate_json(&doc["input"]).unwrap();
+        assert!(!d.reasons[0].message.contains("in the binary"), "{:?}", d.reasons);
+    }
+
+    #[test]
     fn a_fixture_that_expects_otherwise_fails() {
         let p = Policy::load(&[], false, &crate::Settings::new(|_| None)).unwrap();
         let (name, text) = DEFAULT_FIXTURES

@@ -617,3 +617,62 @@ fn a_batch_is_stored_like_the_same_records_one_by_one() {
         assert!(hits.iter().all(|h| h.matched == ["go@1.20.1"]));
     });
 }
+
+#[test]
+fn go_symbol_sets_are_shared_and_replaced_by_a_new_scan() {
+    use buildledger_store::{NewGoBinary, PackageSymbols};
+    each_backend(|db| {
+        let s = &mut db.store;
+        let (a, b) = (digest("a"), digest("b"));
+        let mut syms = PackageSymbols::new();
+        syms.entry("golang.org/x/net/html".into())
+            .or_default()
+            .extend(["Parse".to_string(), "Tokenizer.Next".to_string()]);
+        syms.entry("main".into())
+            .or_default()
+            .insert("main".to_string());
+        let net = "pkg:golang/golang.org/x/net@v0.1.0".to_string();
+        let bin = |path: &'static str, syms: Option<&'static PackageSymbols>| NewGoBinary {
+            path,
+            goos: Some("linux"),
+            goarch: Some("amd64"),
+            modules: vec![net.clone(), "pkg:golang/stdlib@1.19.8".into()],
+            symbols: syms.map(|p| ("go1.18", true, p)),
+            error: syms.is_none().then_some("no Go function table found"),
+        };
+        let syms: &'static PackageSymbols = Box::leak(Box::new(syms));
+        s.begin().unwrap();
+        s.set_go_binaries(a.as_str(), "observed", &[bin("usr/bin/app", Some(syms))])
+            .unwrap();
+        // the same binary in another image, plus one whose table was unreadable
+        s.set_go_binaries(
+            b.as_str(),
+            "unverified",
+            &[bin("app", Some(syms)), bin("broken", None)],
+        )
+        .unwrap();
+        s.commit().unwrap();
+        let ra = s.go_binaries(a.as_str()).unwrap();
+        let rb = s.go_binaries(b.as_str()).unwrap();
+        assert_eq!(ra.len(), 1);
+        assert_eq!(rb.len(), 2);
+        assert_eq!(ra[0].set_id, rb[0].set_id, "one stored set for one binary");
+        assert!(ra[0].inline_trees);
+        assert_eq!(ra[0].trust, "observed");
+        assert_eq!(ra[0].modules, vec![net.clone(), "pkg:golang/stdlib@1.19.8".to_string()]);
+        assert_eq!(rb[1].set_id, None);
+        assert_eq!(rb[1].error.as_deref(), Some("no Go function table found"));
+        let set = ra[0].set_id.unwrap();
+        let got = s
+            .go_symbols(set, &["golang.org/x/net/html", "net/http"])
+            .unwrap();
+        assert_eq!(got.len(), 1, "only packages the set holds");
+        assert!(got["golang.org/x/net/html"].contains("Tokenizer.Next"));
+        // a new scan of an image replaces what the previous one read
+        s.begin().unwrap();
+        s.set_go_binaries(a.as_str(), "observed", &[]).unwrap();
+        s.commit().unwrap();
+        assert!(s.go_binaries(a.as_str()).unwrap().is_empty());
+        assert_eq!(s.go_binaries(b.as_str()).unwrap().len(), 2);
+    });
+}
