@@ -912,3 +912,153 @@ fn govulncheck_findings_are_among_ours_postgres() {
         differential(&l);
     }
 }
+
+fn require_umoci() -> bool {
+    buildledger_testkit::tools::on_path("umoci")
+        || missing("umoci is not installed (apt-get install -y umoci)")
+}
+
+/// The xnet binary in a real OCI image (umoci), scanned under the image's own digest: the verdicts
+/// are those of the `file:` scan of the same binary, now `observed`, and the built-in policy counts
+/// exactly the findings that are not `absent`.
+fn observed_image(l: &Ledger) {
+    use buildledger_testkit::oci::umoci;
+    let bins = built();
+    let xnet = bins.iter().find(|b| b.name == "xnet").unwrap();
+    l.ok(&["feed", "import", osv_dir().to_str().unwrap()]);
+    l.ok(&[
+        "scan",
+        &format!("file:{}", xnet.path.display()),
+        "--record",
+        "--digest",
+        &xnet.digest,
+    ]);
+    let layout = l.path("layout");
+    umoci(&["init", "--layout", layout.to_str().unwrap()]);
+    let image = format!("{}:xnet", layout.display());
+    umoci(&["new", "--image", &image]);
+    umoci(&[
+        "insert",
+        "--image",
+        &image,
+        xnet.path.to_str().unwrap(),
+        "/usr/local/bin/xnet",
+    ]);
+    let scanned = l.json(&["scan", &format!("oci:{image}"), "--record", "--json"]);
+    let digest = scanned["scan"]["image"]["manifest_digest"]
+        .as_str()
+        .unwrap_or_else(|| panic!("scan --json has no manifest digest: {scanned}"))
+        .to_string();
+    let states = |d: &str| -> BTreeMap<String, (String, String)> {
+        l.json(&["vulns", d])
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] == "vuln")
+            .map(|r| {
+                (
+                    r["advisory"].as_str().unwrap().to_string(),
+                    (
+                        r["reachability"]["state"]
+                            .as_str()
+                            .unwrap_or("-")
+                            .to_string(),
+                        r["reachability"]["trust"]
+                            .as_str()
+                            .unwrap_or("-")
+                            .to_string(),
+                    ),
+                )
+            })
+            .collect()
+    };
+    let image_states = states(&digest);
+    let file_states = states(&xnet.digest);
+    assert!(!image_states.is_empty());
+    for (id, (state, trust)) in &image_states {
+        assert_eq!(trust, "observed", "{id}: the image's own digest");
+        assert_eq!(
+            Some(state),
+            file_states.get(id).map(|s| &s.0),
+            "{id}: image vs file scan"
+        );
+    }
+    let absent: BTreeSet<&String> = image_states
+        .iter()
+        .filter(|(_, (s, _))| s == "absent")
+        .map(|(id, _)| id)
+        .collect();
+    assert!(
+        !absent.is_empty(),
+        "the fixture links x/net without calling most of it"
+    );
+    let eval = l.json(&["policy", "eval", "--digest", &digest, "--env", "staging"]);
+    let flagged: BTreeSet<String> = eval["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["advisory"].as_str().map(String::from))
+        .collect();
+    let expected: BTreeSet<String> = eval["input"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "vuln" && f["fix_available"] == true)
+        .filter(|f| f["reachability"]["state"] != "absent")
+        .map(|f| f["advisory"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        flagged, expected,
+        "policy counts exactly the findings not absent"
+    );
+    assert!(flagged.iter().all(|id| !absent.contains(id)));
+    assert!(!flagged.is_empty() && eval["decision"] == "deny", "{eval}");
+    eprintln!(
+        "[{}] observed image: {} Go findings, {} absent and set aside by the policy, {} counted",
+        l.engine(),
+        image_states.len(),
+        absent.len(),
+        flagged.len()
+    );
+    // the same binary scanned under a named digest (unverified) changes nothing: every fixable
+    // finding counts there
+    let eval = l.json(&[
+        "policy",
+        "eval",
+        "--digest",
+        &xnet.digest,
+        "--env",
+        "staging",
+    ]);
+    let counted = eval["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["rule"] == "fixable-severe-finding")
+        .count();
+    let fixable = eval["input"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "vuln" && f["fix_available"] == true)
+        .count();
+    assert_eq!(counted, fixable, "unverified verdicts change nothing");
+}
+
+#[test]
+fn an_observed_image_sets_absent_findings_aside_sqlite() {
+    if !require_all() || !require_umoci() {
+        return;
+    }
+    observed_image(&Ledger::sqlite());
+}
+
+#[test]
+fn an_observed_image_sets_absent_findings_aside_postgres() {
+    if !require_all() || !require_umoci() {
+        return;
+    }
+    if let Some(l) = Ledger::postgres() {
+        observed_image(&l);
+    }
+}
