@@ -214,13 +214,18 @@ pub fn scan(db: &Option<String>, a: ScanArgs, json: bool) -> Result<u8> {
                 .as_ref()
                 .map(|o| format!("{} {}", o.id, o.version_id.clone().unwrap_or_default()));
             eprintln!(
-                "{}: {} components ({} OS packages, {} binaries with build info){}; {} entries, {} MB in {:.2}s",
+                "{}: {} components ({} OS packages, {} language packages{}, {} binaries with build info){}; {} entries, {} MB in {:.2}s",
                 scanned
                     .subject_digest()
                     .map(|d| d.to_string())
                     .unwrap_or_else(|| a.source.clone()),
                 comps.len(),
                 res.packages.len(),
+                res.languages.len(),
+                match res.os_owned_languages.len() {
+                    0 => String::new(),
+                    n => format!(" (+{n} installed by OS packages, counted as those)"),
+                },
                 res.binaries.len(),
                 os.map(|o| format!(", {o}")).unwrap_or_default(),
                 res.entries,

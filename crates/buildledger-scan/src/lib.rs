@@ -22,13 +22,14 @@
 //! parsed, an over-long path) is listed by [`ScanResult::skipped`], and
 //! [`ScanResult::to_record`] refuses such a result.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 
 use buildledger_binary::{AuditableInfo, GoBuildInfo, GoSymbols, PclntabFormat};
 use buildledger_image::{
     Budget, EntryKind, FileEntry, Image, OpenOptions, SourceSpec, Visitor, Warning,
 };
+use buildledger_langpkg::LangPackage;
 use buildledger_model::{
     BuildRecord, Component, Digest, Origin, PlatformManifest, Purl, Scope, Source, Subject,
     Toolchain, Trust, TrustState,
@@ -123,6 +124,11 @@ pub struct ScanResult {
     pub os: Option<OsRelease>,
     /// OS packages.
     pub packages: Vec<OsPackage>,
+    /// Language packages (Python, Node.js) that no OS package installed.
+    pub languages: Vec<LangPackage>,
+    /// Language packages whose metadata an OS package's file list names:
+    /// reported as that OS package, listed here for the record.
+    pub os_owned_languages: Vec<LangPackage>,
     /// Executables with build information.
     pub binaries: Vec<BinaryReport>,
     /// Problems that did not stop the scan.
@@ -133,6 +139,12 @@ pub struct ScanResult {
     pub bytes: u64,
     /// The most bytes held against `max_buffered_bytes` at one time.
     pub peak_buffered: u64,
+}
+
+/// Where language package metadata can be: what is kept of dpkg's file
+/// lists (the rest of a list is not needed).
+fn may_hold_language_metadata(path: &str) -> bool {
+    path.contains(".dist-info") || path.contains(".egg-info") || path.contains("node_modules/")
 }
 
 fn is_pkg_db(path: &str) -> bool {
@@ -155,6 +167,10 @@ struct Collector {
     budget: Budget,
     os_release: Option<(String, Vec<u8>)>,
     packages: Vec<OsPackage>,
+    /// Language packages, before OS-owned ones are set aside.
+    languages: Vec<LangPackage>,
+    /// Paths dpkg's file lists name where language metadata can live.
+    owned: HashSet<String>,
     binaries: Vec<BinaryReport>,
     warnings: Vec<Warning>,
 }
@@ -216,10 +232,39 @@ impl Visitor for Collector {
         }
         // Size limits are the image reader's (max_file_bytes, reported as a
         // skipped file) and the budget's (max_buffered_bytes, an error).
-        is_pkg_db(&e.path) || (e.mode & 0o111 != 0 && e.size >= 64)
+        is_pkg_db(&e.path)
+            || LangPackage::cataloger_for(&e.path).is_some()
+            || buildledger_langpkg::is_dpkg_file_list(&e.path)
+            || (e.mode & 0o111 != 0 && e.size >= 64)
     }
 
     fn visit(&mut self, e: &FileEntry, content: &mut dyn Read) -> std::io::Result<()> {
+        if buildledger_langpkg::is_dpkg_file_list(&e.path) {
+            let buf = read_charged(&self.budget, e, &[], content)?;
+            let paths = buildledger_langpkg::owned_paths(&buf, &may_hold_language_metadata);
+            drop(buf);
+            self.budget.release(e.size);
+            let kept: u64 = paths.iter().map(|p| p.len() as u64 + 32).sum();
+            self.budget
+                .charge(kept, &format!("{}: {} owned paths", e.path, paths.len()))?;
+            self.owned.extend(paths);
+            return Ok(());
+        }
+        if let Some(eco) = LangPackage::cataloger_for(&e.path) {
+            let buf = read_charged(&self.budget, e, &[], content)?;
+            let found = LangPackage::parse(eco, &e.path, &buf);
+            drop(buf);
+            self.budget.release(e.size);
+            if let Some(p) = found {
+                let kept = PACKAGE_OVERHEAD_BYTES
+                    + (p.name.len() + p.version.len() + p.location.len()) as u64;
+                self.budget
+                    .charge(kept, &format!("{}: a language package", e.path))?;
+                self.languages.push(p);
+            }
+            // An executable egg-info file or package.json is not a binary.
+            return Ok(());
+        }
         if is_pkg_db(&e.path) {
             let buf = read_charged(&self.budget, e, &[], content)?;
             if e.path.ends_with("os-release") {
@@ -306,6 +351,8 @@ pub fn scan(
         budget: image.budget(),
         os_release: None,
         packages: Vec::new(),
+        languages: Vec::new(),
+        owned: HashSet::new(),
         binaries: Vec::new(),
         warnings: Vec::new(),
     };
@@ -325,10 +372,23 @@ pub fn scan(
     };
     let mut binaries = c.binaries;
     binaries.sort_by(|a, b| a.path.cmp(&b.path));
+    // A language package an OS package installed is that OS package's.
+    let owned = &c.owned;
+    let (mut os_owned, mut languages): (Vec<LangPackage>, Vec<LangPackage>) =
+        c.languages.into_iter().partition(|p| {
+            owned.contains(&p.location)
+                || p.location
+                    .rsplit_once('/')
+                    .is_some_and(|(dir, _)| owned.contains(dir))
+        });
+    languages.sort();
+    os_owned.sort();
     Ok(ScanResult {
         image: image.meta().clone(),
         os,
         packages: c.packages,
+        languages,
+        os_owned_languages: os_owned,
         binaries,
         warnings,
         entries: stats.entries,
@@ -418,6 +478,12 @@ impl ScanResult {
                 "name": p.name, "version": p.version, "arch": p.arch, "source_name": p.source_name,
                 "source_version": p.source_version, "purl": os_package_purl(p, self.os.as_ref()).map(|x| x.to_string()), "db_path": p.db_path,
             })).collect::<Vec<_>>(),
+            "language_packages": self.languages.iter().map(|p| json!({
+                "purl": p.purl(), "name": p.name, "version": p.version, "location": p.location,
+            })).collect::<Vec<_>>(),
+            "os_owned_language_packages": self.os_owned_languages.iter().map(|p| json!({
+                "purl": p.purl(), "location": p.location,
+            })).collect::<Vec<_>>(),
             "binaries": self.binaries.iter().map(|b| json!({
                 "path": b.path,
                 "go": b.go.as_ref().map(|g| json!({
@@ -457,6 +523,16 @@ impl ScanResult {
                     hashes: BTreeMap::new(),
                     scope: Scope::Runtime,
                     location: Some(p.db_path.clone()),
+                });
+            }
+        }
+        for p in &self.languages {
+            if let Ok(purl) = Purl::parse(&p.purl()) {
+                out.push(Component {
+                    purl,
+                    hashes: BTreeMap::new(),
+                    scope: Scope::Runtime,
+                    location: Some(p.location.clone()),
                 });
             }
         }
