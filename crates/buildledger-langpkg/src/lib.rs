@@ -10,6 +10,10 @@
 //! * **Node.js**: every `package.json` directly inside a `node_modules`
 //!   directory (`node_modules/lodash/package.json`,
 //!   `node_modules/@babel/parser/package.json`, nested ones included).
+//! * **Java**: JAR, WAR and EAR files and the archives nested in them, by the
+//!   `pom.properties` Maven writes into each (see [`java_artifacts`] for the
+//!   bounds); the location is the archive chain
+//!   (`app.war!/WEB-INF/lib/log4j-1.2.17.jar`).
 //! * **Ownership**: dpkg's file lists (`var/lib/dpkg/info/*.list`, and the
 //!   `*.md5sums` files that distroless images keep in `status.d/`) say which
 //!   files a Debian package installed. A language package whose metadata an OS
@@ -23,9 +27,15 @@
 
 #![deny(missing_docs)]
 
+mod java;
 mod node;
 mod owned;
 mod python;
+
+pub use java::{
+    JavaArtifact, JavaError, MAX_DEPTH, MAX_ENTRIES, MAX_INFLATED_BYTES, MAX_NESTED_BYTES,
+    is_java_archive, java_artifacts,
+};
 
 pub use node::{is_node_manifest, parse_package_json};
 pub use owned::{is_dpkg_file_list, owned_paths};
@@ -38,6 +48,8 @@ pub enum Ecosystem {
     Python,
     /// npm (`pkg:npm`).
     Node,
+    /// Maven (`pkg:maven`), from Java archives.
+    Java,
 }
 
 /// One language package found in an image.
@@ -46,7 +58,7 @@ pub struct LangPackage {
     /// Its ecosystem.
     pub ecosystem: Ecosystem,
     /// Name: PEP 503 normalised for Python; as published for npm
-    /// (`@scope/name`).
+    /// (`@scope/name`); `group/artifact` for Maven.
     pub name: String,
     /// Version as recorded.
     pub version: String,
@@ -60,6 +72,7 @@ impl LangPackage {
     pub fn purl(&self) -> String {
         match self.ecosystem {
             Ecosystem::Python => format!("pkg:pypi/{}@{}", self.name, self.version),
+            Ecosystem::Java => format!("pkg:maven/{}@{}", self.name, self.version),
             Ecosystem::Node => match self.name.strip_prefix('@') {
                 Some(scoped) => format!("pkg:npm/%40{scoped}@{}", self.version),
                 None => format!("pkg:npm/{}@{}", self.name, self.version),
@@ -73,22 +86,50 @@ impl LangPackage {
             Some(Ecosystem::Python)
         } else if is_node_manifest(path) {
             Some(Ecosystem::Node)
+        } else if is_java_archive(path) {
+            Some(Ecosystem::Java)
         } else {
             None
         }
     }
 
-    /// Reads a metadata file that [`LangPackage::cataloger_for`] chose.
-    pub fn parse(ecosystem: Ecosystem, path: &str, bytes: &[u8]) -> Option<LangPackage> {
-        let (name, version) = match ecosystem {
-            Ecosystem::Python => parse_python_metadata(bytes)?,
-            Ecosystem::Node => parse_package_json(bytes)?,
+    /// Reads a file that [`LangPackage::cataloger_for`] chose: the
+    /// packages it records (none for an unreadable manifest; an error for
+    /// a Java archive that cannot be read within its bounds).
+    pub fn parse(
+        ecosystem: Ecosystem,
+        path: &str,
+        bytes: &[u8],
+    ) -> Result<Vec<LangPackage>, JavaError> {
+        let one = |found: Option<(String, String)>| {
+            found
+                .map(|(name, version)| LangPackage {
+                    ecosystem,
+                    name,
+                    version,
+                    location: path.to_string(),
+                })
+                .into_iter()
+                .collect()
         };
-        Some(LangPackage {
-            ecosystem,
-            name,
-            version,
-            location: path.to_string(),
+        Ok(match ecosystem {
+            Ecosystem::Python => one(parse_python_metadata(bytes)),
+            Ecosystem::Node => one(parse_package_json(bytes)),
+            Ecosystem::Java => java_artifacts(path, bytes)?
+                .into_iter()
+                .map(|a| LangPackage {
+                    ecosystem,
+                    name: format!("{}/{}", a.group, a.artifact),
+                    version: a.version,
+                    location: a.location,
+                })
+                .collect(),
         })
+    }
+
+    /// The file in the image it came from (for a package inside a nested
+    /// archive, the outermost archive).
+    pub fn file(&self) -> &str {
+        self.location.split("!/").next().unwrap_or(&self.location)
     }
 }

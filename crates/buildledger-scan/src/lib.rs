@@ -144,7 +144,10 @@ pub struct ScanResult {
 /// Where language package metadata can be: what is kept of dpkg's file
 /// lists (the rest of a list is not needed).
 fn may_hold_language_metadata(path: &str) -> bool {
-    path.contains(".dist-info") || path.contains(".egg-info") || path.contains("node_modules/")
+    path.contains(".dist-info")
+        || path.contains(".egg-info")
+        || path.contains("node_modules/")
+        || buildledger_langpkg::is_java_archive(path)
 }
 
 fn is_pkg_db(path: &str) -> bool {
@@ -251,18 +254,34 @@ impl Visitor for Collector {
             return Ok(());
         }
         if let Some(eco) = LangPackage::cataloger_for(&e.path) {
+            // A Java archive is buffered whole (within max_file_bytes and
+            // the budget): zip is read from its end.
             let buf = read_charged(&self.budget, e, &[], content)?;
             let found = LangPackage::parse(eco, &e.path, &buf);
             drop(buf);
             self.budget.release(e.size);
-            if let Some(p) = found {
-                let kept = PACKAGE_OVERHEAD_BYTES
-                    + (p.name.len() + p.version.len() + p.location.len()) as u64;
-                self.budget
-                    .charge(kept, &format!("{}: a language package", e.path))?;
-                self.languages.push(p);
+            match found {
+                Ok(found) => {
+                    let kept: u64 = found
+                        .iter()
+                        .map(|p| {
+                            PACKAGE_OVERHEAD_BYTES
+                                + (p.name.len() + p.version.len() + p.location.len()) as u64
+                        })
+                        .sum();
+                    self.budget.charge(
+                        kept,
+                        &format!("{}: {} language package(s)", e.path, found.len()),
+                    )?;
+                    self.languages.extend(found);
+                }
+                Err(err) => self.warnings.push(skipped(
+                    e.layer,
+                    &e.path,
+                    format!("archive not read: {err}"),
+                )),
             }
-            // An executable egg-info file or package.json is not a binary.
+            // An executable egg-info file, package.json or JAR is not a binary.
             return Ok(());
         }
         if is_pkg_db(&e.path) {
@@ -376,8 +395,8 @@ pub fn scan(
     let owned = &c.owned;
     let (mut os_owned, mut languages): (Vec<LangPackage>, Vec<LangPackage>) =
         c.languages.into_iter().partition(|p| {
-            owned.contains(&p.location)
-                || p.location
+            owned.contains(p.file())
+                || p.file()
                     .rsplit_once('/')
                     .is_some_and(|(dir, _)| owned.contains(dir))
         });
