@@ -2,7 +2,7 @@
 //! `jar` tool, holding Debian's real commons-io JAR and a Spring Boot JAR with the `pom.properties`
 //! Maven writes) and a `node_modules` from `npm install` of an old `formidable`, scanned as a
 //! directory, recorded, matched against real GitHub advisories (OSV, `../shared`), queried by purl
-//! range, on both engines. Also: a corrupt JAR makes the scan incomplete (not recordable).
+//! range, on both engines; Debian's rake gemspec installed as a gem is read. Also: a corrupt JAR makes the scan incomplete (not recordable).
 //!
 //! Needs `jar` (default-jdk-headless), `npm` with network access to the registry, Debian's
 //! `libcommons-io-java`-style JARs in /usr/share/java, and `../shared`; skips locally without them,
@@ -97,8 +97,26 @@ fn rootfs() -> &'static Path {
             .args(["install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefix"])
             .arg(&srv)
             .arg("formidable@3.2.0"));
+        // a gem's specification, as RubyGems installs it (Debian's real one for rake)
+        let specs = root.join("usr/local/bundle/specifications");
+        std::fs::create_dir_all(&specs).unwrap();
+        if let Some(rake) = rake_gemspec() {
+            std::fs::copy(&rake, specs.join(rake.file_name().unwrap())).unwrap();
+        }
         root
     })
+}
+
+/// Debian's `rake-VERSION.gemspec` (ruby's rubygems-integration), if installed.
+fn rake_gemspec() -> Option<PathBuf> {
+    std::fs::read_dir("/usr/share/rubygems-integration/all/specifications")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("rake-") && n.ends_with(".gemspec"))
+        })
 }
 
 fn digest(c: char) -> String {
@@ -163,6 +181,21 @@ fn fat_jar_and_node_modules_are_matched_and_queried() {
             ),
             "{comps:?}"
         );
+        if let Some(rake) = rake_gemspec() {
+            let file = rake.file_name().unwrap().to_str().unwrap();
+            let version = file
+                .trim_start_matches("rake-")
+                .trim_end_matches(".gemspec");
+            assert!(
+                has(
+                    &format!("pkg:gem/rake@{version}"),
+                    &format!("usr/local/bundle/specifications/{file}")
+                ),
+                "{comps:?}"
+            );
+        } else {
+            let _ = missing("Debian's rake gemspec (apt-get install ruby)");
+        }
         // formidable's own dependencies are there too, each from its package.json
         let npm = comps
             .iter()

@@ -14,6 +14,8 @@
 //!   `pom.properties` Maven writes into each (see [`java_artifacts`] for the
 //!   bounds); the location is the archive chain
 //!   (`app.war!/WEB-INF/lib/log4j-1.2.17.jar`).
+//! * **Ruby**: the `specifications/NAME-VERSION.gemspec` RubyGems writes for
+//!   every installed gem (read as text, never evaluated).
 //! * **Ownership**: dpkg's file lists (`var/lib/dpkg/info/*.list`, and the
 //!   `*.md5sums` files that distroless images keep in `status.d/`) say which
 //!   files a Debian package installed. A language package whose metadata an OS
@@ -31,6 +33,7 @@ mod java;
 mod node;
 mod owned;
 mod python;
+mod ruby;
 
 pub use java::{
     JavaArtifact, JavaError, MAX_DEPTH, MAX_ENTRIES, MAX_INFLATED_BYTES, MAX_NESTED_BYTES,
@@ -40,6 +43,7 @@ pub use java::{
 pub use node::{is_node_manifest, parse_package_json};
 pub use owned::{is_dpkg_file_list, owned_paths};
 pub use python::{is_python_metadata, normalize_pypi_name, parse_python_metadata};
+pub use ruby::{is_gemspec, parse_gemspec};
 
 /// The ecosystem a language package belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -50,6 +54,8 @@ pub enum Ecosystem {
     Node,
     /// Maven (`pkg:maven`), from Java archives.
     Java,
+    /// RubyGems (`pkg:gem`).
+    Ruby,
 }
 
 /// One language package found in an image.
@@ -73,6 +79,7 @@ impl LangPackage {
         match self.ecosystem {
             Ecosystem::Python => format!("pkg:pypi/{}@{}", self.name, self.version),
             Ecosystem::Java => format!("pkg:maven/{}@{}", self.name, self.version),
+            Ecosystem::Ruby => format!("pkg:gem/{}@{}", self.name, self.version),
             Ecosystem::Node => match self.name.strip_prefix('@') {
                 Some(scoped) => format!("pkg:npm/%40{scoped}@{}", self.version),
                 None => format!("pkg:npm/{}@{}", self.name, self.version),
@@ -88,6 +95,8 @@ impl LangPackage {
             Some(Ecosystem::Node)
         } else if is_java_archive(path) {
             Some(Ecosystem::Java)
+        } else if is_gemspec(path) {
+            Some(Ecosystem::Ruby)
         } else {
             None
         }
@@ -115,6 +124,7 @@ impl LangPackage {
         Ok(match ecosystem {
             Ecosystem::Python => one(parse_python_metadata(bytes)),
             Ecosystem::Node => one(parse_package_json(bytes)),
+            Ecosystem::Ruby => one(parse_gemspec(bytes)),
             Ecosystem::Java => java_artifacts(path, bytes)?
                 .into_iter()
                 .map(|a| LangPackage {

@@ -148,6 +148,7 @@ fn may_hold_language_metadata(path: &str) -> bool {
         || path.contains(".egg-info")
         || path.contains("node_modules/")
         || buildledger_langpkg::is_java_archive(path)
+        || path.contains("/specifications/")
 }
 
 fn is_pkg_db(path: &str) -> bool {
