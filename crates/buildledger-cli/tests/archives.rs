@@ -2,7 +2,7 @@
 //! `jar` tool, holding Debian's real commons-io JAR and a Spring Boot JAR with the `pom.properties`
 //! Maven writes) and a `node_modules` from `npm install` of an old `formidable`, scanned as a
 //! directory, recorded, matched against real GitHub advisories (OSV, `../shared`), queried by purl
-//! range, on both engines; Debian's rake gemspec installed as a gem is read. Also: a corrupt JAR makes the scan incomplete (not recordable).
+//! range, on both engines; Debian's rake gemspec installed as a gem and a JDK's release file are read. Also: a corrupt JAR makes the scan incomplete (not recordable).
 //!
 //! Needs `jar` (default-jdk-headless), `npm` with network access to the registry, Debian's
 //! `libcommons-io-java`-style JARs in /usr/share/java, and `../shared`; skips locally without them,
@@ -103,8 +103,25 @@ fn rootfs() -> &'static Path {
         if let Some(rake) = rake_gemspec() {
             std::fs::copy(&rake, specs.join(rake.file_name().unwrap())).unwrap();
         }
+        // a JDK's release file where Eclipse Temurin's images keep it
+        if let Some(rel) = jdk_release() {
+            let dst = root.join("opt/java/openjdk");
+            std::fs::create_dir_all(&dst).unwrap();
+            std::fs::copy(rel, dst.join("release")).unwrap();
+        }
         root
     })
+}
+
+/// The `release` file of an installed JDK (default-jdk-headless), if any.
+fn jdk_release() -> Option<PathBuf> {
+    let mut all: Vec<PathBuf> = std::fs::read_dir("/usr/lib/jvm")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("release")))
+        .filter(|p| p.is_file())
+        .collect();
+    all.sort();
+    all.into_iter().next()
 }
 
 /// Debian's `rake-VERSION.gemspec` (ruby's rubygems-integration), if installed.
@@ -195,6 +212,21 @@ fn fat_jar_and_node_modules_are_matched_and_queried() {
             );
         } else {
             let _ = missing("Debian's rake gemspec (apt-get install ruby)");
+        }
+        if let Some(rel) = jdk_release() {
+            let text = std::fs::read_to_string(rel).unwrap();
+            let v = text
+                .lines()
+                .find_map(|l| l.strip_prefix("JAVA_VERSION="))
+                .unwrap()
+                .trim_matches('"');
+            assert!(
+                has(
+                    &format!("pkg:generic/openjdk@{v}"),
+                    "opt/java/openjdk/release"
+                ),
+                "{comps:?}"
+            );
         }
         // formidable's own dependencies are there too, each from its package.json
         let npm = comps

@@ -16,6 +16,9 @@
 //!   (`app.war!/WEB-INF/lib/log4j-1.2.17.jar`).
 //! * **Ruby**: the `specifications/NAME-VERSION.gemspec` RubyGems writes for
 //!   every installed gem (read as text, never evaluated).
+//! * **Runtimes**: a JDK/JRE's `release` file (`JAVA_VERSION`), CPython's
+//!   `include/python3.X/patchlevel.h` (`PY_VERSION`) and Node.js's
+//!   `include/node/node_version.h`, as `pkg:generic/openjdk`, `python`, `node`.
 //! * **Ownership**: dpkg's file lists (`var/lib/dpkg/info/*.list`, and the
 //!   `*.md5sums` files that distroless images keep in `status.d/`) say which
 //!   files a Debian package installed. A language package whose metadata an OS
@@ -34,6 +37,7 @@ mod node;
 mod owned;
 mod python;
 mod ruby;
+mod runtime;
 
 pub use java::{
     JavaArtifact, JavaError, MAX_DEPTH, MAX_ENTRIES, MAX_INFLATED_BYTES, MAX_NESTED_BYTES,
@@ -44,6 +48,7 @@ pub use node::{is_node_manifest, parse_package_json};
 pub use owned::{is_dpkg_file_list, owned_paths};
 pub use python::{is_python_metadata, normalize_pypi_name, parse_python_metadata};
 pub use ruby::{is_gemspec, parse_gemspec};
+pub use runtime::{parse_runtime_version, runtime_for};
 
 /// The ecosystem a language package belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -56,6 +61,8 @@ pub enum Ecosystem {
     Java,
     /// RubyGems (`pkg:gem`).
     Ruby,
+    /// A language runtime (`pkg:generic/openjdk`, `python`, `node`).
+    Runtime,
 }
 
 /// One language package found in an image.
@@ -80,6 +87,7 @@ impl LangPackage {
             Ecosystem::Python => format!("pkg:pypi/{}@{}", self.name, self.version),
             Ecosystem::Java => format!("pkg:maven/{}@{}", self.name, self.version),
             Ecosystem::Ruby => format!("pkg:gem/{}@{}", self.name, self.version),
+            Ecosystem::Runtime => format!("pkg:generic/{}@{}", self.name, self.version),
             Ecosystem::Node => match self.name.strip_prefix('@') {
                 Some(scoped) => format!("pkg:npm/%40{scoped}@{}", self.version),
                 None => format!("pkg:npm/{}@{}", self.name, self.version),
@@ -97,6 +105,8 @@ impl LangPackage {
             Some(Ecosystem::Java)
         } else if is_gemspec(path) {
             Some(Ecosystem::Ruby)
+        } else if runtime_for(path).is_some() {
+            Some(Ecosystem::Runtime)
         } else {
             None
         }
@@ -125,6 +135,8 @@ impl LangPackage {
             Ecosystem::Python => one(parse_python_metadata(bytes)),
             Ecosystem::Node => one(parse_package_json(bytes)),
             Ecosystem::Ruby => one(parse_gemspec(bytes)),
+            Ecosystem::Runtime => one(runtime_for(path)
+                .and_then(|r| parse_runtime_version(r, bytes).map(|v| (r.to_string(), v)))),
             Ecosystem::Java => java_artifacts(path, bytes)?
                 .into_iter()
                 .map(|a| LangPackage {

@@ -149,6 +149,7 @@ fn may_hold_language_metadata(path: &str) -> bool {
         || path.contains("node_modules/")
         || buildledger_langpkg::is_java_archive(path)
         || path.contains("/specifications/")
+        || buildledger_langpkg::runtime_for(path).is_some()
 }
 
 fn is_pkg_db(path: &str) -> bool {
