@@ -139,7 +139,7 @@ enum Command {
     },
     /// Re-evaluate every stored advisory against every component.
     Rematch,
-    /// Index an image: OS packages, Go build info, cargo-auditable data.
+    /// Index an image: OS packages, Go build info and symbols, cargo-auditable data, language packages.
     Scan(scan::ScanArgs),
     /// Indexed images whose layers this image was built on (its base images).
     Lineage {
