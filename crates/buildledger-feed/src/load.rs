@@ -228,12 +228,6 @@ impl Loader<'_> {
             return self.load_zip(file, path);
         }
         let kind = match (ext_of(path).as_deref(), self.format) {
-            (Some("yaml" | "yml"), Format::Osv) => {
-                return Err(whole(
-                    path,
-                    "a YAML file is not OSV; use --format alpine-secdb (or auto)",
-                ));
-            }
             (Some("yaml" | "yml"), _) => Kind::Yaml,
             _ => Kind::Json,
         };
@@ -255,10 +249,7 @@ impl Loader<'_> {
     fn kind_for(&self, path: &Path) -> Result<Kind, String> {
         match (ext_of(path).as_deref(), self.format) {
             (Some("json"), _) => Ok(Kind::Json),
-            (Some("yaml" | "yml"), Format::Auto | Format::AlpineSecdb) => Ok(Kind::Yaml),
-            (Some("yaml" | "yml"), Format::Osv) => {
-                Err("YAML is not OSV; not read (use --format alpine-secdb or auto)".to_string())
-            }
+            (Some("yaml" | "yml"), _) => Ok(Kind::Yaml),
             (Some("zip"), _) => {
                 Err("zip archives are read only when named on the command line".to_string())
             }
@@ -352,6 +343,24 @@ impl Loader<'_> {
 
     fn parse(&mut self, bytes: &[u8], kind: Kind, location: &str) {
         match (kind, self.format) {
+            // OSV records may be YAML too (the PyPI advisory database keeps them so): a YAML
+            // document with an `id` and `affected` or `modified` is one; other YAML is secdb.
+            (Kind::Yaml, Format::Osv) if !crate::osv::looks_like_osv_yaml(bytes) => {
+                self.report.skipped.push(note(
+                    location.to_string(),
+                    "YAML that is not OSV (no top-level id with affected or modified); not read (use --format alpine-secdb or auto)",
+                ));
+            }
+            (Kind::Yaml, Format::Auto | Format::Osv) if crate::osv::looks_like_osv_yaml(bytes) => {
+                match crate::osv::osv_yaml_to_json(bytes) {
+                    Ok(json) => self.parse(&json, Kind::Json, location),
+                    Err(message) => self.report.errors.push(FeedError {
+                        location: location.to_string(),
+                        id: None,
+                        message,
+                    }),
+                }
+            }
             (Kind::Yaml, _) | (Kind::Json, Format::AlpineSecdb) => {
                 self.parse_secdb(bytes, kind, location)
             }

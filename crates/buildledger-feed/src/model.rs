@@ -210,7 +210,7 @@ pub struct LoadReport {
     #[serde(default)]
     pub warnings: Vec<FeedError>,
     /// Files not read because they are not feed files for the chosen format (a `README.md`, a
-    /// `.yaml` file under `--format osv`, a symbolic link to a directory), each with the reason.
+    /// zip found in a directory, a symbolic link to a directory), each with the reason.
     #[serde(default)]
     pub skipped: Vec<FeedError>,
     /// The parts of a feed this load covers completely, for feeds that arrive in parts: one

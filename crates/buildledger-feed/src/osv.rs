@@ -518,3 +518,27 @@ fn parse_time(field: &str, s: Option<&str>) -> Result<Option<DateTime<Utc>>, Str
     };
     Ok(if t.year() <= 1 { None } else { Some(t) })
 }
+
+/// Deepest `[`/`{` nesting accepted in an OSV YAML document.
+const MAX_OSV_YAML_DEPTH: usize = 64;
+
+/// Does a YAML document look like an OSV record (top-level `id:` plus
+/// `affected:` or `modified:` keys)? A cheap look at unindented keys only.
+pub(crate) fn looks_like_osv_yaml(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(bytes);
+    let top = |k: &str| text.lines().any(|l| l.starts_with(k));
+    top("id:") && (top("affected:") || top("modified:"))
+}
+
+/// An OSV record in YAML, as the JSON the OSV reader takes (YAML is read
+/// with its flow nesting bounded first: the parser is quadratic in it).
+pub(crate) fn osv_yaml_to_json(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    if buildledger_input::flow_depth_exceeds(bytes, MAX_OSV_YAML_DEPTH) {
+        return Err(format!(
+            "invalid OSV YAML: nested deeper than {MAX_OSV_YAML_DEPTH} levels"
+        ));
+    }
+    let v: Value =
+        serde_yaml_ng::from_slice(bytes).map_err(|e| format!("invalid OSV YAML: {e}"))?;
+    serde_json::to_vec(&v).map_err(|e| format!("invalid OSV YAML: {e}"))
+}
