@@ -64,3 +64,52 @@ pub fn debootstrap_minbase(base: &Path, fresh_env: &str) -> Option<PathBuf> {
     }
     Some(rootfs)
 }
+
+/// `<base>/rootfs-with`: a `debootstrap --variant=minbase --include=<include> bookworm` root file
+/// system (the named packages and their dependencies on top of minbase), built once and kept
+/// (marker `<base>/rootfs-with.done`, which holds the include list: a different list rebuilds
+/// it); setting the environment variable `fresh_env` rebuilds it too. As for
+/// [`debootstrap_minbase`], the caller checks that `debootstrap` is installed, and a failed
+/// debootstrap is a skip (`None`) locally and a panic under `CI=true`.
+pub fn debootstrap_with(base: &Path, fresh_env: &str, include: &[&str]) -> Option<PathBuf> {
+    std::fs::create_dir_all(base).unwrap();
+    let rootfs = base.join("rootfs-with");
+    let marker = base.join("rootfs-with.done");
+    let list = include.join(",");
+    let cached = std::fs::read_to_string(&marker).is_ok_and(|m| m == list);
+    if std::env::var(fresh_env).is_ok() || !cached {
+        let tmp = base.join("rootfs-with.tmp");
+        let _ = std::fs::remove_file(&marker);
+        let _ = std::fs::remove_dir_all(&tmp);
+        let _ = std::fs::remove_dir_all(&rootfs);
+        let mirror = debian_mirror();
+        eprintln!(
+            "building Debian rootfs with debootstrap from {mirror}, including {list} (takes a few min)"
+        );
+        let mut cmd = Command::new("debootstrap");
+        cmd.arg("--variant=minbase");
+        if !list.is_empty() {
+            cmd.arg(format!("--include={list}"));
+        }
+        let out = cmd
+            .arg("bookworm")
+            .arg(&tmp)
+            .arg(&mirror)
+            .output()
+            .expect("run debootstrap");
+        if !out.status.success() {
+            let msg = format!(
+                "debootstrap --include={list} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            if in_ci() {
+                panic!("{msg}");
+            }
+            eprintln!("SKIP: {msg}");
+            return None;
+        }
+        std::fs::rename(&tmp, &rootfs).unwrap();
+        std::fs::write(&marker, list.as_bytes()).unwrap();
+    }
+    Some(rootfs)
+}
