@@ -21,7 +21,9 @@
 //!   `include/node/node_version.h`, as `pkg:generic/openjdk`, `python`, `node`.
 //! * **Ownership**: dpkg's file lists (`var/lib/dpkg/info/*.list`, and the
 //!   `*.md5sums` files that distroless images keep in `status.d/`) say which
-//!   files a Debian package installed. A language package whose metadata an OS
+//!   files a Debian package installed (apk and rpm databases list their
+//!   packages' files themselves; the scanner reads those through
+//!   `buildledger-ospkg`). A language package whose metadata an OS
 //!   package owns is that OS package's (Debian's `python3-requests` is patched
 //!   by Debian and matched against Debian's advisories), so the scanner reports
 //!   it once, as the OS package.

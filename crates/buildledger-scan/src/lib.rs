@@ -310,6 +310,14 @@ impl Visitor for Collector {
             self.budget.release(e.size);
             match parsed {
                 Ok(p) => {
+                    // apk and rpm databases list each package's files: the ones
+                    // where language metadata can live say who installed it.
+                    for f in p.iter().flat_map(|x| &x.files) {
+                        let f = f.trim_start_matches('/');
+                        if may_hold_language_metadata(f) {
+                            self.owned.insert(f.to_string());
+                        }
+                    }
                     let kept: u64 = p.iter().map(package_bytes).sum();
                     self.budget
                         .charge(kept, &format!("{}: {} packages", e.path, p.len()))?;
