@@ -681,7 +681,11 @@ mod tests {
             .unwrap();
         let doc: serde_json::Value = serde_json::from_str(text).unwrap();
         let d = p.evaluate_json(&doc["input"]).unwrap();
-        assert!(!d.reasons[0].message.contains("in the binary"), "{:?}", d.reasons);
+        assert!(
+            !d.reasons[0].message.contains("in the binary"),
+            "{:?}",
+            d.reasons
+        );
     }
 
     #[test]

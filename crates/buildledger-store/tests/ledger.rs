@@ -659,7 +659,10 @@ fn go_symbol_sets_are_shared_and_replaced_by_a_new_scan() {
         assert_eq!(ra[0].set_id, rb[0].set_id, "one stored set for one binary");
         assert!(ra[0].inline_trees);
         assert_eq!(ra[0].trust, "observed");
-        assert_eq!(ra[0].modules, vec![net.clone(), "pkg:golang/stdlib@1.19.8".to_string()]);
+        assert_eq!(
+            ra[0].modules,
+            vec![net.clone(), "pkg:golang/stdlib@1.19.8".to_string()]
+        );
         assert_eq!(rb[1].set_id, None);
         assert_eq!(rb[1].error.as_deref(), Some("no Go function table found"));
         let set = ra[0].set_id.unwrap();

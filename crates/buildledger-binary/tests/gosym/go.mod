@@ -1,0 +1,3 @@
+module example.com/gosymtest
+
+go 1.19
