@@ -254,6 +254,16 @@ pub fn decide(
     })
 }
 
+/// The verdict of a finding no indexed binary of its image carries (the
+/// same as [`decide`] gives, without reading the advisory).
+fn findings_unknown_without_binary(f: &mut ImageFinding) {
+    f.reachability = Some(unknown(
+        "no Go binary indexed by buildledger in this image carries this module",
+        Vec::new(),
+        None,
+    ));
+}
+
 /// Sets `reachability` on every Go finding of `findings` (all of one or
 /// several images), reading what it needs from the store once per image,
 /// advisory and symbol set.
@@ -263,6 +273,33 @@ pub fn annotate(store: &mut Store, findings: &mut [ImageFinding]) -> Result<()> 
         .enumerate()
         .filter(|(_, f)| f.kind == "vuln" && f.purl.starts_with("pkg:golang/"))
         .map(|(i, _)| i)
+        .collect();
+    if go.is_empty() {
+        return Ok(());
+    }
+    // The image's binaries first: an image known from CI claims alone (no
+    // binary indexed) needs no advisory read at all.
+    let mut binaries: HashMap<String, Vec<GoBinaryRow>> = HashMap::new();
+    for &i in &go {
+        let d = &findings[i].digest;
+        if !binaries.contains_key(d) {
+            let rows = store.go_binaries(d)?;
+            binaries.insert(d.clone(), rows);
+        }
+    }
+    let go: Vec<usize> = go
+        .into_iter()
+        .filter(|&i| {
+            let f = &findings[i];
+            if binaries[&f.digest]
+                .iter()
+                .any(|b| b.modules.contains(&f.purl))
+            {
+                return true;
+            }
+            findings_unknown_without_binary(&mut findings[i]);
+            false
+        })
         .collect();
     if go.is_empty() {
         return Ok(());
@@ -293,14 +330,9 @@ pub fn annotate(store: &mut Store, findings: &mut [ImageFinding]) -> Result<()> 
         };
         imports.insert(aid, list);
     }
-    let mut binaries: HashMap<String, Vec<GoBinaryRow>> = HashMap::new();
     let mut cache: HashMap<(i64, String), Option<BTreeSet<String>>> = HashMap::new();
     for i in go {
         let f = &findings[i];
-        if !binaries.contains_key(&f.digest) {
-            let rows = store.go_binaries(&f.digest)?;
-            binaries.insert(f.digest.clone(), rows);
-        }
         let Some(module) = go_module(&f.purl) else {
             continue;
         };
