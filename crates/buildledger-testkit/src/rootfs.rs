@@ -33,36 +33,7 @@ pub fn debian_mirror() -> String {
 /// The caller checks that `debootstrap` is installed. A failed debootstrap is a skip (`None`)
 /// locally and a panic under `CI=true`.
 pub fn debootstrap_minbase(base: &Path, fresh_env: &str) -> Option<PathBuf> {
-    std::fs::create_dir_all(base).unwrap();
-    let rootfs = base.join("rootfs");
-    let marker = base.join("rootfs.done");
-    if std::env::var(fresh_env).is_ok() || !marker.exists() {
-        let tmp = base.join("rootfs.tmp");
-        let _ = std::fs::remove_dir_all(&tmp);
-        let _ = std::fs::remove_dir_all(&rootfs);
-        let mirror = debian_mirror();
-        eprintln!("building Debian rootfs with debootstrap from {mirror} (takes ~1-2 min)");
-        let out = Command::new("debootstrap")
-            .args(["--variant=minbase", "bookworm"])
-            .arg(&tmp)
-            .arg(&mirror)
-            .output()
-            .expect("run debootstrap");
-        if !out.status.success() {
-            let msg = format!(
-                "debootstrap failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            if in_ci() {
-                panic!("{msg}");
-            }
-            eprintln!("SKIP: {msg}");
-            return None;
-        }
-        std::fs::rename(&tmp, &rootfs).unwrap();
-        std::fs::write(&marker, b"ok").unwrap();
-    }
-    Some(rootfs)
+    debootstrap(base, "rootfs", fresh_env, &[], "ok")
 }
 
 /// `<base>/rootfs-with`: a `debootstrap --variant=minbase --include=<include> bookworm` root file
@@ -72,19 +43,36 @@ pub fn debootstrap_minbase(base: &Path, fresh_env: &str) -> Option<PathBuf> {
 /// [`debootstrap_minbase`], the caller checks that `debootstrap` is installed, and a failed
 /// debootstrap is a skip (`None`) locally and a panic under `CI=true`.
 pub fn debootstrap_with(base: &Path, fresh_env: &str, include: &[&str]) -> Option<PathBuf> {
-    std::fs::create_dir_all(base).unwrap();
-    let rootfs = base.join("rootfs-with");
-    let marker = base.join("rootfs-with.done");
     let list = include.join(",");
-    let cached = std::fs::read_to_string(&marker).is_ok_and(|m| m == list);
+    debootstrap(base, "rootfs-with", fresh_env, include, &list)
+}
+
+/// `<base>/<name>`, built by debootstrap unless `<base>/<name>.done` holds `stamp`.
+fn debootstrap(
+    base: &Path,
+    name: &str,
+    fresh_env: &str,
+    include: &[&str],
+    stamp: &str,
+) -> Option<PathBuf> {
+    std::fs::create_dir_all(base).unwrap();
+    let rootfs = base.join(name);
+    let marker = base.join(format!("{name}.done"));
+    let cached = std::fs::read_to_string(&marker).is_ok_and(|m| m == stamp);
     if std::env::var(fresh_env).is_ok() || !cached {
-        let tmp = base.join("rootfs-with.tmp");
+        let tmp = base.join(format!("{name}.tmp"));
         let _ = std::fs::remove_file(&marker);
         let _ = std::fs::remove_dir_all(&tmp);
         let _ = std::fs::remove_dir_all(&rootfs);
         let mirror = debian_mirror();
+        let list = include.join(",");
         eprintln!(
-            "building Debian rootfs with debootstrap from {mirror}, including {list} (takes a few min)"
+            "building Debian rootfs with debootstrap from {mirror}{} (takes a few min)",
+            if list.is_empty() {
+                String::new()
+            } else {
+                format!(", including {list}")
+            }
         );
         let mut cmd = Command::new("debootstrap");
         cmd.arg("--variant=minbase");
@@ -99,7 +87,12 @@ pub fn debootstrap_with(base: &Path, fresh_env: &str, include: &[&str]) -> Optio
             .expect("run debootstrap");
         if !out.status.success() {
             let msg = format!(
-                "debootstrap --include={list} failed: {}",
+                "debootstrap{} failed: {}",
+                if list.is_empty() {
+                    String::new()
+                } else {
+                    format!(" --include={list}")
+                },
                 String::from_utf8_lossy(&out.stderr)
             );
             if in_ci() {
@@ -109,7 +102,7 @@ pub fn debootstrap_with(base: &Path, fresh_env: &str, include: &[&str]) -> Optio
             return None;
         }
         std::fs::rename(&tmp, &rootfs).unwrap();
-        std::fs::write(&marker, list.as_bytes()).unwrap();
+        std::fs::write(&marker, stamp.as_bytes()).unwrap();
     }
     Some(rootfs)
 }
