@@ -817,19 +817,9 @@ fn differential(l: &Ledger) {
             // and the same reachability: the stripped binary's table (inline trees found through
             // the runtime's module data, not a symbol) says what the unstripped one says
             let states = |d: &str| -> BTreeMap<String, String> {
-                l.json(&["vulns", d])
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|r| {
-                        (
-                            r["advisory"].as_str().unwrap().to_string(),
-                            r["reachability"]["state"]
-                                .as_str()
-                                .unwrap_or("-")
-                                .to_string(),
-                        )
-                    })
+                reachability_rows(l, d)
+                    .into_iter()
+                    .map(|(advisory, _, state, _)| (advisory, state))
                     .collect()
             };
             assert_eq!(
@@ -913,6 +903,25 @@ fn govulncheck_findings_are_among_ours_postgres() {
     }
 }
 
+/// (advisory, kind, reachability state, reachability trust) of every finding `vulns` lists for
+/// `digest`, "-" where a field is absent.
+fn reachability_rows(l: &Ledger, digest: &str) -> Vec<(String, String, String, String)> {
+    let field = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_string();
+    l.json(&["vulns", digest])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["advisory"].as_str().unwrap().to_string(),
+                field(&r["kind"]),
+                field(&r["reachability"]["state"]),
+                field(&r["reachability"]["trust"]),
+            )
+        })
+        .collect()
+}
+
 fn require_umoci() -> bool {
     buildledger_testkit::tools::on_path("umoci")
         || missing("umoci is not installed (apt-get install -y umoci)")
@@ -950,26 +959,10 @@ fn observed_image(l: &Ledger) {
         .unwrap_or_else(|| panic!("scan --json has no manifest digest: {scanned}"))
         .to_string();
     let states = |d: &str| -> BTreeMap<String, (String, String)> {
-        l.json(&["vulns", d])
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["kind"] == "vuln")
-            .map(|r| {
-                (
-                    r["advisory"].as_str().unwrap().to_string(),
-                    (
-                        r["reachability"]["state"]
-                            .as_str()
-                            .unwrap_or("-")
-                            .to_string(),
-                        r["reachability"]["trust"]
-                            .as_str()
-                            .unwrap_or("-")
-                            .to_string(),
-                    ),
-                )
-            })
+        reachability_rows(l, d)
+            .into_iter()
+            .filter(|(_, kind, _, _)| kind == "vuln")
+            .map(|(advisory, _, state, trust)| (advisory, (state, trust)))
             .collect()
     };
     let image_states = states(&digest);
