@@ -227,6 +227,10 @@ fn fat_jar_and_node_modules_are_matched_and_queried() {
                 ),
                 "{comps:?}"
             );
+        } else {
+            let _ = missing(
+                "no JDK release file under /usr/lib/jvm (apt-get install default-jdk-headless)",
+            );
         }
         // formidable's own dependencies are there too, each from its package.json
         let npm = comps
