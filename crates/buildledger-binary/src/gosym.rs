@@ -80,6 +80,17 @@ impl PclntabFormat {
         }
     }
 
+    /// The layout's stored name, after the release that introduced it
+    /// (`go1.2`, `go1.16`, `go1.18`, `go1.20`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Go12 => "go1.2",
+            Self::Go116 => "go1.16",
+            Self::Go118 => "go1.18",
+            Self::Go120 => "go1.20",
+        }
+    }
+
     /// The releases that write this layout, for messages (`"1.18–1.19"`).
     pub fn releases(self) -> &'static str {
         match self {

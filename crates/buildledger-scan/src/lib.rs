@@ -617,12 +617,7 @@ impl ScanResult {
                         .go_symbols
                         .as_ref()
                         .and_then(|s| s.format)
-                        .map(|f| match f {
-                            PclntabFormat::Go12 => "go1.2",
-                            PclntabFormat::Go116 => "go1.16",
-                            PclntabFormat::Go118 => "go1.18",
-                            PclntabFormat::Go120 => "go1.20",
-                        }),
+                        .map(PclntabFormat::name),
                     error: b.go_symbols_error.as_deref(),
                 })
             })
