@@ -5,7 +5,7 @@
 use buildledger_version::{Constraint, Scheme, compare, go_toolchain_to_semver, validate};
 use libfuzzer_sys::fuzz_target;
 
-const SCHEMES: [Scheme; 11] = [
+const SCHEMES: [Scheme; 13] = [
     Scheme::SemVer,
     Scheme::Go,
     Scheme::GoToolchain,
@@ -16,6 +16,8 @@ const SCHEMES: [Scheme; 11] = [
     Scheme::Npm,
     Scheme::Maven,
     Scheme::RubyGems,
+    Scheme::NuGet,
+    Scheme::Composer,
     Scheme::Generic,
 ];
 

@@ -6,9 +6,11 @@
 //! for Debian and Ubuntu, rpm's `rpmvercmp` for RPM distributions, apk-tools
 //! for Alpine, Python's `packaging` for PyPI, node-semver for npm, Maven's
 //! `ComparableVersion`, `golang.org/x/mod/semver` for Go modules, `go/version`
-//! for Go release tags and `Gem::Version` for RubyGems. Each ecosystem is a
-//! small module here, and the tests check each one against that tool on many
-//! thousands of generated pairs.
+//! for Go release tags, `Gem::Version` for RubyGems, NuGet.Versioning's
+//! `NuGetVersion` for NuGet and `Composer\Semver` (normalize, then PHP's
+//! `version_compare`) for Packagist. Each ecosystem is a small module here,
+//! and the tests check each one against that tool on many thousands of
+//! generated pairs.
 //!
 //! The entry points are [`compare`] and [`validate`], which take a [`Scheme`].
 //! A scheme is found from an OSV ecosystem name with
@@ -28,11 +30,13 @@ use std::cmp::Ordering;
 use std::fmt;
 
 mod alpine;
+mod composer;
 mod constraint;
 mod debian;
 mod generic;
 mod gotoolchain;
 mod maven;
+mod nuget;
 mod pep440;
 mod rpm;
 mod rubygems;
@@ -77,15 +81,25 @@ pub enum Scheme {
     Maven,
     /// RubyGems' `Gem::Version`.
     RubyGems,
+    /// NuGet.Versioning's `NuGetVersion`: one to four numbers (the fourth is
+    /// the legacy revision; missing ones are 0), SemVer 2.0 release labels
+    /// compared ignoring case, build metadata ignored. No `v` prefix, as in
+    /// `NuGetVersion.TryParse`.
+    NuGet,
+    /// Composer's order for Packagist: `VersionParser::normalize`, then PHP's
+    /// `version_compare` (`dev` < `alpha` < `beta` < `RC` < stable <
+    /// `patch`). Branch names (`dev-main`) are rejected, not ordered.
+    Composer,
     /// Dotted numbers with a string fallback, for everything else.
     Generic,
 }
 
 impl Scheme {
     /// Map an OSV `affected[].package.ecosystem` string ("Go", "crates.io",
-    /// "PyPI", "npm", "Maven", "RubyGems", "Alpine:v3.10", "Debian:12",
-    /// "Ubuntu:22.04", "Red Hat", "Rocky Linux:9", "AlmaLinux", "openSUSE",
-    /// "SUSE", "Mageia", "Wolfi", "Chainguard", …) to a scheme.
+    /// "PyPI", "npm", "Maven", "RubyGems", "NuGet", "Packagist",
+    /// "Alpine:v3.10", "Debian:12", "Ubuntu:22.04", "Red Hat", "Rocky
+    /// Linux:9", "AlmaLinux", "openSUSE", "SUSE", "Mageia", "Wolfi",
+    /// "Chainguard", …) to a scheme.
     ///
     /// Anything after the first `:` (a release) is ignored. Unknown
     /// ecosystems give `None`.
@@ -98,6 +112,8 @@ impl Scheme {
             "npm" => Scheme::Npm,
             "Maven" => Scheme::Maven,
             "RubyGems" => Scheme::RubyGems,
+            "NuGet" => Scheme::NuGet,
+            "Packagist" => Scheme::Composer,
             "Alpine" | "Wolfi" | "Chainguard" | "Alpaquita" | "BellSoft Hardened Containers" => {
                 Scheme::Alpine
             }
@@ -111,8 +127,9 @@ impl Scheme {
     }
 
     /// Map a package URL type ("golang", "cargo", "pypi", "npm", "maven",
-    /// "gem", "deb", "rpm", "apk", "generic") to a scheme. Case-insensitive,
-    /// as purl types are. Unknown types give `None`.
+    /// "gem", "nuget", "composer", "deb", "rpm", "apk", "generic") to a
+    /// scheme. Case-insensitive, as purl types are. Unknown types give
+    /// `None`.
     pub fn for_purl_type(ty: &str) -> Option<Scheme> {
         let scheme = match ty.to_ascii_lowercase().as_str() {
             "golang" => Scheme::Go,
@@ -121,6 +138,8 @@ impl Scheme {
             "npm" => Scheme::Npm,
             "maven" => Scheme::Maven,
             "gem" => Scheme::RubyGems,
+            "nuget" => Scheme::NuGet,
+            "composer" => Scheme::Composer,
             "deb" => Scheme::Debian,
             "rpm" => Scheme::Rpm,
             "apk" | "alpine" => Scheme::Alpine,
@@ -143,6 +162,8 @@ impl Scheme {
             Scheme::Npm => "Npm",
             Scheme::Maven => "Maven",
             Scheme::RubyGems => "RubyGems",
+            Scheme::NuGet => "NuGet",
+            Scheme::Composer => "Composer",
             Scheme::Generic => "Generic",
         }
     }
@@ -224,7 +245,8 @@ fn check_len(scheme: Scheme, v: &str) -> Result<(), VersionError> {
 ///
 /// Errors if either string is not a valid version under the scheme (see
 /// [`validate`]). Versions that the ecosystem treats as equal (`1.0` and
-/// `1.0.0` in Maven, `1:1.0` and `1:1.0-0` in Debian) compare `Equal`.
+/// `1.0.0` in Maven, `1:1.0` and `1:1.0-0` in Debian, `1.0` and `1.0.0.0` in
+/// NuGet, `v1.2` and `1.2.0.0` in Composer) compare `Equal`.
 pub fn compare(scheme: Scheme, a: &str, b: &str) -> Result<Ordering, VersionError> {
     check_len(scheme, a)?;
     check_len(scheme, b)?;
@@ -239,6 +261,8 @@ pub fn compare(scheme: Scheme, a: &str, b: &str) -> Result<Ordering, VersionErro
         Scheme::Pep440 => pep440::compare(a, b),
         Scheme::Maven => maven::compare(a, b),
         Scheme::RubyGems => rubygems::compare(a, b),
+        Scheme::NuGet => nuget::compare(a, b),
+        Scheme::Composer => composer::compare(a, b),
         Scheme::Generic => generic::compare(a, b),
     }
 }
@@ -261,6 +285,8 @@ pub fn validate(scheme: Scheme, v: &str) -> Result<(), VersionError> {
         Scheme::Pep440 => pep440::parse(v).map(|_| ()),
         Scheme::Maven => maven::validate(v),
         Scheme::RubyGems => rubygems::parse(v).map(|_| ()),
+        Scheme::NuGet => nuget::validate(v),
+        Scheme::Composer => composer::validate(v),
         Scheme::Generic => generic::validate(v),
     }
 }

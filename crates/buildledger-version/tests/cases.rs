@@ -232,6 +232,159 @@ fn maven_and_rubygems_cases() {
     );
 }
 
+/// NuGet cases from NuGet.Versioning's own tests (NuGetVersionTest.cs) and
+/// its parser and comparer (NuGetVersionFactory.cs, VersionComparer.cs).
+#[test]
+fn nuget_cases() {
+    check_cases(
+        Scheme::NuGet,
+        &[
+            // One to four numbers, missing ones 0, leading zeros allowed.
+            ("1", "1.0.0.0", "0"),
+            ("1.0", "1.0.0", "0"),
+            ("1.0.0", "1.0.0.0", "0"),
+            ("1.23.01", "1.23.1", "0"),
+            ("01.42.0", "1.42", "0"),
+            ("1.01", "1.10", "-1"),
+            ("1.4.5.6", "1.45.6", "-1"),
+            ("1.4.5.6", "1.4.5.60", "-1"),
+            ("2147483647.0", "1", "1"),
+            // The fourth number comes before the release labels.
+            ("1.0.0.1", "1.0.0", "1"),
+            ("1.0.0.1-alpha", "1.0.0", "1"),
+            ("1.0.0.1-alpha", "1.0.0.1", "-1"),
+            // Release labels: case-insensitive, numbers numerically and
+            // before words, more labels win.
+            ("1.6.2-BeTa", "1.6.02-beta", "0"),
+            ("1.01-RC-1", "1.01", "-1"),
+            ("1.01", "1.2-preview", "-1"),
+            ("1.01.0-RC-1", "1.10.0-rc-2", "-1"),
+            ("1.0.0-alpha", "1.0.0-alpha.1", "-1"),
+            ("1.0.0-alpha.2", "1.0.0-alpha.10", "-1"),
+            ("1.0.0-alpha.1", "1.0.0-alpha.beta", "-1"),
+            ("1.0.0-1", "1.0.0-a", "-1"),
+            ("1.0.0-A", "1.0.0-a-", "-1"),
+            ("1.0.0-Z", "1.0.0-a", "1"),
+            // int.TryParse reads "-1" as a number, and "2147483648" as none.
+            ("1.0.0-a.-1", "1.0.0-a.0", "-1"),
+            ("1.0.0-a.-0", "1.0.0-a.0", "0"),
+            ("1.0.0-2147483648", "1.0.0-5", "1"),
+            ("1.0.0-2147483648", "1.0.0-a", "-1"),
+            ("1.0.0--", "1.0.0-0", "1"),
+            // Build metadata is ignored.
+            ("1.0.0+build.1", "1.0.0+build.2", "0"),
+            ("1.0.0-rc.1+x", "1.0.0-RC.1", "0"),
+            ("1.0+A", "1.0.0", "0"),
+            // Surrounding white space, and white space around numbers.
+            ("  1.022-Beta", "1.22-beta", "0"),
+            ("22.3.07     ", "22.3.7", "0"),
+            ("1 .2", "1.2", "0"),
+            ("1\u{a0}", "1", "0"),
+            // Rejected (NuGetVersionTest.ParseThrowsIfStringIsNotAValidSemVer
+            // and the parser): no 'v' prefix, at most four numbers, no empty
+            // or trailing section, numbers within Int32, valid labels.
+            ("v1.0", "1.0", "E"),
+            ("V1.0.0", "1.0.0", "E"),
+            ("1beta", "1", "E"),
+            ("$version$", "1", "E"),
+            ("1.2..", "1", "E"),
+            ("1..2", "1", "E"),
+            ("1.", "1", "E"),
+            (".1", "1", "E"),
+            ("1.2.3.4.5", "1", "E"),
+            ("1.2.3.Beta", "1", "E"),
+            ("So.is.this", "1", "E"),
+            ("1.34.2Release Candidate", "1", "E"),
+            ("1 2", "1", "E"),
+            ("1.4.7-", "1", "E"),
+            ("1.4.7-*", "1", "E"),
+            ("1.4.7+*", "1", "E"),
+            ("1.4.7-AA.01^", "1", "E"),
+            ("1.4.7-A^A", "1", "E"),
+            ("1.4.7+AA.01^", "1", "E"),
+            ("1.0-01", "1", "E"),
+            ("1.0-a..b", "1", "E"),
+            ("1.0-a+", "1", "E"),
+            ("1.0-+a", "1", "E"),
+            ("1.0+a+b", "1", "E"),
+            ("1.0+a..b", "1", "E"),
+            ("1.0-é", "1", "E"),
+            ("\u{661}.0", "1.0", "E"),
+            ("2147483648", "1", "E"),
+            ("1.99999999999999999999", "1", "E"),
+            ("", "1", "E"),
+            ("  ", "1", "E"),
+            ("-1", "1", "E"),
+            ("+1", "1", "E"),
+        ],
+    );
+}
+
+/// Composer cases, each checked with `Composer\Semver` (`VersionParser::normalize`
+/// then Comparator) from Debian's php-composer-semver 3.3.2.
+#[test]
+fn composer_cases() {
+    check_cases(
+        Scheme::Composer,
+        &[
+            ("1.0", "1.0.0.0", "0"),
+            ("v1.2.3", "1.2.3", "0"),
+            ("V1.2", "1.2.0", "0"),
+            ("1.2.3.4", "1.2.3.5", "-1"),
+            // dev < alpha < beta < RC < stable < patch, with short forms.
+            ("1.0.0-dev", "1.0.0-alpha", "-1"),
+            ("1.0.0-alpha", "1.0.0-beta", "-1"),
+            ("1.0.0-beta", "1.0.0-RC", "-1"),
+            ("1.0.0-RC1", "1.0.0", "-1"),
+            ("1.0.0", "1.0.0-patch1", "-1"),
+            ("1.0.0-a1", "1.0.0-alpha1", "0"),
+            ("1.0.0-b2", "1.0.0-beta2", "0"),
+            ("1.0.0-pl1", "1.0.0-p1", "0"),
+            ("1.0.0-rc1", "1.0.0-RC1", "0"),
+            ("1.0RC", "1.0-rc", "0"),
+            ("1.0.0_rc1", "1.0.0-RC1", "0"),
+            ("1.0.0-alpha1-dev", "1.0.0-alpha1", "-1"),
+            ("1.0.0-beta.2", "1.0.0-beta10", "-1"),
+            ("1.0.0-beta.2.1", "1.0.0-beta2", "1"),
+            // "stable" drops the modifier; in upper case it is kept as an
+            // unknown word, which version_compare puts below "dev".
+            ("1.0-stable", "1.0", "0"),
+            ("1.0-STABLE", "1.0", "-1"),
+            ("1.0-STABLE", "1.0-dev", "-1"),
+            // Build metadata, stability flags and aliases are stripped.
+            ("1.0.0+build", "1.0.0", "0"),
+            ("1.0@dev", "1.0", "0"),
+            ("1.0 as 2.0", "1.0", "0"),
+            // A trailing separator is an empty modifier.
+            ("1.0-", "1.0", "0"),
+            ("1.0.", "1", "0"),
+            // Date versions.
+            ("2023.01.31", "2023.1.31", "0"),
+            ("20230131", "2023.01.31", "1"),
+            ("2023-01-31-15:30", "2023.01.31.15.30", "0"),
+            ("123456", "99999", "1"),
+            // Numeric branches.
+            ("1.x-dev", "1.99", "1"),
+            ("2.0.x-dev", "2.0.5", "1"),
+            ("2.0.*-dev", "2.0.9999999", "1"),
+            // Rejected: branch names (not ordered), and what normalize
+            // rejects.
+            ("dev-main", "1", "E"),
+            ("dev-1.x", "1", "E"),
+            ("master", "1", "E"),
+            ("1.0.0.0.0", "1", "E"),
+            ("1.0-foo", "1", "E"),
+            ("1.0-dev1", "1", "E"),
+            ("99999999999999999999", "1", "E"),
+            ("x", "1", "E"),
+            ("", "1", "E"),
+            // Deliberately rejected (Composer accepts it as 1.0.0.0): a line
+            // feed inside after trimming.
+            ("1.0\n@dev", "1", "E"),
+        ],
+    );
+}
+
 #[test]
 fn generic_cases() {
     check_cases(
@@ -256,6 +409,8 @@ fn scheme_lookup() {
         ("npm", Scheme::Npm),
         ("Maven", Scheme::Maven),
         ("RubyGems", Scheme::RubyGems),
+        ("NuGet", Scheme::NuGet),
+        ("Packagist", Scheme::Composer),
         ("Alpine:v3.10", Scheme::Alpine),
         ("Debian:12", Scheme::Debian),
         ("Ubuntu:22.04", Scheme::Debian),
@@ -279,6 +434,9 @@ fn scheme_lookup() {
         ("npm", Scheme::Npm),
         ("maven", Scheme::Maven),
         ("gem", Scheme::RubyGems),
+        ("nuget", Scheme::NuGet),
+        ("NuGet", Scheme::NuGet),
+        ("composer", Scheme::Composer),
         ("deb", Scheme::Debian),
         ("rpm", Scheme::Rpm),
         ("apk", Scheme::Alpine),
@@ -359,11 +517,22 @@ fn errors_name_scheme_and_string() {
     );
     let e = validate(Scheme::SemVer, "1.2").unwrap_err().to_string();
     assert!(e.contains("SemVer") && e.contains("\"1.2\""), "{e}");
+    let e = validate(Scheme::NuGet, "v1.0").unwrap_err().to_string();
+    assert!(e.contains("NuGet") && e.contains("\"v1.0\""), "{e}");
+    let e = compare(Scheme::Composer, "1.0", "dev-main")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("Composer") && e.contains("\"dev-main\"") && e.contains("branch"),
+        "{e}"
+    );
     let long = "1".repeat(MAX_VERSION_LEN + 1);
-    assert!(matches!(
-        validate(Scheme::Rpm, &long),
-        Err(VersionError::TooLong { .. })
-    ));
+    for s in [Scheme::Rpm, Scheme::NuGet, Scheme::Composer] {
+        assert!(matches!(
+            validate(s, &long),
+            Err(VersionError::TooLong { .. })
+        ));
+    }
 }
 
 /// Hand-made hostile inputs through every scheme: errors or answers, never
@@ -415,6 +584,33 @@ fn hostile_inputs_do_not_panic() {
         "1.2.3\u{85}",
         "0:0-0",
         "a".repeat(512).leak(),
+        // NuGet and Composer edges.
+        "1.0-",
+        "1.0+",
+        "1.0-+",
+        "1 .",
+        " . ",
+        "\u{a0}1\u{a0}.\u{a0}2",
+        "2147483648.1",
+        "1.0-a.-",
+        "dev-",
+        "dev",
+        "-dev",
+        "1.x-dev",
+        "v.x-dev",
+        "1.0 as ",
+        " as 1.0",
+        "1.0@",
+        "@dev",
+        "1.0\n@dev",
+        "1+",
+        "+",
+        "2023-",
+        "2023.01.31.12.30.45.123-beta.1-dev",
+        "9999999999999999999999.0-p9999999999999999999999",
+        "1.0-RC.".repeat(60).leak(),
+        "1.x.x.x.x-dev",
+        "\u{c}1.0",
     ];
     let schemes = [
         Scheme::SemVer,
@@ -427,6 +623,8 @@ fn hostile_inputs_do_not_panic() {
         Scheme::Npm,
         Scheme::Maven,
         Scheme::RubyGems,
+        Scheme::NuGet,
+        Scheme::Composer,
         Scheme::Generic,
     ];
     for s in schemes {
