@@ -169,12 +169,22 @@ pub fn read_limited(mut r: impl Read, limit: u64, name: &str) -> Result<Vec<u8>,
     Ok(buf)
 }
 
-/// The deepest nesting of `[`/`{` in a YAML or JSON text, outside quoted
-/// strings and comments, or `None` once it passes `max` (the scan stops
-/// there). YAML parsers take time quadratic in flow nesting, so callers check
+/// Most `[`/`{` bytes a YAML text may hold at all, whatever the quoting (see
+/// [`flow_depth_exceeds`]).
+pub const MAX_FLOW_OPENERS: usize = 100_000;
+
+/// Does a YAML or JSON text nest `[`/`{` deeper than `max` outside quoted
+/// strings and comments, or hold more than [`MAX_FLOW_OPENERS`] of them at
+/// all? YAML parsers take time quadratic in flow nesting, so callers check
 /// this before parsing: 100,000 levels cost a parser tens of seconds, this
-/// scan microseconds.
+/// scan microseconds. The depth is read with a simplified view of quoting
+/// (an apostrophe inside a plain scalar, `it's`, looks like a quote to it), so
+/// the count of all openers is the bound that holds whatever the quoting: no
+/// parser can nest deeper than that.
 pub fn flow_depth_exceeds(text: &[u8], max: usize) -> bool {
+    if text.iter().filter(|&&b| b == b'[' || b == b'{').count() > MAX_FLOW_OPENERS {
+        return true;
+    }
     let (mut depth, mut quote, mut escaped, mut comment) = (0usize, 0u8, false, false);
     let mut prev = b'\n';
     for &b in text {
@@ -428,6 +438,12 @@ mod tests {
         // A JSON document of 100 levels is fine.
         let ok = format!("{}{}", "[".repeat(100), "]".repeat(100));
         assert!(!flow_depth_exceeds(ok.as_bytes(), 128));
+        // An apostrophe in a plain scalar hides the brackets after it from the
+        // depth reading; the opener count still bounds them.
+        let hidden = format!("a: it's\nb: {}", "[".repeat(MAX_FLOW_OPENERS + 1));
+        assert!(flow_depth_exceeds(hidden.as_bytes(), 128));
+        let many_quoted = format!("a: '{}'", "[]".repeat(MAX_FLOW_OPENERS / 2));
+        assert!(!flow_depth_exceeds(many_quoted.as_bytes(), 128));
     }
 
     #[test]
