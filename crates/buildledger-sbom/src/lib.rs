@@ -101,6 +101,13 @@ pub struct SbomComponent {
     pub licenses: Vec<String>,
     /// Path of the component inside the image, if the document records one.
     pub location: Option<String>,
+    /// Other package URLs for the same installed files: the language package
+    /// an OS package installed (Debian's `python3-requests` is also
+    /// `pkg:pypi/requests@2.28.1`). Informational; the ledger matches the
+    /// component by its own purl. CycloneDX keeps them in
+    /// `buildledger:alias-purl` properties, SPDX in `externalRefs` of type
+    /// [`ALIAS_PURL_REF_TYPE`].
+    pub aliases: Vec<String>,
 }
 
 /// A parsed SBOM document.

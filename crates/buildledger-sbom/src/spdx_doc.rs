@@ -15,6 +15,10 @@ use crate::{
 /// valid package URL (category `OTHER`); [`parse_spdx`] reads it as the purl.
 pub const INVALID_PURL_REF_TYPE: &str = "buildledger-invalid-purl";
 
+/// `externalRefs` type (category `OTHER`) of a component's alias purls (see
+/// [`SbomComponent::aliases`]).
+pub const ALIAS_PURL_REF_TYPE: &str = "buildledger-alias-purl";
+
 const SPDX_PURPOSES: &[&str] = &[
     "APPLICATION",
     "FRAMEWORK",
@@ -235,7 +239,14 @@ pub(crate) fn parse_with_header(
             }
         };
         let mut purl: Option<String> = None;
+        let mut aliases = Vec::new();
         for (j, r) in p.externalRefs.iter().flatten().enumerate() {
+            if r.referenceType.as_deref() == Some(ALIAS_PURL_REF_TYPE)
+                && let Some(loc) = &r.referenceLocator
+            {
+                aliases.push(loc.clone());
+                continue;
+            }
             let is_purl = r
                 .referenceType
                 .as_deref()
@@ -303,6 +314,7 @@ pub(crate) fn parse_with_header(
                 .map(|k| k.to_ascii_lowercase()),
             licenses,
             location: p.packageFileName.clone(),
+            aliases,
         });
     }
 
@@ -498,7 +510,7 @@ pub fn to_spdx_2_3(subject: &ExportSubject, comps: &[SbomComponent]) -> Value {
         if let Some(purl) = &c.purl {
             let valid = purl.parse::<packageurl::PackageUrl<'static>>().is_ok()
                 && !purl.chars().any(char::is_whitespace);
-            p["externalRefs"] = if valid {
+            let mut refs = if valid {
                 json!([{
                     "referenceCategory": "PACKAGE-MANAGER",
                     "referenceType": "purl",
@@ -513,6 +525,16 @@ pub fn to_spdx_2_3(subject: &ExportSubject, comps: &[SbomComponent]) -> Value {
                     "referenceLocator": purl,
                 }])
             };
+            if let Some(list) = refs.as_array_mut() {
+                for alias in &c.aliases {
+                    list.push(json!({
+                        "referenceCategory": "OTHER",
+                        "referenceType": ALIAS_PURL_REF_TYPE,
+                        "referenceLocator": alias,
+                    }));
+                }
+            }
+            p["externalRefs"] = refs;
         }
         if let Some(k) = &c.kind {
             let upper = k.to_ascii_uppercase();

@@ -62,6 +62,7 @@ fn portable_components() -> Vec<SbomComponent> {
             kind: Some("library".into()),
             licenses: vec!["MIT OR Apache-2.0".into()],
             location: Some("/usr/local/bin/app".into()),
+            aliases: vec![],
         },
         SbomComponent {
             name: "@types/node".into(),
@@ -72,6 +73,7 @@ fn portable_components() -> Vec<SbomComponent> {
             kind: Some("library".into()),
             licenses: vec!["MIT".into()],
             location: None,
+            aliases: vec![],
         },
         SbomComponent {
             name: "debian".into(),
@@ -82,6 +84,20 @@ fn portable_components() -> Vec<SbomComponent> {
             kind: Some("operating-system".into()),
             licenses: vec!["Some Custom Licence, v2 (see COPYING)".into()],
             location: Some("/etc/os-release".into()),
+            aliases: vec![],
+        },
+        SbomComponent {
+            name: "python3-requests".into(),
+            version: Some("2.28.1+dfsg-1".into()),
+            purl: Some(
+                "pkg:deb/debian/python3-requests@2.28.1%2Bdfsg-1?arch=all&distro=debian-12".into(),
+            ),
+            hashes: vec![],
+            scope: Some("runtime".into()),
+            kind: Some("library".into()),
+            licenses: vec![],
+            location: Some("/var/lib/dpkg/status".into()),
+            aliases: vec!["pkg:pypi/requests@2.28.1".into()],
         },
         SbomComponent {
             name: "no-purl-thing".into(),
@@ -95,6 +111,7 @@ fn portable_components() -> Vec<SbomComponent> {
             kind: Some("application".into()),
             licenses: vec![],
             location: None,
+            aliases: vec![],
         },
     ]
 }
@@ -120,6 +137,7 @@ fn cyclonedx_only_components() -> Vec<SbomComponent> {
                 "Free as in beer".into(),
             ],
             location: None,
+            aliases: vec![],
         },
         SbomComponent {
             name: "excluded-thing".into(),
@@ -130,6 +148,7 @@ fn cyclonedx_only_components() -> Vec<SbomComponent> {
             kind: None,
             licenses: vec!["LicenseRef-vendor".into()],
             location: None,
+            aliases: vec![],
         },
     ]
 }
@@ -154,7 +173,11 @@ fn cyclonedx_export_validates_and_round_trips() {
     assert_eq!(back.subject_digest, subj.digest);
     // kind None is written as the schema's required type and reads back as library.
     let mut expected = comps.clone();
-    expected[5].kind = Some("library".into());
+    expected
+        .iter_mut()
+        .find(|c| c.name == "excluded-thing")
+        .unwrap()
+        .kind = Some("library".into());
     assert_eq!(back.components, expected);
     // The invalid purl is kept and named in a warning; the purl-less one counted.
     assert!(
@@ -167,7 +190,7 @@ fn cyclonedx_export_validates_and_round_trips() {
     assert!(
         back.warnings
             .iter()
-            .any(|w| w.contains("1 of 6 components have no package URL"))
+            .any(|w| w.contains("1 of 7 components have no package URL"))
     );
 }
 

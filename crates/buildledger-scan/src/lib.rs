@@ -22,7 +22,7 @@
 //! parsed, an over-long path) is listed by [`ScanResult::skipped`], and
 //! [`ScanResult::to_record`] refuses such a result.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 
 use buildledger_binary::{AuditableInfo, GoBuildInfo, GoSymbols, PclntabFormat};
@@ -115,6 +115,16 @@ pub struct GoBinary<'a> {
     pub error: Option<&'a str>,
 }
 
+/// A language package an OS package installed (Debian's
+/// `python3-requests` is PyPI's `requests`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OwnedLanguagePackage {
+    /// The language package, as its metadata says.
+    pub package: LangPackage,
+    /// The OS package that installed it (its name in the package database).
+    pub owner: String,
+}
+
 /// Everything a scan found.
 #[derive(Debug, Clone)]
 pub struct ScanResult {
@@ -127,8 +137,9 @@ pub struct ScanResult {
     /// Language packages (Python, Node.js) that no OS package installed.
     pub languages: Vec<LangPackage>,
     /// Language packages whose metadata an OS package's file list names:
-    /// reported as that OS package, listed here for the record.
-    pub os_owned_languages: Vec<LangPackage>,
+    /// reported as that OS package (which carries the language purl as an
+    /// alias in the scan's SBOMs), listed here for the record.
+    pub os_owned_languages: Vec<OwnedLanguagePackage>,
     /// Executables with build information.
     pub binaries: Vec<BinaryReport>,
     /// Problems that did not stop the scan.
@@ -150,6 +161,10 @@ fn may_hold_language_metadata(path: &str) -> bool {
         || buildledger_langpkg::is_java_archive(path)
         || path.contains("/specifications/")
         || buildledger_langpkg::runtime_for(path).is_some()
+        || buildledger_langpkg::runtime_binary_for(path).is_some()
+        || buildledger_langpkg::is_deps_json(path)
+        || buildledger_langpkg::is_composer_installed(path)
+        || buildledger_langpkg::node_lockfile_kind(path).is_some()
 }
 
 fn is_pkg_db(path: &str) -> bool {
@@ -174,8 +189,9 @@ struct Collector {
     packages: Vec<OsPackage>,
     /// Language packages, before OS-owned ones are set aside.
     languages: Vec<LangPackage>,
-    /// Paths dpkg's file lists name where language metadata can live.
-    owned: HashSet<String>,
+    /// Paths OS packages' file lists name where language metadata can live
+    /// → the OS package (its name) that installed each.
+    owned: HashMap<String, String>,
     binaries: Vec<BinaryReport>,
     warnings: Vec<Warning>,
 }
@@ -241,6 +257,7 @@ impl Visitor for Collector {
             || LangPackage::cataloger_for(&e.path).is_some()
             || buildledger_langpkg::is_dpkg_file_list(&e.path)
             || (e.mode & 0o111 != 0 && e.size >= 64)
+            || buildledger_langpkg::runtime_binary_for(&e.path).is_some()
     }
 
     fn visit(&mut self, e: &FileEntry, content: &mut dyn Read) -> std::io::Result<()> {
@@ -249,10 +266,23 @@ impl Visitor for Collector {
             let paths = buildledger_langpkg::owned_paths(&buf, &may_hold_language_metadata);
             drop(buf);
             self.budget.release(e.size);
-            let kept: u64 = paths.iter().map(|p| p.len() as u64 + 32).sum();
+            // `info/NAME[:ARCH].list`, `status.d/NAME.md5sums`.
+            let file = e.path.rsplit('/').next().unwrap_or(&e.path);
+            let owner = file
+                .rsplit_once('.')
+                .map_or(file, |(stem, _)| stem)
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            let kept: u64 = paths
+                .iter()
+                .map(|p| (p.len() + owner.len()) as u64 + 48)
+                .sum();
             self.budget
                 .charge(kept, &format!("{}: {} owned paths", e.path, paths.len()))?;
-            self.owned.extend(paths);
+            self.owned
+                .extend(paths.into_iter().map(|p| (p, owner.clone())));
             return Ok(());
         }
         if let Some(eco) = LangPackage::cataloger_for(&e.path) {
@@ -312,10 +342,12 @@ impl Visitor for Collector {
                 Ok(p) => {
                     // apk and rpm databases list each package's files: the ones
                     // where language metadata can live say who installed it.
-                    for f in p.iter().flat_map(|x| &x.files) {
-                        let f = f.trim_start_matches('/');
-                        if may_hold_language_metadata(f) {
-                            self.owned.insert(f.to_string());
+                    for x in &p {
+                        for f in &x.files {
+                            let f = f.trim_start_matches('/');
+                            if may_hold_language_metadata(f) {
+                                self.owned.insert(f.to_string(), x.name.clone());
+                            }
                         }
                     }
                     let kept: u64 = p.iter().map(package_bytes).sum();
@@ -328,6 +360,25 @@ impl Visitor for Collector {
                     &e.path,
                     format!("package database not read: {err}"),
                 )),
+            }
+            return Ok(());
+        }
+        if let Some(runtime) = buildledger_langpkg::runtime_binary_for(&e.path) {
+            // `node`, `python3.X`, `libpython3.X.so`: searched as they stream
+            // past for their version, never buffered (node is ~100 MB).
+            if let Some(version) =
+                buildledger_langpkg::runtime_binary_version(runtime, &e.path, content)?
+            {
+                self.budget.charge(
+                    PACKAGE_OVERHEAD_BYTES + (version.len() + e.path.len()) as u64,
+                    &e.path,
+                )?;
+                self.languages.push(LangPackage {
+                    ecosystem: buildledger_langpkg::Ecosystem::Runtime,
+                    name: runtime.to_string(),
+                    version,
+                    location: e.path.clone(),
+                });
             }
             return Ok(());
         }
@@ -381,7 +432,7 @@ pub fn scan(
         os_release: None,
         packages: Vec::new(),
         languages: Vec::new(),
-        owned: HashSet::new(),
+        owned: HashMap::new(),
         binaries: Vec::new(),
         warnings: Vec::new(),
     };
@@ -403,14 +454,65 @@ pub fn scan(
     binaries.sort_by(|a, b| a.path.cmp(&b.path));
     // A language package an OS package installed is that OS package's.
     let owned = &c.owned;
-    let (mut os_owned, mut languages): (Vec<LangPackage>, Vec<LangPackage>) =
-        c.languages.into_iter().partition(|p| {
-            owned.contains(p.file())
-                || p.file()
+    let owner_of = |p: &LangPackage| -> Option<String> {
+        owned
+            .get(p.file())
+            .or_else(|| {
+                p.file()
                     .rsplit_once('/')
-                    .is_some_and(|(dir, _)| owned.contains(dir))
-        });
+                    .and_then(|(dir, _)| owned.get(dir))
+            })
+            .cloned()
+    };
+    let mut os_owned = Vec::new();
+    let mut languages = Vec::new();
+    for p in c.languages {
+        match owner_of(&p) {
+            Some(owner) => os_owned.push(OwnedLanguagePackage { package: p, owner }),
+            None => languages.push(p),
+        }
+    }
+    // A lock file says what was to be installed; an installed tree beside it
+    // (`DIR/node_modules/…` for `DIR/package-lock.json`, or the tree that
+    // `DIR/node_modules/.package-lock.json` describes) says what was, so the
+    // lock file is used only where no such tree was found.
+    let installed_roots: HashSet<String> = languages
+        .iter()
+        .chain(os_owned.iter().map(|o| &o.package))
+        .filter(|p| p.ecosystem == buildledger_langpkg::Ecosystem::Node && !p.from_lockfile())
+        .filter_map(|p| {
+            p.file()
+                .split_once("node_modules/")
+                .map(|(root, _)| root.to_string())
+        })
+        .collect();
+    let lock_root = |p: &LangPackage| -> String {
+        let file = p.file();
+        let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
+        let dir = dir.strip_suffix("node_modules").unwrap_or(dir);
+        match dir {
+            "" => String::new(),
+            d if d.ends_with('/') => d.to_string(),
+            d => format!("{d}/"),
+        }
+    };
+    let languages: Vec<LangPackage> = {
+        let installed = |p: &LangPackage| installed_roots.contains(lock_root(p).as_str());
+        languages
+            .into_iter()
+            .filter(|p| !(p.from_lockfile() && installed(p)))
+            .collect()
+    };
+    let mut languages = languages;
     languages.sort();
+    // A runtime found both by a header and by its binary is one runtime.
+    languages.dedup_by(|b, a| {
+        a.ecosystem == buildledger_langpkg::Ecosystem::Runtime
+            && b.ecosystem == a.ecosystem
+            && a.name == b.name
+            && a.version == b.version
+    });
+    os_owned.retain(|o| !o.package.from_lockfile());
     os_owned.sort();
     Ok(ScanResult {
         image: image.meta().clone(),
@@ -510,8 +612,10 @@ impl ScanResult {
             "language_packages": self.languages.iter().map(|p| json!({
                 "purl": p.purl(), "name": p.name, "version": p.version, "location": p.location,
             })).collect::<Vec<_>>(),
-            "os_owned_language_packages": self.os_owned_languages.iter().map(|p| json!({
-                "purl": p.purl(), "location": p.location,
+            "os_owned_language_packages": self.os_owned_languages.iter().map(|o| json!({
+                "purl": o.package.purl(), "location": o.package.location, "owner": o.owner,
+                "owner_purl": self.packages.iter().find(|p| p.name == o.owner)
+                    .and_then(|p| os_package_purl(p, self.os.as_ref())).map(|x| x.to_string()),
             })).collect::<Vec<_>>(),
             "binaries": self.binaries.iter().map(|b| json!({
                 "path": b.path,
@@ -529,6 +633,28 @@ impl ScanResult {
             "entries": self.entries,
             "bytes": self.bytes,
         })
+    }
+
+    /// The language purls of the language packages OS packages installed,
+    /// by the owning OS package's purl (`pkg:deb/debian/python3-requests@…`
+    /// → `pkg:pypi/requests@2.28.1`): aliases for the SBOMs, never matched.
+    pub fn aliases(&self) -> BTreeMap<String, Vec<String>> {
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for o in &self.os_owned_languages {
+            if let Some(purl) = self
+                .packages
+                .iter()
+                .find(|p| p.name == o.owner)
+                .and_then(|p| os_package_purl(p, self.os.as_ref()))
+            {
+                let list = out.entry(purl.to_string()).or_default();
+                let alias = o.package.purl();
+                if !list.contains(&alias) {
+                    list.push(alias);
+                }
+            }
+        }
+        out
     }
 
     /// Every component found, as ledger components, one per purl (the

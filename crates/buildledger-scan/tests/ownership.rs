@@ -60,7 +60,16 @@ fn apk_owned_python_metadata_is_the_os_package() {
     );
     assert_eq!(r.os_owned_languages.len(), 1);
     assert_eq!(
-        r.os_owned_languages[0].location,
+        r.os_owned_languages[0].package.location,
         "usr/lib/python3.9/site-packages/six-1.15.0-py3.9.egg-info/PKG-INFO"
     );
+    assert_eq!(r.os_owned_languages[0].owner, "py3-six");
+    // The OS package carries the language purl as an alias (for the SBOMs only).
+    let aliases = r.aliases();
+    let (os, alias) = aliases.iter().next().expect("one aliased OS package");
+    assert!(
+        os.starts_with("pkg:apk/alpine/py3-six@1.15.0-r1"),
+        "{aliases:?}"
+    );
+    assert_eq!(alias, &vec!["pkg:pypi/six@1.15.0".to_string()]);
 }

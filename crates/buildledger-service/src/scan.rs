@@ -176,6 +176,7 @@ impl Scanned {
             tool_version: tool_version.to_string(),
             created: chrono::Utc::now(),
         };
+        let aliases = self.result.aliases();
         let comps: Vec<buildledger_sbom::SbomComponent> = self
             .components()
             .iter()
@@ -198,6 +199,7 @@ impl Scanned {
                 kind: Some("library".into()),
                 licenses: vec![],
                 location: c.location.clone(),
+                aliases: aliases.get(c.purl.as_str()).cloned().unwrap_or_default(),
             })
             .collect();
         match format {

@@ -409,12 +409,23 @@ impl Store {
 
     /// Component ids and versions stored for `package` (a purl without version).
     pub fn package_versions(&mut self, package: &str) -> Result<Vec<(i64, String)>> {
+        // NuGet ids and Composer names compare without case: their match key
+        // is the lower-cased package (`Purl::match_key`), and is indexed.
+        let (sql, key) =
+            if package.starts_with("pkg:nuget/") || package.starts_with("pkg:composer/") {
+                (
+                    "SELECT id, version FROM components WHERE match_key = ? ORDER BY version",
+                    package.to_ascii_lowercase(),
+                )
+            } else {
+                (
+                    "SELECT id, version FROM components WHERE package = ? ORDER BY version",
+                    package.to_string(),
+                )
+            };
         Ok(self
             .db
-            .query(
-                "SELECT id, version FROM components WHERE package = ? ORDER BY version",
-                &[package.into()],
-            )?
+            .query(sql, &[key.into()])?
             .into_iter()
             .map(|r| {
                 (
