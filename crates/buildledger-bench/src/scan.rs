@@ -14,6 +14,23 @@
 //!     /work/main/target-scantests/tmp/scan-fixtures/work
 //! ```
 //!
+//! Language-package fixtures: `bench/langpkg-fixtures.sh OUT_DIR` builds them
+//! with umoci, tar and gzip (no docker daemon; idempotent, `FRESH=1`
+//! rebuilds): `node-modules-oci` (`/srv/app`: `npm install --ignore-scripts`
+//! of react-scripts@5.0.1, ~1,300 packages, and its package-lock.json),
+//! `fat-jar-oci` (`/app/app.jar`: a Spring-Boot-style fat JAR whose
+//! `BOOT-INF/lib/` stores ≥100 JARs with pom.properties from Debian's
+//! `lib*-java` packages, apt-get installing a few if needed) and
+//! `node-runtime-oci` (this machine's ~100 MB `node` as `/usr/local/bin/node`
+//! and a small node_modules). It prints the package and JAR counts:
+//!
+//! ```text
+//! bench/langpkg-fixtures.sh /work/main/target-release/langpkg-fixtures
+//! CARGO_TARGET_DIR=/work/main/target-release cargo build --release -p buildledger-cli -p buildledger-bench
+//! BUILDLEDGER_BIN=/work/main/target-release/release/buildledger \
+//!     /work/main/target-release/release/scan-bench /work/main/target-release/langpkg-fixtures
+//! ```
+//!
 //! Any directory works whose subdirectories are OCI layouts holding one image
 //! each. Each measurement runs in a child process under `/usr/bin/time -f %M`
 //! (apt-get install -y time) for its peak RSS; the best wall time of
