@@ -21,6 +21,8 @@
 //!   installed under `node_modules/mkdirp/node_modules`), a dependency (`regenerator-runtime`),
 //!   a `package.json` that is no package (`@babel/runtime/helpers/esm/package.json` only says
 //!   `"type": "module"`), and npm's `package-lock.json` and `node_modules/.package-lock.json`;
+//! - `/opt/eggs`: two small distributions built by setuptools' `bdist_egg`, one left as a
+//!   zipped `.egg`, one unzipped into an `.egg` directory (as `easy_install` installed them);
 //! - `/srv/bundle/package-lock.json`: `npm install --package-lock-only left-pad@1.3.0
 //!   is-number@7.0.0`, a lock file with nothing installed beside it (the scanner reads a lock
 //!   file only then);
@@ -88,6 +90,17 @@ const NPM: &[&str] = &[
     "mkdirp@0.5.1",
     "@babel/runtime@7.12.1",
 ];
+
+/// Distributions built as eggs by setuptools' `bdist_egg` into `/opt/eggs`: the first stays
+/// a zipped `.egg`, the second is unzipped into an `.egg` directory.
+const EGGS: &[(&str, &str)] = &[("eggzipped", "1.0.1"), ("eggunzipped", "2.0.2")];
+
+/// `X.Y` of the `python3` on PATH (the egg file names carry it).
+fn python_xy() -> String {
+    run(Command::new("python3").args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"]))
+        .trim()
+        .to_string()
+}
 
 /// npm packages pinned in `/srv/bundle/package-lock.json`, never installed.
 const NPM_LOCK_ONLY: &[&str] = &["left-pad@1.3.0", "is-number@7.0.0"];
@@ -330,6 +343,41 @@ fn build() -> Option<Fixture> {
             "npm install did not write srv/app/{f}"
         );
     }
+
+    // eggs, as easy_install left them: setuptools' bdist_egg of two small distributions, one
+    // kept zipped, one unzipped (`NAME-VERSION-pyX.Y.egg/EGG-INFO/PKG-INFO`)
+    let eggs = image.join("opt/eggs");
+    std::fs::create_dir_all(&eggs).unwrap();
+    for (name, version) in EGGS {
+        let src = base.join(format!("egg-src-{name}"));
+        let _ = std::fs::remove_dir_all(&src);
+        std::fs::create_dir_all(src.join(name)).unwrap();
+        std::fs::write(src.join(name).join("__init__.py"), "").unwrap();
+        std::fs::write(
+            src.join("setup.py"),
+            format!("from setuptools import setup\nsetup(name={name:?}, version={version:?}, packages=[{name:?}], zip_safe=True)\n"),
+        )
+        .unwrap();
+        if !step(
+            "setup.py bdist_egg (setuptools)",
+            Command::new("python3")
+                .current_dir(&src)
+                .args(["setup.py", "-q", "bdist_egg", "--dist-dir"])
+                .arg(&eggs),
+        ) {
+            return None;
+        }
+    }
+    let unzipped = eggs.join(format!("{}-{}-py{}.egg", EGGS[1].0, EGGS[1].1, python_xy()));
+    let zipped = unzipped.with_extension("egg.zip");
+    std::fs::rename(&unzipped, &zipped).unwrap();
+    std::fs::create_dir_all(&unzipped).unwrap();
+    run(Command::new("unzip")
+        .arg("-q")
+        .arg(&zipped)
+        .arg("-d")
+        .arg(&unzipped));
+    std::fs::remove_file(&zipped).unwrap();
 
     // a second application that ships only its lock file (no node_modules)
     let bundle = image.join("srv/bundle");
@@ -645,6 +693,9 @@ enum Class {
     /// version string into a longer one; the version must be what that interpreter reports
     /// (`platform.python_version()`).
     LibPython,
+    /// buildledger only: a zipped egg (`opt/eggs/eggzipped-1.0.1-pyX.Y.egg`); syft reads eggs
+    /// only unzipped. The purl must be the one the egg was built as.
+    ZippedEgg,
     /// buildledger only: `usr/local/bin/python3.11` is a copy of Debian's
     /// `usr/bin/python3.11`; syft merges the two identical classifier results into one package
     /// and then drops it because one of its files belongs to `python3.11-minimal`. The version
@@ -754,6 +805,14 @@ fn compare(f: &Fixture, ours: &BTreeSet<Pair>, all: &[(String, String)]) {
         {
             classes
                 .entry(Class::LibPython)
+                .or_default()
+                .push(format!("{purl} at {loc}"));
+            continue;
+        }
+        let zipped_egg = format!("opt/eggs/{}-{}-py{}.egg", EGGS[0].0, EGGS[0].1, python_xy());
+        if *loc == zipped_egg && *purl == format!("pkg:pypi/{}@{}", EGGS[0].0, EGGS[0].1) {
+            classes
+                .entry(Class::ZippedEgg)
                 .or_default()
                 .push(format!("{purl} at {loc}"));
             continue;
@@ -980,6 +1039,18 @@ fn packages_match_syft() {
     if let Some(egg) = &f.pyyaml_egg_file {
         want.push(pair("pkg:pypi/pyyaml@5.3.1", egg));
     }
+    let xy = python_xy();
+    want.push(pair(
+        &format!("pkg:pypi/{}@{}", EGGS[0].0, EGGS[0].1),
+        &format!("opt/eggs/{}-{}-py{xy}.egg", EGGS[0].0, EGGS[0].1),
+    ));
+    want.push(pair(
+        &format!("pkg:pypi/{}@{}", EGGS[1].0, EGGS[1].1),
+        &format!(
+            "opt/eggs/{}-{}-py{xy}.egg/EGG-INFO/PKG-INFO",
+            EGGS[1].0, EGGS[1].1
+        ),
+    ));
     // lock file only where nothing is installed beside it
     for spec in NPM_LOCK_ONLY {
         want.push(pair(

@@ -4,7 +4,8 @@
 //! their size; `buildledger-ospkg` does the same for OS package databases).
 //!
 //! * **Python**: `*.dist-info/METADATA` (wheels, pip), `*.egg-info/PKG-INFO`
-//!   and `*.egg-info` files (setuptools, distutils). The name is normalised as
+//!   and `*.egg-info` files (setuptools, distutils), eggs (`*.egg` zips and
+//!   unzipped `*.egg/EGG-INFO/PKG-INFO`). The name is normalised as
 //!   PEP 503 says (`Django` → `django`, `zope.interface` → `zope-interface`),
 //!   which is also how advisories and purls name it.
 //! * **Node.js**: every `package.json` directly inside a `node_modules`
@@ -62,7 +63,9 @@ pub use node::{is_node_manifest, parse_package_json};
 pub use nodelock::{LockKind, MAX_LOCK_ENTRIES, node_lockfile_kind, parse_node_lockfile};
 pub use owned::{is_dpkg_file_list, owned_paths};
 pub use php::{MAX_COMPOSER_PACKAGES, is_composer_installed, parse_composer_installed};
-pub use python::{is_python_metadata, normalize_pypi_name, parse_python_metadata};
+pub use python::{
+    is_egg_archive, is_python_metadata, normalize_pypi_name, parse_egg, parse_python_metadata,
+};
 pub use ruby::{is_gemspec, parse_gemspec};
 pub use runtime::{
     MAX_RUNTIME_BINARY_BYTES, parse_runtime_version, runtime_binary_for, runtime_binary_version,
@@ -122,7 +125,7 @@ impl LangPackage {
 
     /// Which metadata file (by path) is the cataloger's for `path`, if any.
     pub fn cataloger_for(path: &str) -> Option<Ecosystem> {
-        if is_python_metadata(path) {
+        if is_python_metadata(path) || is_egg_archive(path) {
             Some(Ecosystem::Python)
         } else if is_node_manifest(path) || node_lockfile_kind(path).is_some() {
             Some(Ecosystem::Node)
@@ -174,6 +177,7 @@ impl LangPackage {
         Ok(match ecosystem {
             Ecosystem::DotNet => many(parse_deps_json(bytes)),
             Ecosystem::Php => many(parse_composer_installed(bytes)),
+            Ecosystem::Python if is_egg_archive(path) => one(parse_egg(bytes)),
             Ecosystem::Python => one(parse_python_metadata(bytes)),
             Ecosystem::Node => match node_lockfile_kind(path) {
                 Some(kind) => many(parse_node_lockfile(kind, bytes)),

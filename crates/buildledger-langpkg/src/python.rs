@@ -10,8 +10,43 @@ pub fn is_python_metadata(path: &str) -> bool {
     let parent = dir.rsplit('/').next().unwrap_or(dir);
     (file == "METADATA" && parent.ends_with(".dist-info"))
         || (file == "PKG-INFO" && parent.ends_with(".egg-info"))
+        // an unzipped egg: NAME-VERSION-pyX.Y.egg/EGG-INFO/PKG-INFO
+        || (file == "PKG-INFO"
+            && parent == "EGG-INFO"
+            && dir
+                .strip_suffix("/EGG-INFO")
+                .is_some_and(|egg| egg.ends_with(".egg")))
         // an egg-info *file* (distutils' install_egg_info)
         || (file.ends_with(".egg-info") && file.len() > ".egg-info".len())
+}
+
+/// Is `path` a zipped egg (`NAME-VERSION-pyX.Y.egg`, setuptools' old
+/// binary distribution, installed as is by `easy_install`)?
+pub fn is_egg_archive(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    file.len() > ".egg".len() && file.ends_with(".egg")
+}
+
+/// Largest `EGG-INFO/PKG-INFO` read from a zipped egg.
+const MAX_EGG_PKG_INFO: u64 = 1 << 20;
+
+/// `(name, version)` from a zipped egg's `EGG-INFO/PKG-INFO`; `None` when
+/// the bytes are no readable zip, the entry is missing or larger than
+/// 1 MiB, or the metadata names no distribution. Only that entry is
+/// inflated.
+pub fn parse_egg(bytes: &[u8]) -> Option<(String, String)> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
+    if zip.len() > crate::MAX_ENTRIES {
+        return None;
+    }
+    let f = zip.by_name("EGG-INFO/PKG-INFO").ok()?;
+    if f.size() > MAX_EGG_PKG_INFO {
+        return None;
+    }
+    let mut text = Vec::new();
+    f.take(MAX_EGG_PKG_INFO).read_to_end(&mut text).ok()?;
+    parse_python_metadata(&text)
 }
 
 /// PEP 503 name normalisation: lower case, every run of `-`, `_` and `.`
@@ -85,6 +120,12 @@ mod tests {
             "usr/lib/python3/dist-packages/x/METADATA"
         ));
         assert!(!is_python_metadata("a.dist-info/RECORD"));
+        assert!(is_python_metadata(
+            "usr/lib/python3/site-packages/six-1.16.0-py3.11.egg/EGG-INFO/PKG-INFO"
+        ));
+        assert!(!is_python_metadata("x/EGG-INFO/PKG-INFO"));
+        assert!(is_egg_archive("opt/site/six-1.16.0-py3.11.egg"));
+        assert!(!is_egg_archive("opt/site/.egg"));
         assert!(!is_python_metadata(".egg-info"));
     }
 
@@ -113,5 +154,39 @@ mod tests {
             parse_python_metadata(b"name: a_b\r\nversion: 1.0.post1\r\n"),
             Some(("a-b".into(), "1.0.post1".into()))
         );
+    }
+}
+
+#[cfg(test)]
+mod egg_tests {
+    use super::*;
+    use std::io::Write;
+
+    fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, body) in entries {
+            w.start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            w.write_all(body).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn zipped_eggs() {
+        let egg = zip(&[
+            ("six.py", b"# six"),
+            (
+                "EGG-INFO/PKG-INFO",
+                b"Metadata-Version: 1.1\nName: six\nVersion: 1.16.0\n",
+            ),
+        ]);
+        assert_eq!(parse_egg(&egg), Some(("six".into(), "1.16.0".into())));
+        assert_eq!(parse_egg(&zip(&[("six.py", b"x")])), None);
+        assert_eq!(parse_egg(b"not a zip"), None);
+        assert_eq!(parse_egg(&egg[..egg.len() / 2]), None);
+        // a PKG-INFO over the bound is not read
+        let big = vec![b'a'; (MAX_EGG_PKG_INFO + 1) as usize];
+        assert_eq!(parse_egg(&zip(&[("EGG-INFO/PKG-INFO", &big)])), None);
     }
 }

@@ -157,6 +157,8 @@ pub struct ScanResult {
 fn may_hold_language_metadata(path: &str) -> bool {
     path.contains(".dist-info")
         || path.contains(".egg-info")
+        || buildledger_langpkg::is_egg_archive(path)
+        || path.contains(".egg/EGG-INFO/")
         || path.contains("node_modules/")
         || buildledger_langpkg::is_java_archive(path)
         || path.contains("/specifications/")
