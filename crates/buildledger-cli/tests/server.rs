@@ -1961,6 +1961,56 @@ fn admission_webhook_decides_every_kind_from_the_ledger() {
                 assert!(msg.contains(want), "{} message lacks {want}: {msg}", gvkr.2);
             }
         }
+        // The decisions above are kept for reuse (memo); a waiver written to
+        // the ledger meanwhile (here straight into the database, as another
+        // replica would) changes the very next answer, and so does its
+        // revocation.
+        let (gvkr, obj) = workloads(&image, "shop-staging")
+            .into_iter()
+            .next()
+            .unwrap();
+        let staging_message = |uid: &str| -> String {
+            let r = review(uid, "CREATE", gvkr, None, &obj, None, true);
+            let (c, v) = admit(&s, &l, "/staging/eu-1", Some(&adm), &r);
+            assert_eq!(c, 200, "{v}");
+            assert_eq!(v["response"]["allowed"], false, "{v}");
+            v["response"]["status"]["message"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        // CVE-2023-39325 is GO-2023-2102 (one of several fixable findings).
+        let before = staging_message("memo-0");
+        assert!(before.contains("GO-2023-2102"), "{before}");
+        let w = l.json(&[
+            "waiver",
+            "add",
+            "--advisory",
+            "CVE-2023-39325",
+            "--digest",
+            PAYMENTS,
+            "--owner",
+            "sec@example.com",
+            "--reason",
+            "memo test",
+            "--expires",
+            &(chrono::Utc::now() + chrono::Duration::days(30))
+                .format("%Y-%m-%d")
+                .to_string(),
+        ]);
+        let wid = w["id"].to_string();
+        let msg = staging_message("memo-1");
+        assert!(
+            !msg.contains("GO-2023-2102") && msg.contains("untrusted-build"),
+            "a waiver added after a decision was kept must change the next answer: {msg}"
+        );
+        l.ok(&["waiver", "revoke", &wid]);
+        assert_eq!(
+            staging_message("memo-2"),
+            before,
+            "the revoked waiver no longer counts"
+        );
+
         // In production: allowed, with short warnings (the env from env_map).
         for (gvkr, obj) in workloads(&image, "shop-prod") {
             let r = review("1111", "CREATE", gvkr, None, &obj, None, true);

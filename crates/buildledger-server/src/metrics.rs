@@ -49,6 +49,7 @@ pub struct Metrics {
     feeds: Family<SourceLabels, Counter>,
     admissions: Family<KindLabels, Counter>,
     admission_latency: Histogram,
+    admission_memo: Family<KindLabels, Counter>,
     alert_deliveries: Family<SourceLabels, Counter>,
 }
 
@@ -110,6 +111,12 @@ impl Metrics {
             "Time to decide one AdmissionReview, body read to answer",
             admission_latency.clone(),
         );
+        let admission_memo = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "admission_memo_lookups",
+            "Images of AdmissionReviews whose decision was reused (hit) or made afresh (miss)",
+            admission_memo.clone(),
+        );
         let alert_deliveries = Family::<SourceLabels, Counter>::default();
         registry.register(
             "alert_deliveries",
@@ -121,6 +128,7 @@ impl Metrics {
             alert_deliveries,
             admissions,
             admission_latency,
+            admission_memo,
             requests,
             latency,
             submissions,
@@ -183,6 +191,17 @@ impl Metrics {
             })
             .inc();
         self.admission_latency.observe(seconds);
+    }
+
+    /// Count an AdmissionReview's memo hits and misses (images).
+    pub fn admission_memo(&self, hits: usize, misses: usize) {
+        for (kind, n) in [("hit", hits), ("miss", misses)] {
+            if n > 0 {
+                self.admission_memo
+                    .get_or_create(&KindLabels { kind: kind.into() })
+                    .inc_by(n as u64);
+            }
+        }
     }
 
     /// Count one alert delivery attempt to `target`.

@@ -903,6 +903,7 @@ async fn admission(
         Ok(Ok(v)) => {
             st.metrics()
                 .admission(&v.decision, t0.elapsed().as_secs_f64());
+            st.metrics().admission_memo(v.memo.0, v.memo.1);
             return Ok(Json(v.review));
         }
         Ok(Err(e)) if e.status.is_client_error() && e.status != StatusCode::REQUEST_TIMEOUT => {

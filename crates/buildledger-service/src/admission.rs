@@ -28,6 +28,8 @@
 //! - A decision that cannot be made (the ledger unavailable, the deadline
 //!   passed) fails open (allowed, with a warning) unless the environment is
 //!   configured to fail closed; production always fails open.
+//! - A decision already made for the same image and deployment is reused
+//!   while the ledger's watermarks have not moved ([`crate::memo`]).
 //! - Unless `dryRun`, an admitted object's containers are recorded in the
 //!   inventory ([`Store::record_admitted`]) when the caller may write.
 
@@ -116,6 +118,9 @@ pub struct Verdict {
     pub recorded: usize,
     /// Whether the decision could not be made (failed open or closed).
     pub failed: bool,
+    /// Images whose decision was reused from the memo, and images decided
+    /// afresh ([`crate::memo`]).
+    pub memo: (usize, usize),
 }
 
 /// Parse an AdmissionReview: the envelope must be an AdmissionReview of a
@@ -385,6 +390,7 @@ pub fn failure(
         containers: vec![],
         recorded: 0,
         failed: true,
+        memo: (0, 0),
     })
 }
 
@@ -415,6 +421,7 @@ pub fn decide(
             containers: vec![],
             recorded: 0,
             failed: false,
+            memo: (0, 0),
         })
     };
     if !matches!(req.operation, Operation::Create | Operation::Update) {
@@ -453,6 +460,10 @@ pub fn decide(
     };
     let mut digests: HashMap<String, Option<String>> = HashMap::new();
     let mut decided: HashMap<String, (String, Vec<Reason>)> = HashMap::new();
+    // The ledger's watermarks, read once (when something is to be decided):
+    // decisions kept at the same version are reused (crate::memo).
+    let mut version: Option<crate::memo::LedgerVersion> = None;
+    let mut memo = (0usize, 0usize);
     let mut verdicts = Vec::new();
     for (cname, ckind, image) in &all {
         if Instant::now() > deadline {
@@ -467,6 +478,20 @@ pub fn decide(
             continue;
         }
         if !decided.contains_key(image) {
+            if version.is_none() {
+                version = Some(crate::memo::LedgerVersion::read(store, chrono::Utc::now())?);
+            }
+            let key = crate::memo::MemoKey::new(image, digest.as_deref(), &deployment);
+            if let Some(v) = &version
+                && let Some(kept) = policy.memo().get(v, &key)
+            {
+                decided.insert(image.clone(), kept);
+                memo.0 += 1;
+            } else {
+                memo.1 += 1;
+            }
+        }
+        if !decided.contains_key(image) {
             let input = match digest.as_deref().map(Digest::parse) {
                 Some(Ok(d)) => match crate::policy::input(store, &d, deployment.clone()) {
                     Ok(i) => i,
@@ -478,6 +503,12 @@ pub fn decide(
                 _ => crate::policy::unknown_input(image, None, deployment.clone()),
             };
             let d = policy.evaluate(&input)?;
+            if let Some(v) = &version {
+                let key = crate::memo::MemoKey::new(image, digest.as_deref(), &deployment);
+                policy
+                    .memo()
+                    .put(v, key, d.decision.clone(), d.reasons.clone());
+            }
             decided.insert(image.clone(), (d.decision, d.reasons));
         }
         let (decision, reasons) = decided.get(image).cloned().unwrap_or_default();
@@ -536,6 +567,7 @@ pub fn decide(
         containers: verdicts,
         recorded,
         failed: false,
+        memo,
     })
 }
 

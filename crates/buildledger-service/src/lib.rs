@@ -42,6 +42,7 @@ pub mod inventory;
 pub mod jobs;
 pub mod keys;
 pub mod limits;
+pub mod memo;
 pub mod open;
 pub mod policy;
 pub mod posture;

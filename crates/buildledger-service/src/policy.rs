@@ -306,6 +306,8 @@ pub fn unknown_input(reference: &str, digest: Option<&str>, deployment: Deployme
 pub struct Policy {
     engine: regorus::Engine,
     hash: String,
+    /// Admission's recent decisions under this policy (shared by clones).
+    memo: std::sync::Arc<crate::memo::DecisionMemo>,
 }
 
 impl Policy {
@@ -345,6 +347,7 @@ impl Policy {
         Ok(Policy {
             engine,
             hash: hex::encode(hash.finalize()),
+            memo: Default::default(),
         })
     }
 
@@ -352,6 +355,11 @@ impl Policy {
     /// are recomputed.
     pub fn hash(&self) -> &str {
         &self.hash
+    }
+
+    /// The recent decisions kept under this policy (see [`crate::memo`]).
+    pub fn memo(&self) -> &crate::memo::DecisionMemo {
+        &self.memo
     }
 
     /// Evaluate `input` (on a clone of the compiled engine).
