@@ -170,16 +170,35 @@ fn severity_of(f: &ImageFinding) -> (String, String, Option<f64>) {
 
 /// The input document for `digest` deployed as `deployment`.
 pub fn input(store: &mut Store, digest: &Digest, deployment: Deployment) -> Result<PolicyInput> {
-    // One read of the image's records serves trust, records, APIs and the
-    // cross-check; findings are read without re-reading the records.
-    let view = crate::reads::show(store, digest)?;
+    // One read of the image's records (without their components) serves
+    // trust, records and APIs; findings are read without re-reading the
+    // records. The cross-check compares components only when the image has
+    // both an index by this ledger and a claim: only then are the records
+    // read again, whole.
+    let view = crate::reads::show_summary(store, digest)?;
     let mut findings = store.vulns(digest.as_str())?;
     crate::waivers::annotate(store, &mut findings, chrono::Utc::now())?;
     crate::vex::annotate(store, &mut findings)?;
     buildledger_rules::reachability::annotate(store, &mut findings)?;
+    let both = view
+        .records
+        .iter()
+        .any(|r| r.record.origin == Origin::Indexer)
+        && view
+            .records
+            .iter()
+            .any(|r| r.record.origin != Origin::Indexer);
+    let whole;
+    let for_crosscheck = if both {
+        let ids: Vec<_> = view.records.iter().map(|r| r.id).collect();
+        whole = store.records_by_id(&ids)?;
+        &whole
+    } else {
+        &view.records
+    };
     let mismatches = {
         let mut seen = std::collections::BTreeSet::new();
-        buildledger_rules::crosscheck::compare(digest.as_str(), &view.records)
+        buildledger_rules::crosscheck::compare(digest.as_str(), for_crosscheck)
             .into_iter()
             .filter(|m| seen.insert(format!("{m:?}")))
             .collect::<Vec<_>>()

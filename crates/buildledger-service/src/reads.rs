@@ -24,6 +24,14 @@ pub fn show(store: &mut Store, digest: &Digest) -> Result<ImageView> {
         .ok_or_else(|| not_in_ledger(store, digest))
 }
 
+/// [`show`] without components, users and conflicts (what a policy
+/// decision reads).
+pub fn show_summary(store: &mut Store, digest: &Digest) -> Result<ImageView> {
+    store
+        .show_summary(digest)?
+        .ok_or_else(|| not_in_ledger(store, digest))
+}
+
 fn not_in_ledger(store: &Store, digest: &Digest) -> Error {
     Error::not_found(format!(
         "{digest} is not in the ledger ({})",

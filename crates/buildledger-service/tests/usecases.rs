@@ -367,3 +367,47 @@ fn limits_come_from_settings_and_name_them() {
     );
     assert!(record::read_records(&f, &Settings::default()).is_ok());
 }
+
+/// The policy input reads an image's records without their components, and
+/// reads them whole only to cross-check a claim against this ledger's own
+/// index: a claim and an index that disagree on a Go module still give
+/// the mismatch, and an image with claims alone gives none.
+#[test]
+fn policy_input_cross_checks_claims_against_the_index() {
+    use buildledger_model::{BuildRecord, Origin, TrustState};
+    use buildledger_service::policy::{self, Deployment};
+    for (engine, target, _dir, _pg) in engines() {
+        let mut store = open::open(Some(&target), Access::ReadWrite).unwrap();
+        let claim: BuildRecord = serde_json::from_slice(
+            &std::fs::read(root().join("examples/records/payments-api.json")).unwrap(),
+        )
+        .unwrap();
+        store.record(&claim).unwrap();
+        let digest = buildledger_model::Digest::parse(PAYMENTS).unwrap();
+        let input = policy::input(&mut store, &digest, Deployment::default()).unwrap();
+        assert!(input.mismatches.is_empty(), "[{engine}] {:?}", input.mismatches);
+        // Our own index of the image: the same toolchain, another x/net.
+        let mut index: BuildRecord = serde_json::from_str(&format!(
+            r#"{{"subjects":[{{"digest":"{PAYMENTS}"}}],"toolchains":[{{"name":"go","version":"1.13.4"}}],
+                "components":[{{"purl":"pkg:golang/golang.org/x/net@v0.17.0"}},{{"purl":"pkg:golang/golang.org/x/text@v0.3.2"}}]}}"#
+        ))
+        .unwrap();
+        index.origin = Origin::Indexer;
+        index.trust.state = TrustState::Observed;
+        store.record(&index).unwrap();
+        let input = policy::input(&mut store, &digest, Deployment::default()).unwrap();
+        let fields: Vec<String> = input
+            .mismatches
+            .iter()
+            .map(|m| format!("{} {}", m["field"], m["observed"]))
+            .collect();
+        assert!(
+            fields
+                .iter()
+                .any(|f| f.contains("dependency") && f.contains("golang.org/x/net@v0.17.0")),
+            "[{engine}] {fields:?}"
+        );
+        // The records in the input are the image's records all the same.
+        assert_eq!(input.records.len(), 2, "[{engine}]");
+    }
+}

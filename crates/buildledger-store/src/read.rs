@@ -177,6 +177,17 @@ impl Store {
 
     /// Load records by id, in id order.
     pub fn records_by_id(&mut self, ids: &[RecordId]) -> Result<Vec<StoredRecord>> {
+        self.records_by_id_with(ids, true)
+    }
+
+    /// [`Store::records_by_id`]; without `components`, each record's
+    /// component list is left as its stored body has it (empty since schema
+    /// v4: the links are not read, which is most of the cost).
+    pub fn records_by_id_with(
+        &mut self,
+        ids: &[RecordId],
+        components: bool,
+    ) -> Result<Vec<StoredRecord>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
             let params: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
@@ -193,6 +204,9 @@ impl Store {
                     .map_err(|e| StoreError::Corrupt(format!("record {id}: {e}")))?;
                 by_id.insert(id, out.len());
                 out.push(StoredRecord { id, record });
+            }
+            if !components {
+                continue;
             }
             // Components come back from the links (bodies written before
             // schema v4 still carry their own list and are left as they are).
@@ -304,6 +318,17 @@ impl Store {
 
     /// Everything known about `digest`, or None if the ledger never saw it.
     pub fn show(&mut self, digest: &Digest) -> Result<Option<ImageView>> {
+        self.show_with(digest, true)
+    }
+
+    /// [`Store::show`] without what a policy decision does not read: the
+    /// records' components (see [`Store::records_by_id_with`]), the records
+    /// that use the image (`used_by` empty) and the conflicts (empty).
+    pub fn show_summary(&mut self, digest: &Digest) -> Result<Option<ImageView>> {
+        self.show_with(digest, false)
+    }
+
+    fn show_with(&mut self, digest: &Digest, full: bool) -> Result<Option<ImageView>> {
         let rows = self.db.query(
             "SELECT id, media_type, first_seen FROM images WHERE digest = ?",
             &[digest.as_str().into()],
@@ -350,12 +375,17 @@ impl Store {
             .iter()
             .filter_map(|r| r[0].int())
             .collect();
-        let records = self.records_by_id(&ids)?;
+        let records = self.records_by_id_with(&ids, full)?;
         let mut used_by = Vec::new();
-        for r in self.db.query(
+        let used_by_rows = if full {
+            self.db.query(
             "SELECT ri.record_id, ri.role FROM record_images ri WHERE ri.image_id = ? ORDER BY ri.record_id",
             &[Val::Int(iid)],
-        )? {
+        )?
+        } else {
+            Vec::new()
+        };
+        for r in used_by_rows {
             let rid = r[0].int().unwrap_or_default();
             let subjects = self
                 .db
@@ -373,7 +403,11 @@ impl Store {
                 subjects,
             });
         }
-        let conflicts = find_conflicts(&records);
+        let conflicts = if full {
+            find_conflicts(&records)
+        } else {
+            Vec::new()
+        };
         Ok(Some(ImageView {
             digest: digest.clone(),
             media_type,
