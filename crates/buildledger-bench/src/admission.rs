@@ -38,6 +38,12 @@
 //! requests in flight) over rustls with the aws-lc-rs provider, on a tokio
 //! runtime of 2 threads, sharing the machine's cores with the server.
 //!
+//! The server keeps recent decisions (the admission decision memo): once the
+//! 4,096 bodies have cycled, a phase measures mostly reused decisions. Each
+//! phase prints its memo hits and misses (from the server's `/metrics`) and
+//! the summary its hit share (`memo%`); the phases before the first 4,096
+//! requests are the cold path.
+//!
 //! Phases, each `$BUILDLEDGER_BENCH_SECS` (default 10) s, after a 3 s
 //! warm-up at 100 req/s:
 //!
@@ -662,6 +668,28 @@ struct Phase {
     /// Cores the rest of the machine used meanwhile (other processes).
     other_cores: f64,
     server_fds: usize,
+    /// Images the server answered from its decision memo, and afresh.
+    memo: (u64, u64),
+}
+
+/// The server's memo counters (hits, misses) from `/metrics`.
+fn memo_counts(port: u16) -> (u64, u64) {
+    let text = Command::new("curl")
+        .args(["-sk", &format!("https://127.0.0.1:{port}/metrics")])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let get = |kind: &str| {
+        text.lines()
+            .find(|l| {
+                l.starts_with("buildledger_admission_memo_lookups_total")
+                    && l.contains(&format!("kind=\"{kind}\""))
+            })
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|v| v.parse::<f64>().ok())
+            .map_or(0, |v| v as u64)
+    };
+    (get("hit"), get("miss"))
 }
 
 impl Phase {
@@ -678,7 +706,7 @@ impl Phase {
             self.max
         );
         println!(
-            "  {:<14} {} sent: allow {}, warn {}, deny {}, failed {}; non-200 {}, malformed {}, errors {}, timeouts {}; client late p99 {:.2} ms; cores: server {:.2}, client {:.2}, others {:.2}; server fds {}",
+            "  {:<14} {} sent: allow {}, warn {}, deny {}, failed {}; non-200 {}, malformed {}, errors {}, timeouts {}; client late p99 {:.2} ms; cores: server {:.2}, client {:.2}, others {:.2}; server fds {}; memo hit {}, miss {}",
             "",
             self.sent,
             self.allow,
@@ -693,7 +721,9 @@ impl Phase {
             self.server_cores,
             self.client_cores,
             self.other_cores,
-            self.server_fds
+            self.server_fds,
+            self.memo.0,
+            self.memo.1
         );
     }
 
@@ -724,6 +754,7 @@ impl Load<'_> {
         let total = ((rate * secs).round() as usize).max(1);
         let errors: ErrorLog = Default::default();
         let pid = self.server.pid();
+        let memo0 = memo_counts(self.server.port);
         let (srv0, cli0, all0) = (
             cpu_secs(&pid, self.clk_tck),
             cpu_secs("self", self.clk_tck),
@@ -785,7 +816,9 @@ impl Load<'_> {
         lat.sort();
         let mut lag: Vec<Duration> = samples.iter().map(|s| s.lag).collect();
         lag.sort();
+        let memo1 = memo_counts(self.server.port);
         let p = Phase {
+            memo: (memo1.0 - memo0.0, memo1.1 - memo0.1),
             name: name.to_string(),
             rate,
             sent: total,
@@ -1081,26 +1114,9 @@ fn main() {
     }
     // How many answers the server's decision memo gave (the 4,096 bodies are
     // cycled, so requests after the first 4,096 name an image again).
-    let metrics = Command::new("curl")
-        .args(["-sk", &format!("https://127.0.0.1:{}/metrics", server.port)])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    let memo: Vec<String> = metrics
-        .lines()
-        .filter(|l| l.starts_with("buildledger_admission_memo_lookups_total"))
-        .map(|l| {
-            l.trim_start_matches("buildledger_admission_memo_lookups_total")
-                .to_string()
-        })
-        .collect();
+    let (hits, misses) = memo_counts(server.port);
     println!(
-        "server decision memo over all phases: {} (bodies cycle every 4,096 requests)",
-        if memo.is_empty() {
-            "not reported".to_string()
-        } else {
-            memo.join(", ")
-        }
+        "server decision memo over all phases: {hits} hit(s), {misses} miss(es) (bodies cycle every 4,096 requests; a phase with hits measures reused decisions)"
     );
     let peak = status_kib(&pid, "VmHWM");
     let [(e4, f4), (e5, f5)] = server.log_errors();
@@ -1114,7 +1130,7 @@ fn main() {
         "Figures ({secs} s per phase, open loop, latency from the scheduled send; client and server on the same cores):"
     );
     println!(
-        "{:<14} {:>7} {:>9} {:>8} {:>8} {:>8} {:>9} {:>9} {:>6} {:>6} {:>6} {:>6} {:>7} {:>6} {:>5} {:>6}",
+        "{:<14} {:>7} {:>9} {:>8} {:>8} {:>8} {:>9} {:>9} {:>6} {:>6} {:>6} {:>6} {:>7} {:>6} {:>5} {:>6} {:>6}",
         "phase",
         "offered",
         "achieved",
@@ -1130,11 +1146,12 @@ fn main() {
         "non200",
         "errs",
         "srv",
-        "others"
+        "others",
+        "memo%"
     );
     for p in phases.iter().chain(&recorded) {
         println!(
-            "{:<14} {:>7.0} {:>9.0} {:>8.0} {:>8.2} {:>8.2} {:>9.2} {:>9.1} {:>6} {:>6} {:>6} {:>6} {:>7} {:>6} {:>5.2} {:>6.2}",
+            "{:<14} {:>7.0} {:>9.0} {:>8.0} {:>8.2} {:>8.2} {:>9.2} {:>9.1} {:>6} {:>6} {:>6} {:>6} {:>7} {:>6} {:>5.2} {:>6.2} {:>6.0}",
             p.name,
             p.rate,
             p.achieved,
@@ -1150,7 +1167,8 @@ fn main() {
             p.non200 + p.malformed,
             p.errors + p.timeouts,
             p.server_cores,
-            p.other_cores
+            p.other_cores,
+            100.0 * p.memo.0 as f64 / (p.memo.0 + p.memo.1).max(1) as f64
         );
     }
     let ok =
