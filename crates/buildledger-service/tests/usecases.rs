@@ -385,7 +385,11 @@ fn policy_input_cross_checks_claims_against_the_index() {
         store.record(&claim).unwrap();
         let digest = buildledger_model::Digest::parse(PAYMENTS).unwrap();
         let input = policy::input(&mut store, &digest, Deployment::default()).unwrap();
-        assert!(input.mismatches.is_empty(), "[{engine}] {:?}", input.mismatches);
+        assert!(
+            input.mismatches.is_empty(),
+            "[{engine}] {:?}",
+            input.mismatches
+        );
         // Our own index of the image: the same toolchain, another x/net.
         let mut index: BuildRecord = serde_json::from_str(&format!(
             r#"{{"subjects":[{{"digest":"{PAYMENTS}"}}],"toolchains":[{{"name":"go","version":"1.13.4"}}],
