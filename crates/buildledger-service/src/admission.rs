@@ -479,7 +479,9 @@ pub fn decide(
         }
         if !decided.contains_key(image) {
             if version.is_none() {
-                version = Some(crate::memo::LedgerVersion::read(store, chrono::Utc::now())?);
+                let v = crate::memo::LedgerVersion::read(store, chrono::Utc::now())?;
+                policy.memo().sync(store, &v)?;
+                version = Some(v);
             }
             let key = crate::memo::MemoKey::new(image, digest.as_deref(), &deployment);
             if let Some(v) = &version

@@ -1,20 +1,24 @@
-//! Recent decisions of one policy, reused while the ledger has not changed.
+//! Recent decisions of one policy, reused while what they read has not changed.
 //!
 //! An admission request names images the API server asks about again and
 //! again: a Deployment, then its ReplicaSet, then each of its Pods, every
 //! rollout and every restart. The decision for an image in a deployment
 //! depends only on the policy and on what the ledger holds, so it is kept
-//! here with the ledger's [`LedgerVersion`] and reused until that moves:
-//! a record (claim, scan, index, attestation), a finding event (an advisory
-//! imported, changed or withdrawn), a VEX document, a waiver added, revoked
-//! or expired, or a new UTC day (`days_since_published`). The watermarks
-//! are the ones the posture cache uses (see `posture`); every entry is
-//! also dropped after [`MEMO_TTL`], which bounds how long a replica can
-//! miss a record another replica committed out of id order. The memo
+//! here with the ledger's [`LedgerVersion`] — the watermarks the posture
+//! cache uses (see `posture`) — and brought up to date once per request
+//! ([`DecisionMemo::sync`]) the way the posture is: new records drop the
+//! decisions of the digests they are about (and every image named by tag,
+//! whose resolution they may change), new finding events those of the
+//! digests whose findings they change; a VEX document, a waiver added,
+//! revoked or expired, a new UTC day (`days_since_published`) or a gap of
+//! more than [`MAX_SYNC_GAP`] ids drops everything. Every entry is also
+//! dropped after [`MEMO_TTL`], which bounds how long a replica can miss a
+//! record another replica committed out of id order (and the posture's other
+//! known gap, a base image indexed after its descendants). The memo
 //! belongs to one compiled [`Policy`](crate::policy::Policy): a reloaded
 //! policy starts empty.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -30,6 +34,10 @@ pub const MEMO_TTL: Duration = Duration::from_secs(60);
 
 /// Most entries kept; a full memo starts over.
 pub const MEMO_CAPACITY: usize = 16_384;
+
+/// Most new record or finding-event ids a sync follows digest by digest;
+/// past it, the memo starts over.
+pub const MAX_SYNC_GAP: i64 = 10_000;
 
 /// What a decision read from the ledger, as of now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,16 +123,64 @@ pub struct DecisionMemo {
 }
 
 impl DecisionMemo {
-    /// The decision kept for `key`, if the ledger is still at `version`
-    /// and the entry is younger than [`MEMO_TTL`]. A different version
-    /// empties the memo.
-    pub fn get(&self, version: &LedgerVersion, key: &MemoKey) -> Option<(String, Vec<Reason>)> {
+    /// Bring the memo to `version` (read from `store` just before): drop
+    /// what changed since the version it holds (see the module docs).
+    pub fn sync(&self, store: &mut Store, version: &LedgerVersion) -> Result<()> {
+        let old = {
+            let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            if inner.version.as_ref() == Some(version) {
+                return Ok(());
+            }
+            inner.version.clone()
+        };
+        // The digests to forget (None: everything), read without the lock.
+        let dirty: Option<(HashSet<String>, bool)> = match &old {
+            Some(o)
+                if o.vex_seq == version.vex_seq
+                    && o.live_waivers == version.live_waivers
+                    && o.day == version.day
+                    && version.record_seq >= o.record_seq
+                    && version.event_seq >= o.event_seq
+                    && version.record_seq - o.record_seq <= MAX_SYNC_GAP
+                    && version.event_seq - o.event_seq <= MAX_SYNC_GAP =>
+            {
+                let mut d: HashSet<String> = HashSet::new();
+                if version.record_seq > o.record_seq {
+                    d.extend(store.digests_of_records_after(o.record_seq)?);
+                }
+                if version.event_seq > o.event_seq {
+                    d.extend(store.digests_of_events_after(o.event_seq)?);
+                }
+                Some((d, version.record_seq > o.record_seq))
+            }
+            _ => None,
+        };
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if inner.version.as_ref() != Some(version) {
+        if inner.version != old {
+            // Another request synced meanwhile: start over rather than guess.
             inner.entries.clear();
-            inner.version = Some(version.clone());
+        } else {
+            match dirty {
+                Some((digests, new_records)) => inner.entries.retain(|k, _| {
+                    let pinned = k.image.contains("@sha256:");
+                    match &k.digest {
+                        Some(d) => !digests.contains(d) && (!new_records || pinned),
+                        None => !new_records,
+                    }
+                }),
+                None => inner.entries.clear(),
+            }
         }
+        inner.version = Some(version.clone());
+        Ok(())
+    }
+
+    /// The decision kept for `key`, if the memo is at `version` (see
+    /// [`DecisionMemo::sync`]) and the entry is younger than [`MEMO_TTL`].
+    pub fn get(&self, version: &LedgerVersion, key: &MemoKey) -> Option<(String, Vec<Reason>)> {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let found = match inner.entries.get(key) {
+            _ if inner.version.as_ref() != Some(version) => None,
             Some((at, d, r)) if at.elapsed() < MEMO_TTL => Some((d.clone(), r.clone())),
             _ => None,
         };
@@ -171,51 +227,61 @@ impl DecisionMemo {
 mod tests {
     use super::*;
 
-    fn version(record_seq: i64) -> LedgerVersion {
-        LedgerVersion {
-            record_seq,
-            event_seq: 1,
-            vex_seq: 0,
-            live_waivers: BTreeSet::new(),
-            day: 20_000,
-        }
-    }
+    const A: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const B: &str = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
     #[test]
-    fn reused_only_at_the_same_version() {
+    fn kept_until_what_it_read_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_sqlite(&dir.path().join("l.db")).unwrap();
+        let now = chrono::Utc::now();
         let m = DecisionMemo::default();
-        let d = Deployment {
+        let staging = Deployment {
             environment: Some("staging".into()),
             ..Default::default()
         };
-        let k = MemoKey::new("r/x@sha256:1", Some("sha256:1"), &d);
-        let v1 = version(1);
-        assert_eq!(m.get(&v1, &k), None);
-        m.put(&v1, k.clone(), "deny".into(), vec![]);
-        assert_eq!(m.get(&v1, &k).map(|x| x.0), Some("deny".into()));
-        // Another deployment of the same image is another key.
         let prod = Deployment {
             environment: Some("production".into()),
             ..Default::default()
         };
+        let a = MemoKey::new(&format!("r/a@{A}"), Some(A), &staging);
+        let b = MemoKey::new(&format!("r/b@{B}"), Some(B), &staging);
+        let tag = MemoKey::new("r/b:1", Some(B), &staging);
+        let unknown = MemoKey::new("r/c:1", None, &staging);
+        let v1 = LedgerVersion::read(&mut store, now).unwrap();
+        m.sync(&mut store, &v1).unwrap();
+        assert_eq!(m.get(&v1, &a), None);
+        for k in [&a, &b, &tag, &unknown] {
+            m.put(&v1, k.clone(), "deny".into(), vec![]);
+        }
+        assert_eq!(m.get(&v1, &a).map(|x| x.0), Some("deny".into()));
+        // Another deployment of the same image is another key.
         assert_eq!(
-            m.get(&v1, &MemoKey::new("r/x@sha256:1", Some("sha256:1"), &prod)),
+            m.get(&v1, &MemoKey::new(&format!("r/a@{A}"), Some(A), &prod)),
             None
         );
-        // A new record: everything is recomputed, and a decision computed
-        // at the old version is not kept.
-        let v2 = version(2);
-        assert_eq!(m.get(&v2, &k), None);
-        m.put(&v1, k.clone(), "allow".into(), vec![]);
-        assert_eq!(m.get(&v2, &k), None);
-        let mut v3 = version(2);
+        // A record about A: A's decisions go, and so do the images named by
+        // tag or unresolved (a new record may resolve them); B's stays.
+        let rec: buildledger_model::BuildRecord =
+            serde_json::from_str(&format!(r#"{{"subjects":[{{"digest":"{A}"}}]}}"#)).unwrap();
+        store.record(&rec).unwrap();
+        let v2 = LedgerVersion::read(&mut store, now).unwrap();
+        assert_ne!(v1, v2);
+        assert_eq!(m.get(&v2, &b), None, "not synced yet: nothing is served");
+        m.sync(&mut store, &v2).unwrap();
+        assert_eq!(m.get(&v2, &a), None);
+        assert_eq!(m.get(&v2, &tag), None);
+        assert_eq!(m.get(&v2, &unknown), None);
+        assert_eq!(m.get(&v2, &b).map(|x| x.0), Some("deny".into()));
+        // A decision computed at an older version is not kept.
+        m.put(&v1, a.clone(), "allow".into(), vec![]);
+        assert_eq!(m.get(&v2, &a), None);
+        // A waiver in force (or a VEX document, or a new day) drops everything.
+        let mut v3 = v2.clone();
         v3.live_waivers.insert(7);
-        m.put(&v2, k.clone(), "deny".into(), vec![]);
-        assert_eq!(
-            m.get(&v3, &k),
-            None,
-            "a waiver in force changes the version"
-        );
-        assert_eq!(m.counts(), (1, 5));
+        m.sync(&mut store, &v3).unwrap();
+        assert_eq!(m.get(&v3, &b), None);
+        let (hits, misses) = m.counts();
+        assert_eq!((hits, misses), (2, 8));
     }
 }
