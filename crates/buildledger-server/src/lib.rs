@@ -14,6 +14,9 @@
 //! - [`openapi`]: the OpenAPI 3.1 document, from the route table and the
 //!   service's result schemas.
 //! - `metrics`: Prometheus request counts, latency histograms, submissions.
+//! - `console`: the web console's server-rendered HTML pages (`/login`,
+//!   `/`, `/images/{digest}`, `/advisories/{id}`, `/table`, `/search`),
+//!   signed in with an API token kept in an `HttpOnly` session cookie.
 //!
 //! Security: TLS (rustls on aws-lc-rs) from PEM files, reloaded when they
 //! change; request bodies are bounded before they are read; every request
@@ -24,6 +27,7 @@ pub mod config;
 pub mod openapi;
 
 mod app;
+mod console;
 mod metrics;
 mod problem;
 mod routes;
@@ -108,7 +112,10 @@ pub fn router(state: AppState, body_limit: usize, timeout: Duration) -> Router {
         )
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
-        .route("/metrics", get(routes::metrics));
+        .route("/metrics", get(routes::metrics))
+        // The web console's HTML pages (not part of the OpenAPI document,
+        // which covers the JSON API only).
+        .merge(console::routes());
     api.fallback(|| async {
         problem::ApiError::new(
             axum::http::StatusCode::NOT_FOUND,

@@ -1,5 +1,5 @@
 //! The read use cases: one image (`show`), the mapping table, conflicts,
-//! counts (`info`), findings of an image (`vulns`) and of an advisory
+//! counts (`info`), digests by prefix, findings of an image (`vulns`) and of an advisory
 //! (`affected`), the change feed, lineage and mismatches. None of them
 //! writes; each names what it did not find.
 
@@ -30,6 +30,26 @@ pub fn show_summary(store: &mut Store, digest: &Digest) -> Result<ImageView> {
     store
         .show_summary(digest)?
         .ok_or_else(|| not_in_ledger(store, digest))
+}
+
+/// Image digests starting with `prefix` (`sha256:` optional; 4 to 64 hex
+/// digits, lower-cased), in digest order, at most `limit`; bad input
+/// naming `field` otherwise.
+pub fn digests_with_prefix(
+    store: &mut Store,
+    prefix: &str,
+    limit: usize,
+    field: &str,
+) -> Result<Vec<String>> {
+    let p = prefix.trim().to_ascii_lowercase();
+    let hex = p.strip_prefix("sha256:").unwrap_or(&p);
+    if !(4..=64).contains(&hex.len()) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::bad_field(
+            field,
+            format!("{prefix:?} is not a digest prefix (sha256: and 4 to 64 hex digits)"),
+        ));
+    }
+    Ok(store.digests_with_prefix(&format!("sha256:{hex}"), limit)?)
 }
 
 fn not_in_ledger(store: &Store, digest: &Digest) -> Error {

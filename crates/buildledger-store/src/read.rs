@@ -321,6 +321,27 @@ impl Store {
         self.show_with(digest, true)
     }
 
+    /// Image digests that start with `prefix` (`sha256:` and hex digits
+    /// only, else none), in digest order, at most `limit`.
+    pub fn digests_with_prefix(&mut self, prefix: &str, limit: usize) -> Result<Vec<String>> {
+        let hex = prefix.strip_prefix("sha256:").unwrap_or("");
+        if !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) || limit == 0 {
+            return Ok(Vec::new());
+        }
+        // Only hex digits follow: nothing in the pattern is a wildcard.
+        Ok(self
+            .db
+            .query(
+                &format!(
+                    "SELECT digest FROM images WHERE digest LIKE ? ORDER BY digest LIMIT {limit}"
+                ),
+                &[format!("sha256:{hex}%").as_str().into()],
+            )?
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().and_then(Val::into_text))
+            .collect())
+    }
+
     /// [`Store::show`] without what a policy decision does not read: the
     /// records' components (see [`Store::records_by_id_with`]), the records
     /// that use the image (`used_by` empty) and the conflicts (empty).

@@ -1,0 +1,603 @@
+//! The web console (`buildledger serve`, HTML pages) end to end over real
+//! HTTPS on loopback, against both engines: sign-in with a read token (the
+//! session cookie's attributes), every page with what it shows, no session
+//! → `/login`, a token in a URL refused, ledger data rendered inert (a
+//! `<script>` in a record's repo, tag, builder and component location), the
+//! security headers on every page, search (digest and its prefix, commit
+//! prefix, advisory alias, purl), sign-out, and no token in the log.
+//!
+//! The client is `curl` (a real, independent HTTP/TLS implementation).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+mod common;
+use common::{Ledger, have, root};
+
+const PAYMENTS_INDEX: &str =
+    "sha256:6f1b1c3b0c2e9e8a4b1f0a3d5e7c9b2a4d6f8e0c1a3b5d7f9e1c3a5b7d9f1e3a";
+const PAYMENTS: &str = "sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9";
+const WORKER: &str = "sha256:4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d";
+const EVIL: &str = "sha256:eeeee0718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d";
+const GHA: &str = "https://ci.example/builders/github-actions";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running server over TLS; killed (SIGKILL) on drop.
+struct Server {
+    child: Child,
+    base: String,
+    log: PathBuf,
+    ca: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One response: status, headers (lower-cased names), body.
+struct Resp {
+    code: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Resp {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Server {
+    fn start(l: &Ledger, tls: &Path) -> Server {
+        let port = free_port();
+        let log = l.path(&format!("server-{port}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_buildledger"))
+            .current_dir(root())
+            .env("BUILDLEDGER_DB", &l.db)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--tls-cert")
+            .arg(tls.join("cert.pem"))
+            .arg("--tls-key")
+            .arg(tls.join("key.pem"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let s = Server {
+            child,
+            base: format!("https://localhost:{port}"),
+            log,
+            ca: tls.join("ca.pem"),
+        };
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(20) {
+            if s.req("GET", "/healthz", None, None).code == 200 {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "server did not come up: {}",
+            std::fs::read_to_string(&s.log).unwrap_or_default()
+        );
+    }
+
+    /// One request through curl (no redirects followed), with a session
+    /// cookie and a form body if given.
+    fn req(&self, method: &str, path: &str, cookie: Option<&str>, form: Option<&str>) -> Resp {
+        let mut c = Command::new("curl");
+        c.args(["-s", "-S", "-D", "-", "-o", "-", "-X", method, "--cacert"])
+            .arg(&self.ca);
+        if let Some(k) = cookie {
+            c.args(["-H", &format!("Cookie: bl_session={k}")]);
+        }
+        if let Some(f) = form {
+            c.args(["--data-raw", f]);
+        }
+        c.arg(format!("{}{path}", self.base));
+        let o = c.output().unwrap();
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+        let mut lines = head.lines();
+        let code = lines
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        Resp {
+            code,
+            headers,
+            body: body.to_string(),
+        }
+    }
+
+    /// A signed-in page: 200, HTML, with the security headers.
+    fn page(&self, path: &str, session: &str) -> String {
+        let r = self.req("GET", path, Some(session), None);
+        assert_eq!(r.code, 200, "GET {path}: {}", r.body);
+        assert_eq!(
+            r.header("content-type"),
+            Some("text/html; charset=utf-8"),
+            "{path}"
+        );
+        security_headers(&r, path);
+        assert!(r.body.contains("<main>"), "{path}: {}", r.body);
+        r.body
+    }
+}
+
+fn security_headers(r: &Resp, what: &str) {
+    assert_eq!(
+        r.header("content-security-policy"),
+        Some(
+            "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"
+        ),
+        "{what}"
+    );
+    assert_eq!(
+        r.header("x-content-type-options"),
+        Some("nosniff"),
+        "{what}"
+    );
+    assert_eq!(r.header("referrer-policy"), Some("no-referrer"), "{what}");
+}
+
+fn token(l: &Ledger, args: &[&str]) -> String {
+    let mut a = vec!["token", "create"];
+    a.extend_from_slice(args);
+    l.ok(&a).trim().to_string()
+}
+
+/// A private CA (`ca.pem`) and a server certificate it signed for localhost.
+fn private_ca(dir: &Path) {
+    let run = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut a = vec!["req", "-x509"];
+    a.extend(ec);
+    a.extend([
+        "-days",
+        "2",
+        "-subj",
+        "/CN=buildledger test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&a);
+    let mut a = vec!["req"];
+    a.extend(ec);
+    a.extend([
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "server.csr",
+    ]);
+    run(&a);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "cert.pem",
+    ]);
+}
+
+fn engines() -> Vec<Ledger> {
+    let mut v = vec![Ledger::sqlite()];
+    v.extend(Ledger::postgres());
+    v
+}
+
+/// The example records, a record with `<script>` in every free-text field,
+/// and the example advisories.
+fn load(l: &Ledger) {
+    for f in ["payments-api.json", "ledger-worker.json"] {
+        l.ok(&["record", "--file", &format!("examples/records/{f}")]);
+    }
+    // Attacker-controlled text in every free-text field a record has.
+    let evil = l.path("evil.json");
+    std::fs::write(
+        &evil,
+        format!(
+            r#"{{"subjects":[{{"digest":"{EVIL}"}}],
+            "source":{{"repo":"<script>alert(1)</script>","tag":"v1\"><script>alert(3)</script>"}},
+            "builder":{{"id":"https://ci.example/<script>alert(4)</script>"}},
+            "components":[{{"purl":"pkg:generic/%3Cscript%3Ealert(5)%3C%2Fscript%3E@1.0","location":"<script>alert(6)</script>"}}]}}"#
+        ),
+    )
+    .unwrap();
+    l.ok(&["record", "--file", evil.to_str().unwrap()]);
+    l.ok(&["feed", "import", "examples/advisories"]);
+}
+
+/// The `Location` of a 303 to `to`.
+fn redirects(r: &Resp, to: &str, what: &str) {
+    assert_eq!(r.code, 303, "{what}: {}", r.body);
+    assert_eq!(r.header("location"), Some(to), "{what}");
+}
+
+#[test]
+fn console_pages_sessions_and_escaping() {
+    if !have("curl") || !have("openssl") {
+        return;
+    }
+    for l in engines() {
+        load(&l);
+        let read = token(&l, &["--scope", "read", "--name", "console"]);
+        let builder = token(&l, &["--scope", "builder:write", "--builder-id", GHA]);
+        let revoked = token(&l, &["--scope", "read", "--name", "old"]);
+
+        let tls = l.path("tls");
+        std::fs::create_dir_all(&tls).unwrap();
+        private_ca(&tls);
+        let s = Server::start(&l, &tls);
+
+        // No session: every page sends the browser to /login.
+        for p in [
+            "/".to_string(),
+            format!("/images/{WORKER}"),
+            "/advisories/GO-2022-0969".into(),
+            "/table".into(),
+            "/search?q=GO-2022-0969".into(),
+        ] {
+            let r = s.req("GET", &p, None, None);
+            redirects(&r, "/login", &p);
+            security_headers(&r, &p);
+            // A bad cookie is no session either (and is cleared).
+            let r = s.req("GET", &p, Some("blt_nonsense"), None);
+            redirects(&r, "/login", &p);
+            assert!(r.header("set-cookie").unwrap().contains("Max-Age=0"));
+        }
+
+        // The login form: one password field with a label.
+        let r = s.req("GET", "/login", None, None);
+        assert_eq!(r.code, 200);
+        security_headers(&r, "/login");
+        assert!(r.body.contains("type=\"password\""), "{}", r.body);
+        assert!(r.body.contains("<label for=\"token\""), "{}", r.body);
+        assert_eq!(r.body.matches("<input").count(), 1, "{}", r.body);
+
+        // A token in a URL is never accepted: not on the form, not on the
+        // POST, not on a page.
+        let r = s.req("GET", &format!("/login?token={read}"), None, None);
+        assert_eq!(r.code, 400);
+        assert!(r.header("set-cookie").is_none());
+        let r = s.req("POST", &format!("/login?token={read}"), None, Some(""));
+        assert_eq!(r.code, 400);
+        assert!(r.header("set-cookie").is_none());
+        let r = s.req("GET", &format!("/?token={read}"), None, None);
+        redirects(&r, "/login", "/?token=");
+
+        // Bad tokens do not sign in: unknown, revoked, without the read scope.
+        let list = l.json(&["token", "list"]);
+        let old = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "old")
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        l.ok(&["token", "revoke", &old.to_string()]);
+        for (bad, want) in [
+            (format!("blt_{}", "0".repeat(64)), 401),
+            ("not a token".to_string(), 401),
+            (revoked.clone(), 401),
+            (builder.clone(), 403),
+        ] {
+            let r = s.req("POST", "/login", None, Some(&format!("token={bad}")));
+            assert_eq!(r.code, want, "{bad}: {}", r.body);
+            assert!(r.header("set-cookie").is_none(), "{bad}");
+        }
+        // A revoked token's cookie is no session.
+        redirects(
+            &s.req("GET", "/", Some(&revoked), None),
+            "/login",
+            "revoked",
+        );
+
+        // Sign in: the cookie with every attribute, and a redirect to /.
+        let r = s.req("POST", "/login", None, Some(&format!("token={read}")));
+        redirects(&r, "/", "login");
+        security_headers(&r, "POST /login");
+        let cookie = r.header("set-cookie").unwrap().to_string();
+        let attrs: Vec<&str> = cookie.split(';').map(str::trim).collect();
+        assert_eq!(attrs[0], format!("bl_session={read}"), "{cookie}");
+        for a in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+            assert!(attrs.contains(&a), "{a} missing: {cookie}");
+        }
+        let session = attrs[0].strip_prefix("bl_session=").unwrap().to_string();
+
+        // Overview: counts.
+        let b = s.page("/", &session);
+        assert!(b.contains("Overview") && b.contains("Images"), "{b}");
+        assert!(b.contains("Findings") && b.contains("Advisories"), "{b}");
+        assert!(b.contains("Signed in as console"), "{b}");
+        assert!(!b.contains(&read), "the token was rendered");
+
+        // Image: records (builder, trust, source, toolchains, components)
+        // and findings (advisory, severity, fix).
+        let b = s.page(&format!("/images/{WORKER}"), &session);
+        for want in [
+            WORKER,
+            GHA,
+            "unverified",
+            "https://github.com/example/ledger-worker.git",
+            "9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d",
+            "rustc@1.95.0",
+            "pkg:cargo/tokio@1.38.0",
+            "href=\"/advisories/RUSTSEC-2026-0009\"",
+            "CVE-2026-25727",
+            "0.3.47",
+        ] {
+            assert!(b.contains(want), "{want} missing on the image page: {b}");
+        }
+        let b = s.page(&format!("/images/{PAYMENTS}"), &session);
+        for want in ["GO-2022-0969", "go@1.13.4", "1.18.6", PAYMENTS_INDEX] {
+            assert!(b.contains(want), "{want} missing on the image page: {b}");
+        }
+        let r = s.req("GET", "/images/sha256:1234", Some(&session), None);
+        assert_eq!(r.code, 400, "{}", r.body);
+        let r = s.req(
+            "GET",
+            &format!("/images/sha256:{}", "9".repeat(64)),
+            Some(&session),
+            None,
+        );
+        assert_eq!(r.code, 404, "{}", r.body);
+        security_headers(&r, "404");
+
+        // Advisory, by id and by alias: the affected images.
+        for id in ["GO-2022-0969", "CVE-2022-27664"] {
+            let b = s.page(&format!("/advisories/{id}"), &session);
+            for want in [
+                PAYMENTS,
+                PAYMENTS_INDEX,
+                "GO-2022-0969",
+                "pkg:golang/stdlib",
+            ] {
+                assert!(b.contains(want), "{want} missing on /advisories/{id}: {b}");
+            }
+            assert!(!b.contains(WORKER), "{b}");
+        }
+        let r = s.req("GET", "/advisories/CVE-0000-0000", Some(&session), None);
+        assert_eq!(r.code, 404);
+
+        // The mapping table, and its pages.
+        let b = s.page("/table", &session);
+        for want in [WORKER, PAYMENTS_INDEX, "rustc@1.95.0", "<th scope=\"col\">"] {
+            assert!(b.contains(want), "{want} missing on /table: {b}");
+        }
+        let b = s.page("/table?page=2", &session);
+        assert!(!b.contains(WORKER), "{b}");
+        assert_eq!(
+            s.req("GET", "/table?page=0", Some(&session), None).code,
+            400
+        );
+
+        // Search: a digest or an advisory redirects; a purl lists images.
+        redirects(
+            &s.req("GET", &format!("/search?q={WORKER}"), Some(&session), None),
+            &format!("/images/{WORKER}"),
+            "search digest",
+        );
+        redirects(
+            &s.req("GET", "/search?q=CVE-2026-25727", Some(&session), None),
+            "/advisories/CVE-2026-25727",
+            "search alias",
+        );
+        // A digest prefix naming one image goes to it (with or without
+        // `sha256:`); a commit prefix lists its records.
+        for q in ["sha256:4e5f6071", "4E5F"] {
+            redirects(
+                &s.req("GET", &format!("/search?q={q}"), Some(&session), None),
+                &format!("/images/{WORKER}"),
+                q,
+            );
+        }
+        let b = s.page("/search?q=9c1d2e3f", &session);
+        assert!(
+            b.contains(WORKER) && b.contains("example/ledger-worker"),
+            "{b}"
+        );
+        assert!(!b.contains(PAYMENTS_INDEX), "{b}");
+        assert_eq!(
+            s.req("GET", "/search?q=sha256:ffff", Some(&session), None)
+                .code,
+            404
+        );
+        let b = s.page("/search?q=pkg:cargo/tokio", &session);
+        assert!(b.contains(WORKER) && !b.contains(PAYMENTS_INDEX), "{b}");
+        let r = s.req("GET", "/search?q=nothing-here", Some(&session), None);
+        assert_eq!(r.code, 404);
+
+        // Ledger data is text, never markup.
+        let b = s.page(&format!("/images/{EVIL}"), &session);
+        assert!(!b.contains("<script"), "markup from the ledger: {b}");
+        for want in [
+            "&lt;script&gt;alert(1)&lt;/script&gt;",
+            "v1&quot;&gt;&lt;script&gt;alert(3)&lt;/script&gt;",
+            "https://ci.example/&lt;script&gt;alert(4)&lt;/script&gt;",
+            "&lt;script&gt;alert(6)&lt;/script&gt;",
+        ] {
+            assert!(b.contains(want), "{want} missing: {b}");
+        }
+        let b = s.page("/table", &session);
+        assert!(!b.contains("<script"), "markup from the ledger: {b}");
+        let r = s.req(
+            "GET",
+            "/search?q=%3Cscript%3Ealert(7)%3C/script%3E",
+            Some(&session),
+            None,
+        );
+        assert_eq!(r.code, 404);
+        assert!(
+            !r.body.contains("<script"),
+            "markup from the query: {}",
+            r.body
+        );
+        assert!(r.body.contains("&lt;script&gt;alert(7)"), "{}", r.body);
+
+        // Sign out clears the cookie.
+        let r = s.req("POST", "/logout", Some(&session), Some(""));
+        redirects(&r, "/login", "logout");
+        assert!(
+            r.header("set-cookie")
+                .is_some_and(|c| c.starts_with("bl_session=;") && c.contains("Max-Age=0")),
+            "{:?}",
+            r.header("set-cookie")
+        );
+
+        // The JSON API is unchanged beside the console.
+        let o = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
+            .arg(&s.ca)
+            .args(["-H", &format!("Authorization: Bearer {read}")])
+            .arg(format!("{}/api/v1/table", s.base))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "200");
+
+        // No token in any log line.
+        let log = std::fs::read_to_string(&s.log).unwrap();
+        for t in [&read, &builder, &revoked] {
+            assert!(!log.contains(t.as_str()), "a token was logged: {log}");
+        }
+        assert!(log.contains("/images/{digest}"), "{log}");
+    }
+}
+
+/// The console in a real browser: Debian's `chromium` driven by
+/// `playwright-core`, `axe-core` in every page (no serious or critical
+/// violation), a screenshot of each page under the test's directory
+/// (`browser/*.png`; `BUILDLEDGER_CONSOLE_SCREENSHOTS` names another
+/// directory to keep them). Skipped with a message when chromium or the npm
+/// modules are missing (`.ci/run` installs them into `.ci/browser`); a
+/// failure under `CI=true`.
+#[test]
+fn console_in_a_browser() {
+    let modules = std::env::var_os("BUILDLEDGER_BROWSER_MODULES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".ci/browser/node_modules"));
+    let chromium = ["chromium", "chromium-browser"].into_iter().find_map(|c| {
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|d| d.join(c))
+            .find(|p| p.is_file())
+    });
+    if !buildledger_testkit::ci::require(chromium.is_some(), "chromium (apt install chromium)")
+        || !buildledger_testkit::ci::require(
+            modules.join("playwright-core").is_dir() && modules.join("axe-core").is_dir(),
+            &format!(
+                "playwright-core and axe-core in {} (npm install --prefix .ci/browser playwright-core axe-core)",
+                modules.display()
+            ),
+        )
+        || !have("node")
+        || !have("curl")
+        || !have("openssl")
+    {
+        return;
+    }
+    let l = Ledger::sqlite();
+    load(&l);
+    let read = token(&l, &["--scope", "read", "--name", "browser"]);
+    let tls = l.path("tls");
+    std::fs::create_dir_all(&tls).unwrap();
+    private_ca(&tls);
+    let s = Server::start(&l, &tls);
+    // Screenshots go under the test's directory, or where
+    // BUILDLEDGER_CONSOLE_SCREENSHOTS says (to keep them).
+    let out = std::env::var_os("BUILDLEDGER_CONSOLE_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| l.path("browser"));
+    std::fs::create_dir_all(&out).unwrap();
+    let want = serde_json::json!({
+        "image": WORKER,
+        "toolchain": "rustc@1.95.0",
+        "builder": GHA,
+        "advisory": "RUSTSEC-2026-0009",
+        "alias": "CVE-2026-25727",
+        "evil": EVIL,
+    });
+    let o = Command::new("node")
+        .arg(root().join("crates/buildledger-cli/tests/browser/console.cjs"))
+        .env("BL_NODE_MODULES", &modules)
+        .env("BL_BASE", &s.base)
+        .env("BL_TOKEN", &read)
+        .env("BL_OUT", &out)
+        .env("BL_CHROMIUM", chromium.as_ref().unwrap())
+        .env("BL_WANT", want.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "browser suite failed:\n{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for p in [
+        "login", "overview", "table", "image", "advisory", "search", "escaped",
+    ] {
+        let f = out.join(format!("{p}.png"));
+        assert!(
+            std::fs::metadata(&f).is_ok_and(|m| m.len() > 0),
+            "no screenshot {}",
+            f.display()
+        );
+    }
+    eprintln!("console screenshots: {}", out.display());
+}

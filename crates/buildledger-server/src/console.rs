@@ -1,0 +1,1039 @@
+//! The web console (issue 15, first slice): server-rendered HTML pages over
+//! the same application-layer use cases the JSON API calls, for people who
+//! would rather look than type. No JavaScript, no external assets: the
+//! little CSS there is sits in a `<style>` block in the binary.
+//!
+//! Pages: `/login` (a form with one password field taking an API token),
+//! `/logout`, `/` (overview counts), `/images/{digest}` (records and
+//! findings), `/advisories/{id}` (affected images, by id or any alias),
+//! `/table` (the mapping table, paginated), `/search?q=` (digest, advisory
+//! id or purl → a redirect or a list).
+//!
+//! Session: the cookie carries the API token itself (`bl_session`,
+//! `HttpOnly; Secure; SameSite=Strict; Path=/`), and every page
+//! authenticates it exactly as the API authenticates a bearer token
+//! (`tokens::authenticate`, then the `read` scope). So replicas need no
+//! shared session secret or session table, and a revoked token stops
+//! working at the next page, not at some session expiry. The token is
+//! accepted only in the body of `POST /login` (never in a URL: a `token`
+//! query parameter is refused), is never rendered, and is never logged: the
+//! request log carries the method, route template and status only, and the
+//! authentication errors never repeat the token.
+//!
+//! Escaping: every piece of ledger data is attacker-controlled text. Pages
+//! are built with [`Html`], whose only way to add a non-`'static` string is
+//! [`Html::text`], which escapes it; links to ledger values percent-encode
+//! the path segment first, and a source repository becomes a link only when
+//! it is an `https://` URL.
+
+use axum::Router;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use buildledger_service::tokens::{self, Principal, Scope};
+use buildledger_service::types::{ImageFinding, ImageView, TableRow};
+use buildledger_service::{query, reads};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::problem::ApiError;
+
+/// The session cookie's name.
+const COOKIE: &str = "bl_session";
+
+/// Rows of the mapping table per page.
+const TABLE_PAGE: usize = 50;
+
+/// Components listed per record before the list is cut.
+const MAX_COMPONENTS: usize = 500;
+
+/// The console's routes, with their security headers.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/", get(overview))
+        .route("/images/{digest}", get(image))
+        .route("/advisories/{id}", get(advisory))
+        .route("/table", get(table))
+        .route("/search", get(search))
+        .layer(middleware::from_fn(security_headers))
+}
+
+/// The headers every console response carries.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// HTML under construction. Markup is added only as `'static` strings
+/// ([`Html::raw`]); anything else goes through [`Html::text`], which
+/// escapes it, so ledger data cannot become markup.
+#[derive(Default)]
+pub(crate) struct Html(String);
+
+impl Html {
+    /// Literal markup.
+    fn raw(&mut self, s: &'static str) -> &mut Html {
+        self.0.push_str(s);
+        self
+    }
+
+    /// Text (or an attribute value), escaped.
+    fn text(&mut self, s: &str) -> &mut Html {
+        for c in s.chars() {
+            match c {
+                '&' => self.0.push_str("&amp;"),
+                '<' => self.0.push_str("&lt;"),
+                '>' => self.0.push_str("&gt;"),
+                '"' => self.0.push_str("&quot;"),
+                '\'' => self.0.push_str("&#39;"),
+                c => self.0.push(c),
+            }
+        }
+        self
+    }
+
+    /// A link to `prefix` + the percent-encoded `segment`, showing `label`.
+    fn link(&mut self, prefix: &'static str, segment: &str, label: &str) -> &mut Html {
+        self.raw("<a href=\"")
+            .raw(prefix)
+            .text(&path_segment(segment))
+            .raw("\">")
+            .text(label)
+            .raw("</a>")
+    }
+
+    /// `<code>` text.
+    fn code(&mut self, s: &str) -> &mut Html {
+        self.raw("<code>").text(s).raw("</code>")
+    }
+
+    /// A `<dt>`/`<dd>` pair with escaped text (nothing when `v` is None).
+    fn item(&mut self, k: &'static str, v: Option<&str>) -> &mut Html {
+        if let Some(v) = v {
+            self.raw("<dt>")
+                .raw(k)
+                .raw("</dt><dd>")
+                .text(v)
+                .raw("</dd>");
+        }
+        self
+    }
+}
+
+/// `s` percent-encoded as one path segment (only unreserved characters and
+/// `:` left as they are).
+fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+const STYLE: &str = "<style>
+:root{color-scheme:light dark;font-family:system-ui,sans-serif;line-height:1.45}
+body{margin:0}header,main,footer{max-width:72rem;margin:0 auto;padding:0 1rem}
+header{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:center;border-bottom:1px solid #8886;padding-block:.5rem}
+nav ul{display:flex;flex-wrap:wrap;gap:1rem;list-style:none;margin:0;padding:0}
+a{color:#0645ad}@media (prefers-color-scheme:dark){a{color:#8ab4f8}}
+code{font-size:.9em;overflow-wrap:anywhere}
+.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%}
+th,td{text-align:left;vertical-align:top;padding:.3rem .5rem;border-bottom:1px solid #8884}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
+input,button{font:inherit;padding:.35rem .6rem}label{display:block;margin-bottom:.25rem}
+.counts{display:grid;grid-template-columns:repeat(auto-fill,minmax(10rem,1fr));gap:1rem;padding:0;list-style:none}
+.counts li{border:1px solid #8886;border-radius:.4rem;padding:.6rem}.counts strong{display:block;font-size:1.6rem}
+.inline{display:inline}
+@media (max-width:40rem){dl{grid-template-columns:1fr}}
+</style>";
+
+/// A whole page: head, navigation (with search and sign-out when signed
+/// in), `body` in `<main>`.
+fn page(status: StatusCode, title: &str, who: Option<&Principal>, body: Html) -> Response {
+    let mut h = Html::default();
+    h.raw("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">")
+        .raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+        .raw("<title>")
+        .text(title)
+        .raw(" · buildledger</title>")
+        .raw(STYLE)
+        .raw("</head><body><header><strong>buildledger</strong>");
+    if let Some(p) = who {
+        h.raw("<nav aria-label=\"Main\"><ul><li><a href=\"/\">Overview</a></li>")
+            .raw("<li><a href=\"/table\">Mapping table</a></li></ul></nav>")
+            .raw("<form role=\"search\" method=\"get\" action=\"/search\">")
+            .raw("<label for=\"q\" class=\"inline\">Search </label>")
+            .raw("<input id=\"q\" name=\"q\" type=\"search\" placeholder=\"digest, commit, advisory or purl\"> ")
+            .raw("<button type=\"submit\">Search</button></form>")
+            .raw("<form method=\"post\" action=\"/logout\" class=\"inline\"><span>Signed in as ")
+            .text(&p.name)
+            .raw("</span> <button type=\"submit\">Sign out</button></form>");
+    }
+    h.raw("</header><main>").0.push_str(&body.0);
+    h.raw("</main></body></html>");
+    let mut r = (status, h.0).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r
+}
+
+/// An error page for a failed use case.
+fn error_page(e: ApiError, who: Option<&Principal>) -> Response {
+    let mut b = Html::default();
+    b.raw("<h1>")
+        .text(&e.problem.title)
+        .raw("</h1><p>")
+        .text(&e.problem.detail)
+        .raw("</p>");
+    page(e.status, &e.problem.title.clone(), who, b)
+}
+
+/// `303 See Other` to `to`.
+fn see_other(to: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+/// The `Set-Cookie` that removes the session.
+fn clear_cookie() -> HeaderValue {
+    HeaderValue::from_static("bl_session=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0")
+}
+
+/// The session token from the `Cookie` header(s), if any.
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// The caller, from the session cookie, with the `read` scope; otherwise
+/// the response to send instead (to `/login`, or an error page when the
+/// ledger could not be asked).
+async fn session(st: &AppState, headers: &HeaderMap) -> Result<Principal, Response> {
+    let to_login = |clear: bool| {
+        let mut r = see_other("/login");
+        if clear {
+            r.headers_mut().insert(header::SET_COOKIE, clear_cookie());
+        }
+        r
+    };
+    let Some(token) = session_token(headers) else {
+        return Err(to_login(false));
+    };
+    match authenticate(st, token).await {
+        Ok(p) => Ok(p),
+        Err(e) if matches!(e.status.as_u16(), 401 | 403) => Err(to_login(true)),
+        Err(e) => Err(error_page(e, None)),
+    }
+}
+
+/// The API's bearer-token authentication, then the `read` scope.
+async fn authenticate(st: &AppState, token: String) -> Result<Principal, ApiError> {
+    let p = st
+        .with_store(move |s| tokens::authenticate(s, &token))
+        .await?;
+    p.require(Scope::Read).map_err(ApiError::from)?;
+    Ok(p)
+}
+
+/// Run a use case for a signed-in page; an error becomes an error page.
+async fn run<T: Send + 'static>(
+    st: &AppState,
+    who: &Principal,
+    f: impl FnOnce(&mut buildledger_service::Store) -> buildledger_service::Result<T> + Send + 'static,
+) -> Result<T, Response> {
+    st.with_store(f).await.map_err(|e| error_page(e, Some(who)))
+}
+
+/// Whether the request names a token in its query string.
+fn token_in_url(q: Option<&str>) -> bool {
+    q.is_some_and(|q| {
+        q.split('&').any(|kv| {
+            kv.split('=')
+                .next()
+                .is_some_and(|k| k.eq_ignore_ascii_case("token"))
+        })
+    })
+}
+
+fn login_page(status: StatusCode, message: Option<&'static str>) -> Response {
+    let mut b = Html::default();
+    b.raw("<h1>Sign in</h1>");
+    if let Some(m) = message {
+        b.raw("<p role=\"alert\">").raw(m).raw("</p>");
+    }
+    b.raw("<form method=\"post\" action=\"/login\">")
+        .raw("<label for=\"token\">API token (needs the read scope)</label>")
+        .raw("<input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"current-password\" required> ")
+        .raw("<button type=\"submit\">Sign in</button></form>");
+    page(status, "Sign in", None, b)
+}
+
+/// `GET /login`: the form. A token in the URL is refused, never used.
+async fn login_form(req: Request) -> Response {
+    if token_in_url(req.uri().query()) {
+        return login_page(
+            StatusCode::BAD_REQUEST,
+            Some("A token is never accepted in a URL. Paste it into the form."),
+        );
+    }
+    login_page(StatusCode::OK, None)
+}
+
+/// The login form's body.
+#[derive(Deserialize)]
+struct LoginForm {
+    token: String,
+}
+
+/// `POST /login`: the token from the form body, verified as the API
+/// verifies a bearer token, with the `read` scope; then the session
+/// cookie and a redirect to `/`.
+async fn login(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
+    if token_in_url(uri.query()) {
+        return login_page(
+            StatusCode::BAD_REQUEST,
+            Some("A token is never accepted in a URL. Paste it into the form."),
+        );
+    }
+    if !same_origin(&headers, &uri) {
+        return login_page(StatusCode::FORBIDDEN, Some("Cross-site sign-in refused."));
+    }
+    let Ok(Form(f)) = form else {
+        return login_page(StatusCode::BAD_REQUEST, Some("Enter a token."));
+    };
+    let token = f.token.trim().to_string();
+    // The cookie value is the token: one that could not be a token (and so
+    // could break the header) is refused before it is looked up.
+    if token.is_empty()
+        || !token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return login_page(StatusCode::UNAUTHORIZED, Some("That token is not valid."));
+    }
+    match authenticate(&st, token.clone()).await {
+        Ok(_) => {
+            let mut r = see_other("/");
+            match HeaderValue::from_str(&format!(
+                "{COOKIE}={token}; HttpOnly; Secure; SameSite=Strict; Path=/"
+            )) {
+                Ok(v) => {
+                    r.headers_mut().insert(header::SET_COOKIE, v);
+                    r
+                }
+                Err(_) => login_page(StatusCode::UNAUTHORIZED, Some("That token is not valid.")),
+            }
+        }
+        Err(e) if e.status == StatusCode::FORBIDDEN => login_page(
+            StatusCode::FORBIDDEN,
+            Some("That token lacks the read scope."),
+        ),
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+            login_page(StatusCode::UNAUTHORIZED, Some("That token is not valid."))
+        }
+        Err(e) => error_page(e, None),
+    }
+}
+
+/// A POST from another site is refused: by `Sec-Fetch-Site` where the
+/// browser sends it (anything but `same-origin` or `none`), else by an
+/// `Origin` naming another host (with `Referrer-Policy: no-referrer` a
+/// browser may send `Origin: null`, which says nothing). The
+/// `SameSite=Strict` cookie already keeps the session out of such a
+/// request; this keeps a forged sign-in out too. The host is the `Host`
+/// header (HTTP/1.1) or the URI's authority (HTTP/2).
+fn same_origin(headers: &HeaderMap, uri: &axum::http::Uri) -> bool {
+    let get = |h: &str| headers.get(h).and_then(|v| v.to_str().ok());
+    if let Some(site) = get("sec-fetch-site") {
+        return site == "same-origin" || site == "none";
+    }
+    let Some(origin) = get("origin").filter(|o| *o != "null") else {
+        return true;
+    };
+    let host = get("host")
+        .or_else(|| uri.authority().map(|a| a.as_str()))
+        .unwrap_or("");
+    origin
+        .split_once("://")
+        .is_some_and(|(_, h)| !host.is_empty() && h.eq_ignore_ascii_case(host))
+}
+
+/// `POST /logout`: the cookie is cleared; back to `/login`.
+async fn logout(headers: HeaderMap, uri: axum::http::Uri) -> Response {
+    if !same_origin(&headers, &uri) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let mut r = see_other("/login");
+    r.headers_mut().insert(header::SET_COOKIE, clear_cookie());
+    r
+}
+
+/// `GET /`: what the ledger holds (counts) and the provenance mismatches.
+async fn overview(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let who = match session(&st, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let got = run(&st, &who, |s| {
+        let info = reads::info(s)?;
+        let mismatches = reads::mismatches(s, None)?;
+        Ok((info, mismatches))
+    })
+    .await;
+    let (info, mismatches) = match got {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let mut b = Html::default();
+    b.raw("<h1>Overview</h1><ul class=\"counts\" aria-label=\"Ledger counts\">");
+    for (label, n) in [
+        ("Images", info.stats.images),
+        ("Records", info.stats.records),
+        ("Components", info.stats.components),
+        ("Advisories", info.advisories),
+        ("Findings", info.findings),
+        ("Mismatches", mismatches.len() as u64),
+    ] {
+        b.raw("<li><strong>")
+            .text(&n.to_string())
+            .raw("</strong>")
+            .text(label)
+            .raw("</li>");
+    }
+    b.raw("</ul><h2>Provenance mismatches</h2>");
+    if mismatches.is_empty() {
+        b.raw("<p>No claim disagrees with what an image shows.</p>");
+    } else {
+        b.raw("<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Image</th>")
+            .raw("<th scope=\"col\">Field</th><th scope=\"col\">Claimed</th>")
+            .raw("<th scope=\"col\">Observed</th><th scope=\"col\">Claim</th></tr></thead><tbody>");
+        for m in mismatches.iter().take(TABLE_PAGE) {
+            b.raw("<tr><td>")
+                .link("/images/", &m.digest, &m.digest)
+                .raw("</td><td>")
+                .text(&m.field)
+                .raw("</td><td>")
+                .text(m.claimed.as_deref().unwrap_or("—"))
+                .raw("</td><td>")
+                .text(m.observed.as_deref().unwrap_or("—"))
+                .raw("</td><td>")
+                .text(m.claim.as_deref().unwrap_or("—"))
+                .raw("</td></tr>");
+        }
+        b.raw("</tbody></table></div>");
+        if mismatches.len() > TABLE_PAGE {
+            b.raw("<p>Showing the first ")
+                .text(&TABLE_PAGE.to_string())
+                .raw(" of ")
+                .text(&mismatches.len().to_string())
+                .raw(".</p>");
+        }
+    }
+    page(StatusCode::OK, "Overview", Some(&who), b)
+}
+
+/// `GET /images/{digest}`: the image's records and its findings.
+async fn image(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(digest): Path<String>,
+) -> Response {
+    let who = match session(&st, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let d = match reads::parse_digest(&digest, "digest") {
+        Ok(d) => d,
+        Err(e) => return error_page(e.into(), Some(&who)),
+    };
+    let got = run(&st, &who, move |s| {
+        let view = reads::show(s, &d)?;
+        let findings = reads::vulns(s, &d)?;
+        Ok((view, findings))
+    })
+    .await;
+    let (view, findings) = match got {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let title = view.digest.as_str().to_string();
+    page(
+        StatusCode::OK,
+        &title,
+        Some(&who),
+        image_body(&view, &findings),
+    )
+}
+
+fn image_body(view: &ImageView, findings: &[ImageFinding]) -> Html {
+    let mut b = Html::default();
+    b.raw("<h1>Image <code>")
+        .text(view.digest.as_str())
+        .raw("</code></h1><dl>")
+        .item("Media type", view.media_type.as_deref())
+        .item("First seen", Some(&view.first_seen.to_rfc3339()));
+    if !view.references.is_empty() {
+        b.item("References", Some(&view.references.join(", ")));
+    }
+    b.raw("</dl>");
+    if !view.manifests.is_empty() || !view.indexes.is_empty() {
+        b.raw("<h2>Related images</h2><ul>");
+        for (rel, l) in view
+            .manifests
+            .iter()
+            .map(|l| ("manifest", l))
+            .chain(view.indexes.iter().map(|l| ("index", l)))
+        {
+            b.raw("<li>")
+                .text(rel)
+                .raw(" ")
+                .link("/images/", &l.digest, &l.digest);
+            if let Some(p) = &l.platform {
+                b.raw(" (").text(p).raw(")");
+            }
+            b.raw("</li>");
+        }
+        b.raw("</ul>");
+    }
+    if !view.conflicts.is_empty() {
+        b.raw("<h2>Conflicting claims</h2><ul>");
+        for c in &view.conflicts {
+            b.raw("<li>")
+                .text(&serde_json::to_string(c).unwrap_or_default())
+                .raw("</li>");
+        }
+        b.raw("</ul>");
+    }
+
+    b.raw("<h2>Findings</h2>");
+    if findings.is_empty() {
+        b.raw("<p>No current findings.</p>");
+    } else {
+        b.raw("<div class=\"scroll\"><table><thead><tr>")
+            .raw("<th scope=\"col\">Advisory</th><th scope=\"col\">Severity</th>")
+            .raw("<th scope=\"col\">Package</th><th scope=\"col\">Installed</th>")
+            .raw("<th scope=\"col\">Fixed in</th><th scope=\"col\">State</th>")
+            .raw("</tr></thead><tbody>");
+        for f in findings {
+            finding_row(&mut b, f, false);
+        }
+        b.raw("</tbody></table></div>");
+    }
+
+    b.raw("<h2>Records</h2>");
+    for r in &view.records {
+        let rec = &r.record;
+        b.raw("<section><h3>Record ")
+            .text(&r.id.to_string())
+            .raw("</h3><dl>")
+            .item("Origin", Some(rec.origin.as_str()))
+            .item("Trust", Some(rec.trust.state.as_str()))
+            .item("Signing key", rec.trust.key_id.as_deref())
+            .item("Trust reason", rec.trust.reason.as_deref());
+        if let Some(bld) = &rec.builder {
+            let v = match &bld.version {
+                Some(v) => format!("{} {v}", bld.id),
+                None => bld.id.clone(),
+            };
+            b.item("Builder", Some(&v));
+        }
+        if let Some(src) = &rec.source {
+            if let Some(repo) = &src.repo {
+                b.raw("<dt>Source repository</dt><dd>");
+                if repo.starts_with("https://") {
+                    b.raw("<a rel=\"noreferrer\" href=\"")
+                        .text(repo)
+                        .raw("\">")
+                        .text(repo)
+                        .raw("</a>");
+                } else {
+                    b.text(repo);
+                }
+                b.raw("</dd>");
+            }
+            b.item("Commit", src.commit.as_deref())
+                .item("Tag", src.tag.as_deref());
+            if let Some(dirty) = src.dirty {
+                b.item("Dirty", Some(if dirty { "yes" } else { "no" }));
+            }
+        }
+        if !rec.toolchains.is_empty() {
+            let t: Vec<String> = rec.toolchains.iter().map(|t| t.to_string()).collect();
+            b.item("Toolchains", Some(&t.join(", ")));
+        }
+        if let Some(t) = rec.build_time {
+            b.item("Built", Some(&t.to_rfc3339()));
+        }
+        if let Some(t) = rec.record_time {
+            b.item("Recorded", Some(&t.to_rfc3339()));
+        }
+        b.raw("</dl>");
+        if !rec.images.is_empty() {
+            b.raw("<h4>Base and builder images</h4><ul>");
+            for u in &rec.images {
+                b.raw("<li>").text(u.role.as_str()).raw(" ").link(
+                    "/images/",
+                    u.digest.as_str(),
+                    u.digest.as_str(),
+                );
+                if let Some(rf) = &u.reference {
+                    b.raw(" (").text(rf).raw(")");
+                }
+                b.raw("</li>");
+            }
+            b.raw("</ul>");
+        }
+        if !rec.components.is_empty() {
+            b.raw("<details><summary>Components (")
+                .text(&rec.components.len().to_string())
+                .raw(")</summary><div class=\"scroll\"><table><thead><tr>")
+                .raw("<th scope=\"col\">Package URL</th><th scope=\"col\">Scope</th>")
+                .raw("<th scope=\"col\">Location</th></tr></thead><tbody>");
+            for c in rec.components.iter().take(MAX_COMPONENTS) {
+                b.raw("<tr><td>")
+                    .code(c.purl.as_str())
+                    .raw("</td><td>")
+                    .text(c.scope.as_str())
+                    .raw("</td><td>")
+                    .text(c.location.as_deref().unwrap_or(""))
+                    .raw("</td></tr>");
+            }
+            b.raw("</tbody></table></div>");
+            if rec.components.len() > MAX_COMPONENTS {
+                b.raw("<p>Showing the first ")
+                    .text(&MAX_COMPONENTS.to_string())
+                    .raw(".</p>");
+            }
+            b.raw("</details>");
+        }
+        b.raw("</section>");
+    }
+    b
+}
+
+/// One finding as a table row; `with_image` adds the image column first.
+fn finding_row(b: &mut Html, f: &ImageFinding, with_image: bool) {
+    b.raw("<tr>");
+    if with_image {
+        b.raw("<td>")
+            .link("/images/", &f.digest, &f.digest)
+            .raw("</td>");
+    }
+    b.raw("<td>").link("/advisories/", &f.advisory, &f.advisory);
+    if !f.aliases.is_empty() {
+        b.raw("<br><small>")
+            .text(&f.aliases.join(", "))
+            .raw("</small>");
+    }
+    if f.kind != "vuln" {
+        b.raw(" <small>(").text(&f.kind).raw(")</small>");
+    }
+    b.raw("</td><td>")
+        .text(f.severity.as_deref().unwrap_or("unknown"));
+    if let Some(s) = &f.score {
+        b.raw(" <small>").text(s).raw("</small>");
+    }
+    b.raw("</td><td>")
+        .code(&f.purl)
+        .raw("</td><td>")
+        .text(&f.installed)
+        .raw("</td><td>")
+        .text(f.fixed.as_deref().unwrap_or("no fix"))
+        .raw("</td><td>");
+    let mut states = Vec::new();
+    for w in &f.waivers {
+        states.push(format!(
+            "waived by {} until {}{}",
+            w.owner,
+            w.expires_at.date_naive(),
+            w.environment
+                .as_deref()
+                .map(|e| format!(" in {e}"))
+                .unwrap_or_default()
+        ));
+    }
+    if let Some(v) = &f.vex {
+        states.push(format!("VEX {} ({})", v.status, v.author));
+    }
+    if let Some(r) = &f.reachability {
+        states.push(format!("symbols {}", r.state));
+    }
+    b.text(&states.join("; ")).raw("</td></tr>");
+}
+
+/// `GET /advisories/{id}`: the images an advisory (by id or any alias)
+/// affects.
+async fn advisory(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let who = match session(&st, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let asked = id.clone();
+    let findings = match run(&st, &who, move |s| reads::affected(s, &asked)).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let mut b = Html::default();
+    b.raw("<h1>Advisory ").text(&id).raw("</h1>");
+    if let Some(f) = findings.first() {
+        b.raw("<dl>")
+            .item("Summary", f.summary.as_deref())
+            .item("Advisory", Some(&f.advisory));
+        if !f.aliases.is_empty() {
+            b.item("Aliases", Some(&f.aliases.join(", ")));
+        }
+        b.raw("</dl>");
+    }
+    let mut images: Vec<&str> = findings.iter().map(|f| f.digest.as_str()).collect();
+    images.sort_unstable();
+    images.dedup();
+    b.raw("<h2>Affected images (")
+        .text(&images.len().to_string())
+        .raw(")</h2>");
+    if findings.is_empty() {
+        b.raw("<p>No image in the ledger is affected.</p>");
+    } else {
+        b.raw("<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Image</th>")
+            .raw("<th scope=\"col\">Advisory</th><th scope=\"col\">Severity</th>")
+            .raw("<th scope=\"col\">Package</th><th scope=\"col\">Installed</th>")
+            .raw("<th scope=\"col\">Fixed in</th><th scope=\"col\">State</th>")
+            .raw("</tr></thead><tbody>");
+        for f in &findings {
+            finding_row(&mut b, f, true);
+        }
+        b.raw("</tbody></table></div>");
+    }
+    page(StatusCode::OK, &id, Some(&who), b)
+}
+
+/// `?page=N` of the mapping table (1-based).
+#[derive(Default, Deserialize)]
+struct TableParams {
+    page: Option<usize>,
+}
+
+/// `GET /table?page=N`: the mapping table, `TABLE_PAGE` rows a page.
+async fn table(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<TableParams>, QueryRejection>,
+) -> Response {
+    let who = match session(&st, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let n = match q {
+        Ok(Query(p)) => p.page.unwrap_or(1),
+        Err(e) => return error_page(ApiError::bad("page", e.body_text()), Some(&who)),
+    };
+    if n == 0 {
+        return error_page(ApiError::bad("page", "page starts at 1"), Some(&who));
+    }
+    let per = TABLE_PAGE.min(st.max_page().max(1));
+    let offset = (n - 1).saturating_mul(per);
+    let upto = offset.saturating_add(per).saturating_add(1);
+    let mut rows: Vec<TableRow> = match run(&st, &who, move |s| reads::table(s, Some(upto))).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let more = rows.len() > offset + per;
+    rows.truncate(offset + per);
+    let rows: Vec<TableRow> = rows.into_iter().skip(offset).collect();
+    let mut b = Html::default();
+    b.raw("<h1>Mapping table</h1><p>Page ")
+        .text(&n.to_string())
+        .raw("</p>");
+    b.raw("<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Image</th>")
+        .raw("<th scope=\"col\">Repositories</th><th scope=\"col\">Tags</th>")
+        .raw("<th scope=\"col\">Commits</th><th scope=\"col\">Toolchains</th>")
+        .raw("<th scope=\"col\">APIs</th><th scope=\"col\">Components</th>")
+        .raw("<th scope=\"col\">Records</th><th scope=\"col\">Conflict</th></tr></thead><tbody>");
+    for r in &rows {
+        b.raw("<tr><td>")
+            .link("/images/", &r.digest, &r.digest)
+            .raw("</td><td>")
+            .text(&r.repos.join(", "))
+            .raw("</td><td>")
+            .text(&r.tags.join(", "))
+            .raw("</td><td>")
+            .text(&r.commits.join(", "))
+            .raw("</td><td>")
+            .text(&r.toolchains.join(", "))
+            .raw("</td><td>")
+            .text(&r.apis.join(", "))
+            .raw("</td><td>")
+            .text(&r.components.to_string())
+            .raw("</td><td>")
+            .text(&r.records.to_string())
+            .raw("</td><td>")
+            .raw(if r.conflict { "yes" } else { "no" })
+            .raw("</td></tr>");
+    }
+    b.raw("</tbody></table></div><nav aria-label=\"Pages\"><ul>");
+    if n > 1 {
+        b.raw("<li><a rel=\"prev\" href=\"/table?page=")
+            .text(&(n - 1).to_string())
+            .raw("\">Previous page</a></li>");
+    }
+    if more {
+        b.raw("<li><a rel=\"next\" href=\"/table?page=")
+            .text(&(n + 1).to_string())
+            .raw("\">Next page</a></li>");
+    }
+    b.raw("</ul></nav>");
+    page(StatusCode::OK, "Mapping table", Some(&who), b)
+}
+
+/// `?q=` of a search.
+#[derive(Default, Deserialize)]
+struct SearchParams {
+    q: Option<String>,
+}
+
+/// `GET /search?q=`: a full digest goes to its image; a digest prefix
+/// (`sha256:` optional, 4+ hex digits) goes to the one image it names or
+/// lists them, with the records whose commit starts with it (7+ digits); a
+/// purl lists the images whose records hold it (the `query` use case);
+/// anything else is looked up as an advisory id or alias and goes to the
+/// advisory.
+async fn search(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<SearchParams>, QueryRejection>,
+) -> Response {
+    let who = match session(&st, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let q = match q {
+        Ok(Query(p)) => p.q.unwrap_or_default().trim().to_string(),
+        Err(e) => return error_page(ApiError::bad("q", e.body_text()), Some(&who)),
+    };
+    if q.is_empty() {
+        let mut b = Html::default();
+        b.raw("<h1>Search</h1><p>Enter an image digest or its start, a commit, an advisory id or a package URL.</p>");
+        return page(StatusCode::OK, "Search", Some(&who), b);
+    }
+    if let Ok(d) = reads::parse_digest(&q, "q") {
+        return see_other(&format!("/images/{}", path_segment(d.as_str())));
+    }
+    let lower = q.to_ascii_lowercase();
+    let hex = lower.strip_prefix("sha256:").unwrap_or(&lower);
+    if hex.len() >= 4 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let (asked, commit) = (q.clone(), !lower.starts_with("sha256:") && hex.len() >= 7);
+        let prepared = if commit {
+            match query::prepare(&query_for(None, Some(hex.to_string()))) {
+                Ok(p) => Some(p),
+                Err(e) => return error_page(e.into(), Some(&who)),
+            }
+        } else {
+            None
+        };
+        let got = run(&st, &who, move |s| {
+            let digests = reads::digests_with_prefix(s, &asked, TABLE_PAGE + 1, "q")?;
+            let hits = match &prepared {
+                Some(p) => query::run(s, p)?.hits,
+                None => Vec::new(),
+            };
+            Ok((digests, hits))
+        })
+        .await;
+        let (digests, hits) = match got {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+        if let ([d], []) = (digests.as_slice(), hits.as_slice()) {
+            return see_other(&format!("/images/{}", path_segment(d)));
+        }
+        if digests.is_empty() && hits.is_empty() {
+            return nothing_found(&who, &q);
+        }
+        let mut b = Html::default();
+        b.raw("<h1>Search ").code(&q).raw("</h1>");
+        if !digests.is_empty() {
+            b.raw("<h2>Images whose digest starts so</h2><ul>");
+            for d in digests.iter().take(TABLE_PAGE) {
+                b.raw("<li>").link("/images/", d, d).raw("</li>");
+            }
+            b.raw("</ul>");
+            more(&mut b, digests.len());
+        }
+        if !hits.is_empty() {
+            b.raw("<h2>Records of that commit</h2>");
+            hits_table(&mut b, &hits);
+        }
+        return page(StatusCode::OK, "Search", Some(&who), b);
+    }
+    if q.starts_with("pkg:") {
+        let prepared = match query::prepare(&query_for(Some(q.clone()), None)) {
+            Ok(p) => p,
+            Err(e) => return error_page(e.into(), Some(&who)),
+        };
+        let res = match run(&st, &who, move |s| query::run(s, &prepared)).await {
+            Ok(r) => r,
+            Err(r) => return r,
+        };
+        let mut b = Html::default();
+        b.raw("<h1>Images with ").code(&q).raw("</h1>");
+        if res.hits.is_empty() {
+            b.raw("<p>No record holds that package.</p>");
+        } else {
+            hits_table(&mut b, &res.hits);
+        }
+        return page(StatusCode::OK, "Search", Some(&who), b);
+    }
+    let asked = q.clone();
+    match st
+        .with_store(move |s| reads::affected(s, &asked).map(|_| ()))
+        .await
+    {
+        Ok(()) => see_other(&format!("/advisories/{}", path_segment(&q))),
+        Err(e) if e.status == StatusCode::NOT_FOUND => nothing_found(&who, &q),
+        Err(e) => error_page(e, Some(&who)),
+    }
+}
+
+/// The `query` use case's request for a package or a commit, one page.
+fn query_for(package: Option<String>, commit: Option<String>) -> query::QueryRequest {
+    query::QueryRequest {
+        toolchain: None,
+        package,
+        repo: None,
+        commit,
+        tag: None,
+        api_stability: None,
+        trusted_only: false,
+        limit: Some(TABLE_PAGE + 1),
+    }
+}
+
+/// "Showing the first …" when a list was cut.
+fn more(b: &mut Html, n: usize) {
+    if n > TABLE_PAGE {
+        b.raw("<p>Showing the first ")
+            .text(&TABLE_PAGE.to_string())
+            .raw(".</p>");
+    }
+}
+
+/// Query hits as a table.
+fn hits_table(b: &mut Html, hits: &[buildledger_service::types::Hit]) {
+    b.raw("<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Image</th>")
+        .raw("<th scope=\"col\">Repository</th><th scope=\"col\">Commit</th>")
+        .raw("<th scope=\"col\">Trust</th><th scope=\"col\">Matched</th></tr></thead><tbody>");
+    for h in hits.iter().take(TABLE_PAGE) {
+        b.raw("<tr><td>")
+            .link("/images/", &h.digest, &h.digest)
+            .raw("</td><td>")
+            .text(h.repo.as_deref().unwrap_or(""))
+            .raw("</td><td>")
+            .text(h.commit.as_deref().unwrap_or(""))
+            .raw("</td><td>")
+            .text(h.trust.as_str())
+            .raw("</td><td>")
+            .text(&h.matched.join(", "))
+            .raw("</td></tr>");
+    }
+    b.raw("</tbody></table></div>");
+    more(b, hits.len());
+}
+
+/// 404: nothing matches `q`.
+fn nothing_found(who: &Principal, q: &str) -> Response {
+    let mut b = Html::default();
+    b.raw("<h1>Search</h1><p>Nothing matches ")
+        .code(q)
+        .raw(". Search takes an image digest or its start (4+ hex digits), a commit (7+), an advisory id or alias, or a package URL.</p>");
+    page(StatusCode::NOT_FOUND, "Search", Some(who), b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped_and_segments_encoded() {
+        let mut h = Html::default();
+        h.text("<script>alert('x')</script>&\"");
+        assert_eq!(
+            h.0,
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;"
+        );
+        assert_eq!(path_segment("GHSA-a/b?c#d"), "GHSA-a%2Fb%3Fc%23d");
+        assert_eq!(path_segment("sha256:ab"), "sha256:ab");
+        assert!(token_in_url(Some("a=1&token=blt_x")));
+        assert!(!token_in_url(Some("q=token")));
+    }
+
+    #[test]
+    fn cross_site_posts_are_refused() {
+        let uri: axum::http::Uri = "/login".parse().unwrap();
+        let h = |pairs: &[(&'static str, &'static str)]| {
+            let mut m = HeaderMap::new();
+            for (k, v) in pairs {
+                m.insert(*k, HeaderValue::from_static(v));
+            }
+            m
+        };
+        assert!(same_origin(&h(&[]), &uri));
+        assert!(same_origin(&h(&[("sec-fetch-site", "same-origin")]), &uri));
+        assert!(!same_origin(&h(&[("sec-fetch-site", "cross-site")]), &uri));
+        assert!(!same_origin(&h(&[("sec-fetch-site", "same-site")]), &uri));
+        let host = ("host", "ledger.example:8443");
+        assert!(same_origin(
+            &h(&[("origin", "https://ledger.example:8443"), host]),
+            &uri
+        ));
+        assert!(!same_origin(
+            &h(&[("origin", "https://evil.example"), host]),
+            &uri
+        ));
+        assert!(same_origin(&h(&[("origin", "null"), host]), &uri));
+    }
+}
