@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{Ledger, have, root};
+use common::{Ledger, engines, free_port, have, private_ca, root, token};
 
 const PAYMENTS_INDEX: &str =
     "sha256:6f1b1c3b0c2e9e8a4b1f0a3d5e7c9b2a4d6f8e0c1a3b5d7f9e1c3a5b7d9f1e3a";
@@ -21,14 +21,6 @@ const PAYMENTS: &str = "sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718
 const WORKER: &str = "sha256:4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d";
 const EVIL: &str = "sha256:eeeee0718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d";
 const GHA: &str = "https://ci.example/builders/github-actions";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A running server over TLS; killed (SIGKILL) on drop.
 struct Server {
@@ -159,87 +151,6 @@ fn security_headers(r: &Resp, what: &str) {
         "{what}"
     );
     assert_eq!(r.header("referrer-policy"), Some("no-referrer"), "{what}");
-}
-
-fn token(l: &Ledger, args: &[&str]) -> String {
-    let mut a = vec!["token", "create"];
-    a.extend_from_slice(args);
-    l.ok(&a).trim().to_string()
-}
-
-/// A private CA (`ca.pem`) and a server certificate it signed for localhost.
-fn private_ca(dir: &Path) {
-    let run = |args: &[&str]| {
-        let o = Command::new("openssl")
-            .current_dir(dir)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    };
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-    ];
-    let mut a = vec!["req", "-x509"];
-    a.extend(ec);
-    a.extend([
-        "-days",
-        "2",
-        "-subj",
-        "/CN=buildledger test CA",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-    ]);
-    run(&a);
-    let mut a = vec!["req"];
-    a.extend(ec);
-    a.extend([
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        "key.pem",
-        "-out",
-        "server.csr",
-    ]);
-    run(&a);
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
-    )
-    .unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "ext.cnf",
-        "-out",
-        "cert.pem",
-    ]);
-}
-
-fn engines() -> Vec<Ledger> {
-    let mut v = vec![Ledger::sqlite()];
-    v.extend(Ledger::postgres());
-    v
 }
 
 /// The example records, a record with `<script>` in every free-text field,

@@ -18,20 +18,12 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 mod common;
-use common::{Ledger, have, root};
+use common::{Ledger, engines, free_port, have, private_ca, root, token};
 
 const PAYMENTS: &str = "sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9";
 const WORKER: &str = "sha256:4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d";
 const GHA: &str = "https://ci.example/builders/github-actions";
 const OTHER: &str = "https://ci.example/builders/other";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A running server; killed (SIGKILL) on drop.
 struct Server {
@@ -155,12 +147,6 @@ impl Server {
     }
 }
 
-fn token(l: &Ledger, args: &[&str]) -> String {
-    let mut a = vec!["token", "create"];
-    a.extend_from_slice(args);
-    l.ok(&a).trim().to_string()
-}
-
 fn write(l: &Ledger, name: &str, text: &str) -> PathBuf {
     let p = l.path(name);
     std::fs::write(&p, text).unwrap();
@@ -176,12 +162,6 @@ fn problem(code: u16, v: &Value, want: u16, kind: &str) {
         "{v}"
     );
     assert!(v["detail"].as_str().is_some_and(|d| !d.is_empty()), "{v}");
-}
-
-fn engines() -> Vec<Ledger> {
-    let mut v = vec![Ledger::sqlite()];
-    v.extend(Ledger::postgres());
-    v
 }
 
 #[test]
@@ -621,76 +601,6 @@ fn self_signed(dir: &Path, cn: &str) {
     // Replace both files as a deployment would (rename is atomic).
     std::fs::rename(dir.join("key.pem.new"), dir.join("key.pem")).unwrap();
     std::fs::rename(dir.join("cert.pem.new"), dir.join("cert.pem")).unwrap();
-}
-
-/// A private CA (`ca.pem`) and a server certificate it signed for
-/// localhost (`cert.pem`, `key.pem`), as an operator's PKI would issue.
-fn private_ca(dir: &Path) {
-    let run = |args: &[&str]| {
-        let o = Command::new("openssl")
-            .current_dir(dir)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    };
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=buildledger test CA",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-    ]);
-    run(&[
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        "key.pem",
-        "-out",
-        "server.csr",
-    ]);
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
-    )
-    .unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "ext.cnf",
-        "-out",
-        "cert.pem",
-    ]);
 }
 
 fn issuer(s: &Server) -> String {

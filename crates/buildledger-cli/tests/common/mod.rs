@@ -5,7 +5,7 @@
 //! with a message, except under `CI=true`, where that is a failure.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::{Value, json};
@@ -187,4 +187,97 @@ pub fn pod_of(owner: &Value, name: &str, hash: Option<&str>) -> Value {
         "spec": t["spec"],
         "status": {"phase": "Pending"}
     })
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `buildledger token create ARGS`: the new token's secret.
+pub fn token(l: &Ledger, args: &[&str]) -> String {
+    let mut a = vec!["token", "create"];
+    a.extend_from_slice(args);
+    l.ok(&a).trim().to_string()
+}
+
+/// A fresh ledger on each engine (PostgreSQL when it answers).
+pub fn engines() -> Vec<Ledger> {
+    let mut v = vec![Ledger::sqlite()];
+    v.extend(Ledger::postgres());
+    v
+}
+
+/// A private CA (`ca.pem`) and a server certificate it signed for
+/// localhost (`cert.pem`, `key.pem`), as an operator's PKI would issue.
+pub fn private_ca(dir: &Path) {
+    let run = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=buildledger test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "cert.pem",
+    ]);
 }
