@@ -18,7 +18,7 @@
 //! belongs to one compiled [`Policy`](crate::policy::Policy): a reloaded
 //! policy starts empty.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -58,7 +58,7 @@ impl LedgerVersion {
     /// Read the ledger's watermarks (four indexed reads).
     pub fn read(store: &mut Store, now: DateTime<Utc>) -> Result<LedgerVersion> {
         let (record_seq, event_seq) = store.ledger_seqs()?;
-        let (_, vex_seq) = store.vex_names_since(i64::MAX)?;
+        let vex_seq = store.vex_seq()?;
         let live_waivers = store
             .waivers()?
             .iter()
@@ -134,7 +134,7 @@ impl DecisionMemo {
             inner.version.clone()
         };
         // The digests to forget (None: everything), read without the lock.
-        let dirty: Option<(HashSet<String>, bool)> = match &old {
+        let dirty: Option<(BTreeSet<String>, bool)> = match &old {
             Some(o)
                 if o.vex_seq == version.vex_seq
                     && o.live_waivers == version.live_waivers
@@ -144,13 +144,10 @@ impl DecisionMemo {
                     && version.record_seq - o.record_seq <= MAX_SYNC_GAP
                     && version.event_seq - o.event_seq <= MAX_SYNC_GAP =>
             {
-                let mut d: HashSet<String> = HashSet::new();
-                if version.record_seq > o.record_seq {
-                    d.extend(store.digests_of_records_after(o.record_seq)?);
-                }
-                if version.event_seq > o.event_seq {
-                    d.extend(store.digests_of_events_after(o.event_seq)?);
-                }
+                let d = store.digests_changed_after(
+                    (o.record_seq, version.record_seq),
+                    (o.event_seq, version.event_seq),
+                )?;
                 Some((d, version.record_seq > o.record_seq))
             }
             _ => None,

@@ -403,13 +403,8 @@ fn refresh_in_tx(
     let mut out = Refresh::default();
     match &st {
         Some(st) if !full && st.policy_hash == policy.hash() && st.day == day => {
-            let mut dirty: BTreeSet<String> = BTreeSet::new();
-            if record_seq > st.record_seq {
-                dirty.extend(s.digests_of_records_after(st.record_seq)?);
-            }
-            if event_seq > st.event_seq {
-                dirty.extend(s.digests_of_events_after(st.event_seq)?);
-            }
+            let mut dirty =
+                s.digests_changed_after((st.record_seq, record_seq), (st.event_seq, event_seq))?;
             let changed: BTreeSet<i64> = live
                 .symmetric_difference(&st.live_waivers)
                 .copied()

@@ -130,6 +130,25 @@ impl Store {
         ))
     }
 
+    /// Digests whose decisions records after id `records_after` and
+    /// finding events after id `events_after` may change (each read only
+    /// when the ledger has moved past it: `record_seq`, `event_seq` are its
+    /// newest ids).
+    pub fn digests_changed_after(
+        &mut self,
+        (records_after, record_seq): (i64, i64),
+        (events_after, event_seq): (i64, i64),
+    ) -> Result<BTreeSet<String>> {
+        let mut out = BTreeSet::new();
+        if record_seq > records_after {
+            out.extend(self.digests_of_records_after(records_after)?);
+        }
+        if event_seq > events_after {
+            out.extend(self.digests_of_events_after(events_after)?);
+        }
+        Ok(out)
+    }
+
     /// Digests that records after id `after` are about.
     pub fn digests_of_records_after(&mut self, after: i64) -> Result<Vec<String>> {
         Ok(self

@@ -294,6 +294,17 @@ impl Store {
             .is_empty())
     }
 
+    /// The newest VEX document row (0 when none).
+    pub fn vex_seq(&mut self) -> Result<i64> {
+        Ok(self
+            .db
+            .query("SELECT MAX(id) FROM vex_documents", &[])?
+            .first()
+            .and_then(|r| r.first())
+            .and_then(Val::int)
+            .unwrap_or(0))
+    }
+
     /// The vulnerability names touched by documents stored after row
     /// `after` (their own and those of the versions they replaced), and
     /// the newest document row.
@@ -307,14 +318,7 @@ impl Store {
             .into_iter()
             .filter_map(|r| r.into_iter().next().and_then(Val::into_text))
             .collect();
-        let max = self
-            .db
-            .query("SELECT MAX(id) FROM vex_documents", &[])?
-            .first()
-            .and_then(|r| r.first())
-            .and_then(Val::int)
-            .unwrap_or(0);
-        Ok((names, max))
+        Ok((names, self.vex_seq()?))
     }
 
     /// Every stored document, newest first.
