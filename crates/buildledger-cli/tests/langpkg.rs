@@ -797,6 +797,7 @@ fn compare(f: &Fixture, ours: &BTreeSet<Pair>, all: &[(String, String)]) {
         }
         unexplained_theirs.push(format!("{} at {} [{}]", s.purl, s.location, s.found_by));
     }
+    let zipped_egg = format!("opt/eggs/{}-{}-py{}.egg", EGGS[0].0, EGGS[0].1, python_xy());
     let mut unexplained_ours = Vec::new();
     for (purl, loc) in ours.difference(&theirs) {
         if let Some((lib, version)) = &f.libpython
@@ -809,7 +810,6 @@ fn compare(f: &Fixture, ours: &BTreeSet<Pair>, all: &[(String, String)]) {
                 .push(format!("{purl} at {loc}"));
             continue;
         }
-        let zipped_egg = format!("opt/eggs/{}-{}-py{}.egg", EGGS[0].0, EGGS[0].1, python_xy());
         if *loc == zipped_egg && *purl == format!("pkg:pypi/{}@{}", EGGS[0].0, EGGS[0].1) {
             classes
                 .entry(Class::ZippedEgg)
