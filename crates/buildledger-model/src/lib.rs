@@ -34,7 +34,7 @@ mod trust;
 pub use api::{ApiEntry, ApiKind, Stability};
 pub use digest::Digest;
 pub use error::ModelError;
-pub use purl::Purl;
+pub use purl::{Purl, ignores_name_case};
 pub use record::{
     BuildRecord, Builder, Component, ImageRole, LEDGER_FIELDS, PlatformManifest, Scope, Source,
     Subject, Toolchain, UsedImage,

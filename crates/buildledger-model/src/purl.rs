@@ -162,12 +162,18 @@ impl Purl {
         if self.ty == "pypi" {
             return pypi_key(&self.package);
         }
-        // NuGet ids and Composer names are case-insensitive.
-        if self.ty == "nuget" || self.ty == "composer" {
+        if ignores_name_case(&self.ty) {
             return self.package.to_ascii_lowercase();
         }
         self.package.clone()
     }
+}
+
+/// Whether packages of purl type `ty` are named without regard to case
+/// (NuGet ids, Composer names): their [`Purl::match_key`] is the
+/// lower-cased package, and lookups by name go through it.
+pub fn ignores_name_case(ty: &str) -> bool {
+    matches!(ty, "nuget" | "composer")
 }
 
 /// PEP 503 normalisation of the name part of a `pkg:pypi/NAME` key.

@@ -464,20 +464,23 @@ impl Store {
 
     /// Component ids and versions stored for `package` (a purl without version).
     pub fn package_versions(&mut self, package: &str) -> Result<Vec<(i64, String)>> {
-        // NuGet ids and Composer names compare without case: their match key
-        // is the lower-cased package (`Purl::match_key`), and is indexed.
-        let (sql, key) =
-            if package.starts_with("pkg:nuget/") || package.starts_with("pkg:composer/") {
-                (
-                    "SELECT id, version FROM components WHERE match_key = ? ORDER BY version",
-                    package.to_ascii_lowercase(),
-                )
-            } else {
-                (
-                    "SELECT id, version FROM components WHERE package = ? ORDER BY version",
-                    package.to_string(),
-                )
-            };
+        // Names some ecosystems compare without case are looked up by their
+        // match key (the lower-cased package, indexed).
+        let ty = package
+            .strip_prefix("pkg:")
+            .and_then(|r| r.split('/').next())
+            .unwrap_or("");
+        let (sql, key) = if buildledger_model::ignores_name_case(ty) {
+            (
+                "SELECT id, version FROM components WHERE match_key = ? ORDER BY version",
+                package.to_ascii_lowercase(),
+            )
+        } else {
+            (
+                "SELECT id, version FROM components WHERE package = ? ORDER BY version",
+                package.to_string(),
+            )
+        };
         Ok(self
             .db
             .query(sql, &[key.into()])?
