@@ -9,7 +9,10 @@
 //! that is dropped afterwards. Ingest is measured in this process; the
 //! queries run in a child process against the database it left, as a
 //! `buildledger query` would. `BUILDLEDGER_BENCH_KEEP=PATH` keeps the SQLite
-//! file, and a later run on it measures the queries alone.
+//! file, and a later run on it measures the queries alone;
+//! `BUILDLEDGER_BENCH_PG_KEEP=1` keeps the PostgreSQL schema and prints its
+//! name, and `BUILDLEDGER_BENCH_PG_SCHEMA=NAME` re-times the queries on it.
+//! Paged queries are timed from the start and from a cursor in the middle.
 
 use std::time::{Duration, Instant};
 
@@ -179,6 +182,28 @@ fn queries(store: &mut Store, n: u64) {
         let (ms, min, hits) = median_ms(|| store.query(q).expect("query").len(), RUNS);
         println!("  {name:<42} {ms:>8.2} ms  (fastest {min:.2}; {hits} hits; median of {RUNS})");
     }
+    // A page in the middle of each paged list: from a cursor at the middle
+    // record, as the API's next-page requests read it.
+    let middle = buildledger_store::QueryCursor {
+        record: (n / 2) as i64,
+        skip: 0,
+    };
+    for (name, q) in &cases {
+        if q.limit.is_none() {
+            continue;
+        }
+        let deep = Query {
+            toolchain: q.toolchain.clone(),
+            package: q.package.clone(),
+            api_stability: q.api_stability,
+            limit: q.limit,
+            start: Some(middle),
+            ..Default::default()
+        };
+        let (ms, min, hits) = median_ms(|| store.query(&deep).expect("query").len(), RUNS);
+        let name = format!("{name} --cursor {middle}");
+        println!("  {name:<42} {ms:>8.2} ms  (fastest {min:.2}; {hits} hits; median of {RUNS})");
+    }
     let d = digest_of(n / 2, 0x1a6e);
     let (ms, min, _) = median_ms(
         || {
@@ -248,7 +273,9 @@ fn main() {
     if which == "postgres" || which == "both" {
         let url = std::env::var("BUILDLEDGER_BENCH_PG")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        if queries_only {
+        // BUILDLEDGER_BENCH_PG_SCHEMA=NAME re-times the queries on a schema a
+        // run with BUILDLEDGER_BENCH_PG_KEEP=1 left.
+        if queries_only || std::env::var_os("BUILDLEDGER_BENCH_PG_SCHEMA").is_some() {
             let schema = std::env::var("BUILDLEDGER_BENCH_PG_SCHEMA").expect("schema");
             let target = format!("{url}?options=-csearch_path%3D{schema}");
             let mut store = Store::open(&target).expect("open postgres");
@@ -274,6 +301,10 @@ fn main() {
         });
         drop(store);
         queries_in_child(n, "postgres", ("BUILDLEDGER_BENCH_PG_SCHEMA", &schema));
-        let _ = admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
+        if std::env::var_os("BUILDLEDGER_BENCH_PG_KEEP").is_some() {
+            println!("  kept: BUILDLEDGER_BENCH_PG_SCHEMA={schema} re-times the queries");
+        } else {
+            let _ = admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
+        }
     }
 }

@@ -33,9 +33,13 @@ pub struct QueryArgs {
     /// Only records verified by a trusted builder or observed in the image.
     #[arg(long)]
     pub trusted_only: bool,
-    /// At most this many hits.
+    /// At most this many hits (a page; the next page's `--cursor` is
+    /// printed on stderr when there is one).
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Start where an earlier page said the next one starts (`RECORD.SKIP`).
+    #[arg(long, value_name = "CURSOR")]
+    pub cursor: Option<String>,
     /// Exit with code 3 when anything matches (for CI gates).
     #[arg(long)]
     pub fail_on_match: bool,
@@ -52,6 +56,7 @@ impl QueryArgs {
             api_stability: self.api_stability.clone(),
             trusted_only: self.trusted_only,
             limit: self.limit,
+            cursor: self.cursor.clone(),
         }
     }
 }
@@ -90,9 +95,32 @@ pub fn query(db: &Option<String>, q: QueryArgs, json: bool) -> Result<u8> {
             if req.trusted_only {
                 params.push(("trusted_only", "true".into()));
             }
+            let (hits, next) = r.list_from(
+                "/api/v1/query",
+                &params,
+                req.limit,
+                req.cursor.as_deref().map(|c| {
+                    buildledger_service::cursor::encode(
+                        buildledger_service::cursor::QUERY,
+                        c.trim(),
+                    )
+                }),
+            )?;
             buildledger_service::query::QueryResult {
-                hits: r.list("/api/v1/query", &params, req.limit)?,
+                hits,
                 unreadable: vec![],
+                next: match next {
+                    Some(c) => Some(
+                        buildledger_service::cursor::decode(buildledger_service::cursor::QUERY, &c)
+                            .ok_or_else(|| crate::CliError {
+                                code: 1,
+                                message: "the server gave a cursor that is not a query position"
+                                    .into(),
+                                detail: None,
+                            })?,
+                    ),
+                    None => None,
+                },
             }
         }
         None => buildledger_service::query::run(&mut open_store(db)?, &prepared)?,
@@ -128,10 +156,18 @@ pub fn query(db: &Option<String>, q: QueryArgs, json: bool) -> Result<u8> {
         }
         t.print(Format::Table)?;
         eprintln!(
-            "{} image digest(s), {} record(s)",
+            "{} image digest(s), {} record(s){}",
             res.digest_count(),
-            res.hits.len()
+            res.hits.len(),
+            if res.next.is_some() {
+                " on this page"
+            } else {
+                ""
+            }
         );
+    }
+    if let Some(next) = &res.next {
+        eprintln!("more: --cursor {next}");
     }
     Ok(if q.fail_on_match && !res.hits.is_empty() {
         3

@@ -175,13 +175,25 @@ impl Remote {
         query: &[(&str, String)],
         limit: Option<usize>,
     ) -> Result<Vec<T>> {
+        Ok(self.list_from(path, query, limit, None)?.0)
+    }
+
+    /// Items of a list from `cursor` on, page by page (at most `limit`), and
+    /// the cursor after the last one returned (None at the end of the list).
+    pub fn list_from<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        limit: Option<usize>,
+        cursor: Option<String>,
+    ) -> Result<(Vec<T>, Option<String>)> {
         #[derive(serde::Deserialize)]
         struct Page<T> {
             items: Vec<T>,
             next_cursor: Option<String>,
         }
         let mut out = Vec::new();
-        let mut cursor: Option<String> = None;
+        let mut cursor = cursor;
         loop {
             let mut q = query.to_vec();
             let want = limit.map_or(1000, |l| l.saturating_sub(out.len()).clamp(1, 1000));
@@ -191,13 +203,15 @@ impl Remote {
             }
             let page: Page<T> = self.get(path, &q)?;
             out.extend(page.items);
+            // Pages never hold more than asked for, so the list ends here
+            // exactly when `limit` is reached.
             if limit.is_some_and(|l| out.len() >= l) {
                 out.truncate(limit.unwrap_or(usize::MAX));
-                return Ok(out);
+                return Ok((out, page.next_cursor));
             }
             match page.next_cursor {
                 Some(c) => cursor = Some(c),
-                None => return Ok(out),
+                None => return Ok((out, None)),
             }
         }
     }

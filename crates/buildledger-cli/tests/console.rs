@@ -333,10 +333,51 @@ fn console_pages_sessions_and_escaping() {
         for want in [WORKER, PAYMENTS_INDEX, "rustc@1.95.0", "<th scope=\"col\">"] {
             assert!(b.contains(want), "{want} missing on /table: {b}");
         }
-        let b = s.page("/table?page=2", &session);
-        assert!(!b.contains(WORKER), "{b}");
+        // Keyset pages: after the last digest there is nothing; before the
+        // first, nothing either; a position that is no digest is refused.
+        let digests: Vec<&str> = b
+            .match_indices("<a href=\"/images/")
+            .map(|(i, _)| {
+                let rest = &b[i + "<a href=\"/images/".len()..];
+                &rest[..rest.find('"').unwrap()]
+            })
+            .collect();
+        assert!(digests.len() >= 2, "{b}");
+        assert!(
+            digests.windows(2).all(|w| w[0] < w[1]),
+            "digest order: {digests:?}"
+        );
+        let last = digests[digests.len() - 1];
+        let b = s.page(&format!("/table?after={last}"), &session);
+        assert!(!b.contains(WORKER) && !b.contains(PAYMENTS_INDEX), "{b}");
+        assert!(
+            b.contains("First page"),
+            "a page after the first links back: {b}"
+        );
+        let b = s.page(&format!("/table?after={}", digests[0]), &session);
+        assert!(!b.contains(&format!("/images/{}\"", digests[0])), "{b}");
+        assert!(b.contains(&format!("/images/{}\"", digests[1])), "{b}");
+        let b = s.page(&format!("/table?before={}", digests[1]), &session);
+        assert!(b.contains(&format!("/images/{}\"", digests[0])), "{b}");
+        assert!(!b.contains(&format!("/images/{}\"", digests[1])), "{b}");
         assert_eq!(
-            s.req("GET", "/table?page=0", Some(&session), None).code,
+            s.req(
+                "GET",
+                &format!("/table?after={}", "a".repeat(300)),
+                Some(&session),
+                None
+            )
+            .code,
+            400
+        );
+        assert_eq!(
+            s.req(
+                "GET",
+                &format!("/table?after={last}&before={last}"),
+                Some(&session),
+                None
+            )
+            .code,
             400
         );
 

@@ -838,6 +838,16 @@ fn the_cli_through_a_server_matches_the_cli_on_a_database() {
             vec!["record", "--attestation", "ENVELOPE"],
             vec!["query", "--toolchain", "go@1.13.4"],
             vec!["query", "--toolchain", "go@<1.20", "--limit", "2"],
+            vec![
+                "query",
+                "--toolchain",
+                "go@<1.20",
+                "--limit",
+                "1",
+                "--cursor",
+                "2.0",
+            ],
+            vec!["query", "--toolchain", "go", "--cursor", "2"],
             vec!["query", "--package", "pkg:golang/golang.org/x/net@<0.7.0"],
             vec!["query", "--api-stability", "beta"],
             vec![

@@ -34,7 +34,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use buildledger_service::tokens::{self, Principal, Scope};
-use buildledger_service::types::{ImageFinding, ImageView, TableRow};
+use buildledger_service::types::{ImageFinding, ImageView};
 use buildledger_service::{query, reads};
 use serde::Deserialize;
 
@@ -752,13 +752,15 @@ async fn advisory(
     page(StatusCode::OK, &id, Some(&who), b)
 }
 
-/// `?page=N` of the mapping table (1-based).
+/// `?after=DIGEST` / `?before=DIGEST` of the mapping table: a keyset page
+/// (a stable URL: the rows after or before that digest).
 #[derive(Default, Deserialize)]
 struct TableParams {
-    page: Option<usize>,
+    after: Option<String>,
+    before: Option<String>,
 }
 
-/// `GET /table?page=N`: the mapping table, `TABLE_PAGE` rows a page.
+/// `GET /table[?after=D|?before=D]`: the mapping table, `TABLE_PAGE` rows a page.
 async fn table(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -768,27 +770,23 @@ async fn table(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let n = match q {
-        Ok(Query(p)) => p.page.unwrap_or(1),
-        Err(e) => return error_page(ApiError::bad("page", e.body_text()), Some(&who)),
+    let p = match q {
+        Ok(Query(p)) => p,
+        Err(e) => return error_page(ApiError::bad("after", e.body_text()), Some(&who)),
     };
-    if n == 0 {
-        return error_page(ApiError::bad("page", "page starts at 1"), Some(&who));
-    }
     let per = TABLE_PAGE.min(st.max_page().max(1));
-    let offset = (n - 1).saturating_mul(per);
-    let upto = offset.saturating_add(per).saturating_add(1);
-    let mut rows: Vec<TableRow> = match run(&st, &who, move |s| reads::table(s, Some(upto))).await {
+    let (after, before) = (p.after.clone(), p.before.clone());
+    let tp = match run(&st, &who, move |s| {
+        reads::table_page(s, after.as_deref(), before.as_deref(), per)
+    })
+    .await
+    {
         Ok(r) => r,
         Err(r) => return r,
     };
-    let more = rows.len() > offset + per;
-    rows.truncate(offset + per);
-    let rows: Vec<TableRow> = rows.into_iter().skip(offset).collect();
+    let rows = tp.rows;
     let mut b = Html::default();
-    b.raw("<h1>Mapping table</h1><p>Page ")
-        .text(&n.to_string())
-        .raw("</p>");
+    b.raw("<h1>Mapping table</h1>");
     b.raw("<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Image</th>")
         .raw("<th scope=\"col\">Repositories</th><th scope=\"col\">Tags</th>")
         .raw("<th scope=\"col\">Commits</th><th scope=\"col\">Toolchains</th>")
@@ -816,14 +814,19 @@ async fn table(
             .raw("</td></tr>");
     }
     b.raw("</tbody></table></div><nav aria-label=\"Pages\"><ul>");
-    if n > 1 {
-        b.raw("<li><a rel=\"prev\" href=\"/table?page=")
-            .text(&(n - 1).to_string())
-            .raw("\">Previous page</a></li>");
+    if tp.more_before {
+        b.raw("<li><a href=\"/table\">First page</a></li>");
+        if let Some(first) = rows.first() {
+            b.raw("<li><a rel=\"prev\" href=\"/table?before=")
+                .text(&first.digest)
+                .raw("\">Previous page</a></li>");
+        }
     }
-    if more {
-        b.raw("<li><a rel=\"next\" href=\"/table?page=")
-            .text(&(n + 1).to_string())
+    if tp.more_after
+        && let Some(last) = rows.last()
+    {
+        b.raw("<li><a rel=\"next\" href=\"/table?after=")
+            .text(&last.digest)
             .raw("\">Next page</a></li>");
     }
     b.raw("</ul></nav>");
@@ -950,6 +953,7 @@ fn query_for(package: Option<String>, commit: Option<String>) -> query::QueryReq
         api_stability: None,
         trusted_only: false,
         limit: Some(TABLE_PAGE + 1),
+        cursor: None,
     }
 }
 

@@ -58,6 +58,22 @@ impl PageParams {
             })
     }
 
+    /// The keyset position in a `cursor::QUERY` cursor (lists read
+    /// from a position: `query`).
+    fn keyset(&self) -> Result<Option<String>, ApiError> {
+        let Some(c) = &self.cursor else {
+            return Ok(None);
+        };
+        buildledger_service::cursor::decode(buildledger_service::cursor::QUERY, c)
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::bad(
+                    "cursor",
+                    format!("cursor {c:?} is not one this server issued"),
+                )
+            })
+    }
+
     fn limit(&self, max: usize) -> Result<usize, ApiError> {
         match self.limit {
             Some(0) => Err(ApiError::bad("limit", "limit must be at least 1")),
@@ -288,19 +304,22 @@ pub async fn get_query(
         tag: q.tag,
         api_stability: q.api_stability,
         trusted_only: q.trusted_only.unwrap_or(false),
-        // Enough for this page and to know whether there is another.
-        limit: Some(
-            p.offset()?
-                .saturating_add(p.limit(st.max_page())?)
-                .saturating_add(1),
-        ),
+        // A keyset page: the store reads from the cursor's record on, so a
+        // page costs the same wherever it is in the list.
+        limit: Some(p.limit(st.max_page())?),
+        cursor: p.keyset()?,
     };
     // Checked before the ledger is touched.
     let prepared = buildledger_service::query::prepare(&req)?;
     let res = st
         .with_store(move |s| buildledger_service::query::run(s, &prepared))
         .await?;
-    Ok(Json(page(res.hits, &p, st.max_page())?))
+    Ok(Json(Page {
+        items: res.hits,
+        next_cursor: res
+            .next
+            .map(|c| buildledger_service::cursor::encode(buildledger_service::cursor::QUERY, &c)),
+    }))
 }
 
 /// `GET /api/v1/table`.
@@ -311,12 +330,36 @@ pub async fn get_table(
 ) -> Result<Json<Page<TableRow>>, ApiError> {
     st.authorize(&headers, Scope::Read).await?;
     let p = query_params(q)?;
-    let upto = p
-        .offset()?
-        .saturating_add(p.limit(st.max_page())?)
-        .saturating_add(1);
-    let all = st.with_store(move |s| reads::table(s, Some(upto))).await?;
-    Ok(Json(page(all, &p, st.max_page())?))
+    let limit = p.limit(st.max_page())?;
+    let after = match &p.cursor {
+        Some(c) => Some(
+            buildledger_service::cursor::decode(buildledger_service::cursor::TABLE, c).ok_or_else(
+                || {
+                    ApiError::bad(
+                        "cursor",
+                        format!("cursor {c:?} is not one this server issued"),
+                    )
+                },
+            )?,
+        ),
+        None => None,
+    };
+    // A keyset page: read from the cursor's digest on.
+    let page = st
+        .with_store(move |s| reads::table_page(s, after.as_deref(), None, limit))
+        .await?;
+    let next_cursor = page
+        .more_after
+        .then(|| {
+            page.rows.last().map(|r| {
+                buildledger_service::cursor::encode(buildledger_service::cursor::TABLE, &r.digest)
+            })
+        })
+        .flatten();
+    Ok(Json(Page {
+        items: page.rows,
+        next_cursor,
+    }))
 }
 
 /// Parameters of `GET /api/v1/changes`.

@@ -36,6 +36,7 @@
 pub mod admission;
 pub mod alerts;
 pub mod audit;
+pub mod cursor;
 mod error;
 pub mod feeds;
 pub mod inventory;

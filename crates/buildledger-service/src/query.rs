@@ -30,6 +30,9 @@ pub struct QueryRequest {
     pub trusted_only: bool,
     /// At most this many hits.
     pub limit: Option<usize>,
+    /// Where to start: the `next` of a previous page (`RECORD.SKIP`).
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 /// Stored versions a range could not be compared with (they never match).
@@ -50,6 +53,10 @@ pub struct QueryResult {
     pub hits: Vec<Hit>,
     /// Stored versions skipped because their scheme could not read them.
     pub unreadable: Vec<Unreadable>,
+    /// Where the next page starts (`RECORD.SKIP`), when a `limit` cut this
+    /// one short of the last hit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 impl QueryResult {
@@ -151,6 +158,7 @@ pub struct PreparedQuery {
     toolchain: Option<(String, VersionMatcher)>,
     package: Option<(String, VersionMatcher)>,
     api_stability: Option<Stability>,
+    start: Option<buildledger_store::QueryCursor>,
     req: QueryRequest,
 }
 
@@ -204,10 +212,22 @@ pub fn prepare(q: &QueryRequest) -> Result<PreparedQuery> {
         }
         None => None,
     };
+    let start = match &q.cursor {
+        Some(c) => Some(
+            c.trim()
+                .parse::<buildledger_store::QueryCursor>()
+                .map_err(|e| Error::bad_field("--cursor", e.message))?,
+        ),
+        None => None,
+    };
+    if q.limit == Some(0) {
+        return Err(Error::bad_field("--limit", "must be at least 1"));
+    }
     Ok(PreparedQuery {
         toolchain,
         package,
         api_stability,
+        start,
         req: q.clone(),
     })
 }
@@ -236,8 +256,9 @@ pub fn run(store: &mut Store, p: &PreparedQuery) -> Result<QueryResult> {
         api_stability: p.api_stability,
         trusted_only: p.req.trusted_only,
         limit: p.req.limit,
+        start: p.start,
     };
-    let hits = store.query(&query)?;
+    let page = store.query_page(&query)?;
     let mut unreadable = Vec::new();
     if let Some((_, m)) = &p.toolchain {
         unreadable.extend(m.unreadable("toolchain"));
@@ -245,7 +266,11 @@ pub fn run(store: &mut Store, p: &PreparedQuery) -> Result<QueryResult> {
     if let Some((_, m)) = &p.package {
         unreadable.extend(m.unreadable("package"));
     }
-    Ok(QueryResult { hits, unreadable })
+    Ok(QueryResult {
+        hits: page.hits,
+        unreadable,
+        next: page.next.map(|c| c.to_string()),
+    })
 }
 
 /// [`prepare`] and [`run`] in one.

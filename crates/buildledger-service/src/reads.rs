@@ -64,6 +64,62 @@ pub fn table(store: &mut Store, limit: Option<usize>) -> Result<Vec<TableRow>> {
     Ok(store.table(limit)?)
 }
 
+/// A page of the mapping table and the digests that bound it.
+#[derive(Debug, Clone)]
+pub struct TablePage {
+    /// At most `limit` rows, in digest order.
+    pub rows: Vec<TableRow>,
+    /// There are rows after the last one.
+    pub more_after: bool,
+    /// There are rows before the first one.
+    pub more_before: bool,
+}
+
+/// The longest position a table cursor may carry (a digest is 71 to 135
+/// characters).
+const MAX_TABLE_POSITION: usize = 200;
+
+/// A keyset page of the mapping table: the `limit` rows after digest `after`,
+/// or the `limit` rows before digest `before` (neither: the first page).
+pub fn table_page(
+    store: &mut Store,
+    after: Option<&str>,
+    before: Option<&str>,
+    limit: usize,
+) -> Result<TablePage> {
+    for (what, v) in [("after", after), ("before", before)] {
+        if v.is_some_and(|v| v.len() > MAX_TABLE_POSITION) {
+            return Err(Error::bad_field(
+                what,
+                format!("longer than {MAX_TABLE_POSITION} characters: not a digest"),
+            ));
+        }
+    }
+    if after.is_some() && before.is_some() {
+        return Err(Error::bad_field(
+            "before",
+            "give `after` or `before`, not both",
+        ));
+    }
+    let limit = limit.max(1);
+    let mut rows = store.table_range(after, before, Some(limit.saturating_add(1)))?;
+    let over = rows.len() > limit;
+    let (more_after, more_before) = if before.is_some() {
+        if over {
+            rows.remove(0);
+        }
+        (true, over)
+    } else {
+        rows.truncate(limit);
+        (over, after.is_some())
+    };
+    Ok(TablePage {
+        rows,
+        more_after,
+        more_before,
+    })
+}
+
 /// The conflicting claims about one digest.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, serde::Deserialize)]
 pub struct DigestConflicts {

@@ -77,7 +77,7 @@ pub use jobs::{FeedSourceState, Job, Synced};
 pub use lineage::Ancestor;
 pub use open::default_db_path;
 pub use posture::{CachedDecision, PostureState};
-pub use query::{Hit, Query};
+pub use query::{Hit, Query, QueryCursor, QueryPage};
 pub use read::{ImageView, Link, Stats, StoredRecord, UsedBy};
 pub use table::TableRow;
 pub use tokens::TokenRow;

@@ -107,6 +107,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0013_go_symbols.sql"),
         after: None,
     },
+    Migration {
+        version: 14,
+        name: "keyset pagination",
+        sqlite: include_str!("../migrations/sqlite/0014_keyset.sql"),
+        postgres: include_str!("../migrations/postgres/0014_keyset.sql"),
+        after: Some(Store::disjoint_postings_v14),
+    },
 ];
 
 impl Store {

@@ -19,6 +19,15 @@
 //!   ([`Store::records_with_components`]) read postings *and* the pending
 //!   records, so a record is found the moment it is committed.
 //!
+//! **Invariant**: the postings rows of one component are disjoint and in
+//! order: every id in a row is below the next row's `first_record`. A page of
+//! a query reads from a position ([`Store::records_with_components_from`]):
+//! the row holding that position, then the rows after it, and no others. On
+//! SQLite a fold only ever adds ids above every folded one; on PostgreSQL a
+//! record whose transaction commits after a fold that took higher ids is
+//! *late*, and the next fold merges it into the row where it belongs instead
+//! of starting a row that would overlap.
+//!
 //! On PostgreSQL, several writers may run at once: compaction takes a
 //! transaction-scoped advisory lock for the schema (and is skipped, not waited for, when
 //! another writer holds it), and removes exactly the pending rows it read, so
@@ -38,6 +47,11 @@ pub(crate) const CHECK_EVERY: u32 = 256;
 /// Advisory lock class for compaction on PostgreSQL (the second key is the
 /// schema's hash).
 const COMPACT_LOCK: i64 = 726203511;
+
+/// `(record, component)` pairs read from a position, and the record up to
+/// which they are complete (`None`: to the end); see
+/// [`Store::records_with_components_from`].
+pub type LinksFrom = (Vec<(i64, i64)>, Option<i64>);
 
 /// IN-list size for chunked lookups.
 pub(crate) const CHUNK: usize = 500;
@@ -191,6 +205,10 @@ pub(crate) fn decode_ids(b: &[u8]) -> Result<Vec<i64>, String> {
     Ok(out)
 }
 
+fn corrupt_postings(component: i64, e: String) -> StoreError {
+    StoreError::Corrupt(format!("postings of component {component}: {e}"))
+}
+
 fn corrupt_links(record: i64, e: String) -> StoreError {
     StoreError::Corrupt(format!("record {record}: component list: {e}"))
 }
@@ -259,30 +277,41 @@ impl Store {
                 &params,
                 &mut |r| {
                     let cid = r[0].int().unwrap_or_default();
-                    let ids = decode_ids(r[1].bytes()).map_err(|e| {
-                        StoreError::Corrupt(format!("postings of component {cid}: {e}"))
-                    })?;
+                    let ids = decode_ids(r[1].bytes()).map_err(|e| corrupt_postings(cid, e))?;
                     out.extend(ids.into_iter().map(|rid| (rid, cid)));
                     Ok(())
                 },
             )?;
         }
-        let mut hit = Vec::new();
-        self.db.each(
-            "SELECT l.record_id, l.components FROM postings_pending p JOIN record_links l ON l.record_id = p.record_id",
-            &[],
-            &mut |r| {
-                let rid = r[0].int().unwrap_or_default();
-                hit.clear();
-                intersect_links(r[1].bytes(), &cids, &mut hit)
-                    .map_err(|e| corrupt_links(rid, e))?;
-                out.extend(hit.iter().map(|&cid| (rid, cid)));
-                Ok(())
-            },
-        )?;
+        self.pending_links(&cids, 0, i64::MAX, &mut out)?;
         out.sort_unstable();
         out.dedup();
         Ok(out)
+    }
+
+    /// The pending records in `from..=to` that link any of `cids` (sorted),
+    /// appended to `out` as `(record, component)`.
+    fn pending_links(
+        &mut self,
+        cids: &[i64],
+        from: i64,
+        to: i64,
+        out: &mut Vec<(i64, i64)>,
+    ) -> Result<()> {
+        let mut hit = Vec::new();
+        self.db.each(
+            "SELECT l.record_id, l.components FROM postings_pending p
+             JOIN record_links l ON l.record_id = p.record_id
+             WHERE p.record_id >= ? AND p.record_id <= ?",
+            &[Val::Int(from), Val::Int(to)],
+            &mut |r| {
+                let rid = r[0].int().unwrap_or_default();
+                hit.clear();
+                intersect_links(r[1].bytes(), cids, &mut hit).map_err(|e| corrupt_links(rid, e))?;
+                out.extend(hit.iter().map(|&cid| (rid, cid)));
+                Ok(())
+            },
+        )
     }
 
     /// Fold pending records into postings when enough wait. Called inside a
@@ -335,7 +364,22 @@ impl Store {
                 return Ok(0);
             }
         }
+        // The highest folded record: every record not pending is folded, and
+        // the newest of those is a few steps down from the top of `records`.
+        let folded_max = self
+            .db
+            .query(
+                "SELECT r.id FROM records r WHERE NOT EXISTS
+                 (SELECT 1 FROM postings_pending p WHERE p.record_id = r.id)
+                 ORDER BY r.id DESC LIMIT 1",
+                &[],
+            )?
+            .first()
+            .and_then(|r| r[0].int())
+            .unwrap_or(0);
         let mut by_component: HashMap<i64, Vec<i64>> = HashMap::new();
+        // Records below `folded_max` (late commits on PostgreSQL), per component.
+        let mut late: HashMap<i64, Vec<i64>> = HashMap::new();
         let mut done = Vec::new();
         self.db.each(
             "SELECT l.record_id, l.components FROM postings_pending p
@@ -344,15 +388,25 @@ impl Store {
             &mut |r| {
                 let rid = r[0].int().unwrap_or_default();
                 done.push(rid);
+                let into = if rid < folded_max {
+                    &mut late
+                } else {
+                    &mut by_component
+                };
                 for link in Links::new(r[1].bytes()) {
                     let (cid, _) = link.map_err(|e| corrupt_links(rid, e))?;
-                    by_component.entry(cid).or_default().push(rid);
+                    into.entry(cid).or_default().push(rid);
                 }
                 Ok(())
             },
         )?;
         if done.is_empty() {
             return Ok(0);
+        }
+        let mut late: Vec<(i64, Vec<i64>)> = late.into_iter().collect();
+        late.sort_unstable();
+        for (cid, ids) in late {
+            self.merge_late(cid, &ids)?;
         }
         let mut cids: Vec<i64> = by_component.keys().copied().collect();
         cids.sort_unstable();
@@ -380,6 +434,207 @@ impl Store {
             )?;
         }
         Ok(done.len() as u64)
+    }
+
+    /// Put late records `ids` (ascending) of component `cid` into the rows
+    /// where they belong: the row with the greatest `first_record` at or
+    /// below each id, else the first row (whose start moves down). Rows stay
+    /// disjoint because each id is below the next row's start. Rare: only
+    /// PostgreSQL commits out of id order.
+    fn merge_late(&mut self, cid: i64, ids: &[i64]) -> Result<()> {
+        for &rid in ids {
+            let mut row = self.db.query(
+                "SELECT id, first_record, records FROM component_postings
+                 WHERE component_id = ? AND first_record <= ? ORDER BY first_record DESC LIMIT 1",
+                &[Val::Int(cid), Val::Int(rid)],
+            )?;
+            if row.is_empty() {
+                row = self.db.query(
+                    "SELECT id, first_record, records FROM component_postings
+                     WHERE component_id = ? ORDER BY first_record LIMIT 1",
+                    &[Val::Int(cid)],
+                )?;
+            }
+            match row.first() {
+                None => self.insert_rows(
+                    "component_postings (component_id, first_record, records)",
+                    3,
+                    vec![Val::Int(cid), Val::Int(rid), Val::Blob(encode_ids(&[rid]))],
+                    "",
+                )?,
+                Some(r) => {
+                    let row_id = r[0].int().unwrap_or_default();
+                    let mut have =
+                        decode_ids(blob_of(&r[2])).map_err(|e| corrupt_postings(cid, e))?;
+                    if let Err(at) = have.binary_search(&rid) {
+                        have.insert(at, rid);
+                        self.db.exec(
+                            "UPDATE component_postings SET first_record = ?, records = ? WHERE id = ?",
+                            &[Val::Int(have[0]), Val::Blob(encode_ids(&have)), Val::Int(row_id)],
+                        )?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Records from `from` on that link any of `components`, as `(record,
+    /// component)` pairs sorted by record then component, read from a
+    /// position rather than whole.
+    ///
+    /// With `want = Some(n)`, reads about `n` records per component (the row
+    /// holding `from`, then the rows after it) and returns `Some(upto)`:
+    /// every linking record in `from..=upto` is in the result, none past it.
+    /// `None` for `upto` means the result is complete to the end. Pending
+    /// records are read only when one of them may fall in that range.
+    pub fn records_with_components_from(
+        &mut self,
+        components: &[i64],
+        from: i64,
+        want: Option<usize>,
+    ) -> Result<LinksFrom> {
+        let Some(want) = want else {
+            let mut all = self.records_with_components(components)?;
+            all.retain(|p| p.0 >= from);
+            return Ok((all, None));
+        };
+        let want = want.max(1);
+        let mut cids: Vec<i64> = components.to_vec();
+        cids.sort_unstable();
+        cids.dedup();
+        let mut out: Vec<(i64, i64)> = Vec::new();
+        let mut upto: Option<i64> = None;
+        for &cid in &cids {
+            let mut ids: Vec<i64> = Vec::new();
+            let mut last_first: Option<i64> = None;
+            let mut rows_wanted = 2usize;
+            let exhausted = loop {
+                let (sql, params) = match last_first {
+                    // The row holding `from` (the last one starting at or
+                    // below it), then the rows after it.
+                    None => (
+                        format!(
+                            "SELECT first_record, records FROM component_postings
+                             WHERE component_id = ? AND first_record >= COALESCE(
+                                 (SELECT MAX(first_record) FROM component_postings
+                                  WHERE component_id = ? AND first_record <= ?), ?)
+                             ORDER BY first_record LIMIT {rows_wanted}"
+                        ),
+                        vec![Val::Int(cid), Val::Int(cid), Val::Int(from), Val::Int(from)],
+                    ),
+                    Some(after) => (
+                        format!(
+                            "SELECT first_record, records FROM component_postings
+                             WHERE component_id = ? AND first_record > ?
+                             ORDER BY first_record LIMIT {rows_wanted}"
+                        ),
+                        vec![Val::Int(cid), Val::Int(after)],
+                    ),
+                };
+                let mut n = 0usize;
+                self.db.each(&sql, &params, &mut |r| {
+                    n += 1;
+                    last_first = r[0].int();
+                    let got = decode_ids(r[1].bytes()).map_err(|e| corrupt_postings(cid, e))?;
+                    ids.extend(got.into_iter().filter(|&id| id >= from));
+                    Ok(())
+                })?;
+                if n < rows_wanted {
+                    break true;
+                }
+                if ids.len() >= want {
+                    break false;
+                }
+                rows_wanted = (rows_wanted * 2).min(64);
+            };
+            if !exhausted && let Some(&last) = ids.last() {
+                // Every record of this component up to `last` is in `ids`.
+                upto = Some(upto.map_or(last, |u| u.min(last)));
+            }
+            out.extend(ids.into_iter().map(|rid| (rid, cid)));
+        }
+        let first_pending = self
+            .db
+            .query(
+                "SELECT MIN(record_id) FROM postings_pending WHERE record_id >= ?",
+                &[Val::Int(from)],
+            )?
+            .first()
+            .and_then(|r| r[0].int());
+        if let Some(fp) = first_pending
+            && upto.is_none_or(|u| fp <= u)
+        {
+            self.pending_links(&cids, from, upto.unwrap_or(i64::MAX), &mut out)?;
+        }
+        if let Some(u) = upto {
+            out.retain(|p| p.0 <= u);
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok((out, upto))
+    }
+
+    /// Schema v14: make every component's postings rows disjoint and in
+    /// order (the invariant keyset reads rely on). Ledgers written by one
+    /// SQLite writer already are; PostgreSQL ledgers with concurrent writers
+    /// may hold overlapping rows, which are merged and split again here.
+    pub(crate) fn disjoint_postings_v14(&mut self) -> Result<()> {
+        let mut overlapping: Vec<i64> = Vec::new();
+        let mut current: Option<(i64, i64)> = None; // (component, highest id so far)
+        self.db.each(
+            "SELECT component_id, first_record, records FROM component_postings
+             ORDER BY component_id, first_record",
+            &[],
+            &mut |r| {
+                let cid = r[0].int().unwrap_or_default();
+                let first = r[1].int().unwrap_or_default();
+                let ids = decode_ids(r[2].bytes()).map_err(|e| corrupt_postings(cid, e))?;
+                let last = ids.last().copied().unwrap_or(first);
+                match current {
+                    Some((c, high)) if c == cid => {
+                        if first <= high && overlapping.last() != Some(&cid) {
+                            overlapping.push(cid);
+                        }
+                        current = Some((cid, high.max(last)));
+                    }
+                    _ => current = Some((cid, last)),
+                }
+                Ok(())
+            },
+        )?;
+        for cid in overlapping {
+            let mut ids: Vec<i64> = Vec::new();
+            self.db.each(
+                "SELECT records FROM component_postings WHERE component_id = ?",
+                &[Val::Int(cid)],
+                &mut |r| {
+                    ids.extend(decode_ids(r[0].bytes()).map_err(|e| corrupt_postings(cid, e))?);
+                    Ok(())
+                },
+            )?;
+            ids.sort_unstable();
+            ids.dedup();
+            self.db.exec(
+                "DELETE FROM component_postings WHERE component_id = ?",
+                &[Val::Int(cid)],
+            )?;
+            let mut vals = Vec::new();
+            for part in ids.chunks(COMPACT_AT as usize) {
+                vals.extend([
+                    Val::Int(cid),
+                    Val::Int(part[0]),
+                    Val::Blob(encode_ids(part)),
+                ]);
+            }
+            self.insert_rows(
+                "component_postings (component_id, first_record, records)",
+                3,
+                vals,
+                "",
+            )?;
+        }
+        Ok(())
     }
 
     /// Write forward links (`record, count, blob` triples) and their extras

@@ -30,7 +30,81 @@ pub struct Query<'a> {
     pub trusted_only: bool,
     /// At most this many hits.
     pub limit: Option<usize>,
+    /// Start here (a previous page's [`QueryPage::next`]) instead of at the
+    /// first hit.
+    pub start: Option<QueryCursor>,
 }
+
+/// Where a page of a query starts: at record `record`, after its first
+/// `skip` subject digests. Written `RECORD.SKIP` (e.g. `48213.0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueryCursor {
+    /// The first record of the page.
+    pub record: RecordId,
+    /// Subject digests of that record already on an earlier page.
+    pub skip: u32,
+}
+
+impl std::fmt::Display for QueryCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.record, self.skip)
+    }
+}
+
+impl std::str::FromStr for QueryCursor {
+    type Err = ModelError;
+    fn from_str(s: &str) -> std::result::Result<QueryCursor, ModelError> {
+        let bad = || {
+            ModelError::new(
+                "cursor",
+                format!("{s:?} is not a query cursor (RECORD.SKIP, as a previous page gave it)"),
+            )
+        };
+        let (r, k) = s.split_once('.').ok_or_else(bad)?;
+        let record: RecordId = r.parse().map_err(|_| bad())?;
+        let skip: u32 = k.parse().map_err(|_| bad())?;
+        if record < 1 || r.starts_with('+') || k.starts_with('+') {
+            return Err(bad());
+        }
+        Ok(QueryCursor { record, skip })
+    }
+}
+
+/// One page of a query's hits and where the next page starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryPage {
+    /// At most `limit` hits, in record order.
+    pub hits: Vec<Hit>,
+    /// Where the next page starts; `None` on the last page (and always
+    /// without a `limit`).
+    pub next: Option<QueryCursor>,
+}
+
+/// A stream of matching record ids, read from a position (see
+/// [`Store::query_page`]); `label` indexes the query's matched versions.
+enum Source {
+    /// Records built with `name` at one of `versions` (`labels[i]` is the
+    /// label of `versions[i]`).
+    Toolchain {
+        name: String,
+        versions: Vec<String>,
+        labels: Vec<u32>,
+    },
+    /// Records linking one of the components (component id → label).
+    Package { label_of: HashMap<i64, u32> },
+    /// Records exposing an API of this stability.
+    Api(Stability),
+}
+
+/// `(record, label)` pairs of a source from a position, and the record up to
+/// which they are complete (`None`: to the end).
+type SourceRead = (Vec<(i64, u32)>, Option<i64>);
+
+/// No label: the source matches but names no version.
+const NO_LABEL: u32 = u32::MAX;
+
+/// Versions of one toolchain read per statement (one `UNION ALL` term each).
+const TERMS: usize = 100;
 
 /// One image digest that matched a query, with the record that made it match.
 #[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema, serde::Deserialize)]
@@ -54,20 +128,27 @@ pub struct Hit {
 }
 
 impl Store {
-    /// Image digests matching every filter in `q`, one hit per (digest, record),
-    /// in record order.
-    ///
-    /// Toolchain and package filters are resolved first into the set of
-    /// matching records (with the versions that matched); the remaining
-    /// filters are applied in SQL while the hits are read in record order, a
-    /// slice at a time, stopping at `limit`.
+    /// Image digests matching every filter in `q`, one hit per (digest,
+    /// record), in record order: [`Store::query_page`] without its cursor.
     pub fn query(&mut self, q: &Query<'_>) -> Result<Vec<Hit>> {
+        Ok(self.query_page(q)?.hits)
+    }
+
+    /// One page of the hits of `q` from `q.start`, and where the next begins.
+    ///
+    /// A page costs about the same at any ledger size: the toolchain,
+    /// package and API filters are *sources* of record ids read in id order
+    /// from a position through their indexes (per toolchain version, per
+    /// component's postings, per stability), a batch at a time; the sources
+    /// are intersected, the remaining filters applied in SQL on that batch,
+    /// and reading stops once the page (plus one hit, to know there is a
+    /// next page) is full. Without sources, the records table is read in id
+    /// order through the filter's index.
+    pub fn query_page(&mut self, q: &Query<'_>) -> Result<QueryPage> {
         let mut wheres: Vec<String> = Vec::new();
         let mut params: Vec<Val> = Vec::new();
-        // Records that passed the toolchain / package filters, with what
-        // matched: (record id, index into `labels`), sorted.
-        let mut candidates: Option<Vec<(i64, u32)>> = None;
         let mut labels: Vec<String> = Vec::new();
+        let mut sources: Vec<Source> = Vec::new();
 
         if let Some(commit) = &q.commit {
             let c = commit.trim().to_ascii_lowercase();
@@ -96,47 +177,25 @@ impl Store {
             wheres.push("r.source_tag = ?".into());
             params.push(tag.as_str().into());
         }
-        if let Some(st) = q.api_stability {
-            wheres.push("r.id IN (SELECT record_id FROM record_apis WHERE stability = ?)".into());
-            params.push(st.as_str().into());
+        if q.trusted_only {
+            wheres.push("r.trust_state IN ('verified', 'observed')".into());
         }
-        if q.toolchain.is_none() && q.package.is_none() && wheres.is_empty() {
-            return Err(ModelError::new("query", "give at least one filter").into());
-        }
-
         if let Some((name, filter)) = &q.toolchain {
             let versions: Vec<String> = self
                 .toolchain_versions(name)?
                 .into_iter()
                 .filter(|v| filter(v))
                 .collect();
-            let mut found: Vec<(i64, u32)> = Vec::new();
-            let mut label_of: HashMap<&str, u32> = HashMap::with_capacity(versions.len());
+            let mut ls = Vec::with_capacity(versions.len());
             for v in &versions {
-                label_of.insert(v.as_str(), labels.len() as u32);
+                ls.push(labels.len() as u32);
                 labels.push(format!("{name}@{v}"));
             }
-            for chunk in versions.chunks(postings::CHUNK) {
-                let mut p: Vec<Val> = vec![name.as_str().into()];
-                p.extend(chunk.iter().map(|v| Val::from(v.as_str())));
-                self.db.each(
-                    &format!(
-                        "SELECT record_id, version FROM record_toolchains WHERE name = ? AND version IN ({})",
-                        placeholders(chunk.len())
-                    ),
-                    &p,
-                    &mut |r| {
-                        if let (Some(rid), Some(l)) =
-                            (r[0].int(), r[1].text().and_then(|v| label_of.get(v)))
-                        {
-                            found.push((rid, *l));
-                        }
-                        Ok(())
-                    },
-                )?;
-            }
-            found.sort_unstable();
-            candidates = Some(found);
+            sources.push(Source::Toolchain {
+                name: name.clone(),
+                versions,
+                labels: ls,
+            });
         }
         if let Some((package, filter)) = &q.package {
             let mut label_of: HashMap<i64, u32> = HashMap::new();
@@ -146,39 +205,25 @@ impl Store {
                     labels.push(v);
                 }
             }
-            let ids: Vec<i64> = label_of.keys().copied().collect();
-            let found: Vec<(i64, u32)> = self
-                .records_with_components(&ids)?
-                .into_iter()
-                .filter_map(|(rid, cid)| label_of.get(&cid).map(|l| (rid, *l)))
-                .collect();
-            candidates = Some(match candidates {
-                None => found,
-                Some(tc) => {
-                    // Both filters must hold: keep records found by each.
-                    let in_pkg: std::collections::HashSet<i64> =
-                        found.iter().map(|p| p.0).collect();
-                    let in_tc: std::collections::HashSet<i64> = tc.iter().map(|p| p.0).collect();
-                    let mut both: Vec<(i64, u32)> = tc
-                        .into_iter()
-                        .filter(|p| in_pkg.contains(&p.0))
-                        .chain(found.into_iter().filter(|p| in_tc.contains(&p.0)))
-                        .collect();
-                    both.sort_unstable();
-                    both
-                }
-            });
+            sources.push(Source::Package { label_of });
         }
-        if q.trusted_only {
-            wheres.push("r.trust_state IN ('verified', 'observed')".into());
+        if let Some(st) = q.api_stability {
+            sources.push(Source::Api(st));
+        }
+        if sources.is_empty() && wheres.iter().all(|w| w.starts_with("r.trust_state")) {
+            return Err(ModelError::new("query", "give at least one filter").into());
         }
 
+        let start = q.start.unwrap_or(QueryCursor { record: 0, skip: 0 });
+        // One more hit than the page holds tells whether there is a next page.
+        let want = q.limit.map(|l| l.saturating_add(1));
+        let cap = want.unwrap_or(usize::MAX);
         let select = "SELECT r.id, r.subjects, r.origin, r.trust_state, r.source_repo, r.source_commit, r.source_tag
              FROM records r";
-        let limit = q.limit.unwrap_or(usize::MAX);
+        // Hits and, for each, the index of its digest among the record's subjects.
         let mut hits: Vec<Hit> = Vec::new();
-        // One hit per subject digest of each record row, in image id order.
-        let push_hits = |hits: &mut Vec<Hit>, r: &[backend::ValRef<'_>]| -> Result<()> {
+        let mut positions: Vec<u32> = Vec::new();
+        let mut push_hits = |hits: &mut Vec<Hit>, r: &[backend::ValRef<'_>]| -> Result<()> {
             let record_id = r[0].int().unwrap_or_default();
             let owned = |v: &backend::ValRef<'_>| v.text().map(String::from);
             let origin = r[2]
@@ -193,13 +238,20 @@ impl Store {
                 .ok_or_else(|| {
                     StoreError::Corrupt(format!("record {record_id}: trust state {:?}", r[3]))
                 })?;
-            for digest in r[1]
+            let skip = if record_id == start.record {
+                start.skip as usize
+            } else {
+                0
+            };
+            for (i, digest) in r[1]
                 .text()
                 .unwrap_or("")
                 .split(' ')
                 .filter(|d| !d.is_empty())
+                .enumerate()
+                .skip(skip)
             {
-                if hits.len() >= limit {
+                if hits.len() >= cap {
                     break;
                 }
                 hits.push(Hit {
@@ -212,32 +264,69 @@ impl Store {
                     tag: owned(&r[6]),
                     matched: Vec::new(),
                 });
+                positions.push(i as u32);
             }
             Ok(())
         };
-        match candidates {
-            None => {
-                // Every record has at least one subject, so `limit` records
-                // give at least `limit` hits.
-                let mut sql = format!("{select} WHERE {} ORDER BY r.id", wheres.join(" AND "));
-                if let Some(l) = q.limit {
-                    sql.push_str(&format!(" LIMIT {l}"));
-                }
-                self.db
-                    .each(&sql, &params, &mut |r| push_hits(&mut hits, r))?;
+
+        if sources.is_empty() {
+            // Every record has at least one subject, so `want` records give
+            // at least `want` hits.
+            let mut w = wheres.clone();
+            w.push("r.id >= ?".into());
+            let mut p = params.clone();
+            p.push(Val::Int(start.record));
+            let mut sql = format!("{select} WHERE {} ORDER BY r.id", w.join(" AND "));
+            if let Some(n) = want {
+                sql.push_str(&format!(" LIMIT {n}"));
             }
-            Some(found) => {
-                let mut ids: Vec<i64> = found.iter().map(|p| p.0).collect();
+            self.db.each(&sql, &p, &mut |r| push_hits(&mut hits, r))?;
+        } else {
+            // (record, label) of the records read so far, in record order.
+            let mut found: Vec<(i64, u32)> = Vec::new();
+            let mut pos = start.record;
+            let mut batch = want;
+            loop {
+                let mut upto: Option<i64> = None;
+                let mut lists: Vec<Vec<(i64, u32)>> = Vec::with_capacity(sources.len());
+                for src in &sources {
+                    let (list, bound) = self.source_from(src, pos, batch)?;
+                    if let Some(b) = bound {
+                        upto = Some(upto.map_or(b, |u| u.min(b)));
+                    }
+                    lists.push(list);
+                }
+                let mut round: Vec<(i64, u32)> = Vec::new();
+                if let [only] = lists.as_mut_slice() {
+                    round = std::mem::take(only);
+                } else {
+                    // Records in every list (each list is sorted by record).
+                    let mut common: Vec<i64> = lists[0].iter().map(|p| p.0).collect();
+                    common.dedup();
+                    for l in &lists[1..] {
+                        let ids: std::collections::HashSet<i64> = l.iter().map(|p| p.0).collect();
+                        common.retain(|id| ids.contains(id));
+                    }
+                    let common: std::collections::HashSet<i64> = common.into_iter().collect();
+                    for l in lists {
+                        round.extend(l.into_iter().filter(|p| common.contains(&p.0)));
+                    }
+                    round.sort_unstable();
+                }
+                if let Some(u) = upto {
+                    round.retain(|p| p.0 <= u);
+                }
+                let mut ids: Vec<i64> = round.iter().map(|p| p.0).collect();
                 ids.dedup();
-                hits.reserve(ids.len().min(limit));
+                found.extend(round);
                 // Large slices on PostgreSQL (one round trip each); SQLite
                 // builds an index for each IN list, so smaller ones there.
-                let slice = match (self.db.kind(), q.limit) {
+                let slice = match (self.db.kind(), want) {
                     (BackendKind::Postgres, None) => 8 * postings::CHUNK,
                     _ => postings::CHUNK,
                 };
                 for chunk in ids.chunks(slice) {
-                    if hits.len() >= limit {
+                    if hits.len() >= cap {
                         break;
                     }
                     let mut w = wheres.clone();
@@ -247,25 +336,140 @@ impl Store {
                     let sql = format!("{select} WHERE {} ORDER BY r.id", w.join(" AND "));
                     self.db.each(&sql, &p, &mut |r| push_hits(&mut hits, r))?;
                 }
-                // Hits and matches are both in record order: walk them together.
-                let mut at = 0;
-                for h in &mut hits {
-                    while at < found.len() && found[at].0 < h.record_id {
-                        at += 1;
+                match upto {
+                    Some(u) if hits.len() < cap => {
+                        pos = u.saturating_add(1);
+                        // The other filters dropped records: read more at once.
+                        batch = batch.map(|b| b.saturating_mul(4).min(100_000));
                     }
-                    let mut m: Vec<String> = found[at..]
-                        .iter()
-                        .take_while(|p| p.0 == h.record_id)
-                        .map(|p| labels[p.1 as usize].clone())
-                        .collect();
-                    if m.len() > 1 {
-                        m.sort();
-                        m.dedup();
-                    }
-                    h.matched = m;
+                    _ => break,
                 }
             }
+            // Hits and matches are both in record order: walk them together.
+            let mut at = 0;
+            for h in &mut hits {
+                while at < found.len() && found[at].0 < h.record_id {
+                    at += 1;
+                }
+                let mut m: Vec<String> = found[at..]
+                    .iter()
+                    .take_while(|p| p.0 == h.record_id)
+                    .filter(|p| p.1 != NO_LABEL)
+                    .map(|p| labels[p.1 as usize].clone())
+                    .collect();
+                if m.len() > 1 {
+                    m.sort();
+                    m.dedup();
+                }
+                h.matched = m;
+            }
         }
-        Ok(hits)
+        let mut next = None;
+        if let Some(limit) = q.limit
+            && hits.len() > limit
+        {
+            next = Some(QueryCursor {
+                record: hits[limit].record_id,
+                skip: positions[limit],
+            });
+            hits.truncate(limit);
+        }
+        Ok(QueryPage { hits, next })
+    }
+
+    /// The records of `src` from record `from` on, as `(record, label)`
+    /// sorted, about `batch` records per index range read; and `Some(upto)`
+    /// when the list stops short: every match in `from..=upto` is in it.
+    fn source_from(&mut self, src: &Source, from: i64, batch: Option<usize>) -> Result<SourceRead> {
+        let limit = |n: Option<usize>| n.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+        match src {
+            Source::Toolchain {
+                name,
+                versions,
+                labels,
+            } => {
+                let label_of: HashMap<&str, u32> = versions
+                    .iter()
+                    .map(String::as_str)
+                    .zip(labels.iter().copied())
+                    .collect();
+                let mut out: Vec<(i64, u32)> = Vec::new();
+                let mut upto: Option<i64> = None;
+                // Per version: its records from `from`, in id order, through
+                // the (name, version, record_id) index; one statement for
+                // many versions.
+                for chunk in versions.chunks(TERMS) {
+                    let term = format!(
+                        "SELECT * FROM (SELECT record_id, version FROM record_toolchains
+                         WHERE name = ? AND version = ? AND record_id >= ? ORDER BY record_id{})",
+                        limit(batch)
+                    );
+                    let sql = (0..chunk.len())
+                        .map(|i| format!("{term} AS t{i}"))
+                        .collect::<Vec<_>>()
+                        .join(" UNION ALL ");
+                    let mut p: Vec<Val> = Vec::with_capacity(chunk.len() * 3);
+                    for v in chunk {
+                        p.extend([name.as_str().into(), v.as_str().into(), Val::Int(from)]);
+                    }
+                    // (count, last record) per version.
+                    let mut seen: HashMap<u32, (usize, i64)> = HashMap::new();
+                    self.db.each(&sql, &p, &mut |r| {
+                        if let (Some(rid), Some(l)) =
+                            (r[0].int(), r[1].text().and_then(|v| label_of.get(v)))
+                        {
+                            out.push((rid, *l));
+                            let e = seen.entry(*l).or_insert((0, rid));
+                            e.0 += 1;
+                            e.1 = e.1.max(rid);
+                        }
+                        Ok(())
+                    })?;
+                    if let Some(b) = batch {
+                        for (n, last) in seen.values() {
+                            if *n >= b {
+                                upto = Some(upto.map_or(*last, |u| u.min(*last)));
+                            }
+                        }
+                    }
+                }
+                if let Some(u) = upto {
+                    out.retain(|p| p.0 <= u);
+                }
+                out.sort_unstable();
+                Ok((out, upto))
+            }
+            Source::Package { label_of } => {
+                let ids: Vec<i64> = label_of.keys().copied().collect();
+                let (pairs, upto) = self.records_with_components_from(&ids, from, batch)?;
+                let out = pairs
+                    .into_iter()
+                    .filter_map(|(rid, cid)| label_of.get(&cid).map(|l| (rid, *l)))
+                    .collect();
+                Ok((out, upto))
+            }
+            Source::Api(st) => {
+                let mut out: Vec<(i64, u32)> = Vec::new();
+                self.db.each(
+                    &format!(
+                        "SELECT DISTINCT record_id FROM record_apis
+                         WHERE stability = ? AND record_id >= ? ORDER BY record_id{}",
+                        limit(batch)
+                    ),
+                    &[st.as_str().into(), Val::Int(from)],
+                    &mut |r| {
+                        if let Some(rid) = r[0].int() {
+                            out.push((rid, NO_LABEL));
+                        }
+                        Ok(())
+                    },
+                )?;
+                let upto = match batch {
+                    Some(b) if out.len() >= b => out.last().map(|p| p.0),
+                    _ => None,
+                };
+                Ok((out, upto))
+            }
+        }
     }
 }

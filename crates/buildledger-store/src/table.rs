@@ -32,15 +32,47 @@ pub struct TableRow {
 impl Store {
     /// The mapping table, one row per image digest that has records, in digest order.
     pub fn table(&mut self, limit: Option<usize>) -> Result<Vec<TableRow>> {
+        self.table_range(None, None, limit)
+    }
+
+    /// Rows of the mapping table with digests after `after` (the first
+    /// `limit` of them) or before `before` (the last `limit`), in digest
+    /// order: a keyset page, read through the digest index from that
+    /// position, so it costs the same anywhere in the table.
+    pub fn table_range(
+        &mut self,
+        after: Option<&str>,
+        before: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<TableRow>> {
         let lim = limit.map(|l| format!(" LIMIT {l}")).unwrap_or_default();
-        let images = self.db.query(
+        let mut wheres = vec!["EXISTS (SELECT 1 FROM record_subjects rs WHERE rs.image_id = i.id)"];
+        let mut params: Vec<Val> = Vec::new();
+        if let Some(a) = after {
+            wheres.push("i.digest > ?");
+            params.push(a.into());
+        }
+        if let Some(b) = before {
+            wheres.push("i.digest < ?");
+            params.push(b.into());
+        }
+        // Backwards from `before`, then turned round.
+        let order = if before.is_some() && after.is_none() {
+            "DESC"
+        } else {
+            "ASC"
+        };
+        let mut images = self.db.query(
             &format!(
-                "SELECT i.id, i.digest FROM images i
-                 WHERE EXISTS (SELECT 1 FROM record_subjects rs WHERE rs.image_id = i.id)
-                 ORDER BY i.digest{lim}"
+                "SELECT i.id, i.digest FROM images i WHERE {}
+                 ORDER BY i.digest {order}{lim}",
+                wheres.join(" AND ")
             ),
-            &[],
+            &params,
         )?;
+        if order == "DESC" {
+            images.reverse();
+        }
         let mut rows = Vec::with_capacity(images.len());
         for chunk in images.chunks(400) {
             let ids: Vec<Val> = chunk.iter().map(|r| r[0].clone()).collect();
