@@ -103,6 +103,9 @@ type SourceRead = (Vec<(i64, u32)>, Option<i64>);
 /// No label: the source matches but names no version.
 const NO_LABEL: u32 = u32::MAX;
 
+/// The fewest records read per toolchain version in one round.
+const PER_VERSION: usize = 16;
+
 /// Versions of one toolchain read per statement (one `UNION ALL` term each).
 const TERMS: usize = 100;
 
@@ -397,12 +400,16 @@ impl Store {
                 let mut upto: Option<i64> = None;
                 // Per version: its records from `from`, in id order, through
                 // the (name, version, record_id) index; one statement for
-                // many versions.
+                // many versions. Each version gives its share of the batch
+                // (at least PER_VERSION), not the whole: with many versions
+                // that is most of the rows a page reads. A short round is
+                // followed by a larger one.
+                let per = batch.map(|b| b.div_ceil(versions.len().max(1)).max(PER_VERSION).min(b));
                 for chunk in versions.chunks(TERMS) {
                     let term = format!(
                         "SELECT * FROM (SELECT record_id, version FROM record_toolchains
                          WHERE name = ? AND version = ? AND record_id >= ? ORDER BY record_id{})",
-                        limit(batch)
+                        limit(per)
                     );
                     let sql = (0..chunk.len())
                         .map(|i| format!("{term} AS t{i}"))
@@ -425,7 +432,7 @@ impl Store {
                         }
                         Ok(())
                     })?;
-                    if let Some(b) = batch {
+                    if let Some(b) = per {
                         for (n, last) in seen.values() {
                             if *n >= b {
                                 upto = Some(upto.map_or(*last, |u| u.min(*last)));
