@@ -13,6 +13,8 @@
 //! `BUILDLEDGER_BENCH_PG_KEEP=1` keeps the PostgreSQL schema and prints its
 //! name, and `BUILDLEDGER_BENCH_PG_SCHEMA=NAME` re-times the queries on it.
 //! Paged queries are timed from the start and from a cursor in the middle.
+//! `BUILDLEDGER_BENCH_SERVER=target/release/buildledger` also times the
+//! server's first and tenth pages of lists through the HTTP API.
 
 use std::time::{Duration, Instant};
 
@@ -106,6 +108,29 @@ fn run(store: &mut Store, n: u64, size: &dyn Fn(&mut Store) -> u64) {
     println!(
         "  database size:      {:.1} MiB",
         size(store) as f64 / 1048576.0
+    );
+}
+
+/// Record `k` more builds in batches of 500 on a ledger of any size and
+/// print the rate.
+fn append(store: &mut Store, k: u64) {
+    let pool = pool();
+    let have = store.stats().expect("stats").records;
+    let mut rng = Rng(have ^ 0x5eed);
+    let t0 = Instant::now();
+    let mut done = 0;
+    while done < k {
+        let b = 500.min(k - done);
+        let recs: Vec<BuildRecord> = (done..done + b)
+            .map(|i| build(&pool, 10_000_000 + have + i, &mut rng))
+            .collect();
+        store.record_many(&recs).expect("record batch");
+        done += b;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    println!(
+        "  append at {have} records: {k} in {secs:.1} s = {:.0} records/s",
+        k as f64 / secs
     );
 }
 
@@ -221,6 +246,121 @@ fn queries(store: &mut Store, n: u64) {
     );
 }
 
+/// The server's first page and a next page of lists through the HTTP API:
+/// `buildledger serve --plaintext` (loopback) on the benchmark's ledger,
+/// `BUILDLEDGER_BENCH_SERVER` naming the binary. One client, one request at
+/// a time: latency, not throughput (`server-bench` measures that).
+fn api_pages(bin: &str, db: &str) {
+    use std::process::{Command, Stdio};
+    let out = Command::new(bin)
+        .args(["token", "create", "--scope", "read"])
+        .env("BUILDLEDGER_DB", db)
+        .output()
+        .expect("run buildledger token create");
+    assert!(
+        out.status.success(),
+        "token create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut child = Command::new(bin)
+        .args([
+            "serve",
+            "--plaintext",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("BUILDLEDGER_DB", db)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start buildledger serve");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let get = |path: &str| -> (u16, serde_json::Value) {
+        rt.block_on(async {
+            match client
+                .get(format!("{base}{path}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+            {
+                Ok(r) => {
+                    let code = r.status().as_u16();
+                    let v = match r.bytes().await {
+                        Ok(b) => serde_json::from_slice(&b).unwrap_or(serde_json::Value::Null),
+                        Err(_) => serde_json::Value::Null,
+                    };
+                    (code, v)
+                }
+                Err(_) => (0, serde_json::Value::Null),
+            }
+        })
+    };
+    let t0 = Instant::now();
+    while get("/readyz").0 != 200 {
+        if t0.elapsed() > Duration::from_secs(120) || child.try_wait().ok().flatten().is_some() {
+            let _ = child.kill();
+            panic!("the server did not come up");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pool = pool();
+    let popular = pool.go_modules[7][0].package().to_string();
+    let lists = [
+        (
+            "GET /query?toolchain=go@<1.14",
+            "/api/v1/query?toolchain=go@%3C1.14&limit=100".to_string(),
+        ),
+        (
+            "GET /query?package=(popular)",
+            format!("/api/v1/query?package={popular}&limit=100"),
+        ),
+        (
+            "GET /query?api_stability=beta",
+            "/api/v1/query?api_stability=beta&limit=100".to_string(),
+        ),
+        ("GET /table", "/api/v1/table?limit=100".to_string()),
+    ];
+    for (name, path) in &lists {
+        let (code, first) = get(path);
+        assert_eq!(code, 200, "{path}: {first}");
+        let (ms, min, _) = median_ms(|| get(path).0 as usize, RUNS);
+        println!(
+            "  API {name:<38} {ms:>8.2} ms  (fastest {min:.2}; first page of 100; median of {RUNS})"
+        );
+        if let Some(c) = first["next_cursor"].as_str() {
+            // The tenth page: follow the cursors.
+            let mut next = c.to_string();
+            for _ in 0..8 {
+                let (_, v) = get(&format!("{path}&cursor={next}"));
+                match v["next_cursor"].as_str() {
+                    Some(c) => next = c.to_string(),
+                    None => break,
+                }
+            }
+            let deep = format!("{path}&cursor={next}");
+            let (ms, min, _) = median_ms(|| get(&deep).0 as usize, RUNS);
+            println!(
+                "  API {:<38} {ms:>8.2} ms  (fastest {min:.2}; tenth page; median of {RUNS})",
+                "  …&cursor="
+            );
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// Run the query phase in a fresh process (a new connection, a clean heap,
 /// the page cache as the OS left it), as a `buildledger query` would.
 fn queries_in_child(n: u64, which: &str, env: (&str, &str)) {
@@ -252,8 +392,21 @@ fn main() {
             }
         };
         let mut store = Store::open_sqlite(&path).expect("open sqlite");
+        // BUILDLEDGER_BENCH_APPEND=K on a kept ledger: the ingest rate of K
+        // more records at this size (what `records/s` is near the end of a run).
+        if let Some(k) = std::env::var("BUILDLEDGER_BENCH_APPEND")
+            .ok()
+            .and_then(|k| k.parse::<u64>().ok())
+        {
+            append(&mut store, k);
+            return;
+        }
         if queries_only || store.stats().expect("stats").records >= n {
             queries(&mut store, n);
+            drop(store);
+            if let Ok(bin) = std::env::var("BUILDLEDGER_BENCH_SERVER") {
+                api_pages(&bin, &path.display().to_string());
+            }
             return;
         }
         println!("SQLite ({}), {n} builds:", path.display());
@@ -280,6 +433,10 @@ fn main() {
             let target = format!("{url}?options=-csearch_path%3D{schema}");
             let mut store = Store::open(&target).expect("open postgres");
             queries(&mut store, n);
+            drop(store);
+            if let Ok(bin) = std::env::var("BUILDLEDGER_BENCH_SERVER") {
+                api_pages(&bin, &target);
+            }
             return;
         }
         let schema = format!("bl_bench_{}", std::process::id());

@@ -187,8 +187,15 @@ impl Sqlite {
                 // WAL: readers never block the writer; NORMAL sync keeps every
                 // commit atomic (a crash loses at most the last commits, never
                 // corrupts).
-                conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-                    .map_err(|e| open_err(e.to_string()))?;
+                // A checkpoint every 20,000 pages (80 MiB of log) rather than
+                // SQLite's 1,000: index pages dirtied by many commits are
+                // written back once, not once per 4 MiB. On a ledger of a
+                // million builds that is a fifth of ingest time (ledger-bench).
+                conn.execute_batch(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+                     PRAGMA wal_autocheckpoint = 20000;",
+                )
+                .map_err(|e| open_err(e.to_string()))?;
                 conn
             }
             Access::ReadOnly => Sqlite::open_read_only(path, &target)?,
