@@ -512,54 +512,107 @@ impl Store {
         cids.dedup();
         let mut out: Vec<(i64, i64)> = Vec::new();
         let mut upto: Option<i64> = None;
-        for &cid in &cids {
-            let mut ids: Vec<i64> = Vec::new();
-            let mut last_first: Option<i64> = None;
-            let mut rows_wanted = 2usize;
-            let exhausted = loop {
-                let (sql, params) = match last_first {
-                    // The row holding `from` (the last one starting at or
-                    // below it), then the rows after it.
-                    None => (
-                        format!(
-                            "SELECT first_record, records FROM component_postings
-                             WHERE component_id = ? AND first_record >= COALESCE(
-                                 (SELECT MAX(first_record) FROM component_postings
-                                  WHERE component_id = ? AND first_record <= ?), ?)
-                             ORDER BY first_record LIMIT {rows_wanted}"
-                        ),
-                        vec![Val::Int(cid), Val::Int(cid), Val::Int(from), Val::Int(from)],
-                    ),
-                    Some(after) => (
-                        format!(
-                            "SELECT first_record, records FROM component_postings
-                             WHERE component_id = ? AND first_record > ?
-                             ORDER BY first_record LIMIT {rows_wanted}"
-                        ),
-                        vec![Val::Int(cid), Val::Int(after)],
-                    ),
-                };
-                let mut n = 0usize;
-                self.db.each(&sql, &params, &mut |r| {
-                    n += 1;
-                    last_first = r[0].int();
-                    let got = decode_ids(r[1].bytes()).map_err(|e| corrupt_postings(cid, e))?;
-                    ids.extend(got.into_iter().filter(|&id| id >= from));
-                    Ok(())
-                })?;
-                if n < rows_wanted {
-                    break true;
+        // Per component: its ids from `from`, the start of the last row
+        // read, how many rows the next read asks for, and whether it has
+        // no more rows. Every round reads all components still short of
+        // `want` in one statement (a `UNION ALL` term each), so a package
+        // with 30 versions costs one round trip, not 30.
+        struct Reading {
+            cid: i64,
+            ids: Vec<i64>,
+            last_first: Option<i64>,
+            rows: usize,
+            exhausted: bool,
+        }
+        let mut reading: Vec<Reading> = cids
+            .iter()
+            .map(|&cid| Reading {
+                cid,
+                ids: Vec::new(),
+                last_first: None,
+                rows: 1,
+                exhausted: false,
+            })
+            .collect();
+        loop {
+            let active: Vec<usize> = (0..reading.len())
+                .filter(|&i| !reading[i].exhausted && reading[i].ids.len() < want)
+                .collect();
+            if active.is_empty() {
+                break;
+            }
+            for chunk in active.chunks(100) {
+                let mut terms = Vec::with_capacity(chunk.len());
+                let mut params = Vec::with_capacity(chunk.len() * 4);
+                for (t, &i) in chunk.iter().enumerate() {
+                    let r = &reading[i];
+                    match r.last_first {
+                        // The row holding `from` (the last one starting at
+                        // or below it), then the rows after it.
+                        None => {
+                            terms.push(format!(
+                                "SELECT * FROM (SELECT component_id, first_record, records
+                                 FROM component_postings WHERE component_id = ? AND first_record >= COALESCE(
+                                     (SELECT MAX(first_record) FROM component_postings
+                                      WHERE component_id = ? AND first_record <= ?), ?)
+                                 ORDER BY first_record LIMIT {}) AS t{t}",
+                                r.rows
+                            ));
+                            params.extend([
+                                Val::Int(r.cid),
+                                Val::Int(r.cid),
+                                Val::Int(from),
+                                Val::Int(from),
+                            ]);
+                        }
+                        Some(after) => {
+                            terms.push(format!(
+                                "SELECT * FROM (SELECT component_id, first_record, records
+                                 FROM component_postings WHERE component_id = ? AND first_record > ?
+                                 ORDER BY first_record LIMIT {}) AS t{t}",
+                                r.rows
+                            ));
+                            params.extend([Val::Int(r.cid), Val::Int(after)]);
+                        }
+                    }
                 }
-                if ids.len() >= want {
-                    break false;
+                let at: HashMap<i64, usize> = chunk.iter().map(|&i| (reading[i].cid, i)).collect();
+                let mut got_rows: HashMap<usize, usize> = HashMap::new();
+                self.db
+                    .each(&terms.join(" UNION ALL "), &params, &mut |row| {
+                        let cid = row[0].int().unwrap_or_default();
+                        let Some(&i) = at.get(&cid) else {
+                            return Ok(());
+                        };
+                        *got_rows.entry(i).or_default() += 1;
+                        let r = &mut reading[i];
+                        // The terms' rows may come in any order: keep the
+                        // latest start (the ids are sorted below).
+                        r.last_first = r.last_first.max(row[1].int());
+                        let got =
+                            decode_ids(row[2].bytes()).map_err(|e| corrupt_postings(cid, e))?;
+                        r.ids.extend(got.into_iter().filter(|&id| id >= from));
+                        Ok(())
+                    })?;
+                for &i in chunk {
+                    let r = &mut reading[i];
+                    if got_rows.get(&i).copied().unwrap_or(0) < r.rows {
+                        r.exhausted = true;
+                    } else {
+                        r.rows = (r.rows * 2).min(64);
+                    }
                 }
-                rows_wanted = (rows_wanted * 2).min(64);
-            };
-            if !exhausted && let Some(&last) = ids.last() {
+            }
+        }
+        for mut r in reading {
+            r.ids.sort_unstable();
+            if !r.exhausted
+                && let Some(&last) = r.ids.last()
+            {
                 // Every record of this component up to `last` is in `ids`.
                 upto = Some(upto.map_or(last, |u| u.min(last)));
             }
-            out.extend(ids.into_iter().map(|rid| (rid, cid)));
+            out.extend(r.ids.into_iter().map(|rid| (rid, r.cid)));
         }
         let first_pending = self
             .db
