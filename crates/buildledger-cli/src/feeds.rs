@@ -279,14 +279,60 @@ pub fn vulns(db: &Option<String>, digest: &str, json: bool, fail: bool) -> Resul
     })
 }
 
-pub fn affected(db: &Option<String>, id: &str, json: bool) -> Result<u8> {
-    let rows = match remote() {
-        Some(r) => r.list(
-            &format!("/api/v1/advisories/{}/affected", crate::remote::segment(id)),
-            &[],
-            None,
-        )?,
-        None => reads::affected(&mut open_store(db)?, id)?,
+/// `--limit` and `--cursor` of a list command.
+pub struct PageArgs {
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+impl PageArgs {
+    /// The page size, checked: a page holds at least one item.
+    fn limit(&self) -> Result<Option<usize>> {
+        match self.limit {
+            Some(0) => Err(buildledger_service::Error::bad_field(
+                "--limit",
+                "a page holds at least one item",
+            )
+            .into()),
+            l => Ok(l),
+        }
+    }
+}
+
+fn server_position(kind: &str, c: &str) -> Result<String> {
+    buildledger_service::cursor::decode(kind, c).ok_or_else(|| crate::CliError {
+        code: 1,
+        message: "the server gave a cursor that is not a position of this list".into(),
+        detail: None,
+    })
+}
+
+pub fn affected(db: &Option<String>, id: &str, page: PageArgs, json: bool) -> Result<u8> {
+    use buildledger_service::cursor::{AFFECTED, encode};
+    let path = format!("/api/v1/advisories/{}/affected", crate::remote::segment(id));
+    let (rows, next) = match (remote(), page.limit()?) {
+        (Some(r), None) => {
+            // The server lists images in ledger order; the whole list is by digest.
+            let mut rows: Vec<ImageFinding> = r.list(&path, &[], None)?;
+            rows.sort_by(|a, b| {
+                (&a.digest, &a.advisory, &a.purl).cmp(&(&b.digest, &b.advisory, &b.purl))
+            });
+            (rows, None)
+        }
+        (Some(r), Some(l)) => {
+            let cursor = page.cursor.as_deref().map(|c| encode(AFFECTED, c.trim()));
+            let (rows, next) = r.page(&path, &[], l, cursor)?;
+            let next = match next {
+                Some(c) => Some(server_position(AFFECTED, &c)?),
+                None => None,
+            };
+            (rows, next)
+        }
+        (None, None) => (reads::affected(&mut open_store(db)?, id)?, None),
+        (None, Some(l)) => {
+            let p = reads::affected_page(&mut open_store(db)?, id, page.cursor.as_deref(), l)?;
+            (p.findings, p.next)
+        }
     };
     if json {
         print_json(&rows)?;
@@ -294,17 +340,36 @@ pub fn affected(db: &Option<String>, id: &str, json: bool) -> Result<u8> {
         findings_table(&rows, true)?;
         let digests: std::collections::BTreeSet<&str> =
             rows.iter().map(|r| r.digest.as_str()).collect();
-        eprintln!("{} image digest(s) affected by {id}", digests.len());
+        eprintln!(
+            "{} image digest(s) affected by {id}{}",
+            digests.len(),
+            if next.is_some() { " on this page" } else { "" }
+        );
+    }
+    if let Some(n) = &next {
+        eprintln!("more: --cursor {n}");
     }
     Ok(0)
 }
 
-pub fn changes(db: &Option<String>, since: &str, json: bool) -> Result<u8> {
+pub fn changes(db: &Option<String>, since: &str, page: PageArgs, json: bool) -> Result<u8> {
+    use buildledger_service::cursor::{CHANGES, encode};
     // Bad input is bad input whether or not a ledger exists.
     let t = svc::parse_since(since)?;
-    let rows = match remote() {
-        Some(r) => r.list("/api/v1/changes", &[("since", since.to_string())], None)?,
-        None => reads::changes(&mut open_store(db)?, t)?,
+    let q = [("since", since.to_string())];
+    let (rows, next) = match (remote(), page.limit()?) {
+        (Some(r), None) => (r.list("/api/v1/changes", &q, None)?, None),
+        (Some(r), Some(l)) => {
+            let cursor = page.cursor.as_deref().map(|c| encode(CHANGES, c.trim()));
+            let (rows, next) = r.page("/api/v1/changes", &q, l, cursor)?;
+            let next = match next {
+                Some(c) => Some(server_position(CHANGES, &c)?),
+                None => None,
+            };
+            (rows, next)
+        }
+        (None, None) => (reads::changes(&mut open_store(db)?, t)?, None),
+        (None, Some(l)) => reads::changes_page(&mut open_store(db)?, t, page.cursor.as_deref(), l)?,
     };
     if json {
         print_json(&rows)?;
@@ -330,6 +395,9 @@ pub fn changes(db: &Option<String>, since: &str, json: bool) -> Result<u8> {
             ]);
         }
         t.print(crate::output::Format::Table)?;
+    }
+    if let Some(n) = &next {
+        eprintln!("more: --cursor {n}");
     }
     Ok(0)
 }

@@ -130,12 +130,27 @@ enum Command {
     Affected {
         /// Advisory id or alias.
         id: String,
+        /// One page of at most this many findings, never splitting an image's
+        /// findings (the next page's `--cursor` is printed on stderr). Pages
+        /// list images in ledger order; the whole list is by digest.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Start where a previous page said (`more: --cursor …`).
+        #[arg(long, requires = "limit")]
+        cursor: Option<String>,
     },
     /// Findings added and removed since a time (RFC 3339, YYYY-MM-DD, or 15m/24h/7d).
     Changes {
         /// Start time.
         #[arg(long)]
         since: String,
+        /// One page of at most this many changes (the next page's `--cursor`
+        /// is printed on stderr).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Start where a previous page said (`more: --cursor …`).
+        #[arg(long, requires = "limit")]
+        cursor: Option<String>,
     },
     /// Re-evaluate every stored advisory against every component.
     Rematch,
@@ -553,8 +568,14 @@ fn run(cli: Cli) -> Result<u8> {
             digest,
             fail_on_findings,
         } => feeds::vulns(db, &digest, json, fail_on_findings),
-        Command::Affected { id } => feeds::affected(db, &id, json),
-        Command::Changes { since } => feeds::changes(db, &since, json),
+        Command::Affected { id, limit, cursor } => {
+            feeds::affected(db, &id, feeds::PageArgs { limit, cursor }, json)
+        }
+        Command::Changes {
+            since,
+            limit,
+            cursor,
+        } => feeds::changes(db, &since, feeds::PageArgs { limit, cursor }, json),
         Command::Rematch => feeds::rematch(db, json),
         Command::Scan(a) => scan::scan(db, a, json),
         Command::Lineage { digest } => scan::lineage(db, &digest, json),

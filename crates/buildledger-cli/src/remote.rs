@@ -168,6 +168,29 @@ impl Remote {
         )
     }
 
+    /// One page of a list (as the server cuts it: at most `limit` items)
+    /// from `cursor`, and the next page's cursor.
+    pub fn page<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<(Vec<T>, Option<String>)> {
+        #[derive(serde::Deserialize)]
+        struct Page<T> {
+            items: Vec<T>,
+            next_cursor: Option<String>,
+        }
+        let mut q = query.to_vec();
+        q.push(("limit", limit.to_string()));
+        if let Some(c) = cursor {
+            q.push(("cursor", c));
+        }
+        let page: Page<T> = self.get(path, &q)?;
+        Ok((page.items, page.next_cursor))
+    }
+
     /// Every item of a list, page by page (at most `limit`).
     pub fn list<T: DeserializeOwned>(
         &self,

@@ -886,6 +886,31 @@ fn the_cli_through_a_server_matches_the_cli_on_a_database() {
             vec!["affected", "CVE-0000-0000"],
             vec!["mismatches"],
             vec!["changes", "--since", "5w"],
+            // Keyset pages of affected and changes: the same page, the same
+            // next position, whether the CLI reads the ledger or the server.
+            vec!["affected", "CVE-2023-39325", "--limit", "1"],
+            vec![
+                "--json",
+                "affected",
+                "GO-2023-2102",
+                "--limit",
+                "1",
+                "--cursor",
+                "3.0",
+            ],
+            vec![
+                "affected",
+                "CVE-2023-39325",
+                "--limit",
+                "1",
+                "--cursor",
+                "x",
+            ],
+            vec!["--json", "changes", "--since", "5w", "--limit", "2"],
+            vec!["changes", "--since", "5w", "--limit", "0"],
+            vec![
+                "changes", "--since", "5w", "--limit", "1", "--cursor", "1.1",
+            ],
             vec!["conflicts"],
             vec!["--json", "conflicts"],
             vec!["lineage", PAYMENTS],

@@ -61,10 +61,15 @@ impl PageParams {
     /// The keyset position in a `cursor::QUERY` cursor (lists read
     /// from a position: `query`).
     fn keyset(&self) -> Result<Option<String>, ApiError> {
+        self.keyset_of(buildledger_service::cursor::QUERY)
+    }
+
+    /// The keyset position in a cursor of `kind`.
+    fn keyset_of(&self, kind: &str) -> Result<Option<String>, ApiError> {
         let Some(c) = &self.cursor else {
             return Ok(None);
         };
-        buildledger_service::cursor::decode(buildledger_service::cursor::QUERY, c)
+        buildledger_service::cursor::decode(kind, c)
             .map(Some)
             .ok_or_else(|| {
                 ApiError::bad(
@@ -266,8 +271,18 @@ pub async fn get_affected(
 ) -> Result<Json<Page<ImageFinding>>, ApiError> {
     st.authorize(&headers, Scope::Read).await?;
     let p = query_params(q)?;
-    let all = st.with_store(move |s| reads::affected(s, &id)).await?;
-    Ok(Json(page(all, &p, st.max_page())?))
+    let limit = p.limit(st.max_page())?;
+    let at = p.keyset_of(buildledger_service::cursor::AFFECTED)?;
+    // A keyset page: images in ledger order, read from the cursor's record on.
+    let page = st
+        .with_store(move |s| reads::affected_page(s, &id, at.as_deref(), limit))
+        .await?;
+    Ok(Json(Page {
+        items: page.findings,
+        next_cursor: page.next.map(|c| {
+            buildledger_service::cursor::encode(buildledger_service::cursor::AFFECTED, &c)
+        }),
+    }))
 }
 
 /// Parameters of `GET /api/v1/query` (as `query`'s flags).
@@ -393,8 +408,17 @@ pub async fn get_changes(
         limit: q.limit,
         cursor: q.cursor,
     };
-    let all = st.with_store(move |s| reads::changes(s, t)).await?;
-    Ok(Json(page(all, &p, st.max_page())?))
+    let limit = p.limit(st.max_page())?;
+    let at = p.keyset_of(buildledger_service::cursor::CHANGES)?;
+    // A keyset page: changes from the cursor's (time, event) on.
+    let (items, next) = st
+        .with_store(move |s| reads::changes_page(s, t, at.as_deref(), limit))
+        .await?;
+    Ok(Json(Page {
+        items,
+        next_cursor: next
+            .map(|c| buildledger_service::cursor::encode(buildledger_service::cursor::CHANGES, &c)),
+    }))
 }
 
 /// Parameters of `GET /api/v1/mismatches`.

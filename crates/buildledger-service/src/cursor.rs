@@ -1,5 +1,6 @@
 //! The HTTP API's opaque list cursors: a kind and a keyset position (a record
-//! position for `query`, a digest for `table`), base64url so they travel in a
+//! position for `query` and `affected`, a digest for `table`, a time and
+//! event for `changes`), base64url so they travel in a
 //! URL unchanged. One encoding for every keyset list, so a cursor of one list
 //! is never taken for another's.
 
@@ -9,6 +10,10 @@ use base64::Engine as _;
 pub const QUERY: &str = "k";
 /// The cursor of a `table` page (position: the last digest shown).
 pub const TABLE: &str = "t";
+/// The cursor of an `affected` page (position `RECORD.SKIP`).
+pub const AFFECTED: &str = "a";
+/// The cursor of a `changes` page (position `AT.EVENT`).
+pub const CHANGES: &str = "c";
 
 /// The opaque cursor for `position` in a list of `kind`.
 pub fn encode(kind: &str, position: &str) -> String {

@@ -220,6 +220,65 @@ pub fn affected(store: &mut Store, id: &str) -> Result<Vec<ImageFinding>> {
     Ok(f)
 }
 
+/// One page of the images an advisory affects (see
+/// [`buildledger_store::Store::affected_page`]), with waiver, VEX and
+/// reachability states, and the position of the next page.
+#[derive(Debug, Clone)]
+pub struct AffectedResult {
+    /// The page's findings, image by image.
+    pub findings: Vec<ImageFinding>,
+    /// Where the next page starts (`RECORD.SKIP`); `None` on the last page.
+    pub next: Option<String>,
+}
+
+/// A page of [`affected`] from `cursor` (a previous page's `next`): images in
+/// ledger order, read from a position, so a page costs the same wherever it
+/// is in the list. Not found when no advisory has that id or alias.
+pub fn affected_page(
+    store: &mut Store,
+    id: &str,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<AffectedResult> {
+    let start = match cursor {
+        Some(c) => Some(
+            c.parse::<buildledger_store::QueryCursor>()
+                .map_err(|e| Error::bad_field("cursor", e.message))?,
+        ),
+        None => None,
+    };
+    let page = store
+        .affected_page(id, start, Some(limit.max(1)))?
+        .ok_or_else(|| Error::not_found(format!("no advisory has id or alias {id:?}")))?;
+    let mut f = page.findings;
+    crate::waivers::annotate(store, &mut f, chrono::Utc::now())?;
+    crate::vex::annotate(store, &mut f)?;
+    buildledger_rules::reachability::annotate(store, &mut f)?;
+    Ok(AffectedResult {
+        findings: f,
+        next: page.next.map(|n| n.to_string()),
+    })
+}
+
+/// A page of [`changes`] from `cursor` (a previous page's `next`, `AT.EVENT`),
+/// oldest first, and the position of the next page.
+pub fn changes_page(
+    store: &mut Store,
+    since: chrono::DateTime<chrono::Utc>,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<FindingChange>, Option<String>)> {
+    let after = match cursor {
+        Some(c) => Some(
+            c.parse::<buildledger_store::ChangesCursor>()
+                .map_err(|e| Error::bad_field("cursor", e.message))?,
+        ),
+        None => None,
+    };
+    let page = store.changes_page(since.timestamp_millis(), after, Some(limit.max(1)))?;
+    Ok((page.changes, page.next.map(|n| n.to_string())))
+}
+
 /// Findings added and removed since `since` (see [`crate::feeds::parse_since`]).
 pub fn changes(
     store: &mut Store,

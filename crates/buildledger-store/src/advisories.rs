@@ -6,11 +6,11 @@
 //! many images contain that module, and images are reached through the
 //! record→component links at query time.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::{Result, Store, StoreError, Val, ms_to_time, now_ms, placeholders};
+use crate::{QueryCursor, Result, Store, StoreError, Val, ms_to_time, now_ms, placeholders};
 
 /// An advisory as the store keeps it.
 #[derive(Debug, Clone)]
@@ -187,6 +187,64 @@ pub struct FindingChange {
     pub revision: String,
     /// Image digests containing the component now.
     pub digests: Vec<String>,
+}
+
+/// Where a page of finding changes resumes: after the event `event` at
+/// `at` (ms since the epoch). Written `AT.EVENT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangesCursor {
+    /// Time of the last change shown.
+    pub at: i64,
+    /// Its event id.
+    pub event: i64,
+}
+
+impl std::fmt::Display for ChangesCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.at, self.event)
+    }
+}
+
+impl std::str::FromStr for ChangesCursor {
+    type Err = buildledger_model::ModelError;
+    fn from_str(s: &str) -> std::result::Result<ChangesCursor, Self::Err> {
+        let bad = || {
+            buildledger_model::ModelError::new(
+                "cursor",
+                format!("{s:?} is not a changes cursor (AT.EVENT, as a previous page gave it)"),
+            )
+        };
+        let (a, e) = s.split_once('.').ok_or_else(bad)?;
+        if a.starts_with('+') || e.starts_with('+') {
+            return Err(bad());
+        }
+        let at: i64 = a.parse().map_err(|_| bad())?;
+        let event: i64 = e.parse().map_err(|_| bad())?;
+        if event < 1 {
+            return Err(bad());
+        }
+        Ok(ChangesCursor { at, event })
+    }
+}
+
+/// One page of the images an advisory affects and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct AffectedPage {
+    /// The findings of the page's images, image by image.
+    pub findings: Vec<ImageFinding>,
+    /// Where the next page starts; `None` on the last page (and always
+    /// without a `limit`).
+    pub next: Option<QueryCursor>,
+}
+
+/// One page of finding changes and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct ChangesPage {
+    /// At most `limit` changes, oldest first.
+    pub changes: Vec<FindingChange>,
+    /// Where the next page starts; `None` on the last page (and always
+    /// without a `limit`).
+    pub next: Option<ChangesCursor>,
 }
 
 impl Store {
@@ -637,12 +695,12 @@ impl Store {
 
     /// One finding per (digest, advisory, component), from the findings of
     /// each component and the records that link them; the best-trusted
-    /// record speaks for the pair. `only` keeps one digest.
+    /// record speaks for the pair. `only` keeps those digests.
     fn assemble_findings(
         &mut self,
         findings: &HashMap<i64, Vec<FindingRow>>,
         links: &[(i64, i64)],
-        only: Option<&str>,
+        only: Option<&HashSet<&str>>,
     ) -> Result<Vec<ImageFinding>> {
         let mut rids: Vec<i64> = links
             .iter()
@@ -665,7 +723,7 @@ impl Store {
                 continue;
             };
             for d in &f.digests {
-                if only.is_some_and(|o| o != d) {
+                if only.is_some_and(|o| !o.contains(d.as_str())) {
                     continue;
                 }
                 for row in rows {
@@ -810,7 +868,7 @@ impl Store {
         cids.sort_unstable();
         cids.dedup();
         let findings = self.findings_where("f.component_id", &cids)?;
-        self.assemble_findings(&findings, &links, Some(digest))
+        self.assemble_findings(&findings, &links, Some(&HashSet::from([digest])))
     }
 
     /// Every image affected by the advisory known under `id` (its id or any alias).
@@ -834,15 +892,206 @@ impl Store {
         Ok(Some(self.assemble_findings(&findings, &links, None)?))
     }
 
+    /// One page of the images affected by the advisory known under `id` (its
+    /// id or any alias), from `start` (a previous page's
+    /// [`AffectedPage::next`]); `None` when no advisory has that id or alias.
+    ///
+    /// Images come in ledger order: by the first record that gives the
+    /// image a vulnerable component (then by its place among that record's
+    /// subjects), read from a position through the components' postings, so
+    /// a page costs about the same at any ledger size. Each image carries
+    /// the same findings as in [`Store::affected`] (the best-trusted of all
+    /// its records speaks for each), and an image's findings are never split
+    /// over two pages: a page holds at most `limit` findings unless one
+    /// image alone has more.
+    pub fn affected_page(
+        &mut self,
+        id: &str,
+        start: Option<QueryCursor>,
+        limit: Option<usize>,
+    ) -> Result<Option<AffectedPage>> {
+        let advs: Vec<i64> = self
+            .db
+            .query(
+                "SELECT DISTINCT advisory FROM advisory_aliases WHERE alias = ?",
+                &[id.into()],
+            )?
+            .iter()
+            .filter_map(|r| r[0].int())
+            .collect();
+        if advs.is_empty() {
+            return Ok(None);
+        }
+        let findings = self.findings_where("f.advisory", &advs)?;
+        let mut cids: Vec<i64> = findings.keys().copied().collect();
+        cids.sort_unstable();
+        let start = start.unwrap_or(QueryCursor { record: 0, skip: 0 });
+        // One image more than the page holds tells whether there is a next
+        // page; an image has one finding or more.
+        let want = limit.map(|l| l.saturating_add(1));
+        // The page's findings, image by image, and where the next page starts.
+        let mut out: Vec<ImageFinding> = Vec::new();
+        let mut next: Option<QueryCursor> = None;
+        let mut pos = start.record;
+        let mut batch = want;
+        while !cids.is_empty() {
+            let (pairs, upto) = self.records_with_components_from(&cids, pos, batch)?;
+            let mut rids: Vec<i64> = pairs.iter().map(|p| p.0).collect();
+            rids.dedup();
+            // Each record's subjects, in their stored order.
+            let mut subjects: HashMap<i64, Vec<String>> = HashMap::new();
+            for chunk in rids.chunks(crate::postings::CHUNK) {
+                let params: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
+                let sql = format!(
+                    "SELECT id, subjects FROM records WHERE id IN ({})",
+                    placeholders(chunk.len())
+                );
+                self.db.each(&sql, &params, &mut |r| {
+                    let rid = r[0].int().unwrap_or_default();
+                    let list = r[1]
+                        .text()
+                        .unwrap_or("")
+                        .split(' ')
+                        .filter(|d| !d.is_empty())
+                        .map(String::from)
+                        .collect();
+                    subjects.insert(rid, list);
+                    Ok(())
+                })?;
+            }
+            let mut candidates: Vec<(i64, u32, &str)> = Vec::new();
+            for rid in &rids {
+                let skip = if *rid == start.record { start.skip } else { 0 };
+                for (i, d) in subjects.get(rid).into_iter().flatten().enumerate() {
+                    if i as u32 >= skip {
+                        candidates.push((*rid, i as u32, d.as_str()));
+                    }
+                }
+            }
+            // Every record of each candidate image, and which of them give
+            // it a vulnerable component: the first such record is where the
+            // image is listed, the rest speak for its findings too.
+            let mut digests: Vec<&str> = candidates.iter().map(|c| c.2).collect();
+            digests.sort_unstable();
+            digests.dedup();
+            let mut records_of: HashMap<String, Vec<i64>> = HashMap::new();
+            for chunk in digests.chunks(crate::postings::CHUNK) {
+                let params: Vec<Val> = chunk.iter().map(|d| Val::from(*d)).collect();
+                let sql = format!(
+                    "SELECT i.digest, rs.record_id FROM images i JOIN record_subjects rs ON rs.image_id = i.id
+                     WHERE i.digest IN ({})",
+                    placeholders(chunk.len())
+                );
+                self.db.each(&sql, &params, &mut |r| {
+                    if let (Some(d), Some(rid)) = (r[0].text(), r[1].int()) {
+                        records_of.entry(d.to_string()).or_default().push(rid);
+                    }
+                    Ok(())
+                })?;
+            }
+            let mut all: Vec<i64> = records_of.values().flatten().copied().collect();
+            all.sort_unstable();
+            all.dedup();
+            let affected: HashSet<i64> = cids.iter().copied().collect();
+            let mut links: Vec<(i64, i64)> = self
+                .components_of_records(&all)?
+                .into_iter()
+                .filter(|(_, c, _)| affected.contains(c))
+                .map(|(r, c, _)| (r, c))
+                .collect();
+            links.sort_unstable();
+            let linking: HashSet<i64> = links.iter().map(|l| l.0).collect();
+            let first_of = |d: &str| {
+                records_of
+                    .get(d)
+                    .and_then(|rs| rs.iter().copied().filter(|r| linking.contains(r)).min())
+            };
+            let listed: Vec<(i64, u32, &str)> = candidates
+                .iter()
+                .copied()
+                .filter(|(rid, _, d)| first_of(d) == Some(*rid))
+                .collect();
+            let keep: HashSet<&str> = listed.iter().map(|c| c.2).collect();
+            let mut by_digest: HashMap<String, Vec<ImageFinding>> = HashMap::new();
+            for f in self.assemble_findings(&findings, &links, Some(&keep))? {
+                by_digest.entry(f.digest.clone()).or_default().push(f);
+            }
+            for (rid, i, d) in listed {
+                let fs = by_digest.remove(d).unwrap_or_default();
+                if fs.is_empty() {
+                    continue;
+                }
+                if let Some(l) = limit
+                    && !out.is_empty()
+                    && out.len() + fs.len() > l
+                {
+                    next = Some(QueryCursor {
+                        record: rid,
+                        skip: i,
+                    });
+                    break;
+                }
+                out.extend(fs);
+            }
+            match upto {
+                Some(u) if next.is_none() => {
+                    pos = u.saturating_add(1);
+                    // Images listed earlier dropped records: read more at once.
+                    batch = batch.map(|b| b.saturating_mul(4).min(100_000));
+                }
+                _ => break,
+            }
+        }
+        Ok(Some(AffectedPage {
+            findings: out,
+            next,
+        }))
+    }
+
     /// Finding changes at or after `since_ms`, oldest first, with the image
-    /// digests that contain each component now.
+    /// digests that contain each component now: [`Store::changes_page`]
+    /// without a limit.
     pub fn changes_since(&mut self, since_ms: i64) -> Result<Vec<FindingChange>> {
-        let rows = self.db.query(
-            "SELECT e.at, e.change, a.advisory_id, c.purl, e.kind, e.fixed, e.revision, e.component_id
+        Ok(self.changes_page(since_ms, None, None)?.changes)
+    }
+
+    /// One page of the finding changes at or after `since_ms`, in (time,
+    /// event id) order, from after `after` (a previous page's
+    /// [`ChangesPage::next`]) on: an index range read from a position, so a
+    /// page costs the same wherever it is in the list. Each change lists
+    /// every image digest that holds its component now.
+    pub fn changes_page(
+        &mut self,
+        since_ms: i64,
+        after: Option<ChangesCursor>,
+        limit: Option<usize>,
+    ) -> Result<ChangesPage> {
+        let mut sql = String::from(
+            "SELECT e.at, e.change, a.advisory_id, c.purl, e.kind, e.fixed, e.revision, e.component_id, e.id
              FROM finding_events e JOIN advisories a ON a.id = e.advisory JOIN components c ON c.id = e.component_id
-             WHERE e.at >= ? ORDER BY e.id",
-            &[Val::Int(since_ms)],
-        )?;
+             WHERE e.at >= ?",
+        );
+        let mut params = vec![Val::Int(since_ms)];
+        if let Some(c) = after {
+            sql.push_str(" AND (e.at > ? OR (e.at = ? AND e.id > ?))");
+            params.extend([Val::Int(c.at), Val::Int(c.at), Val::Int(c.event)]);
+        }
+        sql.push_str(" ORDER BY e.at, e.id");
+        if let Some(n) = limit {
+            // One more than the page holds tells whether there is a next page.
+            sql.push_str(&format!(" LIMIT {}", n.saturating_add(1)));
+        }
+        let mut rows = self.db.query(&sql, &params)?;
+        let mut next = None;
+        if let Some(n) = limit
+            && rows.len() > n
+        {
+            rows.truncate(n);
+            next = rows.last().map(|r| ChangesCursor {
+                at: r[0].int().unwrap_or_default(),
+                event: r[8].int().unwrap_or_default(),
+            });
+        }
         let mut out = Vec::with_capacity(rows.len());
         // The digests that contain each component now, for all events at once.
         let mut cids: Vec<i64> = rows.iter().filter_map(|r| r[7].int()).collect();
@@ -878,6 +1127,6 @@ impl Store {
                 digests: digest_cache.get(&cid).cloned().unwrap_or_default(),
             });
         }
-        Ok(out)
+        Ok(ChangesPage { changes: out, next })
     }
 }

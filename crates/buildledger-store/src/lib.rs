@@ -62,7 +62,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, TimeZone, Utc};
 
 pub use advisories::{
-    AdvisoryInput, ComponentRow, FindingChange, FindingDelta, ImageFinding, NewFinding, Upsert,
+    AdvisoryInput, AffectedPage, ChangesCursor, ChangesPage, ComponentRow, FindingChange,
+    FindingDelta, ImageFinding, NewFinding, Upsert,
 };
 pub use alerts::{AlertRow, NewAlert};
 pub use audit::{AuditEntry, AuditReport};

@@ -114,6 +114,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0014_keyset.sql"),
         after: Some(Store::disjoint_postings_v14),
     },
+    Migration {
+        version: 15,
+        name: "changes keyset",
+        sqlite: include_str!("../migrations/sqlite/0015_changes_keyset.sql"),
+        postgres: include_str!("../migrations/postgres/0015_changes_keyset.sql"),
+        after: None,
+    },
 ];
 
 impl Store {

@@ -383,7 +383,7 @@ fn v14_makes_overlapping_postings_disjoint() {
             .unwrap();
         }
         let mut s = db.reopen().unwrap();
-        assert_eq!(s.schema_version().unwrap(), 14);
+        assert_eq!(s.schema_version().unwrap(), Store::latest_schema_version());
         let rows = s
             .raw_query("SELECT first_record FROM component_postings", &[])
             .unwrap();
@@ -405,5 +405,195 @@ fn v14_makes_overlapping_postings_disjoint() {
             (1..=10).collect::<Vec<_>>()
         );
         assert_eq!(walk(&mut s, &c, 3, usize::MAX), whole);
+    });
+}
+
+/// Images affected by an advisory and finding changes, page by page: the
+/// pages join to the whole list (as the unpaged reads give it), an image's
+/// findings are never split, and cursors survive their text form. Records
+/// are both folded and pending, some images have two subjects, and some are
+/// recorded twice, the second time with the vulnerable component only.
+#[test]
+fn affected_and_changes_pages_join_to_the_whole_list() {
+    each_backend(|db| {
+        let s = &mut db.store;
+        let first: Vec<BuildRecord> = (0..400).map(record).collect();
+        s.record_many(&first).unwrap();
+        s.transaction(|s| s.compact_postings()).unwrap();
+        let mut later: Vec<BuildRecord> = (400..600).map(record).collect();
+        // Images first recorded without a vulnerable component, then again
+        // with one: listed at the later record.
+        for i in (0..600).filter(|i| i % 10 == 0 && i % 97 != 0).step_by(3) {
+            let mut r = record(i);
+            r.components =
+                buildledger_testkit::records::components(&["pkg:golang/example.com/rare@v0.1.0"]);
+            later.push(r);
+        }
+        // Images already affected, recorded again with another vulnerable
+        // component: listed once, at their first record, with both findings.
+        for i in [1, 5, 9, 41, 81] {
+            let mut r = record(i);
+            r.components =
+                buildledger_testkit::records::components(&["pkg:golang/example.com/rare@v0.1.0"]);
+            later.push(r);
+        }
+        s.record_many(&later).unwrap();
+
+        let cids: Vec<i64> = s
+            .raw_query(
+                "SELECT id FROM components WHERE purl IN (?, ?, ?) ORDER BY id",
+                &[
+                    "pkg:golang/example.com/popular@v1.1.0".into(),
+                    "pkg:golang/example.com/rare@v0.1.0".into(),
+                    "pkg:golang/example.com/mid@v2.0.3".into(),
+                ],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| match r[0] {
+                Val::Int(k) => k,
+                ref v => panic!("{v:?}"),
+            })
+            .collect();
+        assert_eq!(cids.len(), 3);
+        s.transaction(|s| {
+            let adv = s
+                .upsert_advisory(&buildledger_store::AdvisoryInput {
+                    advisory_id: "GO-2099-0001".into(),
+                    source: "osv".into(),
+                    modified: None,
+                    withdrawn: None,
+                    content_hash: "h1".into(),
+                    summary: Some("test".into()),
+                    severity: None,
+                    score: None,
+                    published: None,
+                    aliases: vec!["GO-2099-0001".into(), "CVE-2099-0001".into()],
+                    match_keys: vec![],
+                    body: "{}".into(),
+                    go_imports: None,
+                })?
+                .id();
+            let f: Vec<buildledger_store::NewFinding> = cids
+                .iter()
+                .map(|c| buildledger_store::NewFinding {
+                    component_id: *c,
+                    kind: "vuln".into(),
+                    fixed: Some("9.9.9".into()),
+                })
+                .collect();
+            s.replace_findings(adv, None, &f, "h1")
+        })
+        .unwrap();
+
+        let key = |f: &buildledger_store::ImageFinding| {
+            (f.digest.clone(), f.advisory.clone(), f.purl.clone())
+        };
+        let whole = s.affected("CVE-2099-0001").unwrap().expect("alias known");
+        assert!(whole.len() > 150, "{} findings", whole.len());
+        assert!(
+            s.affected_page("CVE-0000-0000", None, Some(5))
+                .unwrap()
+                .is_none()
+        );
+        // Unpaged: the same findings, in ledger order.
+        let mut all = s
+            .affected_page("CVE-2099-0001", None, None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(all.next, None);
+        // An image first recorded without the component is listed at its
+        // later record: after the images of records 400..600.
+        let at = |d: &str| all.findings.iter().position(|f| f.digest == d);
+        let relisted = record(10).subjects[0].digest.to_string();
+        let late = record(501).subjects[0].digest.to_string();
+        assert!(at(&relisted).unwrap() > at(&late).unwrap());
+        let twice = record(1).subjects[0].digest.to_string();
+        assert!(at(&twice).unwrap() < at(&late).unwrap());
+        assert_eq!(whole.iter().filter(|f| f.digest == twice).count(), 2);
+        all.findings.sort_by_key(key);
+        assert_eq!(all.findings, whole);
+        for limit in [1, 2, 3, 7, 64] {
+            let mut joined = Vec::new();
+            let mut pages: Vec<Vec<String>> = Vec::new();
+            let mut start = None;
+            loop {
+                let p = s
+                    .affected_page("GO-2099-0001", start, Some(limit))
+                    .unwrap()
+                    .unwrap();
+                let mut digests: Vec<String> =
+                    p.findings.iter().map(|f| f.digest.clone()).collect();
+                digests.dedup();
+                assert!(
+                    p.findings.len() <= limit || digests.len() == 1,
+                    "limit {limit}: {} findings over {} images",
+                    p.findings.len(),
+                    digests.len()
+                );
+                assert!(!p.findings.is_empty(), "limit {limit}: an empty page");
+                pages.push(digests);
+                joined.extend(p.findings);
+                match p.next {
+                    Some(n) => {
+                        assert_eq!(n.to_string().parse::<QueryCursor>().unwrap(), n);
+                        start = Some(n);
+                    }
+                    None => break,
+                }
+            }
+            // No image on two pages.
+            let mut seen = std::collections::HashSet::new();
+            for d in pages.iter().flatten() {
+                assert!(seen.insert(d.clone()), "limit {limit}: {d} on two pages");
+            }
+            joined.sort_by_key(key);
+            let a: Vec<_> = joined.iter().map(key).collect();
+            let b: Vec<_> = whole.iter().map(key).collect();
+            let missing: Vec<_> = b.iter().filter(|k| !a.contains(k)).collect();
+            let extra: Vec<_> = a.iter().filter(|k| !b.contains(k)).collect();
+            assert!(
+                missing.is_empty() && extra.is_empty(),
+                "pages of {limit}: missing {missing:?}, extra {extra:?}, {} pages",
+                pages.len()
+            );
+            assert_eq!(joined, whole, "pages of {limit}");
+        }
+
+        // Changes: one event per finding; pages join to the whole list.
+        let changes = s.changes_since(0).unwrap();
+        assert_eq!(changes.len(), 3);
+        assert!(changes.iter().all(|c| !c.digests.is_empty()));
+        for limit in [1, 2, 3, 4] {
+            let mut joined = Vec::new();
+            let mut after = None;
+            loop {
+                let p = s.changes_page(0, after, Some(limit)).unwrap();
+                assert!(p.changes.len() <= limit);
+                joined.extend(p.changes);
+                match p.next {
+                    Some(n) => {
+                        assert_eq!(
+                            n.to_string()
+                                .parse::<buildledger_store::ChangesCursor>()
+                                .unwrap(),
+                            n
+                        );
+                        after = Some(n);
+                    }
+                    None => break,
+                }
+            }
+            let k = |c: &buildledger_store::FindingChange| {
+                (c.at, c.advisory.clone(), c.purl.clone(), c.digests.clone())
+            };
+            assert_eq!(
+                joined.iter().map(k).collect::<Vec<_>>(),
+                changes.iter().map(k).collect::<Vec<_>>(),
+                "changes in pages of {limit}"
+            );
+        }
+        // Nothing after the last change.
+        assert!(s.changes_since(i64::MAX).unwrap().is_empty());
     });
 }
