@@ -229,6 +229,7 @@ fn queries(store: &mut Store, n: u64) {
         let name = format!("{name} --cursor {middle}");
         println!("  {name:<42} {ms:>8.2} ms  (fastest {min:.2}; {hits} hits; median of {RUNS})");
     }
+    advisory_pages(store, n);
     let d = digest_of(n / 2, 0x1a6e);
     let (ms, min, _) = median_ms(
         || {
@@ -244,6 +245,91 @@ fn queries(store: &mut Store, n: u64) {
         "  {:<42} {ms:>8.2} ms  (fastest {min:.2}; median of {RUNS})",
         "show DIGEST"
     );
+}
+
+/// `affected` and `changes` of an advisory on every version of the popular
+/// module (stored once per ledger, as a feed import would): the whole list,
+/// the first page and a page from the middle of the ledger.
+fn advisory_pages(store: &mut Store, n: u64) {
+    let pool = pool();
+    let cids: Vec<i64> = store
+        .components_for_key(&pool.go_modules[7][0].match_key())
+        .expect("components")
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    store
+        .transaction(|s| {
+            let adv = s
+                .upsert_advisory(&buildledger_store::AdvisoryInput {
+                    advisory_id: "GO-2099-0007".into(),
+                    source: "osv".into(),
+                    modified: None,
+                    withdrawn: None,
+                    content_hash: "bench".into(),
+                    summary: Some("every version of the popular module".into()),
+                    severity: None,
+                    score: None,
+                    published: None,
+                    aliases: vec!["GO-2099-0007".into(), "CVE-2099-0007".into()],
+                    match_keys: vec![],
+                    body: "{}".into(),
+                    go_imports: None,
+                })?
+                .id();
+            let f: Vec<buildledger_store::NewFinding> = cids
+                .iter()
+                .map(|c| buildledger_store::NewFinding {
+                    component_id: *c,
+                    kind: "vuln".into(),
+                    fixed: None,
+                })
+                .collect();
+            s.replace_findings(adv, None, &f, "bench")
+        })
+        .expect("advisory");
+    let (ms, min, k) = median_ms(
+        || {
+            store
+                .affected("CVE-2099-0007")
+                .expect("affected")
+                .map_or(0, |v| v.len())
+        },
+        3,
+    );
+    let name = "affected (popular module, whole)";
+    println!("  {name:<42} {ms:>8.2} ms  (fastest {min:.2}; {k} findings; median of 3)");
+    let middle = buildledger_store::QueryCursor {
+        record: (n / 2) as i64,
+        skip: 0,
+    };
+    for (name, start) in [
+        ("affected --limit 100", None),
+        ("affected --limit 100 --cursor (middle)", Some(middle)),
+    ] {
+        let (ms, min, k) = median_ms(
+            || {
+                store
+                    .affected_page("CVE-2099-0007", start, Some(100))
+                    .expect("affected")
+                    .map_or(0, |p| p.findings.len())
+            },
+            RUNS,
+        );
+        println!("  {name:<42} {ms:>8.2} ms  (fastest {min:.2}; {k} findings; median of {RUNS})");
+    }
+    let (ms, min, k) = median_ms(
+        || {
+            store
+                .changes_page(0, None, Some(100))
+                .expect("changes")
+                .changes
+                .len()
+        },
+        RUNS,
+    );
+    let name = "changes --limit 100";
+    println!("  {name:<42} {ms:>8.2} ms  (fastest {min:.2}; {k} changes; median of {RUNS})");
 }
 
 /// The server's first page and a next page of lists through the HTTP API:

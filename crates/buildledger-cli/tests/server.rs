@@ -695,31 +695,44 @@ fn kill_9_mid_batch_loses_no_acknowledged_record() {
                 (d, f)
             })
             .collect();
-        // Submit from a thread; kill the server while it runs.
-        let base = s.base.clone();
-        let token2 = gha.clone();
-        let submit = std::thread::spawn(move || {
-            let mut acked = Vec::new();
-            for (d, f) in files {
-                let o = Command::new("curl")
-                    .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
-                    .args(["-H", &format!("Authorization: Bearer {token2}")])
-                    .arg("--data-binary")
-                    .arg(format!("@{}", f.display()))
-                    .arg(format!("{base}/api/v1/records"))
-                    .output()
-                    .unwrap();
-                if String::from_utf8_lossy(&o.stdout) == "201" {
-                    acked.push(d);
-                }
-            }
-            acked
-        });
+        // Submit from four threads at once (so submissions share group
+        // commits); kill the server while they run.
+        let mut parts: Vec<Vec<(String, PathBuf)>> = vec![Vec::new(); 4];
+        for (i, f) in files.into_iter().enumerate() {
+            parts[i % 4].push(f);
+        }
+        let submitters: Vec<_> = parts
+            .into_iter()
+            .map(|part| {
+                let base = s.base.clone();
+                let token2 = gha.clone();
+                std::thread::spawn(move || {
+                    let mut acked = Vec::new();
+                    for (d, f) in part {
+                        let o = Command::new("curl")
+                            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+                            .args(["-H", &format!("Authorization: Bearer {token2}")])
+                            .arg("--data-binary")
+                            .arg(format!("@{}", f.display()))
+                            .arg(format!("{base}/api/v1/records"))
+                            .output()
+                            .unwrap();
+                        if String::from_utf8_lossy(&o.stdout) == "201" {
+                            acked.push(d);
+                        }
+                    }
+                    acked
+                })
+            })
+            .collect();
         std::thread::sleep(Duration::from_millis(300));
         let mut s = s;
         s.child.kill().unwrap();
         let _ = s.child.wait();
-        let acked = submit.join().unwrap();
+        let acked: Vec<String> = submitters
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
         drop(s);
         // After a restart every acknowledged record is there, whole.
         let s = Server::start(&l, &[], &[], None);

@@ -546,9 +546,15 @@ fn merge_parts(
 /// Evaluate the components the open transaction added against the stored
 /// advisories naming them. Call after `Store::insert_record`, before commit.
 pub fn match_new_components(store: &mut Store) -> Result<FindingDelta> {
+    match_new_components_from(store, 0)
+}
+
+/// [`match_new_components`] for the components the open transaction added
+/// after `mark` ([`Store::new_components_mark`]).
+pub fn match_new_components_from(store: &mut Store, mark: usize) -> Result<FindingDelta> {
     let mut delta = FindingDelta::default();
     let mut report = ImportReport::default();
-    let new = store.new_components_in_tx()?;
+    let new = store.new_components_in_tx_from(mark)?;
     let mut by_key: HashMap<String, Vec<(i64, Purl, String)>> = HashMap::new();
     for (row, key) in new {
         if let Ok(p) = Purl::parse(&row.purl) {
@@ -639,6 +645,18 @@ pub fn record_with(
             Err(e)
         }
     }
+}
+
+/// [`record`] inside the caller's open transaction (several records in one
+/// commit): store the record with its implied components, then match only
+/// the components it added. The caller commits or rolls back.
+pub fn record_in_tx(store: &mut Store, rec: &BuildRecord) -> Result<(RecordId, FindingDelta)> {
+    rec.validate().map_err(StoreError::from)?;
+    let rec = &with_implied_components(rec);
+    let mark = store.new_components_mark();
+    let id = store.insert_record(rec)?;
+    let d = match_new_components_from(store, mark)?;
+    Ok((id, d))
 }
 
 /// Re-evaluate every stored advisory over every component (after a change

@@ -60,6 +60,7 @@ struct Inner {
     pub(crate) admission: Arc<buildledger_service::admission::AdmissionConfig>,
     pub(crate) admission_deadline: std::time::Duration,
     pub(crate) admission_anonymous: bool,
+    committer: crate::commit::Committer,
 }
 
 impl AppState {
@@ -88,8 +89,14 @@ impl AppState {
                 admission: Arc::new(o.admission),
                 admission_deadline: o.admission_deadline,
                 admission_anonymous: o.admission_anonymous,
+                committer: crate::commit::Committer::default(),
             }),
         })
+    }
+
+    /// The queue of record submissions waiting for a group commit.
+    pub(crate) fn committer(&self) -> &crate::commit::Committer {
+        &self.inner.committer
     }
 
     /// The metrics registry.

@@ -27,6 +27,7 @@ pub mod config;
 pub mod openapi;
 
 mod app;
+mod commit;
 mod console;
 mod metrics;
 mod problem;

@@ -51,6 +51,7 @@ pub struct Metrics {
     admission_latency: Histogram,
     admission_memo: Family<KindLabels, Counter>,
     alert_deliveries: Family<SourceLabels, Counter>,
+    group_commit: Histogram,
 }
 
 impl Default for Metrics {
@@ -123,7 +124,15 @@ impl Metrics {
             "Alert deliveries by this replica, by target (sink, or sink-N for Alertmanager replica N) and outcome (delivered, failed)",
             alert_deliveries.clone(),
         );
+        // 1 … 512 submissions
+        let group_commit = Histogram::new(exponential_buckets(1.0, 2.0, 10));
+        registry.register(
+            "record_group_commit_submissions",
+            "Record submissions stored per commit (group commit: larger under load)",
+            group_commit.clone(),
+        );
         Metrics {
+            group_commit,
             registry: Arc::new(registry),
             alert_deliveries,
             admissions,
@@ -151,6 +160,11 @@ impl Metrics {
                 route: route.to_string(),
             })
             .observe(seconds);
+    }
+
+    /// Count one group commit of `n` record submissions.
+    pub fn group_commit(&self, n: usize) {
+        self.group_commit.observe(n as f64);
     }
 
     /// Count `n` accepted submissions of `kind`.

@@ -20,7 +20,7 @@ pub fn status(kind: ErrorKind) -> StatusCode {
 }
 
 /// A problem details document.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Problem {
     /// `https://buildledger.dev/problems/KIND`.
     #[serde(rename = "type")]
@@ -40,7 +40,7 @@ pub struct Problem {
 }
 
 /// An error of a request.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,

@@ -156,9 +156,8 @@ pub async fn post_records(
         .into_iter()
         .map(|r| (format!("api:{}", p.name), r))
         .collect();
-    let stored = st
-        .with_store(move |s| record::record_all(s, &labelled))
-        .await?;
+    // Stored in the next group commit with whatever else is arriving.
+    let stored = crate::commit::submit(&st, labelled).await?;
     st.metrics().submitted("record", n);
     Ok((StatusCode::CREATED, Json(stored)))
 }

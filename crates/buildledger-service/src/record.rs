@@ -271,6 +271,45 @@ pub fn record_all(store: &mut Store, records: &[(String, BuildRecord)]) -> Resul
     Ok(out)
 }
 
+/// Store the records of several submissions with one commit (group commit:
+/// a server that receives many submissions at once pays one durable commit
+/// for all of them instead of one each). Each submission gets what
+/// [`record_all`] would have given it: when the shared transaction fails,
+/// it is rolled back and every submission is stored again on its own, so
+/// one bad submission never takes the others with it.
+pub fn record_group(
+    store: &mut Store,
+    submissions: &[Vec<(String, BuildRecord)>],
+) -> Vec<Result<Vec<Recorded>>> {
+    if submissions.len() <= 1 {
+        return submissions.iter().map(|s| record_all(store, s)).collect();
+    }
+    let together = (|| -> Result<Vec<Vec<Recorded>>> {
+        store.begin()?;
+        let mut out = Vec::with_capacity(submissions.len());
+        for sub in submissions {
+            let mut rs = Vec::with_capacity(sub.len());
+            for (source, r) in sub {
+                let (id, delta) = match buildledger_rules::record_in_tx(store, r) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let _ = store.rollback();
+                        return Err(e.into());
+                    }
+                };
+                rs.push(Recorded::new(id, delta.added, source.to_string(), r));
+            }
+            out.push(rs);
+        }
+        store.commit()?;
+        Ok(out)
+    })();
+    match together {
+        Ok(all) => all.into_iter().map(Ok).collect(),
+        Err(_) => submissions.iter().map(|s| record_all(store, s)).collect(),
+    }
+}
+
 /// Read every file first (so a typo in the third does not leave the first
 /// two half-imported), then store each record in its own transaction.
 pub fn record_files(

@@ -415,3 +415,82 @@ fn policy_input_cross_checks_claims_against_the_index() {
         assert_eq!(input.records.len(), 2, "[{engine}]");
     }
 }
+
+/// Group commit: several submissions in one transaction get what one
+/// transaction each would have given them; a failing submission sends the
+/// group back to one transaction each, so the others are stored anyway and
+/// only it fails. The audit log verifies either way.
+#[test]
+fn group_commit_answers_each_submission_as_alone() {
+    for (engine, target, _dir, _pg) in engines() {
+        let mut store = open::open(Some(&target), Access::ReadWrite).unwrap();
+        let rec = |seed: &str, purl: &str| {
+            buildledger_testkit::records::record(seed)
+                .toolchains(&["go@1.13.4"])
+                .components(&[purl])
+                .build()
+        };
+        let subs = vec![
+            vec![(
+                "a".to_string(),
+                rec("aa01", "pkg:golang/golang.org/x/net@v0.1.0"),
+            )],
+            vec![
+                (
+                    "b".to_string(),
+                    rec("bb01", "pkg:golang/golang.org/x/net@v0.1.0"),
+                ),
+                (
+                    "b".to_string(),
+                    rec("bb02", "pkg:golang/golang.org/x/text@v0.3.0"),
+                ),
+            ],
+            vec![(
+                "c".to_string(),
+                rec("cc01", "pkg:golang/golang.org/x/text@v0.3.0"),
+            )],
+        ];
+        let out = record::record_group(&mut store, &subs);
+        assert_eq!(out.len(), 3, "[{engine}]");
+        let ids: Vec<i64> = out
+            .iter()
+            .flat_map(|r| r.as_ref().unwrap().iter().map(|x| x.record_id))
+            .collect();
+        assert_eq!(ids.len(), 4, "[{engine}]");
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "[{engine}] {ids:?}");
+        assert_eq!(out[1].as_ref().unwrap()[1].source, "b", "[{engine}]");
+
+        // The middle submission's second record is invalid: the group falls
+        // back, the first and last are stored, the middle one stops at it
+        // (its first record stored, as `record_all` does).
+        let mut bad = rec("ee02", "pkg:golang/golang.org/x/net@v0.2.0");
+        bad.schema_version = 0;
+        let subs = vec![
+            vec![(
+                "d".to_string(),
+                rec("dd01", "pkg:golang/golang.org/x/net@v0.2.0"),
+            )],
+            vec![
+                (
+                    "e".to_string(),
+                    rec("ee01", "pkg:golang/golang.org/x/net@v0.2.0"),
+                ),
+                ("e".to_string(), bad),
+            ],
+            vec![(
+                "f".to_string(),
+                rec("ff01", "pkg:golang/golang.org/x/net@v0.2.0"),
+            )],
+        ];
+        let out = record::record_group(&mut store, &subs);
+        assert!(out[0].is_ok() && out[2].is_ok(), "[{engine}] {out:?}");
+        let e = out[1].as_ref().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BadInput, "[{engine}] {e:?}");
+        assert!(e.message.starts_with("e"), "[{engine}] {}", e.message);
+        let stats = store.stats().unwrap();
+        assert_eq!(stats.records, 4 + 3, "[{engine}]");
+        let report = store.verify_audit().unwrap();
+        assert_eq!(report.problem_count, 0, "[{engine}] {:?}", report.problems);
+        assert_eq!(report.records, 7, "[{engine}]");
+    }
+}

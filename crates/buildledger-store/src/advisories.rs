@@ -461,7 +461,26 @@ impl Store {
     /// Components inserted by the open transaction so far (id, purl, match key):
     /// the only ones a new build can add findings for.
     pub fn new_components_in_tx(&mut self) -> Result<Vec<(ComponentRow, String)>> {
-        let purls = self.tx_new_components.clone();
+        self.new_components_in_tx_from(0)
+    }
+
+    /// How many components the open transaction has inserted so far: a mark
+    /// for [`Store::new_components_in_tx_from`].
+    pub fn new_components_mark(&self) -> usize {
+        self.tx_new_components.len()
+    }
+
+    /// Components inserted by the open transaction after `mark` (several
+    /// records in one transaction each match only what they added).
+    pub fn new_components_in_tx_from(
+        &mut self,
+        mark: usize,
+    ) -> Result<Vec<(ComponentRow, String)>> {
+        let purls = self
+            .tx_new_components
+            .get(mark..)
+            .unwrap_or_default()
+            .to_vec();
         let mut out = Vec::new();
         for chunk in purls.chunks(400) {
             let p: Vec<Val> = chunk.iter().map(|s| Val::from(s.as_str())).collect();
