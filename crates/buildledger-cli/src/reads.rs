@@ -121,6 +121,8 @@ pub fn query(db: &Option<String>, q: QueryArgs, json: bool) -> Result<u8> {
                     ),
                     None => None,
                 },
+                // The API's pages carry no estimate.
+                estimated_rest: None,
             }
         }
         None => buildledger_service::query::run(&mut open_store(db)?, &prepared)?,
@@ -159,10 +161,12 @@ pub fn query(db: &Option<String>, q: QueryArgs, json: bool) -> Result<u8> {
             "{} image digest(s), {} record(s){}",
             res.digest_count(),
             res.hits.len(),
-            if res.next.is_some() {
-                " on this page"
-            } else {
-                ""
+            match (&res.next, res.estimated_rest) {
+                (Some(_), Some(e)) => format!(
+                    " on this page; about {e} hit(s) from this page on (an estimate: this page's share of the ledger, scaled)"
+                ),
+                (Some(_), None) => " on this page".to_string(),
+                _ => String::new(),
             }
         );
     }

@@ -57,6 +57,10 @@ pub struct QueryResult {
     /// one short of the last hit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
+    /// With a next page: about how many hits there are from this page on
+    /// (an estimate; counting them would read every hit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_rest: Option<u64>,
 }
 
 impl QueryResult {
@@ -270,6 +274,7 @@ pub fn run(store: &mut Store, p: &PreparedQuery) -> Result<QueryResult> {
         hits: page.hits,
         unreadable,
         next: page.next.map(|c| c.to_string()),
+        estimated_rest: page.estimated_rest,
     })
 }
 

@@ -957,100 +957,109 @@ impl Store {
             let (pairs, upto) = self.records_with_components_from(&cids, pos, batch)?;
             let mut rids: Vec<i64> = pairs.iter().map(|p| p.0).collect();
             rids.dedup();
-            // Each record's subjects, in their stored order.
-            let mut subjects: HashMap<i64, Vec<String>> = HashMap::new();
-            for chunk in rids.chunks(crate::postings::CHUNK) {
-                let params: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
-                let sql = format!(
-                    "SELECT id, subjects FROM records WHERE id IN ({})",
-                    placeholders(chunk.len())
-                );
-                self.db.each(&sql, &params, &mut |r| {
-                    let rid = r[0].int().unwrap_or_default();
-                    let list = r[1]
-                        .text()
-                        .unwrap_or("")
-                        .split(' ')
-                        .filter(|d| !d.is_empty())
-                        .map(String::from)
-                        .collect();
-                    subjects.insert(rid, list);
-                    Ok(())
-                })?;
-            }
-            let mut candidates: Vec<(i64, u32, &str)> = Vec::new();
-            for rid in &rids {
-                let skip = if *rid == start.record { start.skip } else { 0 };
-                for (i, d) in subjects.get(rid).into_iter().flatten().enumerate() {
-                    if i as u32 >= skip {
-                        candidates.push((*rid, i as u32, d.as_str()));
+            // A round may cover many more records than a page needs (a
+            // postings row spans thousands): take them a page's worth at a
+            // time, in order, and stop once the page is full.
+            let step = want.map_or(rids.len().max(1), |w| w.max(16));
+            for slice in rids.chunks(step) {
+                // Each record's subjects, in their stored order.
+                let mut subjects: HashMap<i64, Vec<String>> = HashMap::new();
+                for chunk in slice.chunks(crate::postings::CHUNK) {
+                    let params: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
+                    let sql = format!(
+                        "SELECT id, subjects FROM records WHERE id IN ({})",
+                        placeholders(chunk.len())
+                    );
+                    self.db.each(&sql, &params, &mut |r| {
+                        let rid = r[0].int().unwrap_or_default();
+                        let list = r[1]
+                            .text()
+                            .unwrap_or("")
+                            .split(' ')
+                            .filter(|d| !d.is_empty())
+                            .map(String::from)
+                            .collect();
+                        subjects.insert(rid, list);
+                        Ok(())
+                    })?;
+                }
+                let mut candidates: Vec<(i64, u32, &str)> = Vec::new();
+                for rid in slice {
+                    let skip = if *rid == start.record { start.skip } else { 0 };
+                    for (i, d) in subjects.get(rid).into_iter().flatten().enumerate() {
+                        if i as u32 >= skip {
+                            candidates.push((*rid, i as u32, d.as_str()));
+                        }
                     }
                 }
-            }
-            // Every record of each candidate image, and which of them give
-            // it a vulnerable component: the first such record is where the
-            // image is listed, the rest speak for its findings too.
-            let mut digests: Vec<&str> = candidates.iter().map(|c| c.2).collect();
-            digests.sort_unstable();
-            digests.dedup();
-            let mut records_of: HashMap<String, Vec<i64>> = HashMap::new();
-            for chunk in digests.chunks(crate::postings::CHUNK) {
-                let params: Vec<Val> = chunk.iter().map(|d| Val::from(*d)).collect();
-                let sql = format!(
-                    "SELECT i.digest, rs.record_id FROM images i JOIN record_subjects rs ON rs.image_id = i.id
-                     WHERE i.digest IN ({})",
-                    placeholders(chunk.len())
-                );
-                self.db.each(&sql, &params, &mut |r| {
-                    if let (Some(d), Some(rid)) = (r[0].text(), r[1].int()) {
-                        records_of.entry(d.to_string()).or_default().push(rid);
-                    }
-                    Ok(())
-                })?;
-            }
-            let mut all: Vec<i64> = records_of.values().flatten().copied().collect();
-            all.sort_unstable();
-            all.dedup();
-            let affected: HashSet<i64> = cids.iter().copied().collect();
-            let mut links: Vec<(i64, i64)> = self
-                .components_of_records(&all)?
-                .into_iter()
-                .filter(|(_, c, _)| affected.contains(c))
-                .map(|(r, c, _)| (r, c))
-                .collect();
-            links.sort_unstable();
-            let linking: HashSet<i64> = links.iter().map(|l| l.0).collect();
-            let first_of = |d: &str| {
-                records_of
-                    .get(d)
-                    .and_then(|rs| rs.iter().copied().filter(|r| linking.contains(r)).min())
-            };
-            let listed: Vec<(i64, u32, &str)> = candidates
-                .iter()
-                .copied()
-                .filter(|(rid, _, d)| first_of(d) == Some(*rid))
-                .collect();
-            let keep: HashSet<&str> = listed.iter().map(|c| c.2).collect();
-            let mut by_digest: HashMap<String, Vec<ImageFinding>> = HashMap::new();
-            for f in self.assemble_findings(&findings, &links, Some(&keep))? {
-                by_digest.entry(f.digest.clone()).or_default().push(f);
-            }
-            for (rid, i, d) in listed {
-                let fs = by_digest.remove(d).unwrap_or_default();
-                if fs.is_empty() {
-                    continue;
+                // Every record of each candidate image, and which of them give
+                // it a vulnerable component: the first such record is where the
+                // image is listed, the rest speak for its findings too.
+                let mut digests: Vec<&str> = candidates.iter().map(|c| c.2).collect();
+                digests.sort_unstable();
+                digests.dedup();
+                let mut records_of: HashMap<String, Vec<i64>> = HashMap::new();
+                for chunk in digests.chunks(crate::postings::CHUNK) {
+                    let params: Vec<Val> = chunk.iter().map(|d| Val::from(*d)).collect();
+                    let sql = format!(
+                        "SELECT i.digest, rs.record_id FROM images i JOIN record_subjects rs ON rs.image_id = i.id
+                         WHERE i.digest IN ({})",
+                        placeholders(chunk.len())
+                    );
+                    self.db.each(&sql, &params, &mut |r| {
+                        if let (Some(d), Some(rid)) = (r[0].text(), r[1].int()) {
+                            records_of.entry(d.to_string()).or_default().push(rid);
+                        }
+                        Ok(())
+                    })?;
                 }
-                if let Some(l) = limit
-                    && !out.is_empty()
-                    && out.len() + fs.len() > l
-                {
-                    next = Some(QueryCursor {
-                        record: rid,
-                        skip: i,
-                    });
+                let mut all: Vec<i64> = records_of.values().flatten().copied().collect();
+                all.sort_unstable();
+                all.dedup();
+                let affected: HashSet<i64> = cids.iter().copied().collect();
+                let mut links: Vec<(i64, i64)> = self
+                    .components_of_records(&all)?
+                    .into_iter()
+                    .filter(|(_, c, _)| affected.contains(c))
+                    .map(|(r, c, _)| (r, c))
+                    .collect();
+                links.sort_unstable();
+                let linking: HashSet<i64> = links.iter().map(|l| l.0).collect();
+                let first_of = |d: &str| {
+                    records_of
+                        .get(d)
+                        .and_then(|rs| rs.iter().copied().filter(|r| linking.contains(r)).min())
+                };
+                let listed: Vec<(i64, u32, &str)> = candidates
+                    .iter()
+                    .copied()
+                    .filter(|(rid, _, d)| first_of(d) == Some(*rid))
+                    .collect();
+                let keep: HashSet<&str> = listed.iter().map(|c| c.2).collect();
+                let mut by_digest: HashMap<String, Vec<ImageFinding>> = HashMap::new();
+                for f in self.assemble_findings(&findings, &links, Some(&keep))? {
+                    by_digest.entry(f.digest.clone()).or_default().push(f);
+                }
+                for (rid, i, d) in listed {
+                    let fs = by_digest.remove(d).unwrap_or_default();
+                    if fs.is_empty() {
+                        continue;
+                    }
+                    if let Some(l) = limit
+                        && !out.is_empty()
+                        && out.len() + fs.len() > l
+                    {
+                        next = Some(QueryCursor {
+                            record: rid,
+                            skip: i,
+                        });
+                        break;
+                    }
+                    out.extend(fs);
+                }
+                if next.is_some() {
                     break;
                 }
-                out.extend(fs);
             }
             match upto {
                 Some(u) if next.is_none() => {

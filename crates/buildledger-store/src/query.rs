@@ -78,6 +78,11 @@ pub struct QueryPage {
     /// Where the next page starts; `None` on the last page (and always
     /// without a `limit`).
     pub next: Option<QueryCursor>,
+    /// With a next page: about how many hits there are from this page's
+    /// start to the end of the ledger, an estimate (the page's hits scaled
+    /// by the share of the ledger's record ids it covered), since counting
+    /// them would read every hit. `None` on the last page: the hits are all.
+    pub estimated_rest: Option<u64>,
 }
 
 /// A stream of matching record ids, read from a position (see
@@ -368,16 +373,28 @@ impl Store {
             }
         }
         let mut next = None;
+        let mut estimated_rest = None;
         if let Some(limit) = q.limit
             && hits.len() > limit
         {
-            next = Some(QueryCursor {
+            let n = QueryCursor {
                 record: hits[limit].record_id,
                 skip: positions[limit],
-            });
+            };
+            next = Some(n);
             hits.truncate(limit);
+            // The page's hits lie in record ids start..next; the ledger's
+            // go on to the largest id.
+            let last = self.max_record_id()?.max(n.record);
+            let span = (n.record - start.record).max(1) as u128;
+            let rest = (last - start.record + 1).max(1) as u128;
+            estimated_rest = Some(u64::try_from(limit as u128 * rest / span).unwrap_or(u64::MAX));
         }
-        Ok(QueryPage { hits, next })
+        Ok(QueryPage {
+            hits,
+            next,
+            estimated_rest,
+        })
     }
 
     /// The records of `src` from record `from` on, as `(record, label)`

@@ -597,3 +597,52 @@ fn affected_and_changes_pages_join_to_the_whole_list() {
         assert!(s.changes_since(i64::MAX).unwrap().is_empty());
     });
 }
+
+/// A page with a next page says about how many hits are left (an
+/// estimate, not a count of every hit); on evenly spread data it is near the
+/// true count, and the last page carries none.
+#[test]
+fn a_page_estimates_the_hits_left() {
+    each_backend(|db| {
+        let s = &mut db.store;
+        let recs: Vec<BuildRecord> = (0..600).map(record).collect();
+        s.record_many(&recs).unwrap();
+        let any = |_: &str| true;
+        let q = |limit: Option<usize>, start: Option<QueryCursor>| Query {
+            package: Some(("pkg:golang/example.com/popular".into(), &any)),
+            limit,
+            start,
+            ..Default::default()
+        };
+        let whole = s.query_page(&q(None, None)).unwrap();
+        assert_eq!(whole.estimated_rest, None);
+        let total = whole.hits.len() as f64;
+        let first = s.query_page(&q(Some(50), None)).unwrap();
+        let e = first
+            .estimated_rest
+            .expect("a first page with more after it") as f64;
+        assert!(
+            e > total * 0.7 && e < total * 1.3,
+            "estimate {e} for {total} hits"
+        );
+        // From the middle: about half are left.
+        let mid = s
+            .query_page(&q(
+                Some(50),
+                Some(QueryCursor {
+                    record: 300,
+                    skip: 0,
+                }),
+            ))
+            .unwrap();
+        let left = whole.hits.iter().filter(|h| h.record_id >= 300).count() as f64;
+        let e = mid.estimated_rest.unwrap() as f64;
+        assert!(
+            e > left * 0.7 && e < left * 1.3,
+            "estimate {e} for {left} left"
+        );
+        let last = s.query_page(&q(Some(100_000), None)).unwrap();
+        assert_eq!(last.next, None);
+        assert_eq!(last.estimated_rest, None);
+    });
+}
