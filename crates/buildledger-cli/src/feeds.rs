@@ -391,7 +391,11 @@ pub fn changes(db: &Option<String>, since: &str, page: PageArgs, json: bool) -> 
                 c.kind.clone(),
                 c.purl.clone(),
                 c.fixed.clone().unwrap_or_else(|| "-".into()),
-                c.digests.len().to_string(),
+                if c.more_digests {
+                    format!("{}+", c.digests.len())
+                } else {
+                    c.digests.len().to_string()
+                },
             ]);
         }
         t.print(crate::output::Format::Table)?;

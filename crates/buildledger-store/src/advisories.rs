@@ -185,9 +185,19 @@ pub struct FindingChange {
     pub fixed: Option<String>,
     /// Advisory revision (content hash) that caused it.
     pub revision: String,
-    /// Image digests containing the component now.
+    /// Image digests containing the component now: the first
+    /// [`DIGESTS_PER_CHANGE`] in ledger order, sorted.
     pub digests: Vec<String>,
+    /// More images than listed hold the component (`query --package PURL`
+    /// lists them all, page by page).
+    #[serde(default)]
+    pub more_digests: bool,
 }
+
+/// Image digests listed per finding change, at most: a change to a
+/// component in half the ledger would otherwise carry half the ledger, and
+/// a page of changes would cost what the ledger's size costs.
+pub const DIGESTS_PER_CHANGE: usize = 100;
 
 /// Where a page of finding changes resumes: after the event `event` at
 /// `at` (ms since the epoch). Written `AT.EVENT`.
@@ -1087,7 +1097,8 @@ impl Store {
     /// event id) order, from after `after` (a previous page's
     /// [`ChangesPage::next`]) on: an index range read from a position, so a
     /// page costs the same wherever it is in the list. Each change lists
-    /// every image digest that holds its component now.
+    /// the first [`DIGESTS_PER_CHANGE`] image digests that hold its component
+    /// now (and whether there are more).
     pub fn changes_page(
         &mut self,
         since_ms: i64,
@@ -1121,26 +1132,38 @@ impl Store {
             });
         }
         let mut out = Vec::with_capacity(rows.len());
-        // The digests that contain each component now, for all events at once.
+        // The first images that contain each component now, in ledger order.
         let mut cids: Vec<i64> = rows.iter().filter_map(|r| r[7].int()).collect();
         cids.sort_unstable();
         cids.dedup();
-        let links = self.records_with_components(&cids)?;
-        let mut rids: Vec<i64> = links.iter().map(|l| l.0).collect();
-        rids.dedup();
-        let facts = self.record_facts(&rids)?;
-        let mut digest_cache: HashMap<i64, Vec<String>> = HashMap::new();
-        for (rid, cid) in &links {
-            if let Some(f) = facts.get(rid) {
-                digest_cache
-                    .entry(*cid)
-                    .or_default()
-                    .extend(f.digests.iter().cloned());
+        let mut digest_cache: HashMap<i64, (Vec<String>, bool)> = HashMap::new();
+        for cid in cids {
+            let (pairs, _) =
+                self.records_with_components_from(&[cid], 0, Some(DIGESTS_PER_CHANGE + 1))?;
+            let mut rids: Vec<i64> = pairs.iter().map(|p| p.0).collect();
+            rids.dedup();
+            let mut more = rids.len() > DIGESTS_PER_CHANGE;
+            rids.truncate(DIGESTS_PER_CHANGE);
+            let facts = self.record_facts(&rids)?;
+            let mut digests: Vec<String> = Vec::new();
+            let mut seen: HashSet<&str> = HashSet::new();
+            for rid in &rids {
+                for d in facts
+                    .get(rid)
+                    .map(|f| f.digests.as_slice())
+                    .unwrap_or_default()
+                {
+                    if seen.insert(d.as_str()) {
+                        digests.push(d.clone());
+                    }
+                }
             }
-        }
-        for d in digest_cache.values_mut() {
-            d.sort();
-            d.dedup();
+            if digests.len() > DIGESTS_PER_CHANGE {
+                digests.truncate(DIGESTS_PER_CHANGE);
+                more = true;
+            }
+            digests.sort();
+            digest_cache.insert(cid, (digests, more));
         }
         for r in rows {
             let cid = r[7].int().unwrap_or_default();
@@ -1152,7 +1175,11 @@ impl Store {
                 kind: r[4].text().unwrap_or("").to_string(),
                 fixed: r[5].clone().into_text(),
                 revision: r[6].text().unwrap_or("").to_string(),
-                digests: digest_cache.get(&cid).cloned().unwrap_or_default(),
+                digests: digest_cache
+                    .get(&cid)
+                    .map(|d| d.0.clone())
+                    .unwrap_or_default(),
+                more_digests: digest_cache.get(&cid).is_some_and(|d| d.1),
             });
         }
         Ok(ChangesPage { changes: out, next })

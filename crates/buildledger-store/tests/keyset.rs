@@ -563,7 +563,22 @@ fn affected_and_changes_pages_join_to_the_whole_list() {
         // Changes: one event per finding; pages join to the whole list.
         let changes = s.changes_since(0).unwrap();
         assert_eq!(changes.len(), 3);
-        assert!(changes.iter().all(|c| !c.digests.is_empty()));
+        // A change lists at most DIGESTS_PER_CHANGE images, the first ones in
+        // ledger order, and says when there are more.
+        for c in &changes {
+            let holding: Vec<String> = whole
+                .iter()
+                .filter(|f| f.purl == c.purl)
+                .map(|f| f.digest.clone())
+                .collect();
+            let cap = buildledger_store::DIGESTS_PER_CHANGE;
+            assert_eq!(c.more_digests, holding.len() > cap, "{}", c.purl);
+            assert_eq!(c.digests.len(), holding.len().min(cap), "{}", c.purl);
+            assert!(c.digests.iter().all(|d| holding.contains(d)), "{}", c.purl);
+            assert!(c.digests.windows(2).all(|w| w[0] < w[1]));
+        }
+        assert!(changes.iter().any(|c| c.more_digests));
+        assert!(changes.iter().any(|c| !c.more_digests));
         for limit in [1, 2, 3, 4] {
             let mut joined = Vec::new();
             let mut after = None;
