@@ -552,9 +552,20 @@ pub fn match_new_components(store: &mut Store) -> Result<FindingDelta> {
 /// [`match_new_components`] for the components the open transaction added
 /// after `mark` ([`Store::new_components_mark`]).
 pub fn match_new_components_from(store: &mut Store, mark: usize) -> Result<FindingDelta> {
+    let to = store.new_components_mark();
+    match_new_components_between(store, mark, to)
+}
+
+/// [`match_new_components`] for the components the open transaction added
+/// between two marks (one record's, when several were inserted at once).
+pub fn match_new_components_between(
+    store: &mut Store,
+    from: usize,
+    to: usize,
+) -> Result<FindingDelta> {
     let mut delta = FindingDelta::default();
     let mut report = ImportReport::default();
-    let new = store.new_components_in_tx_from(mark)?;
+    let new = store.new_components_in_tx_between(from, to)?;
     let mut by_key: HashMap<String, Vec<(i64, Purl, String)>> = HashMap::new();
     for (row, key) in new {
         if let Ok(p) = Purl::parse(&row.purl) {
@@ -657,6 +668,28 @@ pub fn record_in_tx(store: &mut Store, rec: &BuildRecord) -> Result<(RecordId, F
     let id = store.insert_record(rec)?;
     let d = match_new_components_from(store, mark)?;
     Ok((id, d))
+}
+
+/// [`record_in_tx`] for several records at once: one multi-row statement per
+/// table for all of them (and one read-back for their seals), then each
+/// record's new components matched on their own, so each gets the findings
+/// it added, as if it had been recorded alone.
+pub fn record_many_in_tx(
+    store: &mut Store,
+    recs: &[BuildRecord],
+) -> Result<Vec<(RecordId, FindingDelta)>> {
+    let mut implied = Vec::with_capacity(recs.len());
+    for r in recs {
+        r.validate().map_err(StoreError::from)?;
+        implied.push(with_implied_components(r));
+    }
+    let (ids, marks) = store.insert_records_marked(&implied)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for (k, id) in ids.into_iter().enumerate() {
+        let d = match_new_components_between(store, marks[k], marks[k + 1])?;
+        out.push((id, d));
+    }
+    Ok(out)
 }
 
 /// Re-evaluate every stored advisory over every component (after a change

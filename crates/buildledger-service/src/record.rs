@@ -284,24 +284,34 @@ pub fn record_group(
     if submissions.len() <= 1 {
         return submissions.iter().map(|s| record_all(store, s)).collect();
     }
+    // Every submission's records in one insert (one statement per table
+    // for the whole round), each then matched on its own.
     let together = (|| -> Result<Vec<Vec<Recorded>>> {
+        let flat: Vec<BuildRecord> = submissions
+            .iter()
+            .flat_map(|s| s.iter().map(|(_, r)| r.clone()))
+            .collect();
         store.begin()?;
+        let stored = match buildledger_rules::record_many_in_tx(store, &flat) {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = store.rollback();
+                return Err(e.into());
+            }
+        };
+        store.commit()?;
+        let mut it = stored.into_iter();
         let mut out = Vec::with_capacity(submissions.len());
         for sub in submissions {
             let mut rs = Vec::with_capacity(sub.len());
             for (source, r) in sub {
-                let (id, delta) = match buildledger_rules::record_in_tx(store, r) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        let _ = store.rollback();
-                        return Err(e.into());
-                    }
-                };
+                let (id, delta) = it
+                    .next()
+                    .ok_or_else(|| Error::internal("a group commit lost a record"))?;
                 rs.push(Recorded::new(id, delta.added, source.to_string(), r));
             }
             out.push(rs);
         }
-        store.commit()?;
         Ok(out)
     })();
     match together {

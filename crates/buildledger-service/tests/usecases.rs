@@ -422,8 +422,28 @@ fn policy_input_cross_checks_claims_against_the_index() {
 /// only it fails. The audit log verifies either way.
 #[test]
 fn group_commit_answers_each_submission_as_alone() {
-    for (engine, target, _dir, _pg) in engines() {
+    let settings = Settings::default();
+    let import = |store: &mut Store| {
+        feeds::import(
+            store,
+            &[root().join("examples/advisories")],
+            &ImportOptions {
+                format: "auto".into(),
+                strict: false,
+            },
+            &settings,
+            &mut |_, _| {},
+        )
+        .unwrap();
+    };
+    for (engine, target, dir, _pg) in engines() {
         let mut store = open::open(Some(&target), Access::ReadWrite).unwrap();
+        import(&mut store);
+        // The oracle: the same submissions one transaction each, on a
+        // ledger of their own.
+        let oracle_db = dir.path().join("oracle.db").display().to_string();
+        let mut oracle = open::open(Some(&oracle_db), Access::ReadWrite).unwrap();
+        import(&mut oracle);
         let rec = |seed: &str, purl: &str| {
             buildledger_testkit::records::record(seed)
                 .toolchains(&["go@1.13.4"])
@@ -447,11 +467,32 @@ fn group_commit_answers_each_submission_as_alone() {
             ],
             vec![(
                 "c".to_string(),
-                rec("cc01", "pkg:golang/golang.org/x/text@v0.3.0"),
+                rec(
+                    "cc01",
+                    "pkg:golang/golang.org/x/net@v0.0.0-20191109021931-daa7c04131f5",
+                ),
             )],
         ];
         let out = record::record_group(&mut store, &subs);
         assert_eq!(out.len(), 3, "[{engine}]");
+        // Each record gets the findings it added, as if recorded alone.
+        let added = |rs: &[buildledger_service::Result<Vec<record::Recorded>>]| -> Vec<u64> {
+            rs.iter()
+                .flat_map(|r| r.as_ref().unwrap().iter().map(|x| x.findings_added))
+                .collect()
+        };
+        let alone: Vec<_> = subs
+            .iter()
+            .map(|s| record::record_all(&mut oracle, s))
+            .collect();
+        assert_eq!(added(&out), added(&alone), "[{engine}]");
+        assert!(added(&out)[0] > 0, "[{engine}] {:?}", added(&out));
+        assert_eq!(added(&out)[1], 0, "[{engine}] nothing new after the first");
+        assert!(
+            added(&out)[3] > 0,
+            "[{engine}] the last adds a vulnerable x/net: {:?}",
+            added(&out)
+        );
         let ids: Vec<i64> = out
             .iter()
             .flat_map(|r| r.as_ref().unwrap().iter().map(|x| x.record_id))

@@ -486,9 +486,19 @@ impl Store {
         &mut self,
         mark: usize,
     ) -> Result<Vec<(ComponentRow, String)>> {
+        self.new_components_in_tx_between(mark, self.tx_new_components.len())
+    }
+
+    /// Components inserted by the open transaction between two marks.
+    pub fn new_components_in_tx_between(
+        &mut self,
+        from: usize,
+        to: usize,
+    ) -> Result<Vec<(ComponentRow, String)>> {
+        let to = to.min(self.tx_new_components.len());
         let purls = self
             .tx_new_components
-            .get(mark..)
+            .get(from.min(to)..to)
             .unwrap_or_default()
             .to_vec();
         let mut out = Vec::new();

@@ -242,8 +242,21 @@ impl Store {
     /// statement per table (per slice of rows) for the whole batch rather
     /// than per record. Returns their ids, in order.
     pub fn insert_records(&mut self, recs: &[BuildRecord]) -> Result<Vec<RecordId>> {
+        Ok(self.insert_records_marked(recs)?.0)
+    }
+
+    /// [`Store::insert_records`], also returning for each record the
+    /// [`Store::new_components_mark`] before its components were inserted,
+    /// and the mark after the last: record `k` added the components between
+    /// `marks[k]` and `marks[k + 1]` (so each can be matched on its own).
+    pub fn insert_records_marked(
+        &mut self,
+        recs: &[BuildRecord],
+    ) -> Result<(Vec<RecordId>, Vec<usize>)> {
+        let mut marks = Vec::with_capacity(recs.len() + 1);
         if recs.is_empty() {
-            return Ok(Vec::new());
+            marks.push(self.new_components_mark());
+            return Ok((Vec::new(), marks));
         }
         let now = now_ms();
 
@@ -252,6 +265,7 @@ impl Store {
         type Links = BTreeMap<i64, (u8, Option<String>)>;
         let mut all_links: Vec<Links> = Vec::with_capacity(recs.len());
         for rec in recs {
+            marks.push(self.new_components_mark());
             let mut links: Links = BTreeMap::new();
             for c in &rec.components {
                 let cid = self.component_id(&c.purl)?;
@@ -273,6 +287,7 @@ impl Store {
             }
             all_links.push(links);
         }
+        marks.push(self.new_components_mark());
 
         // Images: subjects, their platform manifests, base and builder images.
         let mut wanted: BTreeMap<&str, Option<&str>> = BTreeMap::new();
@@ -484,6 +499,6 @@ impl Store {
         } else {
             self.append_audit(entries)?;
         }
-        Ok(ids)
+        Ok((ids, marks))
     }
 }
