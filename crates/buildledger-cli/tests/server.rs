@@ -114,6 +114,18 @@ impl Server {
         token: Option<&str>,
         body: Option<&Path>,
     ) -> (u16, String) {
+        self.call_typed(method, path, token, body, "application/json")
+    }
+
+    /// [`Server::call`] with a body of another `Content-Type`.
+    fn call_typed(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Path>,
+        content_type: &str,
+    ) -> (u16, String) {
         let mut c = Command::new("curl");
         c.args(["-s", "-S", "-o", "-", "-w", "\n%{http_code}", "-X", method]);
         if let Some(ca) = &self.ca {
@@ -123,8 +135,12 @@ impl Server {
             c.args(["-H", &format!("Authorization: Bearer {t}")]);
         }
         if let Some(b) = body {
-            c.args(["-H", "Content-Type: application/json", "--data-binary"])
-                .arg(format!("@{}", b.display()));
+            c.args([
+                "-H",
+                &format!("Content-Type: {content_type}"),
+                "--data-binary",
+            ])
+            .arg(format!("@{}", b.display()));
         }
         c.arg(format!("{}{path}", self.base));
         let o = c.output().unwrap();
@@ -1213,6 +1229,85 @@ fn index_on_push_from_a_real_registry() {
 /// Feed sources synced by the server: a local directory, and an HTTP URL
 /// fetched again only when it changed (If-Modified-Since → 304). Two
 /// replicas on PostgreSQL sync each source once per interval.
+/// `POST /api/v1/feeds`: only a feed:write token imports; the body's type
+/// must be a feed format; a bad file is a 400 that names the request body
+/// and never the server's temporary path; a JSON advisory and an OSV zip
+/// dump import as `feed import` would.
+#[test]
+fn feed_uploads() {
+    if !have("curl") || !have("python3") {
+        return;
+    }
+    for l in engines() {
+        let feed = token(&l, &["--scope", "feed:write"]);
+        let read = token(&l, &["--scope", "read"]);
+        let s = Server::start(&l, &[], &[], None);
+        let adv = root().join("examples/advisories/GO-2023-2102.json");
+        let (c, _) = s.call("POST", "/api/v1/feeds", None, Some(&adv));
+        assert_eq!(c, 401, "[{}]", l.engine());
+        let (c, v) = s.json("POST", "/api/v1/feeds", Some(&read), Some(&adv));
+        problem(c, &v, 403, "forbidden");
+        let (c, text) = s.call_typed(
+            "POST",
+            "/api/v1/feeds",
+            Some(&feed),
+            Some(&adv),
+            "text/plain",
+        );
+        let v: Value = serde_json::from_str(&text).unwrap();
+        problem(c, &v, 415, "unsupported_media_type");
+        let bad = write(&l, "bad.json", "{\"id\": 7");
+        let (c, v) = s.json("POST", "/api/v1/feeds", Some(&feed), Some(&bad));
+        assert_eq!(c, 400, "[{}] {v}", l.engine());
+        let detail = v.to_string();
+        assert!(detail.contains("request body"), "[{}] {v}", l.engine());
+        assert!(!detail.contains("upload.json"), "[{}] {v}", l.engine());
+        // Not known before the upload, known after it.
+        let (c, _) = s.json(
+            "GET",
+            "/api/v1/advisories/CVE-2023-39325/affected",
+            Some(&read),
+            None,
+        );
+        assert_eq!(c, 404, "[{}]", l.engine());
+        let (c, v) = s.json("POST", "/api/v1/feeds", Some(&feed), Some(&adv));
+        assert_eq!(c, 200, "[{}] {v}", l.engine());
+        assert_eq!(v["imported"], true, "[{}] {v}", l.engine());
+        assert_eq!(v["report"]["advisories"], 1, "[{}] {v}", l.engine());
+        let (c, _) = s.json(
+            "GET",
+            "/api/v1/advisories/CVE-2023-39325/affected",
+            Some(&read),
+            None,
+        );
+        assert_eq!(c, 200, "[{}]", l.engine());
+        // A zip dump of the example advisories.
+        let zip = l.path("all.zip");
+        let o = Command::new("python3")
+            .args(["-c", "import sys, zipfile, pathlib\nwith zipfile.ZipFile(sys.argv[1], 'w') as z:\n    for p in sorted(pathlib.Path(sys.argv[2]).glob('*.json')): z.write(p, p.name)"])
+            .arg(&zip)
+            .arg(root().join("examples/advisories"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        let (c, text) = s.call_typed(
+            "POST",
+            "/api/v1/feeds",
+            Some(&feed),
+            Some(&zip),
+            "application/zip",
+        );
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(c, 200, "[{}] {v}", l.engine());
+        assert_eq!(v["report"]["advisories"], 7, "[{}] {v}", l.engine());
+        assert!(
+            !std::fs::read_to_string(&s.log).unwrap().contains(&feed),
+            "[{}] the token is in the log",
+            l.engine()
+        );
+    }
+}
+
 #[test]
 fn feed_sync_from_a_directory_and_a_url() {
     if !have("curl") || !have("python3") || !have("zip") {

@@ -67,6 +67,7 @@ pub fn router(state: AppState, body_limit: usize, timeout: Duration) -> Router {
         .route("/api/v1/records", post(routes::post_records))
         .route("/api/v1/attestations", post(routes::post_attestation))
         .route("/api/v1/sboms", post(routes::post_sbom))
+        .route("/api/v1/feeds", post(routes::post_feed))
         .route("/api/v1/images/{digest}", get(routes::get_image))
         .route("/api/v1/images/{digest}/vulns", get(routes::get_vulns))
         .route(

@@ -125,6 +125,35 @@ pub const ROUTES: &[Route] = &[
         returns: Returns::Result("sbom-import"),
     },
     Route {
+        method: "POST",
+        path: "/api/v1/feeds",
+        operation: "postFeed",
+        summary: "Import one feed file (OSV JSON or YAML, an OSV zip dump as application/zip, an Alpine secdb document), as `feed import` does.",
+        scope: Some("feed:write"),
+        params: &[
+            (
+                "format",
+                "query",
+                "string",
+                false,
+                "auto (default), osv or alpine-secdb.",
+            ),
+            (
+                "strict",
+                "query",
+                "boolean",
+                false,
+                "All or nothing: anything rejected or warned about imports nothing.",
+            ),
+        ],
+        body: Some((
+            "application/json",
+            "An OSV advisory (or an array of them) or an Alpine secdb document.",
+        )),
+        status: 200,
+        returns: Returns::Result("feed-import"),
+    },
+    Route {
         method: "GET",
         path: "/api/v1/images/{digest}",
         operation: "getImage",
@@ -790,6 +819,9 @@ pub fn document() -> Value {
                 ("413", "The body is over the server's limit."),
                 ("409", "Conflicts with what is stored."),
             ]);
+        }
+        if r.operation == "postFeed" {
+            errors.push(("415", "The Content-Type is not one of the feed formats."));
         }
         for (code, why) in errors {
             responses.insert(

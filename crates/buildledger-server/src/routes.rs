@@ -209,6 +209,52 @@ pub async fn post_attestation(
     Ok((StatusCode::CREATED, Json(r)))
 }
 
+/// Parameters of `POST /api/v1/feeds`.
+#[derive(Debug, Default, Deserialize)]
+pub struct FeedParams {
+    /// `auto` (default), `osv` or `alpine-secdb`.
+    pub format: Option<String>,
+    /// All or nothing: anything rejected or warned about imports nothing.
+    #[serde(default)]
+    pub strict: bool,
+}
+
+/// `POST /api/v1/feeds`: one feed file (OSV JSON or YAML, an OSV zip dump,
+/// an Alpine secdb document), imported as `feed import` would (feed:write).
+pub async fn post_feed(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<FeedParams>, axum::extract::rejection::QueryRejection>,
+    b: Body,
+) -> Result<Json<buildledger_service::feeds::FeedImport>, ApiError> {
+    st.authorize(&headers, Scope::FeedWrite).await?;
+    let q = query_params(q)?;
+    let ct = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Some(kind) = feeds::UploadKind::from_content_type(ct) else {
+        let mut a = ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Content-Type must be application/json, application/yaml or application/zip",
+        );
+        a.problem.field = Some("Content-Type".into());
+        return Err(a);
+    };
+    let bytes = body(&st, b).await?;
+    let opts = feeds::ImportOptions {
+        format: q.format.unwrap_or_else(|| "auto".into()),
+        strict: q.strict,
+    };
+    let settings = st.settings().clone();
+    let r = st
+        .with_store(move |s| feeds::import_upload(s, &bytes, kind, BODY, &opts, &settings))
+        .await?;
+    st.metrics().submitted("feed", 1);
+    Ok(Json(r))
+}
+
 /// Parameters of `POST /api/v1/sboms`.
 #[derive(Debug, Default, Deserialize)]
 pub struct SbomParams {

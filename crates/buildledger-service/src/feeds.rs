@@ -197,6 +197,96 @@ pub fn import(
     Ok(out)
 }
 
+/// What an uploaded feed file is (from its `Content-Type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadKind {
+    /// One OSV advisory, an array of them, or an Alpine secdb document.
+    Json,
+    /// An OSV advisory in YAML.
+    Yaml,
+    /// A zip dump of OSV advisories (an ecosystem's `all.zip`).
+    Zip,
+}
+
+impl UploadKind {
+    /// The kind of a `Content-Type` value (parameters ignored); `None` for
+    /// any other type.
+    pub fn from_content_type(v: &str) -> Option<UploadKind> {
+        let t = v
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        match t.as_str() {
+            "application/json" => Some(UploadKind::Json),
+            "application/yaml" | "application/x-yaml" | "text/yaml" => Some(UploadKind::Yaml),
+            "application/zip" | "application/x-zip-compressed" => Some(UploadKind::Zip),
+            _ => None,
+        }
+    }
+
+    fn extension(self) -> &'static str {
+        match self {
+            UploadKind::Json => "json",
+            UploadKind::Yaml => "yaml",
+            UploadKind::Zip => "zip",
+        }
+    }
+}
+
+/// Import one uploaded feed file as [`import`] would import it from disk.
+/// The bytes (already bounded by the caller's body limit) are written to a
+/// private temporary directory under a fixed name — never a name the
+/// uploader chose — and every message names the upload as `name` instead.
+pub fn import_upload(
+    store: &mut Store,
+    bytes: &[u8],
+    kind: UploadKind,
+    name: &str,
+    opts: &ImportOptions,
+    settings: &Settings,
+) -> Result<FeedImport> {
+    let dir =
+        tempfile::tempdir().map_err(|e| Error::internal(format!("temporary directory: {e}")))?;
+    let path = dir.path().join(format!("upload.{}", kind.extension()));
+    std::fs::write(&path, bytes).map_err(|e| Error::internal(format!("temporary file: {e}")))?;
+    let shown = path.display().to_string();
+    let rename = |s: &str| s.replace(&shown, name);
+    match import(store, &[path.clone()], opts, settings, &mut |_, _| {}) {
+        Ok(mut out) => {
+            for i in out
+                .rejected
+                .iter_mut()
+                .chain(out.warnings.iter_mut())
+                .chain(out.skipped.iter_mut())
+            {
+                i.location = rename(&i.location);
+                i.message = rename(&i.message);
+            }
+            // An upload of which nothing could be read is bad input (and
+            // stored nothing), not an empty import.
+            let read = out.report.as_ref().map_or(0, |r| r.advisories);
+            if read == 0
+                && let Some(first) = out.rejected.first()
+            {
+                let msg = format!("{name}: no advisory read: {}", first.message);
+                let detail = serde_json::to_value(&out).unwrap_or_default();
+                return Err(Error::bad_input(msg).at(name).with_detail(detail));
+            }
+            Ok(out)
+        }
+        Err(mut e) => {
+            e.message = rename(&e.message);
+            if let Some(d) = e.detail.take() {
+                let text = rename(&d.to_string());
+                e.detail = serde_json::from_str(&text).ok().or(Some(d));
+            }
+            Err(e)
+        }
+    }
+}
+
 /// What `rematch` did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Rematch {
