@@ -253,7 +253,13 @@ pub fn import_upload(
     std::fs::write(&path, bytes).map_err(|e| Error::internal(format!("temporary file: {e}")))?;
     let shown = path.display().to_string();
     let rename = |s: &str| s.replace(&shown, name);
-    match import(store, std::slice::from_ref(&path), opts, settings, &mut |_, _| {}) {
+    match import(
+        store,
+        std::slice::from_ref(&path),
+        opts,
+        settings,
+        &mut |_, _| {},
+    ) {
         Ok(mut out) => {
             for i in out
                 .rejected

@@ -1018,20 +1018,33 @@ impl Store {
                 let mut digests: Vec<&str> = candidates.iter().map(|c| c.2).collect();
                 digests.sort_unstable();
                 digests.dedup();
+                // From the slice's own subject rows (record order) to the
+                // images and back to all their records: index ranges near
+                // each other, rather than a probe of the digest index per
+                // image (random pages once the ledger outgrows the cache).
                 let mut records_of: HashMap<String, Vec<i64>> = HashMap::new();
-                for chunk in digests.chunks(crate::postings::CHUNK) {
-                    let params: Vec<Val> = chunk.iter().map(|d| Val::from(*d)).collect();
+                let wanted: HashSet<&str> = digests.iter().copied().collect();
+                for chunk in slice.chunks(crate::postings::CHUNK) {
+                    let params: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
                     let sql = format!(
-                        "SELECT i.digest, rs.record_id FROM images i JOIN record_subjects rs ON rs.image_id = i.id
-                         WHERE i.digest IN ({})",
+                        "SELECT i.digest, rs2.record_id FROM record_subjects rs1
+                         JOIN record_subjects rs2 ON rs2.image_id = rs1.image_id
+                         JOIN images i ON i.id = rs1.image_id
+                         WHERE rs1.record_id IN ({})",
                         placeholders(chunk.len())
                     );
                     self.db.each(&sql, &params, &mut |r| {
-                        if let (Some(d), Some(rid)) = (r[0].text(), r[1].int()) {
+                        if let (Some(d), Some(rid)) = (r[0].text(), r[1].int())
+                            && wanted.contains(d)
+                        {
                             records_of.entry(d.to_string()).or_default().push(rid);
                         }
                         Ok(())
                     })?;
+                }
+                for rs in records_of.values_mut() {
+                    rs.sort_unstable();
+                    rs.dedup();
                 }
                 let mut all: Vec<i64> = records_of.values().flatten().copied().collect();
                 all.sort_unstable();
