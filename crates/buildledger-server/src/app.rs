@@ -12,6 +12,15 @@ use buildledger_service::{Access, Settings, Store};
 use crate::metrics::Metrics;
 use crate::problem::ApiError;
 
+/// The SQLite page cache a server's pooled connections share, in MiB: one
+/// process-wide budget rather than 64 MiB per connection (eight connections
+/// held half a gigabyte), at least 8 MiB each.
+const CACHE_BUDGET_MIB: u32 = 96;
+
+fn cache_mib(pool_size: usize) -> u32 {
+    (CACHE_BUDGET_MIB / u32::try_from(pool_size.max(1)).unwrap_or(u32::MAX)).max(8)
+}
+
 /// What a server's state is made of, from its configuration.
 pub struct AppOptions {
     /// Ledger connections (and use cases running at once).
@@ -71,7 +80,10 @@ impl AppState {
         settings: Settings,
         o: AppOptions,
     ) -> buildledger_service::Result<AppState> {
-        let first = buildledger_service::open::open(Some(&target), Access::ReadWrite)?;
+        let mut first = buildledger_service::open::open(Some(&target), Access::ReadWrite)?;
+        first
+            .limit_cache(cache_mib(o.pool_size))
+            .map_err(buildledger_service::Error::from)?;
         Ok(AppState {
             inner: Arc::new(Inner {
                 target,
@@ -180,7 +192,13 @@ impl AppState {
             let taken = me.inner.pool.lock().ok().and_then(|mut p| p.pop());
             let mut store = match taken {
                 Some(s) => s,
-                None => buildledger_service::open::open(Some(&me.inner.target), Access::ReadWrite)?,
+                None => {
+                    let mut s =
+                        buildledger_service::open::open(Some(&me.inner.target), Access::ReadWrite)?;
+                    s.limit_cache(cache_mib(me.inner.pool_size))
+                        .map_err(buildledger_service::Error::from)?;
+                    s
+                }
             };
             let r = f(&mut store);
             let healthy = !matches!(

@@ -126,6 +126,22 @@ pub struct Stats {
 }
 
 impl Store {
+    /// Hold at most `mib` MiB of database pages in this connection's own
+    /// cache (SQLite; the default is 64 MiB, good for one process that
+    /// ingests or queries a large ledger). A server that keeps several
+    /// connections open shares one budget between them; the operating
+    /// system's cache still holds the file. No effect on PostgreSQL, whose
+    /// cache is the server's.
+    pub fn limit_cache(&mut self, mib: u32) -> Result<()> {
+        if self.db.kind() == crate::BackendKind::Sqlite {
+            self.db.batch(&format!(
+                "PRAGMA cache_size = -{}",
+                u64::from(mib.max(1)) * 1024
+            ))?;
+        }
+        Ok(())
+    }
+
     /// Bytes the ledger takes on disk: the SQLite file after a WAL
     /// checkpoint, or the PostgreSQL schema's tables with their indexes and
     /// TOAST after `ANALYZE`. For benchmarks and `info`; writes nothing a
