@@ -106,6 +106,9 @@ pub struct Store {
     tx_audit: Vec<AuditEntry>,
     /// Stored columns of components, by id, for sealing (see `seal`).
     pub(crate) seal_components: seal::ComponentCache,
+    /// A fold in the open transaction emptied `postings_pending`: vacuum it
+    /// once that commits (PostgreSQL).
+    pub(crate) vacuum_pending: bool,
     /// Records inserted since the pending-postings count was last checked.
     pub(crate) inserts_since_check: u32,
     /// Pending records as last counted plus those this store added since.

@@ -103,6 +103,7 @@ impl Store {
             in_tx: false,
             tx_audit: Vec::new(),
             seal_components: Default::default(),
+            vacuum_pending: false,
             tx_new_components: Vec::new(),
             tx_new_images: Vec::new(),
             inserts_since_check: 0,

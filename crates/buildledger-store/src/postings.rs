@@ -440,6 +440,9 @@ impl Store {
                 &params,
             )?;
         }
+        if !done.is_empty() && self.db.kind() == BackendKind::Postgres {
+            self.vacuum_pending = true;
+        }
         Ok(done.len() as u64)
     }
 

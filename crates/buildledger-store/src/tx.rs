@@ -31,12 +31,22 @@ impl Store {
             self.tx_new_components.clear();
             self.tx_new_images.clear();
         }
+        if std::mem::take(&mut self.vacuum_pending) && r.is_ok() {
+            // Every fold inserts and deletes thousands of pending rows; left
+            // to autovacuum (or, where it is off, to nobody) their dead
+            // tuples pile up, and at a million records reading the smallest
+            // pending id cost milliseconds to plan and run. Vacuuming the
+            // small table after the fold commits keeps it small. Best effort:
+            // the commit has happened either way.
+            let _ = self.db.batch("VACUUM postings_pending");
+        }
         r
     }
 
     /// Roll back the open transaction.
     pub fn rollback(&mut self) -> Result<()> {
         self.in_tx = false;
+        self.vacuum_pending = false;
         self.tx_audit.clear();
         self.forget_tx_ids();
         self.db.batch("ROLLBACK")
