@@ -15,6 +15,8 @@
 //! Paged queries are timed from the start and from a cursor in the middle.
 //! `BUILDLEDGER_BENCH_SERVER=target/release/buildledger` also times the
 //! server's first and tenth pages of lists through the HTTP API.
+//! `BUILDLEDGER_BENCH_RECORD=1` on a kept ledger (either engine) times the
+//! record paths alone at that size (600 more records).
 
 use std::time::{Duration, Instant};
 
@@ -77,12 +79,25 @@ fn run(store: &mut Store, n: u64, size: &dyn Fn(&mut Store) -> u64) {
         "  records:            {n} in {secs:.1} s = {:.0} records/s (batches of {batch}, one transaction each)",
         n as f64 / secs
     );
+    record_paths(store, n, &mut rng);
+    println!(
+        "  stored:             {} images, {} components, {} links",
+        stats.images, stats.components, stats.component_links
+    );
+    println!(
+        "  database size:      {:.1} MiB",
+        size(store) as f64 / 1048576.0
+    );
+}
+
+/// The record paths at this ledger's size: single-record transactions,
+/// `rules::record`, and the server's group commit of 8 submissions.
+fn record_paths(store: &mut Store, n: u64, rng: &mut Rng) {
+    let pool = pool();
     // Single-record transactions, as `buildledger record` does them.
     let (_, d) = time(|| {
         for i in 0..200 {
-            store
-                .record(&build(&pool, n + i, &mut rng))
-                .expect("record");
+            store.record(&build(&pool, n + i, rng)).expect("record");
         }
     });
     println!(
@@ -93,7 +108,7 @@ fn run(store: &mut Store, n: u64, size: &dyn Fn(&mut Store) -> u64) {
     // components, matching what the record adds, an audit entry.
     let (_, d) = time(|| {
         for i in 0..200 {
-            buildledger_rules::record(store, &build(&pool, n + 200 + i, &mut rng))
+            buildledger_rules::record(store, &build(&pool, n + 200 + i, rng))
                 .expect("rules::record");
         }
     });
@@ -106,12 +121,7 @@ fn run(store: &mut Store, n: u64, size: &dyn Fn(&mut Store) -> u64) {
     let (_, d) = time(|| {
         for g in 0..25 {
             let subs: Vec<Vec<(String, BuildRecord)>> = (0..8)
-                .map(|k| {
-                    vec![(
-                        "bench".to_string(),
-                        build(&pool, n + 400 + g * 8 + k, &mut rng),
-                    )]
-                })
+                .map(|k| vec![("bench".to_string(), build(&pool, n + 400 + g * 8 + k, rng))])
                 .collect();
             for r in buildledger_service::record::record_group(store, &subs) {
                 r.expect("record_group");
@@ -122,16 +132,7 @@ fn run(store: &mut Store, n: u64, size: &dyn Fn(&mut Store) -> u64) {
         "  group commit of 8:  {:.0} records/s (200 records as 25 rounds of 8 submissions, one commit each)",
         200.0 / d.as_secs_f64()
     );
-    println!(
-        "  stored:             {} images, {} components, {} links",
-        stats.images, stats.components, stats.component_links
-    );
-    println!(
-        "  database size:      {:.1} MiB",
-        size(store) as f64 / 1048576.0
-    );
 }
-
 /// Record `k` more builds in batches of 500 on a ledger of any size and
 /// print the rate.
 fn append(store: &mut Store, k: u64) {
@@ -508,6 +509,13 @@ fn main() {
             append(&mut store, k);
             return;
         }
+        // BUILDLEDGER_BENCH_RECORD=1 on a kept ledger: the record paths at
+        // this size (adds 600 records).
+        if std::env::var_os("BUILDLEDGER_BENCH_RECORD").is_some() {
+            let have = store.stats().expect("stats").records;
+            record_paths(&mut store, 20_000_000 + have, &mut Rng(have));
+            return;
+        }
         if queries_only || store.stats().expect("stats").records >= n {
             queries(&mut store, n);
             drop(store);
@@ -539,6 +547,11 @@ fn main() {
             let schema = std::env::var("BUILDLEDGER_BENCH_PG_SCHEMA").expect("schema");
             let target = format!("{url}?options=-csearch_path%3D{schema}");
             let mut store = Store::open(&target).expect("open postgres");
+            if std::env::var_os("BUILDLEDGER_BENCH_RECORD").is_some() {
+                let have = store.stats().expect("stats").records;
+                record_paths(&mut store, 20_000_000 + have, &mut Rng(have));
+                return;
+            }
             queries(&mut store, n);
             drop(store);
             if let Ok(bin) = std::env::var("BUILDLEDGER_BENCH_SERVER") {
