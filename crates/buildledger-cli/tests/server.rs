@@ -335,6 +335,8 @@ fn tokens_scopes_bodies_and_pages() {
         assert_eq!(c, 200, "{v}");
         assert_eq!(v["items"].as_array().unwrap().len(), 2);
         assert!(v["next_cursor"].is_string());
+        // A page with more after it says about how many are left.
+        assert!(v["estimated_rest"].as_u64().is_some_and(|e| e >= 2), "{v}");
         let (c, v) = s.json(
             "GET",
             "/api/v1/query?toolchain=go@banana",

@@ -784,7 +784,8 @@ pub fn document() -> Value {
                 "required": ["items", "next_cursor"],
                 "properties": {
                     "items": ref_to(&format!("{name}.v1")),
-                    "next_cursor": {"type": ["string", "null"], "description": "Pass as `cursor` for the next page; null on the last page."}
+                    "next_cursor": {"type": ["string", "null"], "description": "Pass as `cursor` for the next page; null on the last page."},
+                    "estimated_rest": {"type": "integer", "minimum": 0, "description": "query only, with a next page: about how many hits there are from this page on (an estimate: the page's hits scaled by its share of the ledger)."}
                 }
             }}}),
         };

@@ -29,6 +29,10 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` for the next page.
     pub next_cursor: Option<String>,
+    /// `query` only, with a next page: about how many hits are left from
+    /// this page on (an estimate; counting would read every hit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_rest: Option<u64>,
 }
 
 /// `limit` and `cursor` of a list request.
@@ -100,7 +104,11 @@ fn page<T>(mut all: Vec<T>, p: &PageParams, max: usize) -> Result<Page<T>, ApiEr
     let next_cursor = (all.len() > end).then(|| cursor(end));
     all.truncate(end);
     let items = all.into_iter().skip(offset).collect();
-    Ok(Page { items, next_cursor })
+    Ok(Page {
+        items,
+        next_cursor,
+        estimated_rest: None,
+    })
 }
 
 /// The request body, read only now (after authentication) and only up to
@@ -327,6 +335,7 @@ pub async fn get_affected(
         next_cursor: page.next.map(|c| {
             buildledger_service::cursor::encode(buildledger_service::cursor::AFFECTED, &c)
         }),
+        estimated_rest: None,
     }))
 }
 
@@ -379,6 +388,7 @@ pub async fn get_query(
         next_cursor: res
             .next
             .map(|c| buildledger_service::cursor::encode(buildledger_service::cursor::QUERY, &c)),
+        estimated_rest: res.estimated_rest,
     }))
 }
 
@@ -419,6 +429,7 @@ pub async fn get_table(
     Ok(Json(Page {
         items: page.rows,
         next_cursor,
+        estimated_rest: None,
     }))
 }
 
@@ -463,6 +474,7 @@ pub async fn get_changes(
         items,
         next_cursor: next
             .map(|c| buildledger_service::cursor::encode(buildledger_service::cursor::CHANGES, &c)),
+        estimated_rest: None,
     }))
 }
 
