@@ -185,8 +185,8 @@ pub struct FindingChange {
     pub fixed: Option<String>,
     /// Advisory revision (content hash) that caused it.
     pub revision: String,
-    /// Image digests containing the component now: the first
-    /// [`DIGESTS_PER_CHANGE`] in ledger order, sorted.
+    /// Image digests containing the component now: the first 100 in ledger
+    /// order (`DIGESTS_PER_CHANGE`), sorted.
     pub digests: Vec<String>,
     /// More images than listed hold the component (`query --package PURL`
     /// lists them all, page by page).
