@@ -234,15 +234,25 @@ fn v4_ledgers_migrate_to_postings() {
 
 /// On PostgreSQL a fold empties `postings_pending` and the store vacuums it
 /// once the fold commits, so the churn of every fold (thousands of rows in,
-/// thousands out) leaves no dead tuples behind even where autovacuum is off:
-/// the table's file is empty again, not the size of the rows it held.
+/// thousands out) is reclaimed even where autovacuum is off. (Whether the
+/// dead rows can be removed at once depends on other open transactions in
+/// the database, so the test checks that the table was vacuumed, not its
+/// size.)
 #[test]
-fn a_fold_leaves_the_pending_table_empty_on_postgres() {
+fn a_fold_vacuums_the_pending_table_on_postgres() {
     each_backend(|db| {
         if db.store.kind() != BackendKind::Postgres {
             return;
         }
         let s = &mut db.store;
+        let vacuums = |s: &mut Store| {
+            count(
+                s,
+                "SELECT CAST(COALESCE(SUM(vacuum_count), 0) AS BIGINT) FROM pg_stat_user_tables
+                 WHERE schemaname = current_schema() AND relname = 'postings_pending'",
+            )
+        };
+        let before = vacuums(s);
         let recs: Vec<BuildRecord> = (0..COMPACT_AT as usize)
             .map(|i| record(&format!("{i:08x}"), &["pkg:cargo/serde@1.0.0"]))
             .collect();
@@ -252,13 +262,6 @@ fn a_fold_leaves_the_pending_table_empty_on_postgres() {
             0,
             "folded"
         );
-        assert_eq!(
-            count(
-                s,
-                "SELECT CAST(pg_relation_size('postings_pending') AS BIGINT)"
-            ),
-            0,
-            "vacuumed after the fold"
-        );
+        assert_eq!(vacuums(s), before + 1, "vacuumed once, after the fold");
     });
 }
