@@ -910,9 +910,9 @@ impl Store {
         self.assemble_findings(&findings, &links, Some(&HashSet::from([digest])))
     }
 
-    /// Every image affected by the advisory known under `id` (its id or any alias).
-    /// None when no advisory has that id or alias.
-    pub fn affected(&mut self, id: &str) -> Result<Option<Vec<ImageFinding>>> {
+    /// The findings of the advisory known under `id` (its id or any alias),
+    /// by component; None when no advisory has that id or alias.
+    fn findings_of_advisory(&mut self, id: &str) -> Result<Option<HashMap<i64, Vec<FindingRow>>>> {
         let advs: Vec<i64> = self
             .db
             .query(
@@ -925,7 +925,15 @@ impl Store {
         if advs.is_empty() {
             return Ok(None);
         }
-        let findings = self.findings_where("f.advisory", &advs)?;
+        Ok(Some(self.findings_where("f.advisory", &advs)?))
+    }
+
+    /// Every image affected by the advisory known under `id` (its id or any alias).
+    /// None when no advisory has that id or alias.
+    pub fn affected(&mut self, id: &str) -> Result<Option<Vec<ImageFinding>>> {
+        let Some(findings) = self.findings_of_advisory(id)? else {
+            return Ok(None);
+        };
         let cids: Vec<i64> = findings.keys().copied().collect();
         let links = self.records_with_components(&cids)?;
         Ok(Some(self.assemble_findings(&findings, &links, None)?))
@@ -949,19 +957,9 @@ impl Store {
         start: Option<QueryCursor>,
         limit: Option<usize>,
     ) -> Result<Option<AffectedPage>> {
-        let advs: Vec<i64> = self
-            .db
-            .query(
-                "SELECT DISTINCT advisory FROM advisory_aliases WHERE alias = ?",
-                &[id.into()],
-            )?
-            .iter()
-            .filter_map(|r| r[0].int())
-            .collect();
-        if advs.is_empty() {
+        let Some(findings) = self.findings_of_advisory(id)? else {
             return Ok(None);
-        }
-        let findings = self.findings_where("f.advisory", &advs)?;
+        };
         let mut cids: Vec<i64> = findings.keys().copied().collect();
         cids.sort_unstable();
         let start = start.unwrap_or(QueryCursor { record: 0, skip: 0 });
