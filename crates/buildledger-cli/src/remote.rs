@@ -210,29 +210,19 @@ impl Remote {
         limit: Option<usize>,
         cursor: Option<String>,
     ) -> Result<(Vec<T>, Option<String>)> {
-        #[derive(serde::Deserialize)]
-        struct Page<T> {
-            items: Vec<T>,
-            next_cursor: Option<String>,
-        }
         let mut out = Vec::new();
         let mut cursor = cursor;
         loop {
-            let mut q = query.to_vec();
             let want = limit.map_or(1000, |l| l.saturating_sub(out.len()).clamp(1, 1000));
-            q.push(("limit", want.to_string()));
-            if let Some(c) = &cursor {
-                q.push(("cursor", c.clone()));
-            }
-            let page: Page<T> = self.get(path, &q)?;
-            out.extend(page.items);
+            let (items, next) = self.page(path, query, want, cursor.take())?;
+            out.extend(items);
             // Pages never hold more than asked for, so the list ends here
             // exactly when `limit` is reached.
             if limit.is_some_and(|l| out.len() >= l) {
                 out.truncate(limit.unwrap_or(usize::MAX));
-                return Ok((out, page.next_cursor));
+                return Ok((out, next));
             }
-            match page.next_cursor {
+            match next {
                 Some(c) => cursor = Some(c),
                 None => return Ok((out, None)),
             }
