@@ -42,11 +42,16 @@ struct Queue {
 }
 
 impl Committer {
+    /// The queue, locked (a panic elsewhere never strands it).
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Take the next round's submissions; `None` (and no round running)
     /// when the queue is empty.
     #[allow(clippy::type_complexity)]
     fn next_round(&self) -> Option<Vec<(Vec<(String, BuildRecord)>, Reply)>> {
-        let mut q = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = self.queue();
         if q.waiting.is_empty() {
             q.running = false;
             return None;
@@ -67,7 +72,7 @@ impl Committer {
     /// reached), and let the next submission start a round.
     fn fail_all(&self, e: &ApiError) {
         let waiting = {
-            let mut q = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let mut q = self.queue();
             q.running = false;
             std::mem::take(&mut q.waiting)
         };
@@ -85,11 +90,7 @@ pub async fn submit(
 ) -> Result<Vec<Recorded>, ApiError> {
     let (tx, rx) = oneshot::channel();
     let start = {
-        let mut q = st
-            .committer()
-            .state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut q = st.committer().queue();
         q.waiting.push((records, tx));
         !std::mem::replace(&mut q.running, true)
     };
@@ -135,11 +136,7 @@ async fn round(st: AppState) {
             // Whatever arrived during this round starts the next one (or,
             // with none, ends the run).
             let more = {
-                let mut q = st
-                    .committer()
-                    .state
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
+                let mut q = st.committer().queue();
                 if q.waiting.is_empty() {
                     q.running = false;
                     false
