@@ -44,6 +44,7 @@ pub mod jobs;
 pub mod keys;
 pub mod limits;
 pub mod memo;
+mod native;
 pub mod open;
 pub mod policy;
 pub mod posture;

@@ -22,6 +22,10 @@ pub const INPUT_VERSION: u32 = 1;
 /// The built-in policy.
 pub const DEFAULT_POLICY: &str = include_str!("../policy/default.rego");
 
+/// Setting (`1`) that makes `regorus` evaluate the built-in policy too,
+/// instead of its Rust twin ([`crate::native`]).
+pub const REGO_ONLY: &str = "BUILDLEDGER_POLICY_REGO_ONLY";
+
 /// Longest one evaluation may run.
 pub const DEADLINE_MS: u64 = 250;
 
@@ -327,6 +331,9 @@ pub struct Policy {
     hash: String,
     /// Admission's recent decisions under this policy (shared by clones).
     memo: std::sync::Arc<crate::memo::DecisionMemo>,
+    /// The built-in policy runs alone: its Rust twin ([`crate::native`])
+    /// evaluates the inputs the ledger builds.
+    native: bool,
 }
 
 impl Policy {
@@ -367,6 +374,7 @@ impl Policy {
             engine,
             hash: hex::encode(hash.finalize()),
             memo: Default::default(),
+            native: files.is_empty() && settings.get(REGO_ONLY).is_none_or(|v| v != "1"),
         })
     }
 
@@ -381,8 +389,26 @@ impl Policy {
         &self.memo
     }
 
-    /// Evaluate `input` (on a clone of the compiled engine).
+    /// Whether the built-in policy's Rust twin evaluates this policy's
+    /// inputs (the built-in policy alone, `BUILDLEDGER_POLICY_REGO_ONLY`
+    /// unset).
+    pub fn is_native(&self) -> bool {
+        self.native
+    }
+
+    /// Evaluate every input in `regorus`, even the built-in policy's.
+    pub fn force_rego(&mut self) {
+        self.native = false;
+    }
+
+    /// Evaluate `input`: the built-in policy alone by its Rust twin where it
+    /// covers the input, otherwise on a clone of the compiled engine.
     pub fn evaluate(&self, input: &PolicyInput) -> Result<Decision> {
+        if self.native
+            && let Some(d) = crate::native::evaluate(input)
+        {
+            return Ok(d);
+        }
         let mut engine = self.engine.clone();
         let json = serde_json::to_string(input).map_err(|e| Error::internal(e.to_string()))?;
         engine
