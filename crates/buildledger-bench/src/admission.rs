@@ -95,8 +95,18 @@ use running::{environment, running_ledger};
 
 /// The cluster the webhook serves (the inventory's, and the server's `admission.cluster`).
 const CLUSTER: &str = "bench";
-/// AdmissionReview bodies made beforehand, per variant (cycled).
+/// AdmissionReview bodies made beforehand, per variant (cycled), unless
+/// `$BUILDLEDGER_BENCH_BODIES` says otherwise: with more bodies than a run
+/// sends, every request names an image not decided before (the cold path).
 const BODIES: usize = 4096;
+
+fn bodies() -> usize {
+    std::env::var("BUILDLEDGER_BENCH_BODIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(BODIES)
+}
 /// The API server's deadline, appended to every call as `?timeout=`.
 const API_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default rates of the `dryRun` sweep, req/s.
@@ -225,7 +235,7 @@ fn review_body(uid: &str, ns: &str, name: &str, image: &str, dry_run: bool) -> V
 /// variants), alternately production and staging.
 fn reviews(n: u64, dry_run: bool) -> Vec<Review> {
     let mut rng = Rng(0xad31);
-    (0..BODIES)
+    (0..bodies())
         .map(|k| {
             let d = digest_of(rng.below(n as usize) as u64, 0x1a6e);
             let ns = format!("ns{:02}", k % 20);
@@ -1116,7 +1126,8 @@ fn main() {
     // cycled, so requests after the first 4,096 name an image again).
     let (hits, misses) = memo_counts(server.port);
     println!(
-        "server decision memo over all phases: {hits} hit(s), {misses} miss(es) (bodies cycle every 4,096 requests; a phase with hits measures reused decisions)"
+        "server decision memo over all phases: {hits} hit(s), {misses} miss(es) (bodies cycle every {} requests; a phase with hits measures reused decisions)",
+        bodies()
     );
     let peak = status_kib(&pid, "VmHWM");
     let [(e4, f4), (e5, f5)] = server.log_errors();

@@ -138,6 +138,36 @@ fn posture(l: &Ledger, extra: &[&str]) -> (BTreeMap<String, (String, Vec<String>
     (m, err)
 }
 
+/// Every decision of the posture (inputs read for many images at once)
+/// is the one `policy eval` gives for that image alone: decision, reasons
+/// in order, priority.
+fn posture_agrees_with_eval(l: &Ledger) -> usize {
+    let v = l.json(&["posture"]);
+    let mut n = 0;
+    for e in v.as_array().unwrap() {
+        let Some(digest) = e["digest"].as_str() else {
+            continue;
+        };
+        let d = l.json(&[
+            "policy",
+            "eval",
+            "--digest",
+            digest,
+            "--env",
+            e["environment"].as_str().unwrap(),
+            "--namespace",
+            e["namespace"].as_str().unwrap(),
+            "--cluster",
+            e["cluster"].as_str().unwrap(),
+        ]);
+        for k in ["decision", "reasons", "priority"] {
+            assert_eq!(e[k], d[k], "[{}] {k} of {e}", l.engine());
+        }
+        n += 1;
+    }
+    n
+}
+
 fn decisions(m: &BTreeMap<String, (String, Vec<String>)>) -> Vec<(&str, &str)> {
     m.iter().map(|(k, v)| (k.as_str(), v.0.as_str())).collect()
 }
@@ -269,6 +299,7 @@ fn posture_follows_advisories_waivers_and_vex() {
         let (full, err) = posture(l, &["--full"]);
         assert_eq!(full, m, "an incremental refresh drifted from a full one");
         assert!(err.contains("full refresh"), "{err}");
+        assert_eq!(posture_agrees_with_eval(l), 3);
 
         // A staging waiver that ends in seconds: allow, then deny again.
         l.ok(&[
@@ -453,6 +484,7 @@ fn posture_follows_advisories_waivers_and_vex() {
         );
         let (full, _) = posture(l, &["--full"]);
         assert_eq!(full, m);
+        assert_eq!(posture_agrees_with_eval(l), 3);
     });
 }
 

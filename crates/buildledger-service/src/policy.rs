@@ -172,18 +172,52 @@ fn severity_of(f: &ImageFinding) -> (String, String, Option<f64>) {
     ("unknown".into(), "none".into(), None)
 }
 
-/// The input document for `digest` deployed as `deployment`.
-pub fn input(store: &mut Store, digest: &Digest, deployment: Deployment) -> Result<PolicyInput> {
+/// What the ledger knows about one image, whatever its deployment: all of
+/// the input document but the deployment and what depends on it (which
+/// waivers apply in its environment). A posture refresh reads it once per
+/// image, for many images at a time ([`facts_many`]).
+pub(crate) struct ImageFacts {
+    view: buildledger_store::ImageView,
+    /// Annotated with waivers (every environment's), VEX and reachability.
+    findings: Vec<ImageFinding>,
+    mismatches: Vec<serde_json::Value>,
+    lineage: Vec<String>,
+}
+
+/// The facts of `digest` (`NotFound` when the ledger does not know it).
+fn facts(
+    store: &mut Store,
+    digest: &Digest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<ImageFacts> {
     // One read of the image's records (without their components) serves
     // trust, records and APIs; findings are read without re-reading the
-    // records. The cross-check compares components only when the image has
-    // both an index by this ledger and a claim: only then are the records
-    // read again, whole.
+    // records.
     let view = crate::reads::show_summary(store, digest)?;
     let mut findings = store.vulns(digest.as_str())?;
-    crate::waivers::annotate(store, &mut findings, chrono::Utc::now())?;
-    crate::vex::annotate(store, &mut findings)?;
-    buildledger_rules::reachability::annotate(store, &mut findings)?;
+    annotate(store, &mut findings, now)?;
+    finish_facts(store, view, findings)
+}
+
+fn annotate(
+    store: &mut Store,
+    findings: &mut [ImageFinding],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    crate::waivers::annotate(store, findings, now)?;
+    crate::vex::annotate(store, findings)?;
+    buildledger_rules::reachability::annotate(store, findings)?;
+    Ok(())
+}
+
+fn finish_facts(
+    store: &mut Store,
+    view: buildledger_store::ImageView,
+    findings: Vec<ImageFinding>,
+) -> Result<ImageFacts> {
+    // The cross-check compares components only when the image has both an
+    // index by this ledger and a claim: only then are the records read
+    // again, whole.
     let both = view
         .records
         .iter()
@@ -202,14 +236,84 @@ pub fn input(store: &mut Store, digest: &Digest, deployment: Deployment) -> Resu
     };
     let mismatches = {
         let mut seen = std::collections::BTreeSet::new();
-        buildledger_rules::crosscheck::compare(digest.as_str(), for_crosscheck)
+        buildledger_rules::crosscheck::compare(view.digest.as_str(), for_crosscheck)
             .into_iter()
             .filter(|m| seen.insert(format!("{m:?}")))
+            .map(|m| serde_json::to_value(m).unwrap_or_default())
             .collect::<Vec<_>>()
     };
-    let lineage = store.lineage(digest.as_str())?;
-    let env = deployment.environment.clone();
+    let lineage = store
+        .lineage(view.digest.as_str())?
+        .into_iter()
+        .map(|a| a.digest)
+        .collect();
+    Ok(ImageFacts {
+        view,
+        findings,
+        mismatches,
+        lineage,
+    })
+}
+
+/// The facts of each of `digests` (None: not in the ledger), reading the
+/// findings of all of them at once: images share most of their
+/// components, so the findings of each component are read once.
+pub(crate) fn facts_many(
+    store: &mut Store,
+    digests: &[Digest],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Option<ImageFacts>>> {
+    let mut views = Vec::with_capacity(digests.len());
+    for d in digests {
+        views.push(match crate::reads::show_summary(store, d) {
+            Ok(v) => Some(v),
+            Err(e) if e.kind == crate::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        });
+    }
+    let known: Vec<&str> = digests
+        .iter()
+        .zip(&views)
+        .filter(|(_, v)| v.is_some())
+        .map(|(d, _)| d.as_str())
+        .collect();
+    let mut all = store.vulns_many(&known)?;
+    annotate(store, &mut all, now)?;
+    let mut by_digest: std::collections::HashMap<String, Vec<ImageFinding>> =
+        std::collections::HashMap::new();
+    for f in all {
+        by_digest.entry(f.digest.clone()).or_default().push(f);
+    }
+    let mut out = Vec::with_capacity(digests.len());
+    for (d, view) in digests.iter().zip(views) {
+        out.push(match view {
+            None => None,
+            Some(view) => {
+                // A digest may be asked for more than once (one group per
+                // environment): each gets every finding.
+                let findings = by_digest.get(d.as_str()).cloned().unwrap_or_default();
+                Some(finish_facts(store, view, findings)?)
+            }
+        });
+    }
+    Ok(out)
+}
+
+/// The input document for `digest` deployed as `deployment`.
+pub fn input(store: &mut Store, digest: &Digest, deployment: Deployment) -> Result<PolicyInput> {
     let now = chrono::Utc::now();
+    Ok(input_from(&facts(store, digest, now)?, deployment, now))
+}
+
+/// The input document for an image whose `facts` were read, deployed as
+/// `deployment`.
+pub(crate) fn input_from(
+    facts: &ImageFacts,
+    deployment: Deployment,
+    now: chrono::DateTime<chrono::Utc>,
+) -> PolicyInput {
+    let view = &facts.view;
+    let env = deployment.environment.clone();
     let records: Vec<serde_json::Value> = view
         .records
         .iter()
@@ -246,7 +350,8 @@ pub fn input(store: &mut Store, digest: &Digest, deployment: Deployment) -> Resu
             apis.push(serde_json::to_value(a).unwrap_or_default());
         }
     }
-    let findings = findings
+    let findings = facts
+        .findings
         .iter()
         .map(|f| {
             let (severity, source, score) = severity_of(f);
@@ -273,7 +378,7 @@ pub fn input(store: &mut Store, digest: &Digest, deployment: Deployment) -> Resu
             }
         })
         .collect();
-    Ok(PolicyInput {
+    PolicyInput {
         version: INPUT_VERSION,
         image: serde_json::json!({
             "known": true,
@@ -289,14 +394,11 @@ pub fn input(store: &mut Store, digest: &Digest, deployment: Deployment) -> Resu
         }),
         records,
         findings,
-        mismatches: mismatches
-            .iter()
-            .map(|m| serde_json::to_value(m).unwrap_or_default())
-            .collect(),
-        lineage: lineage.into_iter().map(|a| a.digest).collect(),
+        mismatches: facts.mismatches.clone(),
+        lineage: facts.lineage.clone(),
         apis,
         deployment,
-    })
+    }
 }
 
 /// The input document for an image the ledger does not know: `reference`
