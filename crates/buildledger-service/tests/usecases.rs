@@ -535,3 +535,104 @@ fn group_commit_answers_each_submission_as_alone() {
         assert_eq!(report.records, 7, "[{engine}]");
     }
 }
+
+/// A store that stays open (a server's pooled connection) keeps what it
+/// read of the advisories (aliases, a severity borrowed from an alias) only
+/// while no advisory changes: an import through another connection (another
+/// replica) shows in its very next decision.
+#[test]
+fn a_long_lived_store_sees_advisories_another_imports() {
+    use buildledger_service::policy::{self, Deployment};
+    let settings = Settings::new(|_| None);
+    let opts = ImportOptions {
+        format: "auto".into(),
+        strict: false,
+    };
+    for (engine, target, dir, _pg) in engines() {
+        let mut reader = open::open(Some(&target), Access::ReadWrite).unwrap();
+        let mut writer = open::open(Some(&target), Access::ReadWrite).unwrap();
+        record::record_files(
+            &mut writer,
+            &[root().join("examples/records/payments-api.json")],
+            &settings,
+        )
+        .unwrap();
+        feeds::import(
+            &mut writer,
+            &[root().join("examples/advisories/GO-2023-2102.json")],
+            &opts,
+            &settings,
+            &mut |_, _| {},
+        )
+        .unwrap();
+        let digest = buildledger_model::Digest::parse(PAYMENTS).unwrap();
+        let finding = |store: &mut Store| {
+            let input = policy::input(store, &digest, Deployment::default()).unwrap();
+            input
+                .findings
+                .into_iter()
+                .find(|f| f.advisory == "GO-2023-2102" && f.purl.contains("golang.org/x/net"))
+                .unwrap_or_else(|| panic!("[{engine}] no GO-2023-2102 finding"))
+        };
+        // Read twice: the second answer comes from what the reader kept.
+        for _ in 0..2 {
+            let f = finding(&mut reader);
+            assert_eq!(
+                (f.severity.as_str(), f.severity_from.as_deref()),
+                ("unknown", None),
+                "[{engine}]"
+            );
+            assert!(f.aliases.contains(&"CVE-2023-39325".to_string()), "[{engine}]");
+        }
+        // GitHub's advisory of the same vulnerability, with a CVSS vector,
+        // imported by the other connection.
+        let ghsa = dir.path().join("GHSA-4374-p667-p6c8.json");
+        std::fs::write(
+            &ghsa,
+            serde_json::json!({
+                "schema_version": "1.4.0",
+                "id": "GHSA-4374-p667-p6c8",
+                "modified": "2024-02-16T08:12:33Z",
+                "published": "2023-10-11T22:28:29Z",
+                "aliases": ["CVE-2023-39325"],
+                "summary": "HTTP/2 rapid reset can cause excessive work in net/http",
+                "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"}],
+                "affected": [{
+                    "package": {"ecosystem": "Go", "name": "golang.org/x/net"},
+                    "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "0.17.0"}]}]
+                }]
+            })
+            .to_string(),
+        )
+        .unwrap();
+        feeds::import(&mut writer, &[ghsa.clone()], &opts, &settings, &mut |_, _| {}).unwrap();
+        let f = finding(&mut reader);
+        assert_eq!(
+            (f.severity.as_str(), f.severity_from.as_deref()),
+            ("high", Some("GHSA-4374-p667-p6c8")),
+            "[{engine}] the reader kept the advisories of an older generation"
+        );
+        // The same advisory changed again (a worse vector): the reader sees
+        // what a fresh connection sees.
+        let mut doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&ghsa).unwrap()).unwrap();
+        doc["severity"][0]["score"] =
+            serde_json::json!("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H");
+        doc["modified"] = serde_json::json!("2024-03-01T00:00:00Z");
+        std::fs::write(&ghsa, doc.to_string()).unwrap();
+        feeds::import(&mut writer, &[ghsa], &opts, &settings, &mut |_, _| {}).unwrap();
+        let f = finding(&mut reader);
+        let mut fresh = open::open(Some(&target), Access::ReadOnly).unwrap();
+        let g = finding(&mut fresh);
+        assert_eq!(
+            (f.severity.as_str(), f.score, f.severity_from.as_deref()),
+            ("critical", Some(9.8), Some("GHSA-4374-p667-p6c8")),
+            "[{engine}] the reader kept a changed advisory's old severity"
+        );
+        assert_eq!(
+            serde_json::to_value(&f).unwrap(),
+            serde_json::to_value(&g).unwrap(),
+            "[{engine}]"
+        );
+    }
+}

@@ -285,7 +285,9 @@ impl Store {
             Some(r) if r[1].text() == Some(a.content_hash.as_str()) => {
                 return Ok(Upsert::Unchanged(r[0].int().unwrap_or_default()));
             }
+
             Some(r) => {
+                self.tx_advisories_changed |= self.in_tx;
                 let id = r[0].int().unwrap_or_default();
                 let mut p = params(a);
                 p.push(Val::Int(id));
@@ -305,6 +307,7 @@ impl Store {
                 (id, Upsert::Changed(id))
             }
             None => {
+                self.tx_advisories_changed |= self.in_tx;
                 let mut p = vec![Val::from(a.advisory_id.as_str())];
                 p.extend(params(a));
                 let id = self
@@ -338,6 +341,14 @@ impl Store {
             .flat_map(|k| [Val::from(*k), Val::Int(id)])
             .collect();
         self.insert_rows("advisory_packages (match_key, advisory)", 2, rows, "")?;
+        // The advisories' generation moves when this transaction commits
+        // (at once when there is none).
+        if !self.in_tx {
+            self.db.exec(
+                "UPDATE advisory_generation SET n = n + 1 WHERE id = 1",
+                &[],
+            )?;
+        }
         Ok(outcome)
     }
 
@@ -826,8 +837,71 @@ impl Store {
     /// The aliases of each advisory row in `advs` (sorted), and for each
     /// the (advisory id, severity, score) of another stored advisory that
     /// shares an alias and gives a score (the highest score wins).
+    ///
+    /// Kept between reads while the advisories' generation (schema v16)
+    /// stays the same: every policy decision asks for the aliases of a
+    /// hundred advisories, and they change only with a feed import.
     #[allow(clippy::type_complexity)]
     fn aliases_and_borrowed_severity(
+        &mut self,
+        advs: &[i64],
+    ) -> Result<(
+        HashMap<i64, Vec<String>>,
+        HashMap<i64, (String, Option<String>, Option<String>)>,
+    )> {
+        // This transaction's own advisory writes are not in the generation
+        // yet: read them, keep nothing.
+        if self.tx_advisories_changed {
+            return self.aliases_and_borrowed_severity_uncached(advs);
+        }
+        let generation = self
+            .db
+            .query("SELECT n FROM advisory_generation WHERE id = 1", &[])?
+            .first()
+            .and_then(|r| r[0].int());
+        let cache = &mut self.advisory_cache;
+        if generation.is_none()
+            || cache.generation != generation
+            || cache.facts.len() > crate::AdvisoryCache::MAX_ADVISORIES
+        {
+            cache.facts.clear();
+            cache.generation = generation;
+        }
+        let missing: Vec<i64> = advs
+            .iter()
+            .copied()
+            .filter(|a| !cache.facts.contains_key(a))
+            .collect();
+        if !missing.is_empty() {
+            let (mut aliases, mut borrowed) = self.aliases_and_borrowed_severity_uncached(&missing)?;
+            for a in missing {
+                self.advisory_cache.facts.insert(
+                    a,
+                    (aliases.remove(&a).unwrap_or_default(), borrowed.remove(&a)),
+                );
+            }
+        }
+        let mut aliases = HashMap::with_capacity(advs.len());
+        let mut borrowed = HashMap::new();
+        for a in advs {
+            if let Some((al, b)) = self.advisory_cache.facts.get(a) {
+                if !al.is_empty() {
+                    aliases.insert(*a, al.clone());
+                }
+                if let Some(b) = b {
+                    borrowed.insert(*a, b.clone());
+                }
+            }
+        }
+        // Without a generation row (a ledger being migrated) nothing is kept.
+        if generation.is_none() {
+            self.advisory_cache.facts.clear();
+        }
+        Ok((aliases, borrowed))
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn aliases_and_borrowed_severity_uncached(
         &mut self,
         advs: &[i64],
     ) -> Result<(

@@ -113,6 +113,26 @@ pub struct Store {
     pub(crate) inserts_since_check: u32,
     /// Pending records as last counted plus those this store added since.
     pub(crate) pending_known: Option<i64>,
+    /// The open transaction inserted or changed an advisory: the
+    /// advisories' generation moves at its commit.
+    pub(crate) tx_advisories_changed: bool,
+    /// Advisories' aliases and borrowed severities, kept for one generation.
+    pub(crate) advisory_cache: AdvisoryCache,
+}
+
+/// What a store keeps of the advisories between reads: for each advisory
+/// row, its aliases and the (advisory, severity, score) it borrows from an
+/// alias; valid for one value of the advisories' generation (schema v16).
+#[derive(Default)]
+pub(crate) struct AdvisoryCache {
+    pub(crate) generation: Option<i64>,
+    #[allow(clippy::type_complexity)]
+    pub(crate) facts: HashMap<i64, (Vec<String>, Option<(String, Option<String>, Option<String>)>)>,
+}
+
+impl AdvisoryCache {
+    /// Most advisories kept (more: start over).
+    pub(crate) const MAX_ADVISORIES: usize = 250_000;
 }
 
 pub(crate) fn now_ms() -> i64 {

@@ -121,6 +121,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0015_changes_keyset.sql"),
         after: None,
     },
+    Migration {
+        version: 16,
+        name: "advisory generation",
+        sqlite: include_str!("../migrations/sqlite/0016_advisory_generation.sql"),
+        postgres: include_str!("../migrations/postgres/0016_advisory_generation.sql"),
+        after: None,
+    },
 ];
 
 impl Store {

@@ -108,6 +108,8 @@ impl Store {
             tx_new_images: Vec::new(),
             inserts_since_check: 0,
             pending_known: None,
+            tx_advisories_changed: false,
+            advisory_cache: Default::default(),
         };
         match access {
             Access::ReadWrite => s.migrate(upto)?,
