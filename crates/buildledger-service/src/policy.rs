@@ -279,19 +279,39 @@ pub(crate) fn facts_many(
         .collect();
     let mut all = store.vulns_many(&known)?;
     annotate(store, &mut all, now)?;
+    // `vulns_many` lists the findings by digest: cut the list into each
+    // digest's run, from the end, so each finding is moved once.
+    if !all.is_sorted_by(|a, b| a.digest <= b.digest) {
+        all.sort_by(|a, b| a.digest.cmp(&b.digest));
+    }
     let mut by_digest: std::collections::HashMap<String, Vec<ImageFinding>> =
         std::collections::HashMap::new();
-    for f in all {
-        by_digest.entry(f.digest.clone()).or_default().push(f);
+    while let Some(last) = all.last() {
+        let d = last.digest.clone();
+        let start = all.partition_point(|f| f.digest < d);
+        by_digest.insert(d, all.split_off(start));
+    }
+    // How many more times each digest is asked for (one group per
+    // environment asks for the same digest): the last one takes the
+    // findings, the others get a copy.
+    let mut left: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for d in digests {
+        *left.entry(d.as_str()).or_default() += 1;
     }
     let mut out = Vec::with_capacity(digests.len());
     for (d, view) in digests.iter().zip(views) {
         out.push(match view {
             None => None,
             Some(view) => {
-                // A digest may be asked for more than once (one group per
-                // environment): each gets every finding.
-                let findings = by_digest.get(d.as_str()).cloned().unwrap_or_default();
+                let n = left.get_mut(d.as_str()).map_or(0, |n| {
+                    *n -= 1;
+                    *n
+                });
+                let findings = if n == 0 {
+                    by_digest.remove(d.as_str()).unwrap_or_default()
+                } else {
+                    by_digest.get(d.as_str()).cloned().unwrap_or_default()
+                };
                 Some(finish_facts(store, view, findings)?)
             }
         });

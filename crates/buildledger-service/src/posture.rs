@@ -187,6 +187,10 @@ fn parse_stored(r: &InventoryRow, dg: &str) -> Result<Digest> {
     })
 }
 
+/// Most findings a refresh reads into memory at once (about 300 bytes
+/// each); a larger table is read component by component.
+const PRELOAD_MAX_FINDINGS: usize = 500_000;
+
 /// Images whose inputs a refresh reads together (32 and 256 measured alike
 /// in posture-bench; the smaller keeps less in memory).
 const FACTS_BATCH: usize = 32;
@@ -482,6 +486,9 @@ fn refresh_in_tx(
     if decisions.len() < before {
         s.prune_posture()?;
     }
+    // Thousands of images to decide: reading the findings table once is
+    // cheaper than looking up each image's components in it.
+    s.preload_findings(groups.len(), PRELOAD_MAX_FINDINGS)?;
     let new = decide_all(s, policy, &rows, &groups, now)?;
     out.computed = new.len();
     s.put_decisions(&new)?;

@@ -582,7 +582,10 @@ fn a_long_lived_store_sees_advisories_another_imports() {
                 ("unknown", None),
                 "[{engine}]"
             );
-            assert!(f.aliases.contains(&"CVE-2023-39325".to_string()), "[{engine}]");
+            assert!(
+                f.aliases.contains(&"CVE-2023-39325".to_string()),
+                "[{engine}]"
+            );
         }
         // GitHub's advisory of the same vulnerability, with a CVSS vector,
         // imported by the other connection.
@@ -605,7 +608,14 @@ fn a_long_lived_store_sees_advisories_another_imports() {
             .to_string(),
         )
         .unwrap();
-        feeds::import(&mut writer, &[ghsa.clone()], &opts, &settings, &mut |_, _| {}).unwrap();
+        feeds::import(
+            &mut writer,
+            std::slice::from_ref(&ghsa),
+            &opts,
+            &settings,
+            &mut |_, _| {},
+        )
+        .unwrap();
         let f = finding(&mut reader);
         assert_eq!(
             (f.severity.as_str(), f.severity_from.as_deref()),

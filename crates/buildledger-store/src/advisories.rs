@@ -147,7 +147,7 @@ pub struct ImageFinding {
 
 /// A finding as read for reports (before it is tied to images).
 #[derive(Debug)]
-struct FindingRow {
+pub(crate) struct FindingRow {
     adv: i64,
     advisory: String,
     kind: String,
@@ -344,10 +344,8 @@ impl Store {
         // The advisories' generation moves when this transaction commits
         // (at once when there is none).
         if !self.in_tx {
-            self.db.exec(
-                "UPDATE advisory_generation SET n = n + 1 WHERE id = 1",
-                &[],
-            )?;
+            self.db
+                .exec("UPDATE advisory_generation SET n = n + 1 WHERE id = 1", &[])?;
         }
         Ok(outcome)
     }
@@ -544,6 +542,8 @@ impl Store {
         findings: &[NewFinding],
         revision: &str,
     ) -> Result<FindingDelta> {
+        // What a preload read is out of date from here on.
+        self.findings_snapshot = None;
         let mut current: HashMap<i64, (String, Option<String>)> = HashMap::new();
         let rows = match scope {
             None => self.db.query(
@@ -662,6 +662,67 @@ impl Store {
             a.first().and_then(|r| r[0].int()).unwrap_or(0) as u64,
             f.first().and_then(|r| r[0].int()).unwrap_or(0) as u64,
         ))
+    }
+
+    /// Inside a transaction about to read the findings of `images` images
+    /// (a posture refresh): read the whole findings table once, when it
+    /// holds at most `images` × 64 rows (fewer than the components those
+    /// reads would look up one by one: an image links a hundred or more)
+    /// and at most `max_rows`. Until the transaction ends (or writes a
+    /// finding), [`Store::vulns_many`] takes findings from what was read.
+    /// Returns whether it read them.
+    pub fn preload_findings(&mut self, images: usize, max_rows: usize) -> Result<bool> {
+        if !self.in_tx {
+            return Ok(false);
+        }
+        let rows = self
+            .db
+            .query("SELECT COUNT(*) FROM findings", &[])?
+            .first()
+            .and_then(|r| r[0].int())
+            .unwrap_or(0)
+            .max(0) as usize;
+        if rows > max_rows || rows > images.saturating_mul(64) {
+            return Ok(false);
+        }
+        let mut all = HashMap::new();
+        self.findings_into(
+            "SELECT f.component_id, a.id, a.advisory_id, f.kind, c.purl, c.version, f.fixed,
+                    a.severity, a.score, a.summary, a.published
+             FROM findings f
+             JOIN advisories a ON a.id = f.advisory
+             JOIN components c ON c.id = f.component_id",
+            &[],
+            &mut all,
+        )?;
+        self.findings_snapshot = Some(all);
+        Ok(true)
+    }
+
+    fn findings_into(
+        &mut self,
+        sql: &str,
+        params: &[Val],
+        out: &mut HashMap<i64, Vec<FindingRow>>,
+    ) -> Result<()> {
+        self.db.each(sql, params, &mut |r| {
+            let mut it = r.iter().map(|v| v.to_val());
+            let mut next = || it.next().unwrap_or(Val::Null);
+            let cid = next().int().unwrap_or_default();
+            out.entry(cid).or_default().push(FindingRow {
+                adv: next().int().unwrap_or_default(),
+                advisory: next().into_text().unwrap_or_default(),
+                kind: next().into_text().unwrap_or_default(),
+                purl: next().into_text().unwrap_or_default(),
+                installed: next().into_text().unwrap_or_default(),
+                fixed: next().into_text(),
+                severity: next().into_text(),
+                score: next().into_text(),
+                summary: next().into_text(),
+                published: next().int(),
+            });
+            Ok(())
+        })
     }
 
     /// Findings whose `column` (`f.component_id` or `f.advisory`) is in
@@ -873,7 +934,8 @@ impl Store {
             .filter(|a| !cache.facts.contains_key(a))
             .collect();
         if !missing.is_empty() {
-            let (mut aliases, mut borrowed) = self.aliases_and_borrowed_severity_uncached(&missing)?;
+            let (mut aliases, mut borrowed) =
+                self.aliases_and_borrowed_severity_uncached(&missing)?;
             for a in missing {
                 self.advisory_cache.facts.insert(
                     a,
@@ -990,11 +1052,16 @@ impl Store {
             .into_iter()
             .map(|(r, c, _)| (r, c))
             .collect();
+        let only: HashSet<&str> = digests.iter().copied().collect();
+        if let Some(all) = self.findings_snapshot.take() {
+            let r = self.assemble_findings(&all, &links, Some(&only));
+            self.findings_snapshot = Some(all);
+            return r;
+        }
         let mut cids: Vec<i64> = links.iter().map(|l| l.1).collect();
         cids.sort_unstable();
         cids.dedup();
         let findings = self.findings_where("f.component_id", &cids)?;
-        let only: HashSet<&str> = digests.iter().copied().collect();
         self.assemble_findings(&findings, &links, Some(&only))
     }
 

@@ -118,6 +118,9 @@ pub struct Store {
     pub(crate) tx_advisories_changed: bool,
     /// Advisories' aliases and borrowed severities, kept for one generation.
     pub(crate) advisory_cache: AdvisoryCache,
+    /// Every finding by component, read once by
+    /// [`Store::preload_findings`] for the open transaction.
+    pub(crate) findings_snapshot: Option<HashMap<i64, Vec<advisories::FindingRow>>>,
 }
 
 /// What a store keeps of the advisories between reads: for each advisory
@@ -127,7 +130,13 @@ pub struct Store {
 pub(crate) struct AdvisoryCache {
     pub(crate) generation: Option<i64>,
     #[allow(clippy::type_complexity)]
-    pub(crate) facts: HashMap<i64, (Vec<String>, Option<(String, Option<String>, Option<String>)>)>,
+    pub(crate) facts: HashMap<
+        i64,
+        (
+            Vec<String>,
+            Option<(String, Option<String>, Option<String>)>,
+        ),
+    >,
 }
 
 impl AdvisoryCache {

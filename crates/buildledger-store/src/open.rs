@@ -110,6 +110,7 @@ impl Store {
             pending_known: None,
             tx_advisories_changed: false,
             advisory_cache: Default::default(),
+            findings_snapshot: None,
         };
         match access {
             Access::ReadWrite => s.migrate(upto)?,

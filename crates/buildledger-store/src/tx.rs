@@ -19,14 +19,14 @@ impl Store {
     /// Commit the open transaction.
     pub fn commit(&mut self) -> Result<()> {
         if std::mem::take(&mut self.tx_advisories_changed)
-            && let Err(e) = self.db.exec(
-                "UPDATE advisory_generation SET n = n + 1 WHERE id = 1",
-                &[],
-            )
+            && let Err(e) = self
+                .db
+                .exec("UPDATE advisory_generation SET n = n + 1 WHERE id = 1", &[])
         {
             let _ = self.rollback();
             return Err(e);
         }
+        self.findings_snapshot = None;
         let entries = std::mem::take(&mut self.tx_audit);
         if let Err(e) = self.append_audit(entries) {
             let _ = self.rollback();
@@ -57,6 +57,7 @@ impl Store {
         self.in_tx = false;
         self.vacuum_pending = false;
         self.tx_advisories_changed = false;
+        self.findings_snapshot = None;
         self.tx_audit.clear();
         self.forget_tx_ids();
         self.db.batch("ROLLBACK")
