@@ -574,8 +574,19 @@ fn a_long_lived_store_sees_advisories_another_imports() {
                 .find(|f| f.advisory == "GO-2023-2102" && f.purl.contains("golang.org/x/net"))
                 .unwrap_or_else(|| panic!("[{engine}] no GO-2023-2102 finding"))
         };
+        let advisories = |store: &mut Store| -> Vec<String> {
+            let input = policy::input(store, &digest, Deployment::default()).unwrap();
+            let mut v: Vec<String> = input.findings.iter().map(|f| f.advisory.clone()).collect();
+            v.sort();
+            v.dedup();
+            v
+        };
         // Read twice: the second answer comes from what the reader kept.
         for _ in 0..2 {
+            assert!(
+                !advisories(&mut reader).contains(&"GHSA-4374-p667-p6c8".to_string()),
+                "[{engine}]"
+            );
             let f = finding(&mut reader);
             assert_eq!(
                 (f.severity.as_str(), f.severity_from.as_deref()),
@@ -616,6 +627,12 @@ fn a_long_lived_store_sees_advisories_another_imports() {
             &mut |_, _| {},
         )
         .unwrap();
+        // Its own finding (a new finding written by the other connection)
+        // is in the reader's next input.
+        assert!(
+            advisories(&mut reader).contains(&"GHSA-4374-p667-p6c8".to_string()),
+            "[{engine}] the reader kept the findings of an older generation"
+        );
         let f = finding(&mut reader);
         assert_eq!(
             (f.severity.as_str(), f.severity_from.as_deref()),
@@ -644,5 +661,14 @@ fn a_long_lived_store_sees_advisories_another_imports() {
             serde_json::to_value(&g).unwrap(),
             "[{engine}]"
         );
+        let whole = |store: &mut Store| {
+            serde_json::to_value(
+                policy::input(store, &digest, Deployment::default())
+                    .unwrap()
+                    .findings,
+            )
+            .unwrap()
+        };
+        assert_eq!(whole(&mut reader), whole(&mut fresh), "[{engine}]");
     }
 }

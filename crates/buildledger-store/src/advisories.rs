@@ -344,8 +344,7 @@ impl Store {
         // The advisories' generation moves when this transaction commits
         // (at once when there is none).
         if !self.in_tx {
-            self.db
-                .exec("UPDATE advisory_generation SET n = n + 1 WHERE id = 1", &[])?;
+            self.db.exec(crate::BUMP_ADVISORIES, &[])?;
         }
         Ok(outcome)
     }
@@ -634,6 +633,8 @@ impl Store {
                 revision.into(),
             ]);
         }
+        // Any change is logged: the findings' generation moves with it.
+        let changed = !events.is_empty();
         self.insert_rows(
             "findings (component_id, advisory, kind, fixed, revision, found_at)",
             6,
@@ -646,6 +647,13 @@ impl Store {
             events,
             "",
         )?;
+        if changed {
+            if self.in_tx {
+                self.tx_findings_changed = true;
+            } else {
+                self.db.exec(crate::BUMP_FINDINGS, &[])?;
+            }
+        }
         Ok(delta)
     }
 
@@ -696,6 +704,49 @@ impl Store {
             &mut all,
         )?;
         self.findings_snapshot = Some(all);
+        Ok(true)
+    }
+
+    /// The advisories' and the findings' generations (schema v16).
+    fn generations(&mut self) -> Result<(i64, i64)> {
+        let rows = self.db.query(
+            "SELECT advisories, findings FROM ledger_generation WHERE id = 1",
+            &[],
+        )?;
+        let row = rows
+            .first()
+            .ok_or_else(|| StoreError::Corrupt("ledger_generation has no row".into()))?;
+        Ok((
+            row[0].int().unwrap_or_default(),
+            row[1].int().unwrap_or_default(),
+        ))
+    }
+
+    /// Whether what this store kept about advisories and findings may be
+    /// used, after dropping whatever an advisory or finding written since
+    /// (by any connection: one read of the generations) made stale. Never
+    /// inside a transaction that wrote advisories or findings itself: those
+    /// writes move the generations only when it commits.
+    fn check_caches(&mut self) -> Result<bool> {
+        if self.tx_advisories_changed || self.tx_findings_changed {
+            return Ok(false);
+        }
+        let (advisories, findings) = self.generations()?;
+        let a = &mut self.advisory_cache;
+        if a.generation != Some(advisories) || a.facts.len() > crate::AdvisoryCache::MAX_ADVISORIES
+        {
+            a.facts.clear();
+            a.generation = Some(advisories);
+        }
+        // A finding row carries its advisory's severity and summary: both
+        // generations.
+        let f = &mut self.findings_cache;
+        if f.generation != Some((advisories, findings))
+            || f.by_component.len() > crate::FindingsCache::MAX_COMPONENTS
+        {
+            f.by_component.clear();
+            f.generation = Some((advisories, findings));
+        }
         Ok(true)
     }
 
@@ -812,10 +863,11 @@ impl Store {
         findings: &HashMap<i64, Vec<FindingRow>>,
         links: &[(i64, i64)],
         only: Option<&HashSet<&str>>,
+        caches: bool,
     ) -> Result<Vec<ImageFinding>> {
         let mut rids: Vec<i64> = links
             .iter()
-            .filter(|(_, c)| findings.contains_key(c))
+            .filter(|(_, c)| findings.get(c).is_some_and(|f| !f.is_empty()))
             .map(|(r, _)| *r)
             .collect();
         rids.dedup();
@@ -855,7 +907,7 @@ impl Store {
             v.dedup();
             v
         };
-        let (aliases, borrowed) = self.aliases_and_borrowed_severity(&advs)?;
+        let (aliases, borrowed) = self.aliases_and_borrowed_severity(&advs, caches)?;
         let mut out = Vec::with_capacity(best.len());
         for ((digest, _, _), (_, _, row, f)) in best {
             // Borrow only when this advisory gives no severity at all.
@@ -906,28 +958,16 @@ impl Store {
     fn aliases_and_borrowed_severity(
         &mut self,
         advs: &[i64],
+        caches: bool,
     ) -> Result<(
         HashMap<i64, Vec<String>>,
         HashMap<i64, (String, Option<String>, Option<String>)>,
     )> {
-        // This transaction's own advisory writes are not in the generation
-        // yet: read them, keep nothing.
-        if self.tx_advisories_changed {
+        // Not kept (see `check_caches`): read them, keep nothing.
+        if !caches {
             return self.aliases_and_borrowed_severity_uncached(advs);
         }
-        let generation = self
-            .db
-            .query("SELECT n FROM advisory_generation WHERE id = 1", &[])?
-            .first()
-            .and_then(|r| r[0].int());
         let cache = &mut self.advisory_cache;
-        if generation.is_none()
-            || cache.generation != generation
-            || cache.facts.len() > crate::AdvisoryCache::MAX_ADVISORIES
-        {
-            cache.facts.clear();
-            cache.generation = generation;
-        }
         let missing: Vec<i64> = advs
             .iter()
             .copied()
@@ -954,10 +994,6 @@ impl Store {
                     borrowed.insert(*a, b.clone());
                 }
             }
-        }
-        // Without a generation row (a ledger being migrated) nothing is kept.
-        if generation.is_none() {
-            self.advisory_cache.facts.clear();
         }
         Ok((aliases, borrowed))
     }
@@ -1053,16 +1089,36 @@ impl Store {
             .map(|(r, c, _)| (r, c))
             .collect();
         let only: HashSet<&str> = digests.iter().copied().collect();
+        let caches = self.check_caches()?;
         if let Some(all) = self.findings_snapshot.take() {
-            let r = self.assemble_findings(&all, &links, Some(&only));
+            let r = self.assemble_findings(&all, &links, Some(&only), caches);
             self.findings_snapshot = Some(all);
             return r;
         }
         let mut cids: Vec<i64> = links.iter().map(|l| l.1).collect();
         cids.sort_unstable();
         cids.dedup();
-        let findings = self.findings_where("f.component_id", &cids)?;
-        self.assemble_findings(&findings, &links, Some(&only))
+        if !caches {
+            let findings = self.findings_where("f.component_id", &cids)?;
+            return self.assemble_findings(&findings, &links, Some(&only), caches);
+        }
+        // Components whose findings were read before (none, most of them)
+        // are not looked up again while the generations stay the same.
+        let missing: Vec<i64> = cids
+            .into_iter()
+            .filter(|c| !self.findings_cache.by_component.contains_key(c))
+            .collect();
+        if !missing.is_empty() {
+            let mut found = self.findings_where("f.component_id", &missing)?;
+            for c in missing {
+                let rows = found.remove(&c).unwrap_or_default();
+                self.findings_cache.by_component.insert(c, rows);
+            }
+        }
+        let kept = std::mem::take(&mut self.findings_cache.by_component);
+        let r = self.assemble_findings(&kept, &links, Some(&only), caches);
+        self.findings_cache.by_component = kept;
+        r
     }
 
     /// The findings of the advisory known under `id` (its id or any alias),
@@ -1091,7 +1147,10 @@ impl Store {
         };
         let cids: Vec<i64> = findings.keys().copied().collect();
         let links = self.records_with_components(&cids)?;
-        Ok(Some(self.assemble_findings(&findings, &links, None)?))
+        let caches = self.check_caches()?;
+        Ok(Some(
+            self.assemble_findings(&findings, &links, None, caches)?,
+        ))
     }
 
     /// One page of the images affected by the advisory known under `id` (its
@@ -1223,7 +1282,8 @@ impl Store {
                     .collect();
                 let keep: HashSet<&str> = listed.iter().map(|c| c.2).collect();
                 let mut by_digest: HashMap<String, Vec<ImageFinding>> = HashMap::new();
-                for f in self.assemble_findings(&findings, &links, Some(&keep))? {
+                let caches = self.check_caches()?;
+                for f in self.assemble_findings(&findings, &links, Some(&keep), caches)? {
                     by_digest.entry(f.digest.clone()).or_default().push(f);
                 }
                 for (rid, i, d) in listed {

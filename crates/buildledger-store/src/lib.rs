@@ -116,8 +116,13 @@ pub struct Store {
     /// The open transaction inserted or changed an advisory: the
     /// advisories' generation moves at its commit.
     pub(crate) tx_advisories_changed: bool,
+    /// The open transaction added, changed or removed a finding: the
+    /// findings' generation moves at its commit.
+    pub(crate) tx_findings_changed: bool,
     /// Advisories' aliases and borrowed severities, kept for one generation.
     pub(crate) advisory_cache: AdvisoryCache,
+    /// Findings by component, kept for one pair of generations.
+    pub(crate) findings_cache: FindingsCache,
     /// Every finding by component, read once by
     /// [`Store::preload_findings`] for the open transaction.
     pub(crate) findings_snapshot: Option<HashMap<i64, Vec<advisories::FindingRow>>>,
@@ -143,6 +148,28 @@ impl AdvisoryCache {
     /// Most advisories kept (more: start over).
     pub(crate) const MAX_ADVISORIES: usize = 250_000;
 }
+
+/// What a store keeps of the findings between reads: each component's
+/// findings (most components have none, and that is kept too), valid for
+/// one pair of the advisories' and the findings' generations (schema v16).
+#[derive(Default)]
+pub(crate) struct FindingsCache {
+    pub(crate) generation: Option<(i64, i64)>,
+    pub(crate) by_component: HashMap<i64, Vec<advisories::FindingRow>>,
+}
+
+impl FindingsCache {
+    /// Most components kept (more: start over).
+    pub(crate) const MAX_COMPONENTS: usize = 1_000_000;
+}
+
+/// Moves the advisories' generation (schema v16).
+pub(crate) const BUMP_ADVISORIES: &str =
+    "UPDATE ledger_generation SET advisories = advisories + 1 WHERE id = 1";
+
+/// Moves the findings' generation (schema v16).
+pub(crate) const BUMP_FINDINGS: &str =
+    "UPDATE ledger_generation SET findings = findings + 1 WHERE id = 1";
 
 pub(crate) fn now_ms() -> i64 {
     Utc::now().timestamp_millis()

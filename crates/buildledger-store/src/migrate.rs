@@ -123,7 +123,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 16,
-        name: "advisory generation",
+        name: "ledger generations",
         sqlite: include_str!("../migrations/sqlite/0016_advisory_generation.sql"),
         postgres: include_str!("../migrations/postgres/0016_advisory_generation.sql"),
         after: None,

@@ -109,7 +109,9 @@ impl Store {
             inserts_since_check: 0,
             pending_known: None,
             tx_advisories_changed: false,
+            tx_findings_changed: false,
             advisory_cache: Default::default(),
+            findings_cache: Default::default(),
             findings_snapshot: None,
         };
         match access {

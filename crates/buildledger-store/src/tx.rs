@@ -18,13 +18,21 @@ impl Store {
 
     /// Commit the open transaction.
     pub fn commit(&mut self) -> Result<()> {
-        if std::mem::take(&mut self.tx_advisories_changed)
-            && let Err(e) = self
-                .db
-                .exec("UPDATE advisory_generation SET n = n + 1 WHERE id = 1", &[])
-        {
-            let _ = self.rollback();
-            return Err(e);
+        let bumps = [
+            (
+                std::mem::take(&mut self.tx_advisories_changed),
+                crate::BUMP_ADVISORIES,
+            ),
+            (
+                std::mem::take(&mut self.tx_findings_changed),
+                crate::BUMP_FINDINGS,
+            ),
+        ];
+        for (changed, bump) in bumps {
+            if changed && let Err(e) = self.db.exec(bump, &[]) {
+                let _ = self.rollback();
+                return Err(e);
+            }
         }
         self.findings_snapshot = None;
         let entries = std::mem::take(&mut self.tx_audit);
@@ -57,6 +65,7 @@ impl Store {
         self.in_tx = false;
         self.vacuum_pending = false;
         self.tx_advisories_changed = false;
+        self.tx_findings_changed = false;
         self.findings_snapshot = None;
         self.tx_audit.clear();
         self.forget_tx_ids();

@@ -661,3 +661,132 @@ fn a_page_estimates_the_hits_left() {
         assert_eq!(last.estimated_rest, None);
     });
 }
+
+/// A store keeps each component's findings (and advisories' aliases)
+/// between reads; another connection's writes show in its next read: a
+/// finding written alone (only the findings' generation moves), a finding
+/// removed, an advisory's aliases changed (only the advisories' generation
+/// moves). Each read is compared with a fresh connection's.
+#[test]
+fn kept_findings_follow_other_connections_writes() {
+    each_backend(|db| {
+        let mut writer = db.reopen().unwrap();
+        // Connections whose first read comes after a change: nothing kept.
+        let (mut fresh_a, mut fresh_b) = (db.reopen().unwrap(), db.reopen().unwrap());
+        let reader = &mut db.store;
+        let images: Vec<BuildRecord> = (0..20).map(record).collect();
+        writer.record_many(&images).unwrap();
+        let digest = images[3].subjects[0].digest.as_str().to_string();
+        let cid = |s: &mut Store, purl: &str| -> i64 {
+            match s
+                .raw_query("SELECT id FROM components WHERE purl = ?", &[purl.into()])
+                .unwrap()[0][0]
+            {
+                Val::Int(k) => k,
+                ref v => panic!("{v:?}"),
+            }
+        };
+        let purl = images[3].components[0].purl.to_string();
+        let c = cid(&mut writer, &purl);
+        let adv = writer
+            .transaction(|s| {
+                Ok(s.upsert_advisory(&buildledger_store::AdvisoryInput {
+                    advisory_id: "GO-2099-0042".into(),
+                    source: "osv".into(),
+                    modified: None,
+                    withdrawn: None,
+                    content_hash: "h1".into(),
+                    summary: Some("test".into()),
+                    severity: None,
+                    score: None,
+                    published: None,
+                    aliases: vec!["CVE-2099-0042".into()],
+                    match_keys: vec![],
+                    body: "{}".into(),
+                    go_imports: None,
+                })?
+                .id())
+            })
+            .unwrap();
+        let seen = |s: &mut Store| -> Vec<(String, Vec<String>)> {
+            s.vulns(&digest)
+                .unwrap()
+                .into_iter()
+                .map(|f| (f.advisory, f.aliases))
+                .collect()
+        };
+        // Read twice: the second from what the reader kept (no finding).
+        assert!(seen(reader).is_empty());
+        assert!(seen(reader).is_empty());
+        // A finding on a component the reader already read: only the
+        // findings' generation moves.
+        let finding = buildledger_store::NewFinding {
+            component_id: c,
+            kind: "vuln".into(),
+            fixed: Some("9.9.9".into()),
+        };
+        writer
+            .transaction(|s| s.replace_findings(adv, None, std::slice::from_ref(&finding), "h1"))
+            .unwrap();
+        let got = seen(reader);
+        assert_eq!(
+            got,
+            vec![(
+                "GO-2099-0042".to_string(),
+                vec!["CVE-2099-0042".to_string()]
+            )],
+            "a finding written by another connection was not seen"
+        );
+        assert_eq!(got, seen(&mut fresh_a));
+        // The advisory's aliases change: only the advisories' generation.
+        writer
+            .transaction(|s| {
+                s.upsert_advisory(&buildledger_store::AdvisoryInput {
+                    advisory_id: "GO-2099-0042".into(),
+                    source: "osv".into(),
+                    modified: None,
+                    withdrawn: None,
+                    content_hash: "h2".into(),
+                    summary: Some("test".into()),
+                    severity: Some("HIGH".into()),
+                    score: None,
+                    published: None,
+                    aliases: vec!["CVE-2099-0043".into()],
+                    match_keys: vec![],
+                    body: "{}".into(),
+                    go_imports: None,
+                })
+                .map(|_| ())
+            })
+            .unwrap();
+        let got = seen(reader);
+        assert_eq!(
+            got,
+            vec![(
+                "GO-2099-0042".to_string(),
+                vec!["CVE-2099-0043".to_string()]
+            )],
+            "changed aliases were not seen"
+        );
+        assert_eq!(
+            reader.vulns(&digest).unwrap()[0].severity.as_deref(),
+            Some("HIGH")
+        );
+        assert_eq!(got, seen(&mut fresh_b));
+        // The finding removed.
+        writer
+            .transaction(|s| s.replace_findings(adv, None, &[], "h3"))
+            .unwrap();
+        assert!(seen(reader).is_empty(), "a removed finding was still seen");
+        // Inside a transaction that writes findings itself, the reader's own
+        // uncommitted finding is seen (and nothing is kept from it).
+        reader
+            .transaction(|s| {
+                s.replace_findings(adv, None, std::slice::from_ref(&finding), "h4")?;
+                assert_eq!(s.vulns(&digest)?.len(), 1);
+                Err::<(), _>(buildledger_store::StoreError::Corrupt("roll back".into()))
+            })
+            .unwrap_err();
+        assert!(seen(reader).is_empty(), "a rolled-back finding was kept");
+    });
+}

@@ -1,13 +1,15 @@
--- buildledger schema v16: a generation number for the advisories.
+-- buildledger schema v16: generation numbers for advisories and findings.
 --
 -- Every transaction that inserts or changes an advisory (its severity,
--- score, aliases, withdrawal) adds one to `n` before it commits, so a
--- reader that keeps what it read about advisories (their aliases and the
--- severity borrowed from an alias) knows with one row whether that is
--- still current. The row is written in the same transaction as the
--- advisories: a reader sees both changes or neither.
-CREATE TABLE advisory_generation (
+-- score, aliases, withdrawal) adds one to `advisories` before it commits,
+-- and every transaction that adds, changes or removes a finding adds one
+-- to `findings`. A reader that keeps what it read (an advisory's aliases
+-- and the severity it borrows from an alias; the findings of a component)
+-- knows with one row whether that is still current. The row is written in
+-- the same transaction as the change: a reader sees both or neither.
+CREATE TABLE ledger_generation (
     id INTEGER PRIMARY KEY CHECK (id = 1),
-    n BIGINT NOT NULL
+    advisories BIGINT NOT NULL,
+    findings BIGINT NOT NULL
 );
-INSERT INTO advisory_generation (id, n) VALUES (1, 0);
+INSERT INTO ledger_generation (id, advisories, findings) VALUES (1, 0, 0);
