@@ -124,8 +124,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 16,
         name: "ledger generations",
-        sqlite: include_str!("../migrations/sqlite/0016_advisory_generation.sql"),
-        postgres: include_str!("../migrations/postgres/0016_advisory_generation.sql"),
+        sqlite: include_str!("../migrations/sqlite/0016_ledger_generation.sql"),
+        postgres: include_str!("../migrations/postgres/0016_ledger_generation.sql"),
         after: None,
     },
 ];

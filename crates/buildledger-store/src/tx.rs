@@ -18,6 +18,17 @@ impl Store {
 
     /// Commit the open transaction.
     pub fn commit(&mut self) -> Result<()> {
+        self.findings_snapshot = None;
+        let entries = std::mem::take(&mut self.tx_audit);
+        if let Err(e) = self.append_audit(entries) {
+            let _ = self.rollback();
+            return Err(e);
+        }
+        // The generations move last, after the audit append: on PostgreSQL a
+        // transaction that appended holds the audit lock from then to its
+        // commit, and the generation row's lock is only ever taken after
+        // it, so two committing transactions never wait on each other in
+        // opposite orders.
         let bumps = [
             (
                 std::mem::take(&mut self.tx_advisories_changed),
@@ -33,12 +44,6 @@ impl Store {
                 let _ = self.rollback();
                 return Err(e);
             }
-        }
-        self.findings_snapshot = None;
-        let entries = std::mem::take(&mut self.tx_audit);
-        if let Err(e) = self.append_audit(entries) {
-            let _ = self.rollback();
-            return Err(e);
         }
         let r = self.db.batch("COMMIT");
         self.in_tx = false;
