@@ -707,7 +707,11 @@ fn locate<'a>(file: &object::File<'a>, img: &Image<'a>) -> Result<Option<Table<'
                 && matches!(data[off + 6], 1 | 2 | 4)
                 && matches!(data[off + 7], 4 | 8)
             {
-                let at = r.addr + off as u64;
+                // A region may claim an address near the top of the space:
+                // a header whose address does not fit is not a table.
+                let Some(at) = r.addr.checked_add(off as u64) else {
+                    break;
+                };
                 if let Ok(t) = Table::parse(&data[off..], le, Some(at)) {
                     // A false positive rarely survives reading every name.
                     let mut names = Lookups::new();

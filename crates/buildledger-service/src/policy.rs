@@ -322,13 +322,13 @@ pub(crate) fn facts_many(
 /// The input document for `digest` deployed as `deployment`.
 pub fn input(store: &mut Store, digest: &Digest, deployment: Deployment) -> Result<PolicyInput> {
     let now = chrono::Utc::now();
-    Ok(input_from(&facts(store, digest, now)?, deployment, now))
+    Ok(input_from(facts(store, digest, now)?, deployment, now))
 }
 
 /// The input document for an image whose `facts` were read, deployed as
-/// `deployment`.
+/// `deployment` (the facts' strings move into it).
 pub(crate) fn input_from(
-    facts: &ImageFacts,
+    facts: ImageFacts,
     deployment: Deployment,
     now: chrono::DateTime<chrono::Utc>,
 ) -> PolicyInput {
@@ -372,29 +372,30 @@ pub(crate) fn input_from(
     }
     let findings = facts
         .findings
-        .iter()
+        .into_iter()
         .map(|f| {
-            let (severity, source, score) = severity_of(f);
+            let (severity, source, score) = severity_of(&f);
+            let waived = f
+                .waivers
+                .iter()
+                .any(|w| w.environment.is_none() || w.environment.as_deref() == env.as_deref());
             PolicyFinding {
-                advisory: f.advisory.clone(),
-                aliases: f.aliases.clone(),
-                kind: f.kind.clone(),
-                purl: f.purl.clone(),
-                installed: f.installed.clone(),
-                fixed: f.fixed.clone(),
                 fix_available: f.fixed.is_some(),
+                advisory: f.advisory,
+                aliases: f.aliases,
+                kind: f.kind,
+                purl: f.purl,
+                installed: f.installed,
+                fixed: f.fixed,
                 severity,
                 severity_source: source,
                 score,
-                severity_from: f.severity_from.clone(),
+                severity_from: f.severity_from,
                 published: f.published,
                 days_since_published: f.published.map(|p| (now - p).num_days()),
-                waived: f
-                    .waivers
-                    .iter()
-                    .any(|w| w.environment.is_none() || w.environment.as_deref() == env.as_deref()),
-                vex: f.vex.clone(),
-                reachability: f.reachability.clone(),
+                waived,
+                vex: f.vex,
+                reachability: f.reachability,
             }
         })
         .collect();
@@ -414,8 +415,8 @@ pub(crate) fn input_from(
         }),
         records,
         findings,
-        mismatches: facts.mismatches.clone(),
-        lineage: facts.lineage.clone(),
+        mismatches: facts.mismatches,
+        lineage: facts.lineage,
         apis,
         deployment,
     }

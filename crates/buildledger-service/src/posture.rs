@@ -358,7 +358,7 @@ fn decide_all(
                     break;
                 }
             };
-            for ((g, i), (facts, dg)) in members.into_iter().zip(facts.iter().zip(&digests)) {
+            for ((g, i), (facts, dg)) in members.into_iter().zip(facts.into_iter().zip(&digests)) {
                 let r = &rows[i];
                 let input = match facts {
                     Some(f) => crate::policy::input_from(f, deployment_of(r), now),
