@@ -145,6 +145,15 @@ pub struct ImageFinding {
     pub reachability: Option<crate::Reachability>,
 }
 
+/// A finding as reports need it: its component, its advisory's facts.
+/// `findings_into` reads the columns in this order.
+const FINDING_ROWS: &str =
+    "SELECT f.component_id, a.id, a.advisory_id, f.kind, c.purl, c.version, f.fixed,
+        a.severity, a.score, a.summary, a.published
+ FROM findings f
+ JOIN advisories a ON a.id = f.advisory
+ JOIN components c ON c.id = f.component_id";
+
 /// A finding as read for reports (before it is tied to images).
 #[derive(Debug)]
 pub(crate) struct FindingRow {
@@ -694,15 +703,7 @@ impl Store {
             return Ok(false);
         }
         let mut all = HashMap::new();
-        self.findings_into(
-            "SELECT f.component_id, a.id, a.advisory_id, f.kind, c.purl, c.version, f.fixed,
-                    a.severity, a.score, a.summary, a.published
-             FROM findings f
-             JOIN advisories a ON a.id = f.advisory
-             JOIN components c ON c.id = f.component_id",
-            &[],
-            &mut all,
-        )?;
+        self.findings_into(FINDING_ROWS, &[], &mut all)?;
         self.findings_snapshot = Some(all);
         Ok(true)
     }
@@ -750,6 +751,7 @@ impl Store {
         Ok(true)
     }
 
+    /// Reads rows of [`FINDING_ROWS`] into `out`, by component.
     fn findings_into(
         &mut self,
         sql: &str,
@@ -787,31 +789,10 @@ impl Store {
         for chunk in ids.chunks(crate::postings::CHUNK) {
             let params: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
             let sql = format!(
-                "SELECT f.component_id, a.id, a.advisory_id, f.kind, c.purl, c.version, f.fixed,
-                        a.severity, a.score, a.summary, a.published
-                 FROM findings f
-                 JOIN advisories a ON a.id = f.advisory
-                 JOIN components c ON c.id = f.component_id
-                 WHERE {column} IN ({})",
+                "{FINDING_ROWS} WHERE {column} IN ({})",
                 placeholders(chunk.len())
             );
-            for r in self.db.query(&sql, &params)? {
-                let mut it = r.into_iter();
-                let mut next = || it.next().unwrap_or(Val::Null);
-                let cid = next().int().unwrap_or_default();
-                out.entry(cid).or_default().push(FindingRow {
-                    adv: next().int().unwrap_or_default(),
-                    advisory: next().into_text().unwrap_or_default(),
-                    kind: next().into_text().unwrap_or_default(),
-                    purl: next().into_text().unwrap_or_default(),
-                    installed: next().into_text().unwrap_or_default(),
-                    fixed: next().into_text(),
-                    severity: next().into_text(),
-                    score: next().into_text(),
-                    summary: next().into_text(),
-                    published: next().int(),
-                });
-            }
+            self.findings_into(&sql, &params, &mut out)?;
         }
         Ok(out)
     }
