@@ -166,10 +166,16 @@ const MAX_EVALUATORS: usize = 8;
 const QUEUE_PER_EVALUATOR: usize = 2;
 
 /// One input, for every row (deployment) that shares its digest and
-/// environment.
+/// environment: what was read of the image (the evaluator builds the input
+/// document from it, off the reading thread), or a ready input.
 struct Job<'a> {
-    input: PolicyInput,
+    input: JobInput,
     rows: &'a [usize],
+}
+
+enum JobInput {
+    Facts(Box<crate::policy::ImageFacts>, DateTime<Utc>),
+    Ready(Box<PolicyInput>),
 }
 
 /// What an evaluator sends back: a row (index) and its decision, or the
@@ -233,12 +239,15 @@ fn evaluate_jobs(
             }
         };
         // The producer is done (or gone).
-        let Ok(Job {
-            mut input,
-            rows: of,
-        }) = job
-        else {
+        let Ok(Job { input, rows: of }) = job else {
             return;
+        };
+        let mut input = match (input, of.first()) {
+            (JobInput::Ready(i), _) => *i,
+            (JobInput::Facts(f, now), Some(&first)) => {
+                crate::policy::input_from(*f, deployment_of(&rows[first]), now)
+            }
+            (JobInput::Facts(..), None) => continue,
         };
         for &i in of {
             let r = &rows[i];
@@ -268,9 +277,10 @@ fn evaluate_jobs(
 }
 
 /// The decisions of `groups` (indexes into `rows`, one group per digest and
-/// environment), in row order. This thread reads each group's input from
-/// the store and hands it, through a short queue, to evaluator threads. The
-/// error reported is that of the earliest row among those that failed.
+/// environment), in row order. This thread reads what each group's input
+/// needs from the store and hands it, through a short queue, to evaluator
+/// threads, which build the input document and evaluate it. The error
+/// reported is that of the earliest row among those that failed.
 fn decide_all(
     s: &mut Store,
     policy: &Policy,
@@ -361,12 +371,14 @@ fn decide_all(
             for ((g, i), (facts, dg)) in members.into_iter().zip(facts.into_iter().zip(&digests)) {
                 let r = &rows[i];
                 let input = match facts {
-                    Some(f) => crate::policy::input_from(f, deployment_of(r), now),
+                    Some(f) => JobInput::Facts(Box::new(f), now),
                     // Not in the ledger: the policy decides on an input
                     // that says so (image.known false).
-                    None => {
-                        crate::policy::unknown_input(&r.image, Some(dg.as_str()), deployment_of(r))
-                    }
+                    None => JobInput::Ready(Box::new(crate::policy::unknown_input(
+                        &r.image,
+                        Some(dg.as_str()),
+                        deployment_of(r),
+                    ))),
                 };
                 if job_tx.send(Job { input, rows: g }).is_err() {
                     // Every evaluator has ended: their results say why.
