@@ -603,20 +603,7 @@ fn a_long_lived_store_sees_advisories_another_imports() {
         let ghsa = dir.path().join("GHSA-4374-p667-p6c8.json");
         std::fs::write(
             &ghsa,
-            serde_json::json!({
-                "schema_version": "1.4.0",
-                "id": "GHSA-4374-p667-p6c8",
-                "modified": "2024-02-16T08:12:33Z",
-                "published": "2023-10-11T22:28:29Z",
-                "aliases": ["CVE-2023-39325"],
-                "summary": "HTTP/2 rapid reset can cause excessive work in net/http",
-                "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"}],
-                "affected": [{
-                    "package": {"ecosystem": "Go", "name": "golang.org/x/net"},
-                    "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "0.17.0"}]}]
-                }]
-            })
-            .to_string(),
+            buildledger_testkit::advisories::ghsa_rapid_reset().to_string(),
         )
         .unwrap();
         feeds::import(

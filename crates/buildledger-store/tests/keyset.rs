@@ -458,21 +458,12 @@ fn affected_and_changes_pages_join_to_the_whole_list() {
         assert_eq!(cids.len(), 3);
         s.transaction(|s| {
             let adv = s
-                .upsert_advisory(&buildledger_store::AdvisoryInput {
-                    advisory_id: "GO-2099-0001".into(),
-                    source: "osv".into(),
-                    modified: None,
-                    withdrawn: None,
-                    content_hash: "h1".into(),
-                    summary: Some("test".into()),
-                    severity: None,
-                    score: None,
-                    published: None,
-                    aliases: vec!["GO-2099-0001".into(), "CVE-2099-0001".into()],
-                    match_keys: vec![],
-                    body: "{}".into(),
-                    go_imports: None,
-                })?
+                .upsert_advisory(&advisory(
+                    "GO-2099-0001",
+                    "h1",
+                    None,
+                    &["GO-2099-0001", "CVE-2099-0001"],
+                ))?
                 .id();
             let f: Vec<buildledger_store::NewFinding> = cids
                 .iter()
@@ -690,22 +681,10 @@ fn kept_findings_follow_other_connections_writes() {
         let c = cid(&mut writer, &purl);
         let adv = writer
             .transaction(|s| {
-                Ok(s.upsert_advisory(&buildledger_store::AdvisoryInput {
-                    advisory_id: "GO-2099-0042".into(),
-                    source: "osv".into(),
-                    modified: None,
-                    withdrawn: None,
-                    content_hash: "h1".into(),
-                    summary: Some("test".into()),
-                    severity: None,
-                    score: None,
-                    published: None,
-                    aliases: vec!["CVE-2099-0042".into()],
-                    match_keys: vec![],
-                    body: "{}".into(),
-                    go_imports: None,
-                })?
-                .id())
+                Ok(
+                    s.upsert_advisory(&advisory("GO-2099-0042", "h1", None, &["CVE-2099-0042"]))?
+                        .id(),
+                )
             })
             .unwrap();
         let seen = |s: &mut Store| -> Vec<(String, Vec<String>)> {
@@ -741,21 +720,12 @@ fn kept_findings_follow_other_connections_writes() {
         // The advisory's aliases change: only the advisories' generation.
         writer
             .transaction(|s| {
-                s.upsert_advisory(&buildledger_store::AdvisoryInput {
-                    advisory_id: "GO-2099-0042".into(),
-                    source: "osv".into(),
-                    modified: None,
-                    withdrawn: None,
-                    content_hash: "h2".into(),
-                    summary: Some("test".into()),
-                    severity: Some("HIGH".into()),
-                    score: None,
-                    published: None,
-                    aliases: vec!["CVE-2099-0043".into()],
-                    match_keys: vec![],
-                    body: "{}".into(),
-                    go_imports: None,
-                })
+                s.upsert_advisory(&advisory(
+                    "GO-2099-0042",
+                    "h2",
+                    Some("HIGH"),
+                    &["CVE-2099-0043"],
+                ))
                 .map(|_| ())
             })
             .unwrap();
@@ -789,4 +759,28 @@ fn kept_findings_follow_other_connections_writes() {
             .unwrap_err();
         assert!(seen(reader).is_empty(), "a rolled-back finding was kept");
     });
+}
+
+/// An advisory row with no packages, as the tests here store it by hand.
+fn advisory(
+    id: &str,
+    hash: &str,
+    severity: Option<&str>,
+    aliases: &[&str],
+) -> buildledger_store::AdvisoryInput {
+    buildledger_store::AdvisoryInput {
+        advisory_id: id.into(),
+        source: "osv".into(),
+        modified: None,
+        withdrawn: None,
+        content_hash: hash.into(),
+        summary: Some("test".into()),
+        severity: severity.map(String::from),
+        score: None,
+        published: None,
+        aliases: aliases.iter().map(|a| a.to_string()).collect(),
+        match_keys: vec![],
+        body: "{}".into(),
+        go_imports: None,
+    }
 }

@@ -30,6 +30,7 @@
 //! fixtures themselves, oracles) stays in that suite's `tests/common`, as thin wrappers over this
 //! crate where it can.
 
+pub mod advisories;
 pub mod auditable;
 pub mod ci;
 pub mod go;
