@@ -176,6 +176,7 @@ fn severity_of(f: &ImageFinding) -> (String, String, Option<f64>) {
 /// the input document but the deployment and what depends on it (which
 /// waivers apply in its environment). A posture refresh reads it once per
 /// image, for many images at a time ([`facts_many`]).
+#[derive(Clone)]
 pub(crate) struct ImageFacts {
     view: buildledger_store::ImageView,
     /// Annotated with waivers (every environment's), VEX and reachability.
@@ -263,6 +264,38 @@ pub(crate) fn facts_many(
     digests: &[Digest],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<Option<ImageFacts>>> {
+    // A digest may be asked for more than once (one group per environment):
+    // each distinct digest is read once, and its later askers get a copy.
+    let mut distinct: Vec<&Digest> = Vec::with_capacity(digests.len());
+    let mut slot: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let at: Vec<usize> = digests
+        .iter()
+        .map(|d| {
+            *slot.entry(d.as_str()).or_insert_with(|| {
+                distinct.push(d);
+                distinct.len() - 1
+            })
+        })
+        .collect();
+    let mut read = facts_of_distinct(store, &distinct, now)?;
+    let mut out = Vec::with_capacity(digests.len());
+    for (k, &i) in at.iter().enumerate() {
+        let last = !at[k + 1..].contains(&i);
+        out.push(if last {
+            read[i].take()
+        } else {
+            read[i].clone()
+        });
+    }
+    Ok(out)
+}
+
+/// [`facts_many`] of digests that are all different.
+fn facts_of_distinct(
+    store: &mut Store,
+    digests: &[&Digest],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Option<ImageFacts>>> {
     let mut views = Vec::with_capacity(digests.len());
     for d in digests {
         views.push(match crate::reads::show_summary(store, d) {
@@ -291,27 +324,12 @@ pub(crate) fn facts_many(
         let start = all.partition_point(|f| f.digest < d);
         by_digest.insert(d, all.split_off(start));
     }
-    // How many more times each digest is asked for (one group per
-    // environment asks for the same digest): the last one takes the
-    // findings, the others get a copy.
-    let mut left: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for d in digests {
-        *left.entry(d.as_str()).or_default() += 1;
-    }
     let mut out = Vec::with_capacity(digests.len());
     for (d, view) in digests.iter().zip(views) {
         out.push(match view {
             None => None,
             Some(view) => {
-                let n = left.get_mut(d.as_str()).map_or(0, |n| {
-                    *n -= 1;
-                    *n
-                });
-                let findings = if n == 0 {
-                    by_digest.remove(d.as_str()).unwrap_or_default()
-                } else {
-                    by_digest.get(d.as_str()).cloned().unwrap_or_default()
-                };
+                let findings = by_digest.remove(d.as_str()).unwrap_or_default();
                 Some(finish_facts(store, view, findings)?)
             }
         });
