@@ -19,6 +19,12 @@
 //! - `GET /api/v1/images/{digest}` over 1,000 digests spread across the ledger,
 //! - `POST /api/v1/records`, one small record per request, every request a new digest.
 //!
+//! Then the three reads again, each connection pacing itself so that the
+//! 100 together offer `$BUILDLEDGER_BENCH_READ_RATE` (default 1,000)
+//! requests/s (wrk's `delay()`, 0.5–1.5 × the mean gap at random): a
+//! saturated closed loop measures queueing (p99 ≈ connections ÷ throughput),
+//! the paced phases measure the latency at a stated load.
+//!
 //! The reads run first, on the ledger of N builds; the submissions last. Each
 //! wrk script reports its summary and 1,000 latency quantiles from `done()`,
 //! so the two replicas' latencies can be pooled. The servers' peak RSS is
@@ -96,6 +102,8 @@ struct Ctx {
     key: PathBuf,
     secs: u64,
     clk_tck: f64,
+    /// Offered rate of the paced read phases (requests/s over all connections).
+    read_rate: u64,
 }
 
 /// A running `buildledger serve`, stopped (SIGTERM, then SIGKILL) when dropped.
@@ -293,6 +301,21 @@ fn lua_get(token: &str, path: &str) -> String {
     )
 }
 
+/// `script` with every connection pacing itself so that `conns`
+/// connections together offer about `rate` requests/s: after each answer a
+/// connection waits a uniformly random 0.5–1.5 × `conns / rate` s (the
+/// jitter keeps connections from marching in step). wrk measures each
+/// request from its send, so the latencies are the server's at that load,
+/// not the queueing of a saturated closed loop.
+fn paced(script: &str, conns: u64, rate: u64) -> String {
+    let mean_ms = (conns * 1000 / rate.max(1)).max(2);
+    format!(
+        "{script}\nfunction delay()\n  return math.random({}, {})\nend\n",
+        mean_ms / 2,
+        mean_ms * 3 / 2
+    )
+}
+
 fn lua_show(token: &str, digests: &[Digest]) -> String {
     let list: Vec<String> = digests.iter().map(|d| format!("\"{d}\"")).collect();
     let body = r#"
@@ -386,7 +409,7 @@ fn parse_wrk(stdout: &str) -> Option<WrkOut> {
 /// The combined figures of one phase over all replicas.
 struct Phase {
     engine: String,
-    name: &'static str,
+    name: String,
     requests: u64,
     rps: f64,
     p50_ms: f64,
@@ -421,7 +444,7 @@ fn pooled_quantile(runs: &[WrkOut], q: f64) -> f64 {
 }
 
 /// Runs one wrk per server at the same time (100 connections and 2 threads in all).
-fn phase(ctx: &Ctx, engine: &str, name: &'static str, servers: &[Server], script: &str) -> Phase {
+fn phase(ctx: &Ctx, engine: &str, name: &str, servers: &[Server], script: &str) -> Phase {
     let path = ctx
         .dir
         .join(format!("{}.lua", name.replace([' ', '/'], "_")));
@@ -484,7 +507,7 @@ fn phase(ctx: &Ctx, engine: &str, name: &'static str, servers: &[Server], script
     };
     let p = Phase {
         engine: engine.to_string(),
-        name,
+        name: name.to_string(),
         requests: outs.iter().map(|o| o.requests).sum(),
         rps: outs.iter().map(|o| o.requests as f64 / o.secs).sum(),
         p50_ms: p50 / 1000.0,
@@ -508,6 +531,20 @@ fn phase(ctx: &Ctx, engine: &str, name: &'static str, servers: &[Server], script
         p.timeouts,
         p.server_cores
     );
+    let rss: Vec<String> = servers
+        .iter()
+        .map(|s| {
+            format!(
+                "{:.0}/{:.0} (anon {:.0}, file {:.0}, shmem {:.0})",
+                s.status_kib("VmRSS") as f64 / 1024.0,
+                s.status_kib("VmHWM") as f64 / 1024.0,
+                s.status_kib("RssAnon") as f64 / 1024.0,
+                s.status_kib("RssFile") as f64 / 1024.0,
+                s.status_kib("RssShmem") as f64 / 1024.0
+            )
+        })
+        .collect();
+    println!("    server RSS now/peak (MiB): {}", rss.join(", "));
     p
 }
 
@@ -605,7 +642,7 @@ fn bench_engine(
             .unwrap_or(0);
         digest_of(t ^ std::process::id() as u64, 0x5a17).hex()[..48].to_string()
     };
-    let phases = vec![
+    let mut phases = vec![
         phase(
             ctx,
             label,
@@ -627,14 +664,32 @@ fn bench_engine(
             &servers,
             &lua_show(&read, &known),
         ),
-        phase(
+    ];
+    // The same reads again at a fixed offered rate: the latency a client
+    // sees when the server is busy but not saturated.
+    let rate = ctx.read_rate;
+    for (name, script) in [
+        ("GET query toolchain", lua_get(&read, q_toolchain)),
+        ("GET query package", lua_get(&read, q_package)),
+        ("GET images/{digest}", lua_show(&read, &known)),
+    ] {
+        let per_server = (100 / servers.len()) as u64;
+        let script = paced(&script, per_server, rate / servers.len() as u64);
+        phases.push(phase(
             ctx,
             label,
-            "POST records (1 per request)",
+            &format!("{name} @{rate}/s"),
             &servers,
-            &lua_submit(&write, &salt),
-        ),
-    ];
+            &script,
+        ));
+    }
+    phases.push(phase(
+        ctx,
+        label,
+        "POST records (1 per request)",
+        &servers,
+        &lua_submit(&write, &salt),
+    ));
     let peak_kib: Vec<u64> = servers.iter().map(|s| s.status_kib("VmHWM")).collect();
     for (i, s) in servers.iter().enumerate() {
         let [(e4, f4), (e5, f5)] = s.log_errors();
@@ -831,6 +886,11 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(20);
+    let read_rate: u64 = std::env::var("BUILDLEDGER_BENCH_READ_RATE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|r| *r > 0)
+        .unwrap_or(1000);
     let clk_tck: f64 = Command::new("getconf")
         .arg("CLK_TCK")
         .output()
@@ -850,6 +910,7 @@ fn main() {
         key,
         secs,
         clk_tck,
+        read_rate,
     };
     println!(
         "server-bench: {} ({} cores), wrk {secs} s per phase",

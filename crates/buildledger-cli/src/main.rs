@@ -41,6 +41,7 @@ macro_rules! eprint {
 
 mod admission;
 mod alerts;
+mod alloc;
 mod feeds;
 mod inventory;
 mod output;
@@ -58,13 +59,6 @@ use std::process::ExitCode;
 
 use buildledger_service::{Access, ErrorKind, Settings, Store};
 use clap::{Parser, Subcommand};
-
-/// mimalloc rather than the system allocator: queries that return tens of
-/// thousands of rows allocate and free hundreds of thousands of small strings,
-/// and glibc's malloc spent a sixth of such a query consolidating free lists
-/// (see `ledger-bench`).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use output::Format;
 
@@ -478,6 +472,7 @@ fn parse_args() -> Cli {
 }
 
 fn main() -> ExitCode {
+    alloc::tune();
     let cli = parse_args();
     let db = cli.db.clone();
     let _ = ACCESS.set(cli.command.access());

@@ -216,6 +216,13 @@ pub fn serve(config: Config, settings: buildledger_service::Settings) -> Result<
     init_logs(&config.log_format);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Ledger work runs on blocking threads, at most `pool_size` at once
+        // (the pool's permits); the rest is one index job's pull and scan
+        // and file reads. Without a cap, tokio started a new thread whenever
+        // a permit came free before its thread was idle again: 40–50
+        // threads under 100 clients, each keeping its allocator pages (313
+        // MiB; 184 MiB with the cap, and 15% more reads per second).
+        .max_blocking_threads(config.pool_size + 4)
         .build()
         .map_err(|e| ServeError::Io(format!("runtime: {e}")))?;
     rt.block_on(async move {

@@ -97,6 +97,9 @@ pub struct Store {
     target: String,
     component_ids: HashMap<String, i64>,
     image_ids: HashMap<String, i64>,
+    /// Most image and component ids kept between writes (see
+    /// [`Store::limit_id_caches`]).
+    id_cache_limits: (usize, usize),
     /// Images known to have a media type (so a record naming one needs no update).
     image_typed: HashSet<i64>,
     in_tx: bool,

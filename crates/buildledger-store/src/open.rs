@@ -99,6 +99,7 @@ impl Store {
             target,
             component_ids: HashMap::new(),
             image_ids: HashMap::new(),
+            id_cache_limits: (crate::write::MAX_IMAGE_IDS, crate::write::MAX_COMPONENT_IDS),
             image_typed: HashSet::new(),
             in_tx: false,
             tx_audit: Vec::new(),

@@ -142,6 +142,20 @@ impl Store {
         Ok(())
     }
 
+    /// Keep at most `images` image ids and `components` component ids
+    /// between writes (defaults 50,000 and 100,000): a long-lived store
+    /// otherwise keeps every digest it ever wrote. Past a limit the map
+    /// starts again empty; ids are read again as needed. Small limits are
+    /// for tests.
+    pub fn limit_id_caches(&mut self, images: usize, components: usize) {
+        self.id_cache_limits = (images.max(1), components.max(1));
+    }
+
+    /// Ids the store keeps now: (images, components).
+    pub fn id_cache_len(&self) -> (usize, usize) {
+        (self.image_ids.len(), self.component_ids.len())
+    }
+
     /// Bytes the ledger takes on disk: the SQLite file after a WAL
     /// checkpoint, or the PostgreSQL schema's tables with their indexes and
     /// TOAST after `ANALYZE`. For benchmarks and `info`; writes nothing a

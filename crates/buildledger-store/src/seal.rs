@@ -86,6 +86,10 @@ fn text(v: ValRef<'_>) -> String {
 /// Stored component columns, by component id.
 pub(crate) type ComponentCache = HashMap<i64, (String, String, String, String)>;
 
+/// Components whose columns a store keeps for sealing (about 250 bytes
+/// each); past this the cache starts again empty.
+const SEAL_CACHE_MAX: usize = 100_000;
+
 impl Store {
     /// Seals of the records with ids in `lo..=hi` (records missing in that
     /// range have none). `cache` keeps component rows between calls.
@@ -285,6 +289,9 @@ impl Store {
         // kept between transactions (dropped on rollback, when ids may be
         // reused): a record's 200 links then cost no component lookups.
         let mut cache = std::mem::take(&mut self.seal_components);
+        if cache.len() > SEAL_CACHE_MAX {
+            cache.clear();
+        }
         let seals = self.load_seals(lo, hi, &mut cache);
         self.seal_components = cache;
         let seals = seals?;

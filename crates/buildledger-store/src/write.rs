@@ -17,6 +17,13 @@ const INSERT_CHUNK: usize = 200;
 /// Records per `insert_records` call within `record_many`.
 const RECORD_BATCH: usize = 500;
 
+/// Image ids a store keeps between writes (about 100 bytes each); past
+/// this the map starts again empty.
+pub(crate) const MAX_IMAGE_IDS: usize = 50_000;
+/// Component ids a store keeps between writes (purls repeat across builds:
+/// worth keeping, but not without bound).
+pub(crate) const MAX_COMPONENT_IDS: usize = 100_000;
+
 impl Store {
     /// Store one record in its own transaction. The record is validated first;
     /// an invalid record stores nothing.
@@ -52,6 +59,11 @@ impl Store {
     fn component_id(&mut self, purl: &buildledger_model::Purl) -> Result<i64> {
         if let Some(id) = self.component_ids.get(purl.as_str()) {
             return Ok(*id);
+        }
+        if self.component_ids.len() >= self.id_cache_limits.1 {
+            // A long-lived store (a server's pooled connection) would
+            // otherwise keep every purl it ever wrote.
+            self.component_ids.clear();
         }
         let version = purl.version().unwrap_or("");
         let rows = self.db.query(
@@ -161,6 +173,12 @@ impl Store {
     /// Ids of many image digests, inserting the new ones with one statement
     /// per slice; a known image without a media type takes the one given.
     fn image_ids(&mut self, wanted: &BTreeMap<&str, Option<&str>>) -> Result<()> {
+        if self.image_ids.len() + wanted.len() > self.id_cache_limits.0 {
+            // Every digest a server's pooled connection ever wrote would
+            // stay otherwise; the ids asked for are read again below.
+            self.image_ids.clear();
+            self.image_typed.clear();
+        }
         let mut todo: Vec<(&str, Option<&str>)> = Vec::new();
         for (&d, &m) in wanted {
             match self.image_ids.get(d) {

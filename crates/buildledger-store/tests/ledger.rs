@@ -679,3 +679,70 @@ fn go_symbol_sets_are_shared_and_replaced_by_a_new_scan() {
         assert_eq!(s.go_binaries(b.as_str()).unwrap().len(), 2);
     });
 }
+
+#[test]
+fn id_caches_stay_bounded_and_ids_stay_right() {
+    // A server's pooled connection lives for days: the image and component
+    // ids it keeps must not grow with everything it ever wrote, and
+    // starting again empty must never give a digest or purl a second row or
+    // a wrong id.
+    let ic = |k: usize| format!("{:x}", 0x100 + k);
+    each_backend(|db| {
+        let s = &mut db.store;
+        s.limit_id_caches(8, 4);
+        let purls: Vec<String> = (0..10)
+            .map(|i| format!("pkg:golang/example.com/m{i}@v1.0.{i}"))
+            .collect();
+        let pick = |i: usize| -> Vec<&str> {
+            [i % 10, (i * 3 + 1) % 10, (i * 7 + 2) % 10]
+                .iter()
+                .map(|&k| purls[k].as_str())
+                .collect()
+        };
+        // One by one: 25 digests written twice each, far apart.
+        for i in 0..50 {
+            let d = ic(i % 25);
+            let mut r = record(&d, Some(C1), &[], &pick(i));
+            if i % 4 == 0 {
+                // the earlier digest as a base image of a new one
+                r.images.push(UsedImage {
+                    digest: digest(&ic((i + 7) % 25)),
+                    role: ImageRole::Base,
+                    reference: None,
+                });
+            }
+            s.record(&r).unwrap();
+            let (images, components) = s.id_cache_len();
+            assert!(images <= 8 && components <= 4, "{images} {components}");
+        }
+        // A batch larger than the limit, old and new digests mixed.
+        let batch: Vec<BuildRecord> = (0..30)
+            .map(|i| record(&ic(i + 10), Some(C2), &[], &pick(i + 3)))
+            .collect();
+        s.record_many(&batch).unwrap();
+        // A transaction that fails after inserting new ids rolls them back.
+        let bad = s.transaction(|t| {
+            t.image_id(&digest("dead").to_string(), None)?;
+            Err::<(), _>(StoreError::Corrupt("fail on purpose".into()))
+        });
+        assert!(bad.is_err());
+        s.record(&record("beef", Some(C1), &[], &pick(1))).unwrap();
+
+        let st = s.stats().unwrap();
+        // 40 digests and the last one; the rolled-back digest is gone.
+        assert_eq!(st.images, 41);
+        assert_eq!(st.records, 50 + 30 + 1);
+        assert_eq!(st.components, 10);
+        assert!(s.show(&digest("dead")).unwrap().is_none());
+        for k in 0..25 {
+            let v = s.show(&digest(&ic(k))).unwrap().unwrap();
+            let expected = if (10..25).contains(&k) { 3 } else { 2 };
+            assert_eq!(v.records.len(), expected, "image {k}");
+        }
+        // A fresh connection with no cache reads the same ledger.
+        let mut fresh = db.reopen().unwrap();
+        assert_eq!(fresh.stats().unwrap().images, 41);
+        let v = fresh.show(&digest(&ic(7))).unwrap().unwrap();
+        assert_eq!(v.used_by.len(), 1, "{:?}", v.used_by);
+    });
+}
