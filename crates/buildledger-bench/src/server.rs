@@ -35,7 +35,8 @@
 //! (kept afterwards; a file that already holds N records is reused, such as
 //! one `ledger-bench` kept). PostgreSQL (`$BUILDLEDGER_BENCH_PG`, else
 //! `$BUILDLEDGER_TEST_PG`, else `postgres://postgres@127.0.0.1:5432/test`):
-//! a fresh schema, dropped afterwards, served by two replicas on two ports,
+//! a fresh schema, dropped afterwards (or `$BUILDLEDGER_BENCH_PG_SCHEMA`,
+//! kept, and reused when it holds N records), served by two replicas on two ports,
 //! each driven by its own wrk with 50 connections; rates are summed and
 //! latencies pooled. Load generator and servers share the machine's cores, so
 //! on a small machine the figures are a floor. Latencies are wrk's (a closed
@@ -752,10 +753,14 @@ fn sqlite(ctx: &Ctx, n: u64) -> EngineResult {
 struct PgSchema {
     url: String,
     name: String,
+    keep: bool,
 }
 
 impl Drop for PgSchema {
     fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
         if let Ok(mut c) = postgres::Client::connect(&self.url, postgres::NoTls) {
             let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
         }
@@ -766,33 +771,53 @@ fn postgres_engine(ctx: &Ctx, n: u64) -> EngineResult {
     let url = std::env::var("BUILDLEDGER_BENCH_PG")
         .or_else(|_| std::env::var("BUILDLEDGER_TEST_PG"))
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    // BUILDLEDGER_BENCH_PG_SCHEMA=NAME: that schema, kept afterwards (filled
+    // when new, reused when it already holds N records).
+    let kept = std::env::var("BUILDLEDGER_BENCH_PG_SCHEMA").ok();
     let schema = PgSchema {
         url: url.clone(),
-        name: format!("bl_srvbench_{}", std::process::id()),
+        name: kept
+            .clone()
+            .unwrap_or_else(|| format!("bl_srvbench_{}", std::process::id())),
+        keep: kept.is_some(),
     };
     let mut admin =
         postgres::Client::connect(&url, postgres::NoTls).expect("connect to PostgreSQL");
-    admin
-        .batch_execute(&format!(
+    let create = if schema.keep {
+        format!("CREATE SCHEMA IF NOT EXISTS {0}", schema.name)
+    } else {
+        format!(
             "DROP SCHEMA IF EXISTS {0} CASCADE; CREATE SCHEMA {0}",
             schema.name
-        ))
-        .expect("create schema");
+        )
+    };
+    admin.batch_execute(&create).expect("create schema");
     drop(admin);
     let sep = if url.contains('?') { '&' } else { '?' };
     let target = format!("{url}{sep}options=-csearch_path%3D{}", schema.name);
     println!(
-        "PostgreSQL ({}, schema {}), {n} builds, 2 replicas:",
+        "PostgreSQL ({}, schema {}{}), {n} builds, 2 replicas:",
         buildledger_store::redact_url(&url),
-        schema.name
+        schema.name,
+        if schema.keep { ", kept" } else { "" }
     );
     let mut store = Store::open(&target).expect("open postgres");
-    let d = fill(&mut store, n);
-    println!(
-        "  ingest (in-process, batches of 500): {n} in {:.1} s = {:.0} records/s",
-        d.as_secs_f64(),
-        n as f64 / d.as_secs_f64()
-    );
+    let have = store.stats().expect("stats").records;
+    if have >= n {
+        println!("  reusing the ledger: {have} records already");
+    } else if have > 0 {
+        panic!(
+            "schema {} holds {have} records, fewer than {n}: drop it or pick another",
+            schema.name
+        );
+    } else {
+        let d = fill(&mut store, n);
+        println!(
+            "  ingest (in-process, batches of 500): {n} in {:.1} s = {:.0} records/s",
+            d.as_secs_f64(),
+            n as f64 / d.as_secs_f64()
+        );
+    }
     let images = store.stats().expect("stats").images;
     drop(store);
     let r = bench_engine(ctx, "PostgreSQL", &target, 2, n, images);

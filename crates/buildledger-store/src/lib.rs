@@ -97,6 +97,11 @@ pub struct Store {
     target: String,
     component_ids: HashMap<String, i64>,
     image_ids: HashMap<String, i64>,
+    /// (name, version) pairs known to be in `toolchain_versions`.
+    toolchain_versions_seen: HashSet<(String, String)>,
+    /// The schema has `toolchain_versions` (v17; false only for a test's
+    /// store migrated to an older version).
+    has_toolchain_versions: bool,
     /// Most image and component ids kept between writes (see
     /// [`Store::limit_id_caches`]).
     id_cache_limits: (usize, usize),

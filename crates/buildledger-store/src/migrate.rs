@@ -128,6 +128,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0016_ledger_generation.sql"),
         after: None,
     },
+    Migration {
+        version: 17,
+        name: "toolchain versions",
+        sqlite: include_str!("../migrations/sqlite/0017_toolchain_versions.sql"),
+        postgres: include_str!("../migrations/postgres/0017_toolchain_versions.sql"),
+        after: None,
+    },
 ];
 
 impl Store {

@@ -99,6 +99,8 @@ impl Store {
             target,
             component_ids: HashMap::new(),
             image_ids: HashMap::new(),
+            toolchain_versions_seen: Default::default(),
+            has_toolchain_versions: true,
             id_cache_limits: (crate::write::MAX_IMAGE_IDS, crate::write::MAX_COMPONENT_IDS),
             image_typed: HashSet::new(),
             in_tx: false,
@@ -119,6 +121,8 @@ impl Store {
             Access::ReadWrite => s.migrate(upto)?,
             Access::ReadOnly => s.check_readable()?,
         }
+        // Only tests stop migrating early (`open_migrated_to`).
+        s.has_toolchain_versions = upto >= 17;
         Ok(s)
     }
 

@@ -472,20 +472,14 @@ impl Store {
         }))
     }
 
-    /// Distinct versions recorded for toolchain `name`.
+    /// Distinct versions recorded for toolchain `name`, in order (schema
+    /// v17's `toolchain_versions`: one index range).
     pub fn toolchain_versions(&mut self, name: &str) -> Result<Vec<String>> {
         Ok(self
             .db
             .query(
-                // A loose index scan: one index seek per distinct version
-                // instead of reading every record's row.
-                "WITH RECURSIVE v(x) AS (
-                     SELECT MIN(version) FROM record_toolchains WHERE name = ?
-                     UNION ALL
-                     SELECT (SELECT MIN(version) FROM record_toolchains WHERE name = ? AND version > v.x)
-                     FROM v WHERE v.x IS NOT NULL)
-                 SELECT x FROM v WHERE x IS NOT NULL",
-                &[name.into(), name.into()],
+                "SELECT version FROM toolchain_versions WHERE name = ? ORDER BY version",
+                &[name.into()],
             )?
             .into_iter()
             .filter_map(|r| r.into_iter().next().and_then(Val::into_text))

@@ -86,6 +86,8 @@ impl Store {
         }
         // A rolled-back update may have left an image untyped again.
         self.image_typed.clear();
+        // A rolled-back insert may have been the first of a version.
+        self.toolchain_versions_seen.clear();
         // Ids of components inserted by the rolled-back transaction may be
         // reused for other purls.
         self.seal_components.clear();

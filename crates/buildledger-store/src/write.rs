@@ -23,6 +23,8 @@ pub(crate) const MAX_IMAGE_IDS: usize = 50_000;
 /// Component ids a store keeps between writes (purls repeat across builds:
 /// worth keeping, but not without bound).
 pub(crate) const MAX_COMPONENT_IDS: usize = 100_000;
+/// Toolchain versions a store remembers having written.
+const MAX_TOOLCHAIN_VERSIONS: usize = 10_000;
 
 impl Store {
     /// Store one record in its own transaction. The record is validated first;
@@ -471,11 +473,35 @@ impl Store {
             used_rows,
             "",
         )?;
+        // The versions this connection has not seen yet (almost always
+        // none: a build's toolchain is rarely new to the ledger).
+        let mut new_versions: Vec<Val> = Vec::new();
+        if self.toolchain_versions_seen.len() > MAX_TOOLCHAIN_VERSIONS {
+            self.toolchain_versions_seen.clear();
+        }
+        for row in toolchains.chunks(3) {
+            if !self.has_toolchain_versions {
+                break;
+            }
+            if let (Some(n), Some(v)) = (row[1].text(), row[2].text()) {
+                let key = (n.to_string(), v.to_string());
+                if !self.toolchain_versions_seen.contains(&key) {
+                    new_versions.extend([n.into(), v.into()]);
+                    self.toolchain_versions_seen.insert(key);
+                }
+            }
+        }
         self.insert_rows(
             "record_toolchains (record_id, name, version)",
             3,
             toolchains,
             "",
+        )?;
+        self.insert_rows(
+            "toolchain_versions (name, version)",
+            2,
+            new_versions,
+            " ON CONFLICT (name, version) DO NOTHING",
         )?;
         self.insert_rows(
             "record_apis (record_id, kind, name, version, stability)",

@@ -10,7 +10,7 @@ use buildledger_model::*;
 use buildledger_store::{BackendKind, Query, StoreError};
 
 mod common;
-use common::{Db, digest, each_backend};
+use common::{Db, digest, each_backend, each_backend_at};
 
 fn record(d: &str, commit: Option<&str>, toolchains: &[&str], purls: &[&str]) -> BuildRecord {
     buildledger_testkit::records::record(d)
@@ -744,5 +744,56 @@ fn id_caches_stay_bounded_and_ids_stay_right() {
         assert_eq!(fresh.stats().unwrap().images, 41);
         let v = fresh.show(&digest(&ic(7))).unwrap().unwrap();
         assert_eq!(v.used_by.len(), 1, "{:?}", v.used_by);
+    });
+}
+
+#[test]
+fn toolchain_versions_are_listed_once_whoever_wrote_them() {
+    // Schema v17 keeps each toolchain version once, written with the first
+    // record that names it: a version first written in a rolled-back
+    // transaction, or by another connection, must still be listed.
+    each_backend_at(16, |db| {
+        // Records written before the upgrade are listed after it.
+        db.store
+            .record(&record("a1", Some(C1), &["go@1.13.4", "rustc@1.75.0"], &[]))
+            .unwrap();
+        db.store
+            .record(&record("a2", Some(C1), &["go@1.12.17"], &[]))
+            .unwrap();
+        let mut s = db.reopen().unwrap();
+        assert_eq!(s.schema_version().unwrap(), 17);
+        assert_eq!(s.toolchain_versions("go").unwrap(), ["1.12.17", "1.13.4"]);
+        assert_eq!(s.toolchain_versions("rustc").unwrap(), ["1.75.0"]);
+
+        let rolled_back = s.transaction(|t| {
+            t.insert_record(&record("a3", Some(C1), &["go@1.21.5"], &[]))?;
+            Err::<(), _>(StoreError::Corrupt("fail on purpose".into()))
+        });
+        assert!(rolled_back.is_err());
+        assert_eq!(s.toolchain_versions("go").unwrap(), ["1.12.17", "1.13.4"]);
+        // The same connection writes that version again, for real.
+        s.record(&record("a3", Some(C1), &["go@1.21.5"], &[]))
+            .unwrap();
+        assert_eq!(
+            s.toolchain_versions("go").unwrap(),
+            ["1.12.17", "1.13.4", "1.21.5"]
+        );
+        // Another connection writes a version this one has seen and one it
+        // has not.
+        let mut other = db.reopen().unwrap();
+        other
+            .record(&record("a4", Some(C2), &["go@1.21.5", "go@1.22.0"], &[]))
+            .unwrap();
+        assert_eq!(
+            s.toolchain_versions("go").unwrap(),
+            ["1.12.17", "1.13.4", "1.21.5", "1.22.0"]
+        );
+        // And a query finds every record through them.
+        let any = |_: &str| true;
+        let q = Query {
+            toolchain: Some(("go".into(), &any)),
+            ..Default::default()
+        };
+        assert_eq!(s.query(&q).unwrap().len(), 4);
     });
 }
