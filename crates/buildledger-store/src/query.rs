@@ -333,10 +333,15 @@ impl Store {
                     (BackendKind::Postgres, None) => 8 * postings::CHUNK,
                     _ => postings::CHUNK,
                 };
-                for chunk in ids.chunks(slice) {
-                    if hits.len() >= cap {
-                        break;
-                    }
+                // Every record gives at least one hit, so a page never needs
+                // more records than the hits it still lacks: read those
+                // first (a rare package's versions can name several times
+                // the page), more only if the other filters dropped some.
+                let mut rest = ids.as_slice();
+                while !rest.is_empty() && hits.len() < cap {
+                    let n = slice.min(cap - hits.len()).min(rest.len());
+                    let (chunk, tail) = rest.split_at(n);
+                    rest = tail;
                     let mut w = wheres.clone();
                     w.push(format!("r.id IN ({})", placeholders(chunk.len())));
                     let mut p = params.clone();
