@@ -97,6 +97,8 @@ pub struct Store {
     target: String,
     component_ids: HashMap<String, i64>,
     image_ids: HashMap<String, i64>,
+    /// Committed components' purls by id (`purls_of`).
+    pub(crate) purl_cache: HashMap<i64, String>,
     /// (name, version) pairs known to be in `toolchain_versions`.
     toolchain_versions_seen: HashSet<(String, String)>,
     /// The schema has `toolchain_versions` (v17; false only for a test's

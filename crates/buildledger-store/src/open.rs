@@ -100,6 +100,7 @@ impl Store {
             component_ids: HashMap::new(),
             image_ids: HashMap::new(),
             toolchain_versions_seen: Default::default(),
+            purl_cache: HashMap::new(),
             has_toolchain_versions: true,
             id_cache_limits: (crate::write::MAX_IMAGE_IDS, crate::write::MAX_COMPONENT_IDS),
             image_typed: HashSet::new(),

@@ -125,6 +125,9 @@ pub struct Stats {
     pub component_links: u64,
 }
 
+/// Component purls a store keeps (see [`Store::purls_of`]).
+const PURL_CACHE_MAX: usize = 100_000;
+
 impl Store {
     /// Hold at most `mib` MiB of database pages in this connection's own
     /// cache (SQLite; the default is 64 MiB, good for one process that
@@ -307,10 +310,28 @@ impl Store {
         Ok(out)
     }
 
-    /// The purl of each component id in `ids`.
+    /// The purl of each component id in `ids`. A component's row never
+    /// changes once committed, so purls read are kept (up to
+    /// `PURL_CACHE_MAX`; dropped on rollback, when an id may be reused):
+    /// an image's ~100 components then cost no statement.
     pub(crate) fn purls_of(&mut self, ids: &[i64]) -> Result<HashMap<i64, String>> {
         let mut out = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(postings::CHUNK) {
+        let mut missing: Vec<i64> = Vec::new();
+        for id in ids {
+            match self.purl_cache.get(id) {
+                Some(p) => {
+                    out.insert(*id, p.clone());
+                }
+                None => missing.push(*id),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        if self.purl_cache.len() + missing.len() > PURL_CACHE_MAX {
+            self.purl_cache.clear();
+        }
+        for chunk in missing.chunks(postings::CHUNK) {
             let params: Vec<Val> = chunk.iter().map(|i| Val::Int(*i)).collect();
             for row in self.db.query(
                 &format!(
@@ -320,6 +341,7 @@ impl Store {
                 &params,
             )? {
                 if let (Some(id), Some(p)) = (row[0].int(), row[1].text()) {
+                    self.purl_cache.insert(id, p.to_string());
                     out.insert(id, p.to_string());
                 }
             }

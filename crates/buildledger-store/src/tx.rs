@@ -91,6 +91,7 @@ impl Store {
         // Ids of components inserted by the rolled-back transaction may be
         // reused for other purls.
         self.seal_components.clear();
+        self.purl_cache.clear();
     }
 
     /// Run `f` in a transaction: committed when it returns Ok, rolled back otherwise.
