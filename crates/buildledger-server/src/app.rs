@@ -15,7 +15,7 @@ use crate::problem::ApiError;
 /// The SQLite page cache a server's pooled connections share, in MiB: one
 /// process-wide budget rather than 64 MiB per connection (eight connections
 /// held half a gigabyte), at least 8 MiB each.
-const CACHE_BUDGET_MIB: u32 = 96;
+const CACHE_BUDGET_MIB: u32 = 64;
 
 fn cache_mib(pool_size: usize) -> u32 {
     (CACHE_BUDGET_MIB / u32::try_from(pool_size.max(1)).unwrap_or(u32::MAX)).max(8)

@@ -468,6 +468,131 @@ fn pg_err(sql: &str, e: postgres::Error, secrets: &[String]) -> StoreError {
     StoreError::Database { message, statement }
 }
 
+/// A parameter as PostgreSQL receives it: one value, or the values of an
+/// `IN (?, …)` list as one array.
+enum PgArg<'a> {
+    One(&'a Val),
+    Ints(Vec<i64>),
+    Texts(Vec<&'a str>),
+}
+
+impl std::fmt::Debug for PgArg<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PgArg::One(_) => f.write_str("value"),
+            PgArg::Ints(v) => write!(f, "{} integers", v.len()),
+            PgArg::Texts(v) => write!(f, "{} texts", v.len()),
+        }
+    }
+}
+
+impl postgres::types::ToSql for PgArg<'_> {
+    fn to_sql(
+        &self,
+        ty: &postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            PgArg::One(v) => v.to_sql(ty, out),
+            PgArg::Ints(v) => v.to_sql(ty, out),
+            PgArg::Texts(v) => v.to_sql(ty, out),
+        }
+    }
+    fn accepts(_: &postgres::types::Type) -> bool {
+        true
+    }
+    postgres::types::to_sql_checked!();
+}
+
+/// `x IN (?, ?, …)` → `x = ANY(?::bigint[])` (or `text[]`) with the list's
+/// values as one array, when they are all integers or all text. The store
+/// writes IN lists of every length (a page's record ids, an image's
+/// components); PostgreSQL prepared and planned each length as a statement
+/// of its own, and planning an IN list of 100–400 values cost more than
+/// running it. Collapsed, one statement serves every length and its plan is
+/// kept. Returns the rewritten SQL (None when nothing changed) and the
+/// parameters to bind. Our SQL never has `?` or `IN (` inside a literal.
+fn collapse_in_lists<'a>(sql: &str, params: &'a [Val]) -> (Option<String>, Vec<PgArg<'a>>) {
+    let b = sql.as_bytes();
+    let mut out = String::new();
+    let mut args: Vec<PgArg<'a>> = Vec::with_capacity(params.len());
+    let mut copied = 0; // bytes of `sql` already in `out`
+    let mut next = 0; // index of the next `?` in `params`
+    let mut i = 0;
+    let mut changed = false;
+    while i < b.len() {
+        if b[i] == b'?' {
+            if let Some(v) = params.get(next) {
+                args.push(PgArg::One(v));
+            }
+            next += 1;
+            i += 1;
+            continue;
+        }
+        // A whole-word `IN (` followed by `?`s only.
+        let word = b[i..].starts_with(b"IN (") && i > 0 && b[i - 1].is_ascii_whitespace();
+        if !word {
+            i += 1;
+            continue;
+        }
+        let mut j = i + 4;
+        let mut n = 0;
+        let list_end = loop {
+            while j < b.len() && b[j] == b' ' {
+                j += 1;
+            }
+            if j >= b.len() || b[j] != b'?' {
+                break None;
+            }
+            n += 1;
+            j += 1;
+            while j < b.len() && b[j] == b' ' {
+                j += 1;
+            }
+            match b.get(j) {
+                Some(b',') => j += 1,
+                Some(b')') => break Some(j + 1),
+                _ => break None,
+            }
+        };
+        let Some(end) = list_end else {
+            i += 1;
+            continue;
+        };
+        let vals = params.get(next..next + n).unwrap_or(&[]);
+        let arg = if vals.len() == n && vals.iter().all(|v| matches!(v, Val::Int(_))) {
+            Some((
+                "= ANY(?::bigint[])",
+                PgArg::Ints(vals.iter().filter_map(Val::int).collect()),
+            ))
+        } else if vals.len() == n && vals.iter().all(|v| matches!(v, Val::Text(_))) {
+            Some((
+                "= ANY(?::text[])",
+                PgArg::Texts(vals.iter().filter_map(Val::text).collect()),
+            ))
+        } else {
+            None
+        };
+        match arg {
+            Some((fragment, arg)) => {
+                out.push_str(&sql[copied..i]);
+                out.push_str(fragment);
+                copied = end;
+                args.push(arg);
+                changed = true;
+            }
+            None => args.extend(vals.iter().map(PgArg::One)),
+        }
+        next += n;
+        i = end;
+    }
+    if !changed {
+        return (None, params.iter().map(PgArg::One).collect());
+    }
+    out.push_str(&sql[copied..]);
+    (Some(out), args)
+}
+
 impl postgres::types::ToSql for Val {
     fn to_sql(
         &self,
@@ -498,8 +623,9 @@ impl Backend for Postgres {
         BackendKind::Postgres
     }
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, StoreError> {
-        let st = self.prepare(sql)?;
-        let p: Vec<&(dyn postgres::types::ToSql + Sync)> = params.iter().map(|v| v as _).collect();
+        let (shared, args) = collapse_in_lists(sql, params);
+        let st = self.prepare(shared.as_deref().unwrap_or(sql))?;
+        let p: Vec<&(dyn postgres::types::ToSql + Sync)> = args.iter().map(|v| v as _).collect();
         self.client
             .execute(&st, &p)
             .map_err(|e| pg_err(sql, e, &self.secrets))
@@ -516,8 +642,9 @@ impl Backend for Postgres {
         f: &mut dyn FnMut(&[ValRef<'_>]) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         use postgres::types::Type;
-        let st = self.prepare(sql)?;
-        let p: Vec<&(dyn postgres::types::ToSql + Sync)> = params.iter().map(|v| v as _).collect();
+        let (shared, args) = collapse_in_lists(sql, params);
+        let st = self.prepare(shared.as_deref().unwrap_or(sql))?;
+        let p: Vec<&(dyn postgres::types::ToSql + Sync)> = args.iter().map(|v| v as _).collect();
         let rows = self
             .client
             .query(&st, &p)
@@ -557,6 +684,52 @@ impl Backend for Postgres {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn in_lists_become_one_array_on_postgres() {
+        let p = [
+            Val::Text("go".into()),
+            Val::Int(3),
+            Val::Int(4),
+            Val::Int(5),
+            Val::Text("a".into()),
+            Val::Text("b".into()),
+            Val::Int(9),
+        ];
+        let sql = "SELECT x FROM t WHERE name = ? AND id IN (?, ?, ?) AND d IN (?,?) AND k >= ?";
+        let (shared, args) = collapse_in_lists(sql, &p);
+        assert_eq!(
+            shared.as_deref(),
+            Some(
+                "SELECT x FROM t WHERE name = ? AND id = ANY(?::bigint[]) AND d = ANY(?::text[]) AND k >= ?"
+            )
+        );
+        assert_eq!(format!("{args:?}"), "[value, 3 integers, 2 texts, value]");
+        match &args[1] {
+            PgArg::Ints(v) => assert_eq!(v, &[3, 4, 5]),
+            other => panic!("{other:?}"),
+        }
+        // Every length gives the same statement.
+        let (one, _) = collapse_in_lists("SELECT 1 FROM t WHERE id IN (?)", &p[1..2]);
+        assert_eq!(
+            one.as_deref(),
+            Some("SELECT 1 FROM t WHERE id = ANY(?::bigint[])")
+        );
+        // Left alone: mixed types, subqueries, JOIN (, no list at all.
+        for (sql, params) in [
+            ("SELECT 1 FROM t WHERE id IN (?, ?)", &p[0..2]),
+            (
+                "SELECT 1 FROM t WHERE id IN (SELECT id FROM u WHERE k = ?)",
+                &p[1..2],
+            ),
+            ("SELECT 1 FROM t JOIN (SELECT ? AS k) u ON true", &p[1..2]),
+            ("SELECT 1 FROM t WHERE id = ?", &p[1..2]),
+        ] {
+            let (shared, args) = collapse_in_lists(sql, params);
+            assert_eq!(shared, None, "{sql}");
+            assert_eq!(args.len(), params.len(), "{sql}");
+        }
+    }
 
     #[test]
     fn placeholders_are_numbered() {

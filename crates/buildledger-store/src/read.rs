@@ -146,7 +146,7 @@ impl Store {
     }
 
     /// Keep at most `images` image ids and `components` component ids
-    /// between writes (defaults 50,000 and 100,000): a long-lived store
+    /// between writes (defaults 10,000 and 100,000): a long-lived store
     /// otherwise keeps every digest it ever wrote. Past a limit the map
     /// starts again empty; ids are read again as needed. Small limits are
     /// for tests.

@@ -19,7 +19,7 @@ const RECORD_BATCH: usize = 500;
 
 /// Image ids a store keeps between writes (about 100 bytes each); past
 /// this the map starts again empty.
-pub(crate) const MAX_IMAGE_IDS: usize = 50_000;
+pub(crate) const MAX_IMAGE_IDS: usize = 10_000;
 /// Component ids a store keeps between writes (purls repeat across builds:
 /// worth keeping, but not without bound).
 pub(crate) const MAX_COMPONENT_IDS: usize = 100_000;
