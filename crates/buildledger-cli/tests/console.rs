@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{Ledger, engines, free_port, have, private_ca, root, token};
+use common::{Ledger, engines, free_port, have, namespace, private_ca, root, running, token};
 
 const PAYMENTS_INDEX: &str =
     "sha256:6f1b1c3b0c2e9e8a4b1f0a3d5e7c9b2a4d6f8e0c1a3b5d7f9e1c3a5b7d9f1e3a";
@@ -57,10 +57,20 @@ impl Server {
     fn start(l: &Ledger, tls: &Path) -> Server {
         let port = free_port();
         let log = l.path(&format!("server-{port}.log"));
+        // Alerts every second, to an Alertmanager that is not there (port
+        // 9 refuses): the alerts fire in the ledger whatever delivery does.
+        let config = l.path("server.toml");
+        std::fs::write(
+            &config,
+            "[alerts]\ninterval_secs = 1\n[[alerts.sinks]]\nname = \"am\"\nkind = \"alertmanager\"\nurls = [\"http://127.0.0.1:9\"]\n",
+        )
+        .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_buildledger"))
             .current_dir(root())
             .env("BUILDLEDGER_DB", &l.db)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--config")
+            .arg(&config)
             .arg("--tls-cert")
             .arg(tls.join("cert.pem"))
             .arg("--tls-key")
@@ -173,6 +183,59 @@ fn load(l: &Ledger) {
     .unwrap();
     l.ok(&["record", "--file", evil.to_str().unwrap()]);
     l.ok(&["feed", "import", "examples/advisories"]);
+    // Where they run: the worker in production and staging, payments in
+    // staging (pods as kubectl builds them, with a kubelet's status).
+    if have("kubectl") {
+        std::fs::write(
+            l.path("pods.json"),
+            serde_json::json!({"apiVersion": "v1", "kind": "PodList", "items": [
+                running("worker", "shop", WORKER),
+                running("worker", "shop-staging", WORKER),
+                running("payments", "shop-staging", PAYMENTS),
+            ]})
+            .to_string(),
+        )
+        .unwrap();
+        std::fs::write(
+            l.path("ns.json"),
+            serde_json::json!({"apiVersion": "v1", "kind": "NamespaceList", "items": [
+                namespace("shop", "production"),
+                namespace("shop-staging", "staging"),
+            ]})
+            .to_string(),
+        )
+        .unwrap();
+        l.ok(&[
+            "inventory",
+            "report",
+            "--cluster",
+            "eu-1",
+            "--pods",
+            &l.p("pods.json"),
+            "--namespaces",
+            &l.p("ns.json"),
+        ]);
+    }
+    // A waiver that ends in three days (so the overview lists it).
+    let ends = (chrono::Utc::now() + chrono::TimeDelta::days(3))
+        .format("%Y-%m-%d")
+        .to_string();
+    l.ok(&[
+        "waiver",
+        "add",
+        "--advisory",
+        "GO-2022-0969",
+        "--digest",
+        PAYMENTS,
+        "--env",
+        "staging",
+        "--owner",
+        "payments-team",
+        "--reason",
+        "not reachable: no HTTP/2 server",
+        "--expires",
+        &ends,
+    ]);
 }
 
 /// The `Location` of a 303 to `to`.
@@ -444,6 +507,8 @@ fn console_pages_sessions_and_escaping() {
         );
         assert!(r.body.contains("&lt;script&gt;alert(7)"), "{}", r.body);
 
+        console_views(&s, &l, &session);
+
         // Sign out clears the cookie.
         let r = s.req("POST", "/logout", Some(&session), Some(""));
         redirects(&r, "/login", "logout");
@@ -471,6 +536,273 @@ fn console_pages_sessions_and_escaping() {
         }
         assert!(log.contains("/images/{digest}"), "{log}");
     }
+}
+
+/// The text of the first `<tr>` in `b` that contains `needle`.
+fn row_with<'a>(b: &'a str, needle: &str) -> &'a str {
+    let at = b
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle} not on the page: {b}"));
+    let start = b[..at].rfind("<tr").unwrap_or(0);
+    let end = at + b[at..].find("</tr>").unwrap_or(b.len() - at);
+    &b[start..end]
+}
+
+/// The views over posture, alerts and waivers, the table's filters and
+/// CSV, and the waiver forms (`waiver:write` only, same-origin only).
+fn console_views(s: &Server, l: &Ledger, session: &str) {
+    if !have("kubectl") {
+        eprintln!("console views skipped: kubectl is not installed");
+        return;
+    }
+    // The overview: containers by environment and decision, findings by
+    // severity (with the chart), the waiver that ends soon, and — once the
+    // alert loop has run — firing alerts.
+    let t0 = Instant::now();
+    let b = loop {
+        let b = s.page("/", session);
+        if !b.contains("Firing alerts (0)") || t0.elapsed() > Duration::from_secs(20) {
+            break b;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert!(!b.contains("Firing alerts (0)"), "no alert fired: {b}");
+    for want in [
+        "Running containers",
+        "href=\"/workloads?env=production\"",
+        "href=\"/workloads?env=staging&amp;decision=deny\"",
+        "Findings by severity",
+        "<svg",
+        "Findings per day",
+        "payments-team",
+        "Waivers ending within 14 days",
+    ] {
+        assert!(b.contains(want), "{want} missing on the overview: {b}");
+    }
+    // Staging: worker and payments denied (no verified build); production:
+    // the worker warned, never denied.
+    let staging = row_with(&b, ">staging</a>");
+    assert!(staging.contains(">2</a>"), "{staging}");
+    let prod = row_with(&b, ">production</a>");
+    assert!(prod.contains("class=\"deny\">0<"), "{prod}");
+    assert!(prod.contains("class=\"warn\"><a"), "{prod}");
+    // The severity counts add up to the ledger's findings.
+    let findings: u64 = l.json(&["info"])["findings"].as_u64().unwrap();
+    let by_level: u64 = ["critical", "high", "medium", "low", "unknown"]
+        .iter()
+        .map(|lv| {
+            let at = b.find(&format!("</strong>{lv}</li>")).unwrap();
+            let open = b[..at].rfind("<strong>").unwrap() + "<strong>".len();
+            b[open..at].parse::<u64>().unwrap()
+        })
+        .sum();
+    assert_eq!(by_level, findings, "{b}");
+
+    // Workloads: filtered by environment and decision; one workload.
+    let b = s.page("/workloads?env=staging&decision=deny", session);
+    assert!(b.contains("2 container(s)"), "{b}");
+    assert!(
+        b.contains("Deployment/worker") && b.contains("Deployment/payments"),
+        "{b}"
+    );
+    assert!(
+        b.contains("untrusted") || b.contains("trust"),
+        "a reason names its rule: {b}"
+    );
+    let b = s.page(
+        "/workloads?cluster=eu-1&namespace=shop&workload=Deployment/worker",
+        session,
+    );
+    assert!(b.contains("Workload <code>Deployment/worker</code>"), "{b}");
+    assert!(
+        b.contains("1 container(s)") && b.contains("production"),
+        "{b}"
+    );
+    assert!(b.contains(&format!("/images/{WORKER}")), "{b}");
+    let r = s.req("GET", "/workloads?decision=maybe", Some(session), None);
+    assert_eq!(r.code, 400, "{}", r.body);
+
+    // The image: where it runs, its API surface, lineage.
+    let b = s.page(&format!("/images/{WORKER}"), session);
+    let runs = &b[b.find("Where it runs").unwrap()..];
+    assert!(
+        runs.contains("shop-staging") && runs.contains("production"),
+        "{runs}"
+    );
+    for want in [
+        "API surface",
+        "example.ledger.v2alpha1.Worker/Replay",
+        "alpha",
+        "Base-image lineage",
+    ] {
+        assert!(b.contains(want), "{want} missing on the image page: {b}");
+    }
+
+    // The advisory: running workloads per environment, with what the
+    // policy did and the waiver.
+    let b = s.page("/advisories/GO-2022-0969", session);
+    let radius = &b[b.find("Running workloads (1)").expect(&b)..];
+    assert!(radius.contains("<h3>staging</h3>"), "{radius}");
+    assert!(radius.contains("denied"), "{radius}");
+    assert!(radius.contains("waived by payments-team"), "{radius}");
+
+    // The table: filters, environment, sort, CSV.
+    let b = s.page("/table?toolchain=rustc%40%3E%3D1.90", session);
+    assert!(b.contains(WORKER) && !b.contains(PAYMENTS_INDEX), "{b}");
+    let b = s.page("/table?package=pkg%3Acargo%2Ftokio", session);
+    assert!(
+        b.contains(WORKER) && !b.contains(&format!("/images/{PAYMENTS}\"")),
+        "{b}"
+    );
+    let b = s.page("/table?api=alpha", session);
+    assert!(
+        b.contains(WORKER) && !b.contains(&format!("/images/{PAYMENTS}\"")),
+        "{b}"
+    );
+    let b = s.page("/table?env=staging", session);
+    assert!(
+        b.contains(WORKER) && b.contains(&format!("/images/{PAYMENTS}\"")),
+        "{b}"
+    );
+    assert!(!b.contains(&format!("/images/{EVIL}\"")), "{b}");
+    let b = s.page("/table?env=production&package=pkg%3Acargo%2Ftokio", session);
+    assert!(b.contains(WORKER), "{b}");
+    let b = s.page(
+        "/table?env=production&package=pkg%3Agolang%2Fstdlib",
+        session,
+    );
+    assert!(b.contains("No image matches"), "{b}");
+    let b = s.page("/table?sort=records&order=desc", session);
+    assert!(b.contains("<option value=\"desc\" selected>"), "{b}");
+    for bad in [
+        "/table?sort=size",
+        "/table?order=up",
+        "/table?toolchain=rustc%40%3C%3Cx",
+    ] {
+        let r = s.req("GET", bad, Some(session), None);
+        assert_eq!(r.code, 400, "{bad}: {}", r.body);
+    }
+    let r = s.req("GET", "/table.csv?env=staging", Some(session), None);
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert!(
+        r.header("content-type").unwrap().starts_with("text/csv"),
+        "{:?}",
+        r.headers
+    );
+    assert!(
+        r.header("content-disposition")
+            .unwrap()
+            .contains("attachment")
+    );
+    let lines: Vec<&str> = r.body.lines().collect();
+    assert!(lines[0].starts_with("digest,repositories,"), "{}", r.body);
+    assert_eq!(lines.len(), 3, "header + two images: {}", r.body);
+    assert!(
+        r.body.contains(WORKER) && r.body.contains(PAYMENTS),
+        "{}",
+        r.body
+    );
+    redirects(
+        &s.req("GET", "/table.csv", None, None),
+        "/login",
+        "csv without a session",
+    );
+
+    // Waivers: a read token sees them but cannot add or revoke.
+    let b = s.page("/waivers", session);
+    assert!(
+        b.contains("payments-team") && b.contains("needs a token with"),
+        "{b}"
+    );
+    assert!(!b.contains("Add waiver"), "{b}");
+    let form = format!(
+        "advisory=RUSTSEC-2026-0009&scope=digest&value={WORKER}&env=staging&owner=sec&reason=r&expires=2099-01-01"
+    );
+    let r = s.req("POST", "/waivers", Some(session), Some(&form));
+    assert_eq!(r.code, 403, "{}", r.body);
+    let writer = token(
+        l,
+        &[
+            "--scope",
+            "read",
+            "--scope",
+            "waiver:write",
+            "--name",
+            "sec-lead",
+        ],
+    );
+    let b = s.page("/waivers", &writer);
+    assert!(b.contains("Add waiver"), "{b}");
+    // From another site: refused, nothing stored.
+    let cross = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
+        .arg(&s.ca)
+        .args(["-H", &format!("Cookie: bl_session={writer}")])
+        .args(["-H", "Origin: https://evil.example"])
+        .args(["--data-raw", &form.replace("2099-01-01", &in_days(30))])
+        .arg(format!("{}/waivers", s.base))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&cross.stdout), "403");
+    // A bad expiry names the problem and keeps what was typed.
+    let r = s.req(
+        "POST",
+        "/waivers",
+        Some(&writer),
+        Some(&form.replace("2099-01-01", "2001-01-01")),
+    );
+    assert_eq!(r.code, 400, "{}", r.body);
+    assert!(
+        r.body.contains("in the past") && r.body.contains("value=\"sec\""),
+        "{}",
+        r.body
+    );
+    let before = l.json(&["waiver", "list"]).as_array().unwrap().len();
+    let audited = l.json(&["audit", "verify"])["entries"].as_u64().unwrap();
+    let r = s.req(
+        "POST",
+        "/waivers",
+        Some(&writer),
+        Some(&form.replace("2099-01-01", &in_days(30))),
+    );
+    redirects(&r, "/waivers", "waiver add");
+    let list = l.json(&["waiver", "list"]);
+    assert_eq!(list.as_array().unwrap().len(), before + 1, "{list}");
+    let added = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["advisory"] == "RUSTSEC-2026-0009")
+        .unwrap_or_else(|| panic!("{list}"));
+    assert_eq!(added["scope_value"], WORKER, "{added}");
+    let id = added["id"].as_i64().unwrap();
+    let r = s.req(
+        "POST",
+        &format!("/waivers/{id}/revoke"),
+        Some(session),
+        Some(""),
+    );
+    assert_eq!(r.code, 403, "a read token revoked: {}", r.body);
+    let r = s.req(
+        "POST",
+        &format!("/waivers/{id}/revoke"),
+        Some(&writer),
+        Some(""),
+    );
+    redirects(&r, "/waivers", "waiver revoke");
+    let list = l.json(&["waiver", "list"]);
+    assert_eq!(list.as_array().unwrap().len(), before, "{list}");
+    // The add and the revocation are in the audit log, which verifies.
+    let a = l.json(&["audit", "verify"]);
+    assert_eq!(a["intact"], true, "{a}");
+    assert_eq!(a["entries"].as_u64().unwrap(), audited + 2, "{a}");
+}
+
+/// The date `n` days from now (`YYYY-MM-DD`).
+fn in_days(n: i64) -> String {
+    (chrono::Utc::now() + chrono::TimeDelta::days(n))
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
 /// The console in a real browser: Debian's `chromium` driven by

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 mod common;
-use common::{Ledger, each, have, kubectl, pod_of, shared_data};
+use common::{Ledger, each, have, namespace, running, shared_data};
 
 const BUILDER: &str = "https://ci.example/builders/release@v1";
 const COMMIT: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
@@ -81,35 +81,6 @@ fn trust_policy(l: &Ledger, authors: &[(&str, &str)]) -> String {
 }
 
 /// A running pod of Deployment `name` in `ns`, running `image@digest`.
-fn running(name: &str, ns: &str, digest: &str) -> Value {
-    let image = format!("registry.example/shop/{name}@{digest}");
-    let deploy = kubectl(&[
-        "create",
-        "deployment",
-        name,
-        &format!("--image={image}"),
-        "-n",
-        ns,
-    ]);
-    let mut pod = pod_of(
-        &deploy,
-        &format!("{name}-7c9d8f6b5-q2w3e"),
-        Some("7c9d8f6b5"),
-    );
-    let container = deploy["spec"]["template"]["spec"]["containers"][0]["name"].clone();
-    pod["status"] = json!({
-        "phase": "Running",
-        "containerStatuses": [{"name": container, "image": image, "imageID": format!("docker-pullable://{image}"), "ready": true, "restartCount": 0}]
-    });
-    pod
-}
-
-fn namespace(name: &str, env: &str) -> Value {
-    let mut ns = kubectl(&["create", "namespace", name]);
-    ns["metadata"]["labels"] = json!({"buildledger.dev/environment": env});
-    ns
-}
-
 /// `posture --json`: decision per `namespace/workload`, and stderr.
 fn posture(l: &Ledger, extra: &[&str]) -> (BTreeMap<String, (String, Vec<String>)>, String) {
     let mut args = vec!["--json", "posture"];

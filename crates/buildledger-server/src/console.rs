@@ -35,11 +35,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use buildledger_service::tokens::{self, Principal, Scope};
 use buildledger_service::types::{ImageFinding, ImageView};
-use buildledger_service::{query, reads};
+use buildledger_service::{posture, query, reads};
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::problem::ApiError;
+
+mod overview;
+mod table;
+mod waivers;
+mod workloads;
 
 /// The session cookie's name.
 const COOKIE: &str = "bl_session";
@@ -55,10 +60,14 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
-        .route("/", get(overview))
+        .route("/", get(overview::overview))
+        .route("/workloads", get(workloads::workloads))
+        .route("/waivers", get(waivers::list).post(waivers::add))
+        .route("/waivers/{id}/revoke", post(waivers::revoke))
+        .route("/table.csv", get(table::table_csv))
         .route("/images/{digest}", get(image))
         .route("/advisories/{id}", get(advisory))
-        .route("/table", get(table))
+        .route("/table", get(table::table))
         .route("/search", get(search))
         .layer(middleware::from_fn(security_headers))
 }
@@ -141,6 +150,47 @@ impl Html {
     }
 }
 
+/// A query string under construction: `?k=v&…`, every key and value
+/// percent-encoded (the result still goes through [`Html::text`] in an
+/// attribute).
+#[derive(Default)]
+struct QueryString(String);
+
+impl QueryString {
+    fn push(&mut self, k: &str, v: &str) {
+        self.0.push(if self.0.is_empty() { '?' } else { '&' });
+        self.0.push_str(&path_segment(k));
+        self.0.push('=');
+        self.0.push_str(&path_segment(v));
+    }
+
+    fn finish(self) -> String {
+        self.0
+    }
+}
+
+/// A link to a workload's page.
+fn workload_link(b: &mut Html, cluster: &str, namespace: &str, workload: &str) {
+    let mut q = QueryString::default();
+    q.push("cluster", cluster);
+    q.push("namespace", namespace);
+    q.push("workload", workload);
+    b.raw("<a href=\"/workloads")
+        .text(&q.finish())
+        .raw("\">")
+        .text(workload)
+        .raw("</a>");
+}
+
+/// A digest shortened for a table cell (`sha256:` and 12 hex digits); the
+/// full digest stays in the link.
+fn short(d: &str) -> String {
+    match d.split_once(':') {
+        Some((alg, hex)) if hex.len() > 12 => format!("{alg}:{}…", &hex[..12]),
+        _ => d.to_string(),
+    }
+}
+
 /// `s` percent-encoded as one path segment (only unreserved characters and
 /// `:` left as they are).
 fn path_segment(s: &str) -> String {
@@ -169,6 +219,13 @@ input,button{font:inherit;padding:.35rem .6rem}label{display:block;margin-bottom
 .counts{display:grid;grid-template-columns:repeat(auto-fill,minmax(10rem,1fr));gap:1rem;padding:0;list-style:none}
 .counts li{border:1px solid #8886;border-radius:.4rem;padding:.6rem}.counts strong{display:block;font-size:1.6rem}
 .inline{display:inline}
+.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end;margin:.5rem 0 1rem}
+.filters div{display:flex;flex-direction:column}select{font:inherit;padding:.35rem .6rem}
+.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.chart{width:100%;max-width:40rem;height:auto}figure{margin:0}
+.legend{display:flex;flex-wrap:wrap;gap:1rem;list-style:none;padding:0}.swatch{display:inline-block;width:1rem;height:.6rem;margin-right:.3rem}
+.plain{list-style:none;margin:0;padding:0}.problem{border-left:4px solid #b3261e;padding-left:.5rem}
+strong.deny{color:#b3261e}strong.warn{color:#8a4b00}@media (prefers-color-scheme:dark){strong.deny{color:#ff8a80}strong.warn{color:#ffcc80}}
 @media (max-width:40rem){dl{grid-template-columns:1fr}}
 </style>";
 
@@ -185,7 +242,9 @@ fn page(status: StatusCode, title: &str, who: Option<&Principal>, body: Html) ->
         .raw("</head><body><header><strong>buildledger</strong>");
     if let Some(p) = who {
         h.raw("<nav aria-label=\"Main\"><ul><li><a href=\"/\">Overview</a></li>")
-            .raw("<li><a href=\"/table\">Mapping table</a></li></ul></nav>")
+            .raw("<li><a href=\"/workloads\">Workloads</a></li>")
+            .raw("<li><a href=\"/table\">Mapping table</a></li>")
+            .raw("<li><a href=\"/waivers\">Waivers</a></li></ul></nav>")
             .raw("<form role=\"search\" method=\"get\" action=\"/search\">")
             .raw("<label for=\"q\" class=\"inline\">Search </label>")
             .raw("<input id=\"q\" name=\"q\" type=\"search\" placeholder=\"digest, commit, advisory or purl\"> ")
@@ -410,70 +469,6 @@ async fn logout(headers: HeaderMap, uri: axum::http::Uri) -> Response {
     r
 }
 
-/// `GET /`: what the ledger holds (counts) and the provenance mismatches.
-async fn overview(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let who = match session(&st, &headers).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let got = run(&st, &who, |s| {
-        let info = reads::info(s)?;
-        let mismatches = reads::mismatches(s, None)?;
-        Ok((info, mismatches))
-    })
-    .await;
-    let (info, mismatches) = match got {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let mut b = Html::default();
-    b.raw("<h1>Overview</h1><ul class=\"counts\" aria-label=\"Ledger counts\">");
-    for (label, n) in [
-        ("Images", info.stats.images),
-        ("Records", info.stats.records),
-        ("Components", info.stats.components),
-        ("Advisories", info.advisories),
-        ("Findings", info.findings),
-        ("Mismatches", mismatches.len() as u64),
-    ] {
-        b.raw("<li><strong>")
-            .text(&n.to_string())
-            .raw("</strong>")
-            .text(label)
-            .raw("</li>");
-    }
-    b.raw("</ul><h2>Provenance mismatches</h2>");
-    if mismatches.is_empty() {
-        b.raw("<p>No claim disagrees with what an image shows.</p>");
-    } else {
-        b.raw("<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Image</th>")
-            .raw("<th scope=\"col\">Field</th><th scope=\"col\">Claimed</th>")
-            .raw("<th scope=\"col\">Observed</th><th scope=\"col\">Claim</th></tr></thead><tbody>");
-        for m in mismatches.iter().take(TABLE_PAGE) {
-            b.raw("<tr><td>")
-                .link("/images/", &m.digest, &m.digest)
-                .raw("</td><td>")
-                .text(&m.field)
-                .raw("</td><td>")
-                .text(m.claimed.as_deref().unwrap_or("—"))
-                .raw("</td><td>")
-                .text(m.observed.as_deref().unwrap_or("—"))
-                .raw("</td><td>")
-                .text(m.claim.as_deref().unwrap_or("—"))
-                .raw("</td></tr>");
-        }
-        b.raw("</tbody></table></div>");
-        if mismatches.len() > TABLE_PAGE {
-            b.raw("<p>Showing the first ")
-                .text(&TABLE_PAGE.to_string())
-                .raw(" of ")
-                .text(&mismatches.len().to_string())
-                .raw(".</p>");
-        }
-    }
-    page(StatusCode::OK, "Overview", Some(&who), b)
-}
-
 /// `GET /images/{digest}`: the image's records and its findings.
 async fn image(
     State(st): State<AppState>,
@@ -488,23 +483,106 @@ async fn image(
         Ok(d) => d,
         Err(e) => return error_page(e.into(), Some(&who)),
     };
+    let policy = st.policy();
     let got = run(&st, &who, move |s| {
         let view = reads::show(s, &d)?;
         let findings = reads::vulns(s, &d)?;
-        Ok((view, findings))
+        let lineage = match reads::lineage(s, &d) {
+            Ok(l) => Some(l),
+            Err(e) if e.kind == buildledger_service::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let (mut running, _) = posture::posture(
+            s,
+            &policy,
+            &posture::PostureQuery::default(),
+            chrono::Utc::now(),
+        )?;
+        running.retain(|e| e.digest.as_deref() == Some(d.as_str()));
+        Ok((view, findings, lineage, running))
     })
     .await;
-    let (view, findings) = match got {
+    let (view, findings, lineage, running) = match got {
         Ok(v) => v,
         Err(r) => return r,
     };
     let title = view.digest.as_str().to_string();
-    page(
-        StatusCode::OK,
-        &title,
-        Some(&who),
-        image_body(&view, &findings),
-    )
+    let mut b = image_body(&view, &findings);
+    image_extras(&mut b, &view, lineage.as_ref(), &running);
+    page(StatusCode::OK, &title, Some(&who), b)
+}
+
+/// Where an image runs, the API surface its records declare, and the
+/// indexed images it was built on.
+fn image_extras(
+    b: &mut Html,
+    view: &ImageView,
+    lineage: Option<&reads::Lineage>,
+    running: &[posture::PostureEntry],
+) {
+    b.raw("<h2 id=\"runs\">Where it runs</h2>");
+    if running.is_empty() {
+        b.raw("<p>No reported cluster runs this image.</p>");
+    } else {
+        let refs: Vec<&posture::PostureEntry> = running.iter().collect();
+        workloads::posture_table(b, &refs, true);
+    }
+    let mut apis: Vec<&buildledger_service::types::ApiEntry> = view
+        .records
+        .iter()
+        .flat_map(|r| r.record.apis.iter())
+        .collect();
+    apis.sort();
+    apis.dedup();
+    b.raw("<h2>API surface</h2>");
+    if apis.is_empty() {
+        b.raw("<p>No record declares the APIs this image exposes.</p>");
+    } else {
+        b.raw("<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Kind</th><th scope=\"col\">API</th>")
+            .raw("<th scope=\"col\">Version</th><th scope=\"col\">Stability</th></tr></thead><tbody>");
+        for a in apis {
+            b.raw("<tr><td>")
+                .text(a.kind.as_str())
+                .raw("</td><td>")
+                .code(&a.name)
+                .raw("</td><td>")
+                .text(a.version.as_deref().unwrap_or(""))
+                .raw("</td><td>")
+                .text(a.stability.as_str())
+                .raw("</td></tr>");
+        }
+        b.raw("</tbody></table></div>");
+    }
+    b.raw("<h2>Base-image lineage</h2>");
+    match lineage {
+        None => {
+            b.raw("<p>The image's layers were never indexed (<code>scan --record</code>), so its base images are known only from its records.</p>");
+        }
+        Some(l) if l.bases.is_empty() => {
+            b.raw("<p>")
+                .text(&l.layers.to_string())
+                .raw(" layers; no indexed image shares its first layers.</p>");
+        }
+        Some(l) => {
+            b.raw("<ol>");
+            for a in &l.bases {
+                b.raw("<li>")
+                    .link("/images/", &a.digest, &a.digest)
+                    .raw(" (")
+                    .text(&a.layers.to_string())
+                    .raw(" of ")
+                    .text(&l.layers.to_string())
+                    .raw(" layers)");
+                if !a.references.is_empty() {
+                    b.raw(" <small>")
+                        .text(&a.references.join(", "))
+                        .raw("</small>");
+                }
+                b.raw("</li>");
+            }
+            b.raw("</ol>");
+        }
+    }
 }
 
 fn image_body(view: &ImageView, findings: &[ImageFinding]) -> Html {
@@ -700,7 +778,16 @@ fn finding_row(b: &mut Html, f: &ImageFinding, with_image: bool) {
     if let Some(r) = &f.reachability {
         states.push(format!("symbols {}", r.state));
     }
-    b.text(&states.join("; ")).raw("</td></tr>");
+    b.text(&states.join("; "));
+    let mut q = QueryString::default();
+    q.push("advisory", &f.advisory);
+    q.push("scope", "digest");
+    q.push("value", &f.digest);
+    b.raw(" <a href=\"/waivers")
+        .text(&q.finish())
+        .raw("\">Waive<span class=\"sr-only\"> ")
+        .text(&f.advisory)
+        .raw(" for this image</span></a></td></tr>");
 }
 
 /// `GET /advisories/{id}`: the images an advisory (by id or any alias)
@@ -715,7 +802,23 @@ async fn advisory(
         Err(r) => return r,
     };
     let asked = id.clone();
-    let findings = match run(&st, &who, move |s| reads::affected(s, &asked)).await {
+    let policy = st.policy();
+    let got = run(&st, &who, move |s| {
+        let findings = reads::affected(s, &asked)?;
+        let digests: std::collections::HashSet<&str> =
+            findings.iter().map(|f| f.digest.as_str()).collect();
+        let (mut running, _) = posture::posture(
+            s,
+            &policy,
+            &posture::PostureQuery::default(),
+            chrono::Utc::now(),
+        )?;
+        running.retain(|e| e.digest.as_deref().is_some_and(|d| digests.contains(d)));
+        let firing = buildledger_service::alerts::list(s, Some("firing"))?;
+        Ok((findings, running, firing))
+    })
+    .await;
+    let (findings, running, firing) = match got {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -749,88 +852,113 @@ async fn advisory(
         }
         b.raw("</tbody></table></div>");
     }
+    blast_radius(&mut b, &findings, &running, &firing);
     page(StatusCode::OK, &id, Some(&who), b)
 }
 
-/// `?after=DIGEST` / `?before=DIGEST` of the mapping table: a keyset page
-/// (a stable URL: the rows after or before that digest).
-#[derive(Default, Deserialize)]
-struct TableParams {
-    after: Option<String>,
-    before: Option<String>,
-}
-
-/// `GET /table[?after=D|?before=D]`: the mapping table, `TABLE_PAGE` rows a page.
-async fn table(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    q: Result<Query<TableParams>, QueryRejection>,
-) -> Response {
-    let who = match session(&st, &headers).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let p = match q {
-        Ok(Query(p)) => p,
-        Err(e) => return error_page(ApiError::bad("after", e.body_text()), Some(&who)),
-    };
-    let per = TABLE_PAGE.min(st.max_page().max(1));
-    let (after, before) = (p.after.clone(), p.before.clone());
-    let tp = match run(&st, &who, move |s| {
-        reads::table_page(s, after.as_deref(), before.as_deref(), per)
-    })
-    .await
-    {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let rows = tp.rows;
-    let mut b = Html::default();
-    b.raw("<h1>Mapping table</h1>");
-    b.raw("<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Image</th>")
-        .raw("<th scope=\"col\">Repositories</th><th scope=\"col\">Tags</th>")
-        .raw("<th scope=\"col\">Commits</th><th scope=\"col\">Toolchains</th>")
-        .raw("<th scope=\"col\">APIs</th><th scope=\"col\">Components</th>")
-        .raw("<th scope=\"col\">Records</th><th scope=\"col\">Conflict</th></tr></thead><tbody>");
-    for r in &rows {
-        b.raw("<tr><td>")
-            .link("/images/", &r.digest, &r.digest)
-            .raw("</td><td>")
-            .text(&r.repos.join(", "))
-            .raw("</td><td>")
-            .text(&r.tags.join(", "))
-            .raw("</td><td>")
-            .text(&r.commits.join(", "))
-            .raw("</td><td>")
-            .text(&r.toolchains.join(", "))
-            .raw("</td><td>")
-            .text(&r.apis.join(", "))
-            .raw("</td><td>")
-            .text(&r.components.to_string())
-            .raw("</td><td>")
-            .text(&r.records.to_string())
-            .raw("</td><td>")
-            .raw(if r.conflict { "yes" } else { "no" })
-            .raw("</td></tr>");
+/// The running containers of an advisory's images, per environment, with
+/// what the policy did: the decision, whether an alert about this advisory
+/// fires for the workload, and whether a waiver or VEX covers the finding.
+fn blast_radius(
+    b: &mut Html,
+    findings: &[ImageFinding],
+    running: &[posture::PostureEntry],
+    firing: &[buildledger_service::types::AlertRow],
+) {
+    b.raw("<h2 id=\"running\">Running workloads (")
+        .text(&running.len().to_string())
+        .raw(")</h2>");
+    if running.is_empty() {
+        b.raw("<p>No reported cluster runs an affected image.</p>");
+        return;
     }
-    b.raw("</tbody></table></div><nav aria-label=\"Pages\"><ul>");
-    if tp.more_before {
-        b.raw("<li><a href=\"/table\">First page</a></li>");
-        if let Some(first) = rows.first() {
-            b.raw("<li><a rel=\"prev\" href=\"/table?before=")
-                .text(&first.digest)
-                .raw("\">Previous page</a></li>");
+    let ids: std::collections::HashSet<&str> = findings
+        .iter()
+        .flat_map(|f| {
+            std::iter::once(f.advisory.as_str()).chain(f.aliases.iter().map(String::as_str))
+        })
+        .collect();
+    let mut envs: Vec<&str> = running
+        .iter()
+        .map(|e| e.environment.as_deref().unwrap_or(""))
+        .collect();
+    envs.sort_unstable();
+    envs.dedup();
+    for env in envs {
+        b.raw("<h3>")
+            .text(if env.is_empty() { "(no environment)" } else { env })
+            .raw("</h3><div class=\"scroll\"><table><thead><tr><th scope=\"col\">Workload</th>")
+            .raw("<th scope=\"col\">Container</th><th scope=\"col\">Image</th><th scope=\"col\">Decision</th>")
+            .raw("<th scope=\"col\">Alert</th><th scope=\"col\">Finding state</th></tr></thead><tbody>");
+        for e in running
+            .iter()
+            .filter(|e| e.environment.as_deref().unwrap_or("") == env)
+        {
+            let digest = e.digest.as_deref().unwrap_or("");
+            let label = |a: &buildledger_service::types::AlertRow, k: &str| {
+                a.labels
+                    .get(k)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let alert = firing.iter().any(|a| {
+                label(a, "cluster") == e.cluster
+                    && label(a, "namespace") == e.namespace
+                    && label(a, "workload") == e.workload
+                    && label(a, "digest") == digest
+                    && ids.contains(label(a, "advisory").as_str())
+            });
+            let mut state: Vec<String> = Vec::new();
+            for f in findings.iter().filter(|f| f.digest == digest) {
+                for w in &f.waivers {
+                    if w.environment.as_deref().is_none_or(|we| we == env) {
+                        state.push(format!(
+                            "waived by {} until {}",
+                            w.owner,
+                            w.expires_at.date_naive()
+                        ));
+                    }
+                }
+                if let Some(v) = &f.vex {
+                    state.push(format!("VEX {}", v.status));
+                }
+            }
+            state.sort();
+            state.dedup();
+            b.raw("<tr><td>");
+            workload_link(b, &e.cluster, &e.namespace, &e.workload);
+            b.raw("<br><small>")
+                .text(&e.cluster)
+                .raw(" / ")
+                .text(&e.namespace)
+                .raw("</small></td><td>")
+                .text(&e.container)
+                .raw("</td><td>")
+                .link("/images/", digest, &short(digest))
+                .raw("</td><td><strong class=\"")
+                .text(&e.decision)
+                .raw("\">")
+                .text(match e.decision.as_str() {
+                    "deny" => "denied",
+                    "warn" => "warned",
+                    _ => "allowed",
+                })
+                .raw("</strong></td><td>")
+                .raw(if alert { "firing" } else { "—" })
+                .raw("</td><td>")
+                .text(
+                    if state.is_empty() {
+                        "open".to_string()
+                    } else {
+                        state.join("; ")
+                    }
+                    .as_str(),
+                )
+                .raw("</td></tr>");
         }
+        b.raw("</tbody></table></div>");
     }
-    if tp.more_after
-        && let Some(last) = rows.last()
-    {
-        b.raw("<li><a rel=\"next\" href=\"/table?after=")
-            .text(&last.digest)
-            .raw("\">Next page</a></li>");
-    }
-    b.raw("</ul></nav>");
-    page(StatusCode::OK, "Mapping table", Some(&who), b)
 }
 
 /// `?q=` of a search.

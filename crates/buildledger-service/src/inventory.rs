@@ -302,3 +302,17 @@ pub fn list(
 ) -> Result<Vec<InventoryRow>> {
     Ok(store.inventory(cluster, digest.map(Digest::as_str))?)
 }
+
+/// The digests running in environment `env` (sorted, each once): what the
+/// console's mapping table filters by environment with.
+pub fn digests_in(store: &mut Store, env: &str) -> Result<Vec<String>> {
+    let mut v: Vec<String> = store
+        .inventory(None, None)?
+        .into_iter()
+        .filter(|r| r.environment.as_deref() == Some(env))
+        .filter_map(|r| r.digest)
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    Ok(v)
+}

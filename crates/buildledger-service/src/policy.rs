@@ -140,13 +140,21 @@ pub struct Decision {
 }
 
 fn severity_of(f: &ImageFinding) -> (String, String, Option<f64>) {
-    let score = f
-        .score
-        .as_deref()
-        .and_then(|s| s.trim().parse::<f64>().ok());
-    if let Some(s) = f.severity.as_deref() {
-        let s = s.to_ascii_lowercase();
-        let level = match s.as_str() {
+    let (level, source, score) = severity_level(f.severity.as_deref(), f.score.as_deref());
+    (level.into(), source.into(), score)
+}
+
+/// A feed's severity label and score as one level — `critical`, `high`,
+/// `medium`, `low` or `unknown` — with where it came from (`feed`: the
+/// label; `cvss`: the score; `none`) and the score as a number. What the
+/// policy input and the console's severity counts both use.
+pub fn severity_level(
+    severity: Option<&str>,
+    score: Option<&str>,
+) -> (&'static str, &'static str, Option<f64>) {
+    let score = score.and_then(|s| s.trim().parse::<f64>().ok());
+    if let Some(s) = severity {
+        let level = match s.to_ascii_lowercase().as_str() {
             "critical" => Some("critical"),
             "high" | "important" => Some("high"),
             "moderate" | "medium" => Some("medium"),
@@ -154,7 +162,7 @@ fn severity_of(f: &ImageFinding) -> (String, String, Option<f64>) {
             _ => None,
         };
         if let Some(l) = level {
-            return (l.into(), "feed".into(), score);
+            return (l, "feed", score);
         }
     }
     if let Some(sc) = score {
@@ -167,9 +175,9 @@ fn severity_of(f: &ImageFinding) -> (String, String, Option<f64>) {
         } else {
             "low"
         };
-        return (l.into(), "cvss".into(), Some(sc));
+        return (l, "cvss", Some(sc));
     }
-    ("unknown".into(), "none".into(), None)
+    ("unknown", "none", None)
 }
 
 /// What the ledger knows about one image, whatever its deployment: all of

@@ -120,6 +120,11 @@ pub fn table_page(
     })
 }
 
+/// The mapping-table rows of `digests` that have records, in the order given.
+pub fn table_rows(store: &mut Store, digests: &[&str]) -> Result<Vec<TableRow>> {
+    Ok(store.table_rows(digests)?)
+}
+
 /// The conflicting claims about one digest.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, serde::Deserialize)]
 pub struct DigestConflicts {
@@ -317,4 +322,73 @@ pub fn lineage(store: &mut Store, digest: &Digest) -> Result<Lineage> {
 /// Where claims disagree with what the image shows (one digest, or all).
 pub fn mismatches(store: &mut Store, digest: Option<&Digest>) -> Result<Vec<Mismatch>> {
     Ok(buildledger_rules::crosscheck::mismatches(store, digest)?)
+}
+
+/// The severity levels of [`SeverityTrend`], most severe first.
+pub const SEVERITY_LEVELS: [&str; 5] = ["critical", "high", "medium", "low", "unknown"];
+
+/// Open findings by severity now and at the end of each of the last days:
+/// what the console's overview charts.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeverityTrend {
+    /// Open findings per level of [`SEVERITY_LEVELS`], now.
+    pub now: [u64; 5],
+    /// (day, open findings per level at the end of that day), oldest first;
+    /// the last is today (so far).
+    pub days: Vec<(chrono::NaiveDate, [u64; 5])>,
+}
+
+/// Open findings by severity (the policy's levels, [`crate::policy::severity_level`])
+/// now and at the end of each of the last `days` days before `now`,
+/// reconstructed from the finding-change log: a day's count is today's
+/// minus what was added since that day plus what was removed since.
+pub fn severity_trend(
+    store: &mut Store,
+    days: u32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<SeverityTrend> {
+    const DAY_MS: i64 = 86_400_000;
+    let days = days.clamp(1, 366) as i64;
+    let today = now.timestamp_millis().div_euclid(DAY_MS);
+    let first = today - (days - 1);
+    let counts = store.finding_counts_by_advisory((first + 1) * DAY_MS)?;
+    let mut now_counts = [0u64; 5];
+    // net[i][l]: findings added minus removed at level l on day first+1+i.
+    let mut net = vec![[0i64; 5]; days as usize];
+    for c in &counts {
+        let (level, _, _) =
+            crate::policy::severity_level(c.severity.as_deref(), c.score.as_deref());
+        let l = SEVERITY_LEVELS
+            .iter()
+            .position(|x| *x == level)
+            .unwrap_or(4);
+        now_counts[l] += c.open;
+        for (day, n) in &c.daily {
+            let i = day - (first + 1);
+            if (0..days).contains(&i) {
+                net[i as usize][l] += n;
+            }
+        }
+    }
+    // Walk back from today: the end of day d holds what today holds minus
+    // the net changes of every later day.
+    let mut out = Vec::with_capacity(days as usize);
+    let mut level = now_counts.map(|n| n as i64);
+    for d in (first..=today).rev() {
+        let date = chrono::DateTime::from_timestamp_millis(d * DAY_MS)
+            .map(|t| t.date_naive())
+            .unwrap_or_default();
+        out.push((date, level.map(|n| n.max(0) as u64)));
+        let i = d - (first + 1);
+        if (0..days).contains(&i) {
+            for (l, n) in level.iter_mut().zip(net[i as usize]) {
+                *l -= n;
+            }
+        }
+    }
+    out.reverse();
+    Ok(SeverityTrend {
+        now: now_counts,
+        days: out,
+    })
 }

@@ -659,3 +659,81 @@ fn a_long_lived_store_sees_advisories_another_imports() {
         assert_eq!(whole(&mut reader), whole(&mut fresh), "[{engine}]");
     }
 }
+
+/// Findings by severity now and per day: the total is the ledger's finding
+/// count; an advisory without severity counts as unknown until an alias
+/// gives it a score; days before the findings were added count none.
+#[test]
+fn severity_trend_counts_by_level_and_walks_back_by_day() {
+    let settings = Settings::new(|_| None);
+    let opts = ImportOptions {
+        format: "auto".into(),
+        strict: false,
+    };
+    for (engine, target, dir, _pg) in engines() {
+        let mut s = open::open(Some(&target), Access::ReadWrite).unwrap();
+        record::record_files(
+            &mut s,
+            &[root().join("examples/records/payments-api.json")],
+            &settings,
+        )
+        .unwrap();
+        feeds::import(
+            &mut s,
+            &[root().join("examples/advisories/GO-2023-2102.json")],
+            &opts,
+            &settings,
+            &mut |_, _| {},
+        )
+        .unwrap();
+        let at = chrono::Utc::now();
+        let t = reads::severity_trend(&mut s, 7, at).unwrap();
+        let info = reads::info(&mut s).unwrap();
+        let go = s.affected("GO-2023-2102").unwrap().unwrap_or_default();
+        let mut components: Vec<&str> = go.iter().map(|f| f.purl.as_str()).collect();
+        components.sort_unstable();
+        components.dedup();
+        assert!(!components.is_empty(), "[{engine}] no GO-2023-2102 finding");
+        assert_eq!(t.now.iter().sum::<u64>(), info.findings, "[{engine}] {t:?}");
+        // Go's database gives no severity: unknown.
+        assert_eq!(t.now[4], components.len() as u64, "[{engine}] {t:?}");
+        assert_eq!(t.days.len(), 7, "[{engine}]");
+        assert_eq!(t.days.last().unwrap().1, t.now, "[{engine}]");
+        assert_eq!(t.days[0].1, [0; 5], "[{engine}] before any finding: {t:?}");
+        // Two days on, the days since today hold today's counts and the
+        // days before, none.
+        let later = reads::severity_trend(&mut s, 4, at + chrono::TimeDelta::days(2)).unwrap();
+        let counts: Vec<[u64; 5]> = later.days.iter().map(|d| d.1).collect();
+        assert_eq!(counts, vec![[0; 5], t.now, t.now, t.now], "[{engine}]");
+        assert_eq!(
+            later.days[1].0,
+            at.date_naive(),
+            "[{engine}] the second day is today"
+        );
+        // GitHub's advisory of the same vulnerability gives a CVSS score
+        // (7.5): the Go findings borrow it and count as high.
+        let ghsa = dir.path().join("GHSA-4374-p667-p6c8.json");
+        std::fs::write(
+            &ghsa,
+            buildledger_testkit::advisories::ghsa_rapid_reset().to_string(),
+        )
+        .unwrap();
+        feeds::import(
+            &mut s,
+            std::slice::from_ref(&ghsa),
+            &opts,
+            &settings,
+            &mut |_, _| {},
+        )
+        .unwrap();
+        let t2 = reads::severity_trend(&mut s, 7, chrono::Utc::now()).unwrap();
+        let info = reads::info(&mut s).unwrap();
+        assert_eq!(
+            t2.now.iter().sum::<u64>(),
+            info.findings,
+            "[{engine}] {t2:?}"
+        );
+        assert_eq!(t2.now[4], 0, "[{engine}] still unknown: {t2:?}");
+        assert!(t2.now[1] >= components.len() as u64, "[{engine}] {t2:?}");
+    }
+}

@@ -62,8 +62,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, TimeZone, Utc};
 
 pub use advisories::{
-    AdvisoryInput, AffectedPage, ChangesCursor, ChangesPage, ComponentRow, DIGESTS_PER_CHANGE,
-    FindingChange, FindingDelta, ImageFinding, NewFinding, Upsert,
+    AdvisoryCounts, AdvisoryInput, AffectedPage, ChangesCursor, ChangesPage, ComponentRow,
+    DIGESTS_PER_CHANGE, FindingChange, FindingDelta, ImageFinding, NewFinding, Upsert,
 };
 pub use alerts::{AlertRow, NewAlert};
 pub use audit::{AuditEntry, AuditReport};

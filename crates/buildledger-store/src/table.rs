@@ -73,6 +73,35 @@ impl Store {
         if order == "DESC" {
             images.reverse();
         }
+        self.table_rows_of(&images)
+    }
+
+    /// The mapping-table rows of `digests` that have records, in the order
+    /// given (a digest without records, or unknown, has no row).
+    pub fn table_rows(&mut self, digests: &[&str]) -> Result<Vec<TableRow>> {
+        let mut images = Vec::with_capacity(digests.len());
+        for chunk in digests.chunks(400) {
+            let params: Vec<Val> = chunk.iter().map(|d| Val::from(*d)).collect();
+            images.extend(self.db.query(
+                &format!(
+                    "SELECT i.id, i.digest FROM images i WHERE i.digest IN ({})
+                     AND EXISTS (SELECT 1 FROM record_subjects rs WHERE rs.image_id = i.id)",
+                    placeholders(chunk.len())
+                ),
+                &params,
+            )?);
+        }
+        let at: HashMap<&str, usize> = digests.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+        images.sort_by_key(|r| {
+            r[1].text()
+                .and_then(|d| at.get(d).copied())
+                .unwrap_or(usize::MAX)
+        });
+        self.table_rows_of(&images)
+    }
+
+    /// The rows of `images` (`id`, `digest` pairs), in that order.
+    fn table_rows_of(&mut self, images: &[Vec<Val>]) -> Result<Vec<TableRow>> {
         let mut rows = Vec::with_capacity(images.len());
         for chunk in images.chunks(400) {
             let ids: Vec<Val> = chunk.iter().map(|r| r[0].clone()).collect();

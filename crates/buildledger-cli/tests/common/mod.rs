@@ -281,3 +281,35 @@ pub fn private_ca(dir: &Path) {
         "cert.pem",
     ]);
 }
+
+/// A running pod of Deployment `name` in `ns` (kubectl's object, with the
+/// status a kubelet reports) that runs `digest`.
+pub fn running(name: &str, ns: &str, digest: &str) -> Value {
+    let image = format!("registry.example/shop/{name}@{digest}");
+    let deploy = kubectl(&[
+        "create",
+        "deployment",
+        name,
+        &format!("--image={image}"),
+        "-n",
+        ns,
+    ]);
+    let mut pod = pod_of(
+        &deploy,
+        &format!("{name}-7c9d8f6b5-q2w3e"),
+        Some("7c9d8f6b5"),
+    );
+    let container = deploy["spec"]["template"]["spec"]["containers"][0]["name"].clone();
+    pod["status"] = json!({
+        "phase": "Running",
+        "containerStatuses": [{"name": container, "image": image, "imageID": format!("docker-pullable://{image}"), "ready": true, "restartCount": 0}]
+    });
+    pod
+}
+
+/// Namespace `name` labelled with environment `env`.
+pub fn namespace(name: &str, env: &str) -> Value {
+    let mut ns = kubectl(&["create", "namespace", name]);
+    ns["metadata"]["labels"] = json!({"buildledger.dev/environment": env});
+    ns
+}

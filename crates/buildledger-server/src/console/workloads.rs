@@ -1,0 +1,245 @@
+//! `GET /workloads`: the posture — every running container with the
+//! policy's decision and its reasons — filtered by environment, decision,
+//! cluster, namespace, workload or digest; every filter is in the URL.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use buildledger_service::posture::{self, PostureEntry, PostureQuery};
+use serde::Deserialize;
+
+use super::{Html, QueryString, TABLE_PAGE, error_page, page, run, session};
+use crate::app::AppState;
+use crate::problem::ApiError;
+
+/// The filters of `/workloads`, all optional.
+#[derive(Default, Deserialize)]
+pub(super) struct WorkloadParams {
+    env: Option<String>,
+    decision: Option<String>,
+    cluster: Option<String>,
+    namespace: Option<String>,
+    workload: Option<String>,
+    digest: Option<String>,
+    /// Index of the first entry shown.
+    from: Option<usize>,
+}
+
+fn nonempty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// `GET /workloads`.
+pub(super) async fn workloads(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<WorkloadParams>, QueryRejection>,
+) -> Response {
+    let who = match session(&st, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let p = match q {
+        Ok(Query(p)) => p,
+        Err(e) => return error_page(ApiError::bad("query", e.body_text()), Some(&who)),
+    };
+    if let Some(d) = nonempty(&p.decision)
+        && !matches!(d, "allow" | "warn" | "deny")
+    {
+        return error_page(
+            ApiError::bad("decision", format!("{d:?}: expected allow, warn or deny")),
+            Some(&who),
+        );
+    }
+    let policy = st.policy();
+    let query = PostureQuery {
+        env: nonempty(&p.env).map(str::to_string),
+        decision: nonempty(&p.decision).map(str::to_string),
+        ..PostureQuery::default()
+    };
+    let got = run(&st, &who, move |s| {
+        posture::posture(s, &policy, &query, chrono::Utc::now())
+    })
+    .await;
+    let entries = match got {
+        Ok((e, _)) => e,
+        Err(r) => return r,
+    };
+    let keep = |e: &&PostureEntry| {
+        nonempty(&p.cluster).is_none_or(|c| e.cluster == c)
+            && nonempty(&p.namespace).is_none_or(|n| e.namespace == n)
+            && nonempty(&p.workload).is_none_or(|w| e.workload == w)
+            && nonempty(&p.digest).is_none_or(|d| e.digest.as_deref() == Some(d))
+    };
+    let all: Vec<&PostureEntry> = entries.iter().filter(keep).collect();
+    let from = p.from.unwrap_or(0).min(all.len());
+    let shown = &all[from..(from + TABLE_PAGE).min(all.len())];
+
+    let mut b = Html::default();
+    let single = nonempty(&p.workload).is_some();
+    if single {
+        b.raw("<h1>Workload <code>")
+            .text(nonempty(&p.workload).unwrap_or(""))
+            .raw("</code></h1><dl>")
+            .item("Cluster", nonempty(&p.cluster))
+            .item("Namespace", nonempty(&p.namespace))
+            .item(
+                "Environment",
+                all.first().and_then(|e| e.environment.as_deref()),
+            )
+            .raw("</dl>");
+    } else {
+        b.raw("<h1>Running containers</h1>");
+    }
+    filters(&mut b, &p);
+    b.raw("<p>")
+        .text(&all.len().to_string())
+        .raw(" container(s), worst decision first.</p>");
+    if !all.is_empty() {
+        posture_table(&mut b, shown, !single);
+    }
+    let (prev, next) = (from > 0, from + TABLE_PAGE < all.len());
+    if prev || next {
+        b.raw("<nav aria-label=\"Pages\"><ul>");
+        if prev {
+            nav(
+                &mut b,
+                &p,
+                "Previous page",
+                "prev",
+                from.saturating_sub(TABLE_PAGE),
+            );
+        }
+        if next {
+            nav(&mut b, &p, "Next page", "next", from + TABLE_PAGE);
+        }
+        b.raw("</ul></nav>");
+    }
+    let title = if single {
+        "Workload"
+    } else {
+        "Running containers"
+    };
+    page(StatusCode::OK, title, Some(&who), b)
+}
+
+/// A link to another page of the same view.
+fn nav(b: &mut Html, p: &WorkloadParams, label: &'static str, rel: &'static str, at: usize) {
+    let mut q = QueryString::default();
+    for (k, v) in [
+        ("env", &p.env),
+        ("decision", &p.decision),
+        ("cluster", &p.cluster),
+        ("namespace", &p.namespace),
+        ("workload", &p.workload),
+        ("digest", &p.digest),
+    ] {
+        if let Some(v) = nonempty(v) {
+            q.push(k, v);
+        }
+    }
+    q.push("from", &at.to_string());
+    b.raw("<li><a rel=\"")
+        .raw(rel)
+        .raw("\" href=\"/workloads")
+        .text(&q.finish())
+        .raw("\">")
+        .raw(label)
+        .raw("</a></li>");
+}
+
+/// The filter form (a GET: its URL is the view).
+fn filters(b: &mut Html, p: &WorkloadParams) {
+    b.raw("<form method=\"get\" action=\"/workloads\" class=\"filters\" aria-label=\"Filter containers\">");
+    for (name, label, v) in [
+        ("env", "Environment", &p.env),
+        ("cluster", "Cluster", &p.cluster),
+        ("namespace", "Namespace", &p.namespace),
+        ("workload", "Workload (Kind/name)", &p.workload),
+    ] {
+        b.raw("<div><label for=\"f-")
+            .raw(name)
+            .raw("\">")
+            .raw(label)
+            .raw("</label><input id=\"f-")
+            .raw(name)
+            .raw("\" name=\"")
+            .raw(name)
+            .raw("\" value=\"")
+            .text(nonempty(v).unwrap_or(""))
+            .raw("\"></div>");
+    }
+    b.raw("<div><label for=\"f-decision\">Decision</label><select id=\"f-decision\" name=\"decision\">");
+    let cur = nonempty(&p.decision).unwrap_or("");
+    for (v, l) in [
+        ("", "any"),
+        ("deny", "deny"),
+        ("warn", "warn"),
+        ("allow", "allow"),
+    ] {
+        b.raw("<option value=\"").raw(v).raw("\"");
+        if v == cur {
+            b.raw(" selected");
+        }
+        b.raw(">").raw(l).raw("</option>");
+    }
+    b.raw("</select></div>");
+    if let Some(d) = nonempty(&p.digest) {
+        b.raw("<input type=\"hidden\" name=\"digest\" value=\"")
+            .text(d)
+            .raw("\">");
+    }
+    b.raw("<div><button type=\"submit\">Filter</button></div></form>");
+}
+
+/// Posture entries as a table; `with_workload` adds the place columns.
+pub(super) fn posture_table(b: &mut Html, entries: &[&PostureEntry], with_workload: bool) {
+    b.raw("<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Decision</th><th scope=\"col\">Environment</th>");
+    if with_workload {
+        b.raw("<th scope=\"col\">Workload</th>");
+    }
+    b.raw("<th scope=\"col\">Container</th><th scope=\"col\">Image</th><th scope=\"col\">Reasons</th></tr></thead><tbody>");
+    for e in entries {
+        b.raw("<tr><td><strong class=\"")
+            .text(&e.decision)
+            .raw("\">")
+            .text(&e.decision)
+            .raw("</strong></td><td>")
+            .text(e.environment.as_deref().unwrap_or("(none)"))
+            .raw("</td>");
+        if with_workload {
+            b.raw("<td>");
+            super::workload_link(b, &e.cluster, &e.namespace, &e.workload);
+            b.raw("<br><small>")
+                .text(&e.cluster)
+                .raw(" / ")
+                .text(&e.namespace)
+                .raw("</small></td>");
+        }
+        b.raw("<td>").text(&e.container).raw("</td><td>");
+        match &e.digest {
+            Some(d) => {
+                b.link("/images/", d, &super::short(d));
+            }
+            None => {
+                b.raw("unresolved");
+            }
+        }
+        b.raw("<br><small>")
+            .text(&e.image)
+            .raw("</small></td><td><ul class=\"plain\">");
+        for r in &e.reasons {
+            b.raw("<li><code>")
+                .text(&r.rule)
+                .raw("</code> ")
+                .text(&r.message);
+            if let Some(a) = &r.advisory {
+                b.raw(" (").link("/advisories/", a, a).raw(")");
+            }
+            b.raw("</li>");
+        }
+        b.raw("</ul></td></tr>");
+    }
+    b.raw("</tbody></table></div>");
+}
