@@ -830,6 +830,10 @@ fn console_in_a_browser() {
                 modules.display()
             ),
         )
+        || !buildledger_testkit::ci::require(
+            have("kubectl"),
+            "kubectl (builds the scenario's pods)",
+        )
         || !have("node")
         || !have("curl")
         || !have("openssl")
@@ -838,7 +842,17 @@ fn console_in_a_browser() {
     }
     let l = Ledger::sqlite();
     load(&l);
-    let read = token(&l, &["--scope", "read", "--name", "browser"]);
+    let read = token(
+        &l,
+        &[
+            "--scope",
+            "read",
+            "--scope",
+            "waiver:write",
+            "--name",
+            "browser",
+        ],
+    );
     let tls = l.path("tls");
     std::fs::create_dir_all(&tls).unwrap();
     private_ca(&tls);
@@ -856,6 +870,12 @@ fn console_in_a_browser() {
         "advisory": "RUSTSEC-2026-0009",
         "alias": "CVE-2026-25727",
         "evil": EVIL,
+        "api": "example.ledger.v2alpha1.Worker/Replay",
+        "alertAdvisory": "GO-2023-2102",
+        "alertImage": PAYMENTS,
+        "alertWorkload": "Deployment/payments",
+        "cluster": "eu-1",
+        "expires": in_days(30),
     });
     let o = Command::new("node")
         .arg(root().join("crates/buildledger-cli/tests/browser/console.cjs"))
@@ -874,7 +894,17 @@ fn console_in_a_browser() {
         String::from_utf8_lossy(&o.stderr)
     );
     for p in [
-        "login", "overview", "table", "image", "advisory", "search", "escaped",
+        "login",
+        "overview",
+        "advisory",
+        "image",
+        "workload",
+        "image-apis",
+        "table",
+        "table-filtered",
+        "waivers",
+        "search",
+        "escaped",
     ] {
         let f = out.join(format!("{p}.png"));
         assert!(

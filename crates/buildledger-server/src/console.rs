@@ -212,8 +212,9 @@ header{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:center;border-bo
 nav ul{display:flex;flex-wrap:wrap;gap:1rem;list-style:none;margin:0;padding:0}
 a{color:#0645ad}@media (prefers-color-scheme:dark){a{color:#8ab4f8}}
 code{font-size:.9em;overflow-wrap:anywhere}
-.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%}
+.scroll{overflow-x:auto;position:relative}table{border-collapse:collapse;width:100%}
 th,td{text-align:left;vertical-align:top;padding:.3rem .5rem;border-bottom:1px solid #8884}
+main a,td code,td small{overflow-wrap:anywhere}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
 input,button{font:inherit;padding:.35rem .6rem}label{display:block;margin-bottom:.25rem}
 .counts{display:grid;grid-template-columns:repeat(auto-fill,minmax(10rem,1fr));gap:1rem;padding:0;list-style:none}

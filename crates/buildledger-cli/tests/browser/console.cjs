@@ -1,6 +1,6 @@
 // The web console in a real browser (Debian's chromium driven by
-// playwright-core): sign in, click overview → table → image → advisory →
-// search, assert what each page shows, run axe-core in each page (no
+// playwright-core): sign in, click overview → advisory → image → workload,
+// filter the table, add and revoke a waiver, search, assert what each page shows, run axe-core in each page (no
 // serious or critical violation), write a screenshot of each page, and
 // check that ledger text never runs as script. Run by
 // crates/buildledger-cli/tests/console.rs, which starts the server and
@@ -63,15 +63,53 @@ function check(cond, msg) {
     const cookie = (await context.cookies()).find((c) => c.name === 'bl_session');
     check(cookie && cookie.httpOnly && cookie.secure && cookie.sameSite === 'Strict', `cookie ${JSON.stringify(cookie && { ...cookie, value: '…' })}`);
     check(!(await page.evaluate(() => document.cookie)).includes('bl_session'), 'the session is visible to scripts');
-    await visit('overview', ['Overview', 'Images', 'Findings']);
+    // The alert loop runs every second: wait for the first firing alert.
+    for (let i = 0; i < 80 && (await page.textContent('main')).includes('Firing alerts (0)'); i++) {
+      await page.waitForTimeout(250);
+      await page.reload();
+    }
+    await visit('overview', ['Overview', 'Running containers', 'Findings by severity', 'Firing alerts', 'Waivers ending within']);
+    check(!(await page.textContent('main')).includes('Firing alerts (0)'), 'overview: no alert fired');
+    check((await page.locator('main svg[role=img] polyline').count()) === 5, 'overview: the severity chart has a line per level');
 
+    // overview → advisory (from a firing alert) → image → workload.
+    await page.locator('main table').filter({ hasText: 'Rule' }).getByRole('link', { name: want.alertAdvisory }).first().click();
+    check(page.url().endsWith(`/advisories/${want.alertAdvisory}`), `advisory: at ${page.url()}`);
+    await visit('advisory', [want.alertAdvisory, want.alertImage, 'Running workloads', 'staging', 'denied']);
+    await page.getByRole('link', { name: want.alertImage }).first().click();
+    await visit('image', [want.alertImage, 'Where it runs', 'staging', 'Base-image lineage']);
+    await page.locator('#runs + div').getByRole('link', { name: want.alertWorkload }).first().click();
+    check(new URL(page.url()).pathname === '/workloads', `workload: at ${page.url()}`);
+    await visit('workload', [`Workload ${want.alertWorkload}`, want.cluster, want.alertAdvisory, 'deny']);
+
+    // The table, filtered through its form (the URL carries the filter).
     await page.getByRole('link', { name: 'Mapping table' }).click();
     await visit('table', [want.image, want.toolchain]);
     await page.getByRole('link', { name: want.image }).first().click();
-    await visit('image', [want.image, want.builder, want.advisory]);
-    await page.getByRole('link', { name: want.advisory }).first().click();
-    check(page.url().endsWith(`/advisories/${want.advisory}`), `advisory: at ${page.url()}`);
-    await visit('advisory', [want.advisory, want.image]);
+    await visit('image-apis', [want.image, want.builder, want.advisory, 'API surface', want.api, 'production']);
+    await page.getByRole('link', { name: 'Mapping table' }).click();
+    await page.getByLabel('Toolchain').fill(want.toolchain);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/toolchain=/);
+    check((await page.textContent('main')).includes(want.image), 'filtered table: image missing');
+    check(!(await page.textContent('main')).includes(want.evil), 'filtered table: an image without the toolchain');
+    await shot('table-filtered');
+
+    // Waivers: add one through the form, then revoke it.
+    await page.getByRole('link', { name: 'Waivers' }).click();
+    await page.getByLabel('Advisory (id or alias)').fill(want.advisory);
+    await page.getByLabel('Covers').selectOption('digest');
+    await page.getByLabel('Digest, purl or repository').fill(want.image);
+    await page.getByLabel('Environment (empty: every one)').fill('staging');
+    await page.getByLabel('Owner').fill('browser-owner');
+    await page.getByLabel('Reason').fill('fixed in the next release');
+    await page.getByLabel('Ends (date or RFC 3339 time)').fill(want.expires);
+    await page.getByRole('button', { name: 'Add waiver' }).click();
+    await page.waitForURL(`${base}/waivers`);
+    await visit('waivers', ['browser-owner', 'fixed in the next release', 'in force']);
+    await page.locator('tr', { hasText: 'browser-owner' }).getByRole('button', { name: /Revoke waiver/ }).click();
+    await page.waitForURL(`${base}/waivers`);
+    check(!(await page.textContent('main')).includes('browser-owner'), 'the revoked waiver is still listed as in force');
 
     await page.getByLabel('Search').fill(want.alias);
     await page.getByRole('button', { name: 'Search' }).click();
