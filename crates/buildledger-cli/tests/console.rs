@@ -619,6 +619,24 @@ fn console_views(s: &Server, l: &Ledger, session: &str) {
         "{b}"
     );
     assert!(b.contains(&format!("/images/{WORKER}")), "{b}");
+    // The page lists what `posture` lists, in its order.
+    let b = s.page("/workloads", session);
+    let shown: Vec<String> = b
+        .match_indices("&amp;workload=")
+        .map(|(i, _)| {
+            let rest = &b[i + "&amp;workload=".len()..];
+            rest[..rest.find('"').unwrap()].replace("%2F", "/")
+        })
+        .collect();
+    let posture = l.json(&["posture"]);
+    let listed: Vec<String> = posture
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["workload"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(shown, listed, "{b}");
+    assert!(b.contains(&format!("{} container(s)", listed.len())), "{b}");
     let r = s.req("GET", "/workloads?decision=maybe", Some(session), None);
     assert_eq!(r.code, 400, "{}", r.body);
 

@@ -52,6 +52,9 @@ const COOKIE: &str = "bl_session";
 /// Rows of the mapping table per page.
 const TABLE_PAGE: usize = 50;
 
+/// Running containers listed on an image's or an advisory's page.
+const RUNNING_SHOWN: usize = 200;
+
 /// Components listed per record before the list is cut.
 const MAX_COMPONENTS: usize = 500;
 
@@ -493,13 +496,17 @@ async fn image(
             Err(e) if e.kind == buildledger_service::ErrorKind::NotFound => None,
             Err(e) => return Err(e),
         };
-        let (mut running, _) = posture::posture(
+        let running = posture::posture_view(
             s,
             &policy,
-            &posture::PostureQuery::default(),
+            &posture::PostureFilter {
+                digests: Some(std::iter::once(d.to_string()).collect()),
+                ..Default::default()
+            },
+            0,
+            RUNNING_SHOWN,
             chrono::Utc::now(),
         )?;
-        running.retain(|e| e.digest.as_deref() == Some(d.as_str()));
         Ok((view, findings, lineage, running))
     })
     .await;
@@ -519,14 +526,19 @@ fn image_extras(
     b: &mut Html,
     view: &ImageView,
     lineage: Option<&reads::Lineage>,
-    running: &[posture::PostureEntry],
+    running: &posture::PostureView,
 ) {
     b.raw("<h2 id=\"runs\">Where it runs</h2>");
-    if running.is_empty() {
+    if running.entries.is_empty() {
         b.raw("<p>No reported cluster runs this image.</p>");
     } else {
-        let refs: Vec<&posture::PostureEntry> = running.iter().collect();
+        let refs: Vec<&posture::PostureEntry> = running.entries.iter().collect();
         workloads::posture_table(b, &refs, true);
+        more_running(
+            b,
+            running.total,
+            &format!("/workloads?digest={}", path_segment(view.digest.as_str())),
+        );
     }
     let mut apis: Vec<&buildledger_service::types::ApiEntry> = view
         .records
@@ -791,38 +803,77 @@ fn finding_row(b: &mut Html, f: &ImageFinding, with_image: bool) {
         .raw(" for this image</span></a></td></tr>");
 }
 
-/// `GET /advisories/{id}`: the images an advisory (by id or any alias)
-/// affects.
+/// `?cursor=` of an advisory's page: where its list of images goes on.
+#[derive(Default, Deserialize)]
+struct AdvisoryParams {
+    cursor: Option<String>,
+}
+
+/// "N in all: all of them" link under a list of running containers.
+fn more_running(b: &mut Html, total: usize, all: &str) {
+    if total > RUNNING_SHOWN {
+        b.raw("<p>Showing ")
+            .text(&RUNNING_SHOWN.to_string())
+            .raw(" of ")
+            .text(&total.to_string())
+            .raw(". <a href=\"")
+            .text(all)
+            .raw("\">All of them</a></p>");
+    }
+}
+
+/// `GET /advisories/{id}[?cursor=]`: the images an advisory (by id or any
+/// alias) affects, a page at a time, and the running workloads of all of
+/// them.
 async fn advisory(
     State(st): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    q: Result<Query<AdvisoryParams>, QueryRejection>,
 ) -> Response {
     let who = match session(&st, &headers).await {
         Ok(p) => p,
         Err(r) => return r,
     };
+    let p = match q {
+        Ok(Query(p)) => p,
+        Err(e) => return error_page(ApiError::bad("cursor", e.body_text()), Some(&who)),
+    };
     let asked = id.clone();
     let policy = st.policy();
+    let cursor = p.cursor.clone();
     let got = run(&st, &who, move |s| {
-        let findings = reads::affected(s, &asked)?;
-        let digests: std::collections::HashSet<&str> =
-            findings.iter().map(|f| f.digest.as_str()).collect();
-        let (mut running, _) = posture::posture(
+        let page = reads::affected_page(s, &asked, cursor.as_deref(), TABLE_PAGE)?;
+        let running = posture::posture_view(
             s,
             &policy,
-            &posture::PostureQuery::default(),
+            &posture::PostureFilter {
+                advisory: Some(asked.clone()),
+                ..Default::default()
+            },
+            0,
+            RUNNING_SHOWN,
             chrono::Utc::now(),
         )?;
-        running.retain(|e| e.digest.as_deref().is_some_and(|d| digests.contains(d)));
+        // The findings of the running images shown, for their waiver and
+        // VEX state.
+        let mut shown: Vec<&str> = running
+            .entries
+            .iter()
+            .filter_map(|e| e.digest.as_deref())
+            .collect();
+        shown.sort_unstable();
+        shown.dedup();
+        let states = reads::vulns_of(s, &shown)?;
         let firing = buildledger_service::alerts::list(s, Some("firing"))?;
-        Ok((findings, running, firing))
+        Ok((page, running, states, firing))
     })
     .await;
-    let (findings, running, firing) = match got {
+    let (page_of, running, states, firing) = match got {
         Ok(f) => f,
         Err(r) => return r,
     };
+    let findings = page_of.findings;
     let mut b = Html::default();
     b.raw("<h1>Advisory ").text(&id).raw("</h1>");
     if let Some(f) = findings.first() {
@@ -834,12 +885,7 @@ async fn advisory(
         }
         b.raw("</dl>");
     }
-    let mut images: Vec<&str> = findings.iter().map(|f| f.digest.as_str()).collect();
-    images.sort_unstable();
-    images.dedup();
-    b.raw("<h2>Affected images (")
-        .text(&images.len().to_string())
-        .raw(")</h2>");
+    b.raw("<h2>Affected images</h2>");
     if findings.is_empty() {
         b.raw("<p>No image in the ledger is affected.</p>");
     } else {
@@ -853,7 +899,40 @@ async fn advisory(
         }
         b.raw("</tbody></table></div>");
     }
-    blast_radius(&mut b, &findings, &running, &firing);
+    if p.cursor.is_some() || page_of.next.is_some() {
+        b.raw("<nav aria-label=\"Pages of affected images\"><ul>");
+        if p.cursor.is_some() {
+            b.raw("<li><a href=\"/advisories/")
+                .text(&path_segment(&id))
+                .raw("\">First page</a></li>");
+        }
+        if let Some(n) = &page_of.next {
+            let mut q = QueryString::default();
+            q.push("cursor", n);
+            b.raw("<li><a rel=\"next\" href=\"/advisories/")
+                .text(&path_segment(&id))
+                .text(&q.finish())
+                .raw("\">Next page</a></li>");
+        }
+        b.raw("</ul></nav>");
+    }
+    let mut ids: Vec<String> = findings
+        .first()
+        .map(|f| {
+            std::iter::once(f.advisory.clone())
+                .chain(f.aliases.iter().cloned())
+                .collect()
+        })
+        .unwrap_or_else(|| vec![id.clone()]);
+    ids.sort();
+    blast_radius(&mut b, &ids, &states, &running, &firing);
+    let mut all = QueryString::default();
+    all.push("advisory", &id);
+    more_running(
+        &mut b,
+        running.total,
+        &format!("/workloads{}", all.finish()),
+    );
     page(StatusCode::OK, &id, Some(&who), b)
 }
 
@@ -862,22 +941,23 @@ async fn advisory(
 /// fires for the workload, and whether a waiver or VEX covers the finding.
 fn blast_radius(
     b: &mut Html,
-    findings: &[ImageFinding],
-    running: &[posture::PostureEntry],
+    ids: &[String],
+    states: &[ImageFinding],
+    view: &posture::PostureView,
     firing: &[buildledger_service::types::AlertRow],
 ) {
+    let running = &view.entries;
     b.raw("<h2 id=\"running\">Running workloads (")
-        .text(&running.len().to_string())
+        .text(&view.total.to_string())
         .raw(")</h2>");
     if running.is_empty() {
         b.raw("<p>No reported cluster runs an affected image.</p>");
         return;
     }
-    let ids: std::collections::HashSet<&str> = findings
+    let is_this = |a: &str| ids.iter().any(|i| i.eq_ignore_ascii_case(a));
+    let findings: Vec<&ImageFinding> = states
         .iter()
-        .flat_map(|f| {
-            std::iter::once(f.advisory.as_str()).chain(f.aliases.iter().map(String::as_str))
-        })
+        .filter(|f| is_this(&f.advisory) || f.aliases.iter().any(|a| is_this(a)))
         .collect();
     let mut envs: Vec<&str> = running
         .iter()
@@ -908,7 +988,7 @@ fn blast_radius(
                     && label(a, "namespace") == e.namespace
                     && label(a, "workload") == e.workload
                     && label(a, "digest") == digest
-                    && ids.contains(label(a, "advisory").as_str())
+                    && is_this(&label(a, "advisory"))
             });
             let mut state: Vec<String> = Vec::new();
             for f in findings.iter().filter(|f| f.digest == digest) {

@@ -147,7 +147,7 @@ fn refresh_snapshot(
     now: DateTime<Utc>,
 ) -> Result<(Refresh, Snapshot)> {
     store.begin()?;
-    match refresh_in_tx(store, policy, full, now) {
+    match refresh_in_tx(store, policy, full, now, true) {
         Ok(r) => {
             store.commit()?;
             Ok(r)
@@ -417,6 +417,7 @@ fn refresh_in_tx(
     policy: &Policy,
     full: bool,
     now: DateTime<Utc>,
+    with_reasons: bool,
 ) -> Result<(Refresh, Snapshot)> {
     s.lock_posture()?;
     let st = s.posture_state()?;
@@ -466,8 +467,12 @@ fn refresh_in_tx(
         }
     }
     let rows = s.inventory(None, None)?;
-    let mut decisions: HashMap<Key, Cached> =
-        s.cached_decisions()?.into_iter().map(split).collect();
+    let cached = if with_reasons {
+        s.cached_decisions()?
+    } else {
+        s.cached_decisions_without_reasons()?
+    };
+    let mut decisions: HashMap<Key, Cached> = cached.into_iter().map(split).collect();
     // One pass over the inventory: the deployments it runs, and those the
     // cache lacks, grouped by (digest, environment) so that each group needs
     // one input.
@@ -690,4 +695,188 @@ pub fn posture(
             })
     });
     Ok((out, refreshed))
+}
+
+/// Which running containers a [`posture_view`] keeps (all filters optional).
+#[derive(Debug, Clone, Default)]
+pub struct PostureFilter {
+    /// Only this environment.
+    pub env: Option<String>,
+    /// Only this decision.
+    pub decision: Option<String>,
+    /// Only this cluster.
+    pub cluster: Option<String>,
+    /// Only this namespace.
+    pub namespace: Option<String>,
+    /// Only this workload (`Kind/name`).
+    pub workload: Option<String>,
+    /// Only containers running one of these digests.
+    pub digests: Option<HashSet<String>>,
+    /// Only containers whose image the advisory known under this id (or
+    /// any alias) affects ([`crate::reads::affected_among`]).
+    pub advisory: Option<String>,
+}
+
+/// One page of the posture and the counts of all it selects.
+#[derive(Debug, Clone, Default)]
+pub struct PostureView {
+    /// Containers the filter keeps.
+    pub total: usize,
+    /// Per environment (`""`: none): containers denied, warned, allowed.
+    pub counts: std::collections::BTreeMap<String, [usize; 3]>,
+    /// Entries `from..from + limit` in [`posture`]'s order, with reasons.
+    pub entries: Vec<PostureEntry>,
+}
+
+/// Refresh, then one page of the posture that `f` selects, with the counts
+/// per environment and decision of all of it: [`posture`] for a screen.
+/// Only the page's reasons are read and parsed (they are most of the
+/// cache's bytes), so a count or a page costs about the inventory's rows,
+/// not the findings behind them.
+pub fn posture_view(
+    store: &mut Store,
+    policy: &Policy,
+    f: &PostureFilter,
+    from: usize,
+    limit: usize,
+    now: DateTime<Utc>,
+) -> Result<PostureView> {
+    store.begin()?;
+    match posture_view_in_tx(store, policy, f, from, limit, now) {
+        Ok(v) => {
+            store.commit()?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = store.rollback();
+            Err(e)
+        }
+    }
+}
+
+fn posture_view_in_tx(
+    s: &mut Store,
+    policy: &Policy,
+    f: &PostureFilter,
+    from: usize,
+    limit: usize,
+    now: DateTime<Utc>,
+) -> Result<PostureView> {
+    let (_, Snapshot { rows, decisions }) = refresh_in_tx(s, policy, false, now, false)?;
+    let affected = match &f.advisory {
+        Some(id) => {
+            let mut running: Vec<&str> = rows.iter().filter_map(|r| r.digest.as_deref()).collect();
+            running.sort_unstable();
+            running.dedup();
+            Some(crate::reads::affected_among(s, id, &running)?)
+        }
+        None => None,
+    };
+    let same = |want: &Option<String>, v: &str| want.as_deref().is_none_or(|w| w == v);
+    let mut view = PostureView::default();
+    // (rank, priority, row, the reasons of an unresolved image's decision)
+    let mut kept: Vec<(u8, i64, usize, Option<Vec<Reason>>)> = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let workload = format!("{}/{}", r.workload_kind, r.workload_name);
+        if !same(&f.env, r.environment.as_deref().unwrap_or(""))
+            || (f.env.is_some() && r.environment.is_none())
+            || !same(&f.cluster, &r.cluster)
+            || !same(&f.namespace, &r.namespace)
+            || !same(&f.workload, &workload)
+        {
+            continue;
+        }
+        if let Some(ds) = f.digests.as_ref().or(affected.as_ref())
+            && !r.digest.as_ref().is_some_and(|d| ds.contains(d))
+        {
+            continue;
+        }
+        if let (Some(a), Some(_)) = (&affected, &f.digests)
+            && !r.digest.as_ref().is_some_and(|d| a.contains(d))
+        {
+            continue;
+        }
+        let (decision, priority, reasons) = match &r.digest {
+            None => {
+                let d = policy.evaluate(&crate::policy::unknown_input(
+                    &r.image,
+                    None,
+                    deployment_of(r),
+                ))?;
+                (d.decision, d.priority, Some(d.reasons))
+            }
+            Some(dg) => {
+                let c = decisions.get(&cache_key(r, dg)).ok_or_else(|| {
+                    Error::internal(format!(
+                        "posture: no decision for {dg} in {}/{} after the refresh",
+                        r.namespace, r.pod
+                    ))
+                })?;
+                (c.decision.clone(), c.priority, None)
+            }
+        };
+        if !same(&f.decision, &decision) {
+            continue;
+        }
+        let rk = rank(&decision);
+        view.counts
+            .entry(r.environment.clone().unwrap_or_default())
+            .or_default()[2 - rk as usize] += 1;
+        kept.push((rk, priority, i, reasons));
+    }
+    view.total = kept.len();
+    kept.sort_by(|a, b| {
+        let (ra, rb) = (&rows[a.2], &rows[b.2]);
+        b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then_with(|| {
+            (
+                &ra.cluster,
+                &ra.namespace,
+                &ra.workload_kind,
+                &ra.workload_name,
+                &ra.container,
+            )
+                .cmp(&(
+                    &rb.cluster,
+                    &rb.namespace,
+                    &rb.workload_kind,
+                    &rb.workload_name,
+                    &rb.container,
+                ))
+        })
+    });
+    let page: Vec<_> = kept.into_iter().skip(from).take(limit).collect();
+    let keys: Vec<Key> = page
+        .iter()
+        .filter_map(|(_, _, i, _)| rows[*i].digest.as_ref().map(|d| cache_key(&rows[*i], d)))
+        .collect();
+    let reasons: HashMap<Key, String> = s.cached_reasons(&keys)?.into_iter().collect();
+    for (rk, priority, i, unknown) in page {
+        let r = &rows[i];
+        let reasons = match (unknown, &r.digest) {
+            (Some(v), _) => v,
+            (None, Some(dg)) => match reasons.get(&cache_key(r, dg)) {
+                Some(j) => serde_json::from_str(j)
+                    .map_err(|e| Error::internal(format!("cached posture reasons of {dg}: {e}")))?,
+                None => Vec::new(),
+            },
+            (None, None) => Vec::new(),
+        };
+        view.entries.push(PostureEntry {
+            workload: format!("{}/{}", r.workload_kind, r.workload_name),
+            container: if r.container_kind == "container" {
+                r.container.clone()
+            } else {
+                format!("{} ({})", r.container, r.container_kind)
+            },
+            cluster: r.cluster.clone(),
+            namespace: r.namespace.clone(),
+            image: r.image.clone(),
+            digest: r.digest.clone(),
+            environment: r.environment.clone(),
+            decision: ["allow", "warn", "deny"][rk as usize].to_string(),
+            reasons,
+            priority,
+        });
+    }
+    Ok(view)
 }

@@ -120,6 +120,19 @@ pub fn table_page(
     })
 }
 
+/// Of `digests`, those the advisory known under `id` (its id or any alias)
+/// affects through a component of one of their records: the blast radius
+/// over the images that run. Not found when no advisory has that id or alias.
+pub fn affected_among(
+    store: &mut Store,
+    id: &str,
+    digests: &[&str],
+) -> Result<std::collections::HashSet<String>> {
+    store
+        .affected_among(id, digests)?
+        .ok_or_else(|| Error::not_found(format!("no advisory has id or alias {id:?}")))
+}
+
 /// The mapping-table rows of `digests` that have records, in the order given.
 pub fn table_rows(store: &mut Store, digests: &[&str]) -> Result<Vec<TableRow>> {
     Ok(store.table_rows(digests)?)
@@ -201,6 +214,16 @@ pub fn vulns(store: &mut Store, digest: &Digest) -> Result<Vec<ImageFinding>> {
     crate::waivers::annotate(store, &mut f, chrono::Utc::now())?;
     crate::vex::annotate(store, &mut f)?;
     buildledger_rules::reachability::annotate(store, &mut f)?;
+    Ok(f)
+}
+
+/// The findings of the images `digests` (read together), with their waiver
+/// and VEX state: what a list of running images shows. Unknown digests
+/// have none.
+pub fn vulns_of(store: &mut Store, digests: &[&str]) -> Result<Vec<ImageFinding>> {
+    let mut f = store.vulns_many(digests)?;
+    crate::waivers::annotate(store, &mut f, chrono::Utc::now())?;
+    crate::vex::annotate(store, &mut f)?;
     Ok(f)
 }
 

@@ -1221,6 +1221,45 @@ impl Store {
         ))
     }
 
+    /// Of `digests`, those with a record that holds a component the
+    /// advisory known under `id` (its id or any alias) affects; `None` when
+    /// no advisory has that id or alias. One read of the digests' records'
+    /// component links (in chunks), not of the advisory's postings: what a
+    /// blast radius over the running images needs, whatever the number of
+    /// images the advisory affects in the whole ledger.
+    pub fn affected_among(
+        &mut self,
+        id: &str,
+        digests: &[&str],
+    ) -> Result<Option<HashSet<String>>> {
+        let Some(findings) = self.findings_of_advisory(id)? else {
+            return Ok(None);
+        };
+        let cids: HashSet<i64> = findings.keys().copied().collect();
+        let mut out = HashSet::new();
+        for chunk in digests.chunks(400) {
+            let params: Vec<Val> = chunk.iter().map(|d| Val::from(*d)).collect();
+            let sql = format!(
+                "SELECT i.digest, l.record_id, l.components FROM images i
+                 JOIN record_subjects rs ON rs.image_id = i.id
+                 JOIN record_links l ON l.record_id = rs.record_id
+                 WHERE i.digest IN ({})",
+                placeholders(chunk.len())
+            );
+            for r in self.db.query(&sql, &params)? {
+                let d = r[0].text().unwrap_or_default();
+                if out.contains(d) {
+                    continue;
+                }
+                let links = Store::decode_record_links(r[1].int().unwrap_or_default(), &r[2])?;
+                if links.iter().any(|l| cids.contains(&l.0)) {
+                    out.insert(d.to_string());
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
     /// One page of the images affected by the advisory known under `id` (its
     /// id or any alias), from `start` (a previous page's
     /// [`AffectedPage::next`]); `None` when no advisory has that id or alias.

@@ -59,10 +59,14 @@ impl Store {
         Ok(self
             .db
             .query(
-                "SELECT i.digest FROM images i JOIN record_subjects rs ON rs.image_id = i.id
-                 JOIN records r ON r.id = rs.record_id GROUP BY i.digest
-                 HAVING SUM(CASE WHEN r.origin = 'indexer' THEN 1 ELSE 0 END) > 0
-                    AND SUM(CASE WHEN r.origin <> 'indexer' THEN 1 ELSE 0 END) > 0
+                // From the indexer's records (few) to the other records of
+                // their images, not a grouping of every image's records.
+                "SELECT DISTINCT i.digest FROM records r
+                 JOIN record_subjects rs ON rs.record_id = r.id
+                 JOIN images i ON i.id = rs.image_id
+                 WHERE r.origin = 'indexer' AND EXISTS (
+                     SELECT 1 FROM record_subjects rs2 JOIN records r2 ON r2.id = rs2.record_id
+                     WHERE rs2.image_id = rs.image_id AND r2.origin <> 'indexer')
                  ORDER BY i.digest",
                 &[],
             )?

@@ -45,6 +45,10 @@ pub struct CachedDecision {
     pub priority: i64,
 }
 
+/// A cached decision's key: digest, environment (`""`: none), cluster,
+/// namespace, `Kind/name`.
+pub type DecisionKey = (String, String, String, String, String);
+
 /// Advisory lock key of the posture refresh (PostgreSQL).
 const POSTURE_LOCK: i64 = 0x706f_7374;
 
@@ -225,13 +229,51 @@ impl Store {
 
     /// Every cached decision.
     pub fn cached_decisions(&mut self) -> Result<Vec<CachedDecision>> {
+        self.cached_decisions_with(true)
+    }
+
+    /// Every cached decision without its reasons (`reasons` empty): what a
+    /// count or one page of the posture needs (the reasons are most of the
+    /// bytes: tens of kilobytes for an image with many findings).
+    pub fn cached_decisions_without_reasons(&mut self) -> Result<Vec<CachedDecision>> {
+        self.cached_decisions_with(false)
+    }
+
+    /// The reasons (JSON) of the cached decisions `keys` (digest,
+    /// environment, cluster, namespace, workload); a key without a decision
+    /// is left out.
+    pub fn cached_reasons(&mut self, keys: &[DecisionKey]) -> Result<Vec<(DecisionKey, String)>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            let rows = self.db.query(
+                "SELECT reasons FROM posture_decisions WHERE digest = ? AND environment = ?
+                 AND cluster = ? AND namespace = ? AND workload = ?",
+                &[
+                    k.0.as_str().into(),
+                    k.1.as_str().into(),
+                    k.2.as_str().into(),
+                    k.3.as_str().into(),
+                    k.4.as_str().into(),
+                ],
+            )?;
+            if let Some(r) = rows.into_iter().next().and_then(|r| r.into_iter().next()) {
+                out.push((k.clone(), r.into_text().unwrap_or_default()));
+            }
+        }
+        Ok(out)
+    }
+
+    fn cached_decisions_with(&mut self, reasons: bool) -> Result<Vec<CachedDecision>> {
+        let sql = if reasons {
+            "SELECT digest, environment, cluster, namespace, workload, decision, reasons, priority
+             FROM posture_decisions"
+        } else {
+            "SELECT digest, environment, cluster, namespace, workload, decision, '', priority
+             FROM posture_decisions"
+        };
         Ok(self
             .db
-            .query(
-                "SELECT digest, environment, cluster, namespace, workload, decision, reasons, priority
-                 FROM posture_decisions",
-                &[],
-            )?
+            .query(sql, &[])?
             .into_iter()
             .map(|r| {
                 let mut it = r.into_iter();

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use buildledger_service::posture::{self, PostureQuery};
+use buildledger_service::posture::{self, PostureFilter};
 use buildledger_service::reads::{self, SEVERITY_LEVELS, SeverityTrend};
 use buildledger_service::types as T;
 use buildledger_service::{alerts, feeds, waivers};
@@ -37,17 +37,8 @@ pub(super) async fn overview(State(st): State<AppState>, headers: HeaderMap) -> 
         let now = Utc::now();
         let info = reads::info(s)?;
         let mismatches = reads::mismatches(s, None)?;
-        let (entries, _) = posture::posture(s, &policy, &PostureQuery::default(), now)?;
-        let mut by_env: BTreeMap<String, [usize; 3]> = BTreeMap::new();
-        for e in &entries {
-            let env = e.environment.clone().unwrap_or_default();
-            let i = match e.decision.as_str() {
-                "deny" => 0,
-                "warn" => 1,
-                _ => 2,
-            };
-            by_env.entry(env).or_default()[i] += 1;
-        }
+        let by_env =
+            posture::posture_view(s, &policy, &PostureFilter::default(), 0, 0, now)?.counts;
         let trend = reads::severity_trend(s, TREND_DAYS, now)?;
         let sources = feeds::sources(s)?;
         let firing = alerts::list(s, Some("firing"))?;

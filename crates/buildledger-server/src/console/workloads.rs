@@ -6,12 +6,16 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use buildledger_service::posture::{self, PostureEntry, PostureQuery};
+use buildledger_service::posture::{self, PostureEntry, PostureFilter};
 use serde::Deserialize;
 
 use super::{Html, QueryString, TABLE_PAGE, error_page, page, run, session};
 use crate::app::AppState;
 use crate::problem::ApiError;
+
+/// Reasons listed per container; the rest are counted (an image with many
+/// findings has a hundred reasons or more).
+const REASONS_SHOWN: usize = 5;
 
 /// The filters of `/workloads`, all optional.
 #[derive(Default, Deserialize)]
@@ -22,6 +26,8 @@ pub(super) struct WorkloadParams {
     namespace: Option<String>,
     workload: Option<String>,
     digest: Option<String>,
+    /// Only the images this advisory (id or alias) affects.
+    advisory: Option<String>,
     /// Index of the first entry shown.
     from: Option<usize>,
 }
@@ -53,29 +59,25 @@ pub(super) async fn workloads(
         );
     }
     let policy = st.policy();
-    let query = PostureQuery {
+    let filter = PostureFilter {
         env: nonempty(&p.env).map(str::to_string),
         decision: nonempty(&p.decision).map(str::to_string),
-        ..PostureQuery::default()
+        cluster: nonempty(&p.cluster).map(str::to_string),
+        namespace: nonempty(&p.namespace).map(str::to_string),
+        workload: nonempty(&p.workload).map(str::to_string),
+        digests: nonempty(&p.digest).map(|d| std::iter::once(d.to_string()).collect()),
+        advisory: nonempty(&p.advisory).map(str::to_string),
     };
+    let from = p.from.unwrap_or(0);
     let got = run(&st, &who, move |s| {
-        posture::posture(s, &policy, &query, chrono::Utc::now())
+        posture::posture_view(s, &policy, &filter, from, TABLE_PAGE, chrono::Utc::now())
     })
     .await;
-    let entries = match got {
-        Ok((e, _)) => e,
+    let view = match got {
+        Ok(v) => v,
         Err(r) => return r,
     };
-    let keep = |e: &&PostureEntry| {
-        nonempty(&p.cluster).is_none_or(|c| e.cluster == c)
-            && nonempty(&p.namespace).is_none_or(|n| e.namespace == n)
-            && nonempty(&p.workload).is_none_or(|w| e.workload == w)
-            && nonempty(&p.digest).is_none_or(|d| e.digest.as_deref() == Some(d))
-    };
-    let all: Vec<&PostureEntry> = entries.iter().filter(keep).collect();
-    let from = p.from.unwrap_or(0).min(all.len());
-    let shown = &all[from..(from + TABLE_PAGE).min(all.len())];
-
+    let shown: Vec<&PostureEntry> = view.entries.iter().collect();
     let mut b = Html::default();
     let single = nonempty(&p.workload).is_some();
     if single {
@@ -86,20 +88,28 @@ pub(super) async fn workloads(
             .item("Namespace", nonempty(&p.namespace))
             .item(
                 "Environment",
-                all.first().and_then(|e| e.environment.as_deref()),
+                view.entries.first().and_then(|e| e.environment.as_deref()),
             )
             .raw("</dl>");
     } else {
         b.raw("<h1>Running containers</h1>");
+        if let Some(a) = nonempty(&p.advisory) {
+            b.raw("<p>Of the images that ")
+                .link("/advisories/", a, a)
+                .raw(" affects.</p>");
+        }
+        if let Some(d) = nonempty(&p.digest) {
+            b.raw("<p>Of image ").link("/images/", d, d).raw(".</p>");
+        }
     }
     filters(&mut b, &p);
     b.raw("<p>")
-        .text(&all.len().to_string())
+        .text(&view.total.to_string())
         .raw(" container(s), worst decision first.</p>");
-    if !all.is_empty() {
-        posture_table(&mut b, shown, !single);
+    if !shown.is_empty() {
+        posture_table(&mut b, &shown, !single);
     }
-    let (prev, next) = (from > 0, from + TABLE_PAGE < all.len());
+    let (prev, next) = (from > 0, from + TABLE_PAGE < view.total);
     if prev || next {
         b.raw("<nav aria-label=\"Pages\"><ul>");
         if prev {
@@ -134,6 +144,7 @@ fn nav(b: &mut Html, p: &WorkloadParams, label: &'static str, rel: &'static str,
         ("namespace", &p.namespace),
         ("workload", &p.workload),
         ("digest", &p.digest),
+        ("advisory", &p.advisory),
     ] {
         if let Some(v) = nonempty(v) {
             q.push(k, v);
@@ -185,10 +196,14 @@ fn filters(b: &mut Html, p: &WorkloadParams) {
         b.raw(">").raw(l).raw("</option>");
     }
     b.raw("</select></div>");
-    if let Some(d) = nonempty(&p.digest) {
-        b.raw("<input type=\"hidden\" name=\"digest\" value=\"")
-            .text(d)
-            .raw("\">");
+    for (name, v) in [("digest", &p.digest), ("advisory", &p.advisory)] {
+        if let Some(v) = nonempty(v) {
+            b.raw("<input type=\"hidden\" name=\"")
+                .raw(name)
+                .raw("\" value=\"")
+                .text(v)
+                .raw("\">");
+        }
     }
     b.raw("<div><button type=\"submit\">Filter</button></div></form>");
 }
@@ -229,13 +244,24 @@ pub(super) fn posture_table(b: &mut Html, entries: &[&PostureEntry], with_worklo
         b.raw("<br><small>")
             .text(&e.image)
             .raw("</small></td><td><ul class=\"plain\">");
-        for r in &e.reasons {
+        for r in e.reasons.iter().take(REASONS_SHOWN) {
             b.raw("<li><code>")
                 .text(&r.rule)
                 .raw("</code> ")
                 .text(&r.message);
             if let Some(a) = &r.advisory {
                 b.raw(" (").link("/advisories/", a, a).raw(")");
+            }
+            b.raw("</li>");
+        }
+        if e.reasons.len() > REASONS_SHOWN {
+            b.raw("<li>and ")
+                .text(&(e.reasons.len() - REASONS_SHOWN).to_string())
+                .raw(" more");
+            if let Some(d) = &e.digest {
+                b.raw(" (")
+                    .link("/images/", d, "the image's findings")
+                    .raw(")");
             }
             b.raw("</li>");
         }
