@@ -53,7 +53,7 @@ const COOKIE: &str = "bl_session";
 const TABLE_PAGE: usize = 50;
 
 /// Running containers listed on an image's or an advisory's page.
-const RUNNING_SHOWN: usize = 200;
+const RUNNING_SHOWN: usize = TABLE_PAGE;
 
 /// Components listed per record before the list is cut.
 const MAX_COMPONENTS: usize = 500;

@@ -135,6 +135,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0017_toolchain_versions.sql"),
         after: None,
     },
+    Migration {
+        version: 18,
+        name: "posture decisions without reasons",
+        sqlite: include_str!("../migrations/sqlite/0018_posture_light.sql"),
+        postgres: include_str!("../migrations/postgres/0018_posture_light.sql"),
+        after: None,
+    },
 ];
 
 impl Store {
