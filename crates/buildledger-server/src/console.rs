@@ -335,6 +335,21 @@ async fn authenticate(st: &AppState, token: String) -> Result<Principal, ApiErro
     Ok(p)
 }
 
+/// The signed-in caller and the page's query parameters (`field` names
+/// them when they do not parse); otherwise the response to send instead.
+async fn signed_in<P>(
+    st: &AppState,
+    headers: &HeaderMap,
+    q: Result<Query<P>, QueryRejection>,
+    field: &str,
+) -> Result<(Principal, P), Response> {
+    let who = session(st, headers).await?;
+    match q {
+        Ok(Query(p)) => Ok((who, p)),
+        Err(e) => Err(error_page(ApiError::bad(field, e.body_text()), Some(&who))),
+    }
+}
+
 /// Run a use case for a signed-in page; an error becomes an error page.
 async fn run<T: Send + 'static>(
     st: &AppState,
@@ -831,13 +846,9 @@ async fn advisory(
     Path(id): Path<String>,
     q: Result<Query<AdvisoryParams>, QueryRejection>,
 ) -> Response {
-    let who = match session(&st, &headers).await {
-        Ok(p) => p,
+    let (who, p) = match signed_in(&st, &headers, q, "cursor").await {
+        Ok(v) => v,
         Err(r) => return r,
-    };
-    let p = match q {
-        Ok(Query(p)) => p,
-        Err(e) => return error_page(ApiError::bad("cursor", e.body_text()), Some(&who)),
     };
     let asked = id.clone();
     let policy = st.policy();
@@ -1059,13 +1070,9 @@ async fn search(
     headers: HeaderMap,
     q: Result<Query<SearchParams>, QueryRejection>,
 ) -> Response {
-    let who = match session(&st, &headers).await {
-        Ok(p) => p,
+    let (who, q) = match signed_in(&st, &headers, q, "q").await {
+        Ok((who, p)) => (who, p.q.unwrap_or_default().trim().to_string()),
         Err(r) => return r,
-    };
-    let q = match q {
-        Ok(Query(p)) => p.q.unwrap_or_default().trim().to_string(),
-        Err(e) => return error_page(ApiError::bad("q", e.body_text()), Some(&who)),
     };
     if q.is_empty() {
         let mut b = Html::default();

@@ -16,7 +16,7 @@ use buildledger_service::waivers::{self, WaiverRequest};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{Html, error_page, page, run, same_origin, see_other, session};
+use super::{Html, error_page, page, run, same_origin, see_other, session, signed_in};
 use crate::app::AppState;
 use crate::problem::ApiError;
 
@@ -55,13 +55,9 @@ pub(super) async fn list(
     headers: HeaderMap,
     q: Result<Query<ListParams>, QueryRejection>,
 ) -> Response {
-    let who = match session(&st, &headers).await {
-        Ok(p) => p,
+    let (who, p) = match signed_in(&st, &headers, q, "query").await {
+        Ok(v) => v,
         Err(r) => return r,
-    };
-    let p = match q {
-        Ok(Query(p)) => p,
-        Err(e) => return error_page(ApiError::bad("query", e.body_text()), Some(&who)),
     };
     render(&st, who, p.all.unwrap_or(false), p.form, None).await
 }

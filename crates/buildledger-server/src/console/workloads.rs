@@ -9,7 +9,7 @@ use axum::response::Response;
 use buildledger_service::posture::{self, PostureEntry, PostureFilter};
 use serde::Deserialize;
 
-use super::{Html, QueryString, TABLE_PAGE, error_page, page, run, session};
+use super::{Html, QueryString, TABLE_PAGE, error_page, page, run, signed_in};
 use crate::app::AppState;
 use crate::problem::ApiError;
 
@@ -42,13 +42,9 @@ pub(super) async fn workloads(
     headers: HeaderMap,
     q: Result<Query<WorkloadParams>, QueryRejection>,
 ) -> Response {
-    let who = match session(&st, &headers).await {
-        Ok(p) => p,
+    let (who, p) = match signed_in(&st, &headers, q, "query").await {
+        Ok(v) => v,
         Err(r) => return r,
-    };
-    let p = match q {
-        Ok(Query(p)) => p,
-        Err(e) => return error_page(ApiError::bad("query", e.body_text()), Some(&who)),
     };
     if let Some(d) = nonempty(&p.decision)
         && !matches!(d, "allow" | "warn" | "deny")
