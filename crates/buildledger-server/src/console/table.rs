@@ -20,9 +20,8 @@ use buildledger_service::types::TableRow;
 use buildledger_service::{inventory, query, reads};
 use serde::Deserialize;
 
-use super::{Html, QueryString, TABLE_PAGE, error_page, page, run, session};
+use super::{Html, QueryString, TABLE_PAGE, page, run, signed_in};
 use crate::app::AppState;
-use crate::problem::ApiError;
 
 /// Rows of one CSV export at most (from the position given on).
 const CSV_MAX: usize = 5_000;
@@ -30,6 +29,10 @@ const CSV_MAX: usize = 5_000;
 /// Query pages of the `query` use case read for one page of a table that
 /// is also filtered by environment.
 const MAX_SCAN_PAGES: usize = 20;
+
+/// Hits asked of each query page when the table is also filtered by
+/// environment.
+const ENV_SCAN_PAGE: usize = 200;
 
 /// The table's parameters, all optional.
 #[derive(Default, Clone, Deserialize)]
@@ -123,11 +126,16 @@ fn read_view(
                 tag: None,
                 api_stability: nonempty(&p.api),
                 trusted_only: false,
-                limit: Some(
-                    want.saturating_sub(digests.len())
-                        .max(1)
-                        .max(if running.is_some() { 200 } else { 1 }),
-                ),
+                // What the page still lacks; filtered by environment, at
+                // least a bigger query page, since most hits may not run there.
+                limit: Some({
+                    let need = want.saturating_sub(digests.len()).max(1);
+                    if running.is_some() {
+                        need.max(ENV_SCAN_PAGE)
+                    } else {
+                        need
+                    }
+                }),
                 cursor: cursor.clone(),
             };
             let r = query::query(s, &req)?;
@@ -232,13 +240,9 @@ pub(super) async fn table(
     headers: HeaderMap,
     q: Result<Query<TableParams>, QueryRejection>,
 ) -> Response {
-    let who = match session(&st, &headers).await {
-        Ok(p) => p,
+    let (who, p) = match signed_in(&st, &headers, q, "query").await {
+        Ok(v) => v,
         Err(r) => return r,
-    };
-    let p = match q {
-        Ok(Query(p)) => p,
-        Err(e) => return error_page(ApiError::bad("query", e.body_text()), Some(&who)),
     };
     let per = TABLE_PAGE.min(st.max_page().max(1));
     let params = p.clone();
@@ -471,13 +475,9 @@ pub(super) async fn table_csv(
     headers: HeaderMap,
     q: Result<Query<TableParams>, QueryRejection>,
 ) -> Response {
-    let who = match session(&st, &headers).await {
-        Ok(p) => p,
+    let (who, p) = match signed_in(&st, &headers, q, "query").await {
+        Ok(v) => v,
         Err(r) => return r,
-    };
-    let p = match q {
-        Ok(Query(p)) => p,
-        Err(e) => return error_page(ApiError::bad("query", e.body_text()), Some(&who)),
     };
     let rows = match run(&st, &who, move |s| {
         let mut rows: Vec<TableRow> = Vec::new();
