@@ -584,24 +584,34 @@ fn entries(
         {
             continue;
         }
-        out.push(PostureEntry {
-            workload: format!("{}/{}", r.workload_kind, r.workload_name),
-            container: if r.container_kind == "container" {
-                r.container
-            } else {
-                format!("{} ({})", r.container, r.container_kind)
-            },
-            cluster: r.cluster,
-            namespace: r.namespace,
-            image: r.image,
-            digest: r.digest,
-            environment: r.environment,
-            decision,
-            reasons,
-            priority,
-        });
+        out.push(entry_of(r, decision, reasons, priority));
     }
     Ok(out)
+}
+
+/// The posture entry of inventory row `r`.
+fn entry_of(
+    r: InventoryRow,
+    decision: String,
+    reasons: Vec<Reason>,
+    priority: i64,
+) -> PostureEntry {
+    PostureEntry {
+        workload: format!("{}/{}", r.workload_kind, r.workload_name),
+        container: if r.container_kind == "container" {
+            r.container
+        } else {
+            format!("{} ({})", r.container, r.container_kind)
+        },
+        cluster: r.cluster,
+        namespace: r.namespace,
+        image: r.image,
+        digest: r.digest,
+        environment: r.environment,
+        decision,
+        reasons,
+        priority,
+    }
 }
 
 /// Fewest inventory rows worth a thread of their own when listing.
@@ -773,26 +783,25 @@ fn posture_view_in_tx(
         None => None,
     };
     let same = |want: &Option<String>, v: &str| want.as_deref().is_none_or(|w| w == v);
+    // A digest set (given, or the advisory's) keeps only the rows that run
+    // one of its digests.
+    let runs_one_of = |set: &Option<HashSet<String>>, d: Option<&String>| {
+        set.as_ref()
+            .is_none_or(|set| d.is_some_and(|d| set.contains(d)))
+    };
     let mut view = PostureView::default();
-    // (rank, priority, row, the reasons of an unresolved image's decision)
-    let mut kept: Vec<(u8, i64, usize, Option<Vec<Reason>>)> = Vec::new();
+    // (decision, priority, row, the reasons of an unresolved image's decision)
+    let mut kept: Vec<(String, i64, usize, Option<Vec<Reason>>)> = Vec::new();
     for (i, r) in rows.iter().enumerate() {
-        let workload = format!("{}/{}", r.workload_kind, r.workload_name);
-        if !same(&f.env, r.environment.as_deref().unwrap_or(""))
-            || (f.env.is_some() && r.environment.is_none())
+        let workload_is = |w: &str| w.split_once('/') == Some((&r.workload_kind, &r.workload_name));
+        if f.env
+            .as_deref()
+            .is_some_and(|e| r.environment.as_deref() != Some(e))
             || !same(&f.cluster, &r.cluster)
             || !same(&f.namespace, &r.namespace)
-            || !same(&f.workload, &workload)
-        {
-            continue;
-        }
-        if let Some(ds) = f.digests.as_ref().or(affected.as_ref())
-            && !r.digest.as_ref().is_some_and(|d| ds.contains(d))
-        {
-            continue;
-        }
-        if let (Some(a), Some(_)) = (&affected, &f.digests)
-            && !r.digest.as_ref().is_some_and(|d| a.contains(d))
+            || f.workload.as_deref().is_some_and(|w| !workload_is(w))
+            || !runs_one_of(&f.digests, r.digest.as_ref())
+            || !runs_one_of(&affected, r.digest.as_ref())
         {
             continue;
         }
@@ -818,31 +827,33 @@ fn posture_view_in_tx(
         if !same(&f.decision, &decision) {
             continue;
         }
-        let rk = rank(&decision);
         view.counts
             .entry(r.environment.clone().unwrap_or_default())
-            .or_default()[2 - rk as usize] += 1;
-        kept.push((rk, priority, i, reasons));
+            .or_default()[2 - rank(&decision) as usize] += 1;
+        kept.push((decision, priority, i, reasons));
     }
     view.total = kept.len();
     kept.sort_by(|a, b| {
         let (ra, rb) = (&rows[a.2], &rows[b.2]);
-        b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then_with(|| {
-            (
-                &ra.cluster,
-                &ra.namespace,
-                &ra.workload_kind,
-                &ra.workload_name,
-                &ra.container,
-            )
-                .cmp(&(
-                    &rb.cluster,
-                    &rb.namespace,
-                    &rb.workload_kind,
-                    &rb.workload_name,
-                    &rb.container,
-                ))
-        })
+        rank(&b.0)
+            .cmp(&rank(&a.0))
+            .then(b.1.cmp(&a.1))
+            .then_with(|| {
+                (
+                    &ra.cluster,
+                    &ra.namespace,
+                    &ra.workload_kind,
+                    &ra.workload_name,
+                    &ra.container,
+                )
+                    .cmp(&(
+                        &rb.cluster,
+                        &rb.namespace,
+                        &rb.workload_kind,
+                        &rb.workload_name,
+                        &rb.container,
+                    ))
+            })
     });
     let page: Vec<_> = kept.into_iter().skip(from).take(limit).collect();
     let keys: Vec<Key> = page
@@ -850,33 +861,24 @@ fn posture_view_in_tx(
         .filter_map(|(_, _, i, _)| rows[*i].digest.as_ref().map(|d| cache_key(&rows[*i], d)))
         .collect();
     let reasons: HashMap<Key, String> = s.cached_reasons(&keys)?.into_iter().collect();
-    for (rk, priority, i, unknown) in page {
+    for (decision, priority, i, unknown) in page {
         let r = &rows[i];
         let reasons = match (unknown, &r.digest) {
             (Some(v), _) => v,
-            (None, Some(dg)) => match reasons.get(&cache_key(r, dg)) {
-                Some(j) => serde_json::from_str(j)
-                    .map_err(|e| Error::internal(format!("cached posture reasons of {dg}: {e}")))?,
-                None => Vec::new(),
-            },
+            (None, Some(dg)) => {
+                let j = reasons.get(&cache_key(r, dg)).ok_or_else(|| {
+                    Error::internal(format!(
+                        "posture: no cached reasons for {dg} in {}/{} inside the refresh",
+                        r.namespace, r.pod
+                    ))
+                })?;
+                serde_json::from_str(j)
+                    .map_err(|e| Error::internal(format!("cached posture reasons of {dg}: {e}")))?
+            }
             (None, None) => Vec::new(),
         };
-        view.entries.push(PostureEntry {
-            workload: format!("{}/{}", r.workload_kind, r.workload_name),
-            container: if r.container_kind == "container" {
-                r.container.clone()
-            } else {
-                format!("{} ({})", r.container, r.container_kind)
-            },
-            cluster: r.cluster.clone(),
-            namespace: r.namespace.clone(),
-            image: r.image.clone(),
-            digest: r.digest.clone(),
-            environment: r.environment.clone(),
-            decision: ["allow", "warn", "deny"][rk as usize].to_string(),
-            reasons,
-            priority,
-        });
+        view.entries
+            .push(entry_of(r.clone(), decision, reasons, priority));
     }
     Ok(view)
 }
