@@ -213,9 +213,7 @@ fn annotate(
     findings: &mut [ImageFinding],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
-    crate::waivers::annotate(store, findings, now)?;
-    crate::vex::annotate(store, findings)?;
-    buildledger_rules::reachability::annotate(store, findings)?;
+    crate::reads::finding_states(store, findings, now)?;
     Ok(())
 }
 

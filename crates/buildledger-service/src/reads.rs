@@ -211,9 +211,7 @@ pub fn vulns(store: &mut Store, digest: &Digest) -> Result<Vec<ImageFinding>> {
         return Err(not_in_ledger(store, digest));
     }
     let mut f = store.vulns(digest.as_str())?;
-    crate::waivers::annotate(store, &mut f, chrono::Utc::now())?;
-    crate::vex::annotate(store, &mut f)?;
-    buildledger_rules::reachability::annotate(store, &mut f)?;
+    finding_states(store, &mut f, chrono::Utc::now())?;
     Ok(f)
 }
 
@@ -222,9 +220,22 @@ pub fn vulns(store: &mut Store, digest: &Digest) -> Result<Vec<ImageFinding>> {
 /// have none.
 pub fn vulns_of(store: &mut Store, digests: &[&str]) -> Result<Vec<ImageFinding>> {
     let mut f = store.vulns_many(digests)?;
-    crate::waivers::annotate(store, &mut f, chrono::Utc::now())?;
-    crate::vex::annotate(store, &mut f)?;
+    finding_states(store, &mut f, chrono::Utc::now())?;
     Ok(f)
+}
+
+/// Give each finding its state at `now`: the waivers in force that cover
+/// it, its VEX statement, whether the image's Go binaries reach the
+/// vulnerable symbols.
+pub(crate) fn finding_states(
+    store: &mut Store,
+    f: &mut [ImageFinding],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    crate::waivers::annotate(store, f, now)?;
+    crate::vex::annotate(store, f)?;
+    buildledger_rules::reachability::annotate(store, f)?;
+    Ok(())
 }
 
 /// Whether findings hold a vulnerability of the image's contents (toolchain
@@ -242,9 +253,7 @@ pub fn affected(store: &mut Store, id: &str) -> Result<Vec<ImageFinding>> {
     let mut f = store
         .affected(id)?
         .ok_or_else(|| Error::not_found(format!("no advisory has id or alias {id:?}")))?;
-    crate::waivers::annotate(store, &mut f, chrono::Utc::now())?;
-    crate::vex::annotate(store, &mut f)?;
-    buildledger_rules::reachability::annotate(store, &mut f)?;
+    finding_states(store, &mut f, chrono::Utc::now())?;
     Ok(f)
 }
 
@@ -279,9 +288,7 @@ pub fn affected_page(
         .affected_page(id, start, Some(limit.max(1)))?
         .ok_or_else(|| Error::not_found(format!("no advisory has id or alias {id:?}")))?;
     let mut f = page.findings;
-    crate::waivers::annotate(store, &mut f, chrono::Utc::now())?;
-    crate::vex::annotate(store, &mut f)?;
-    buildledger_rules::reachability::annotate(store, &mut f)?;
+    finding_states(store, &mut f, chrono::Utc::now())?;
     Ok(AffectedResult {
         findings: f,
         next: page.next.map(|n| n.to_string()),
