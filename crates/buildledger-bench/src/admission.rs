@@ -91,6 +91,11 @@ mod synth;
 use synth::*;
 #[path = "running.rs"]
 mod running;
+
+#[path = "harness.rs"]
+#[allow(dead_code)]
+mod harness;
+use harness::{TempDir, buildledger_bin, self_signed};
 use running::{environment, running_ledger};
 
 /// The cluster the webhook serves (the inventory's, and the server's `admission.cluster`).
@@ -499,43 +504,6 @@ fn token(bin: &Path, db: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// A self-signed P-256 end-entity certificate for localhost and 127.0.0.1
-/// (`CA:FALSE`: webpki refuses a CA certificate as a server's).
-fn self_signed(cert: &Path, key: &Path) {
-    let st = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-        ])
-        .args(["-nodes", "-days", "2", "-subj", "/CN=localhost"])
-        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .args(["-addext", "keyUsage=critical,digitalSignature"])
-        .args(["-addext", "extendedKeyUsage=serverAuth"])
-        .arg("-keyout")
-        .arg(key)
-        .arg("-out")
-        .arg(cert)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("run openssl");
-    assert!(st.success(), "openssl req failed");
-}
-
-/// Removed, with everything in it, when dropped.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 // ---------------------------------------------------------------------------
 // The open-loop client.
 // ---------------------------------------------------------------------------
@@ -891,21 +859,7 @@ fn main() {
         eprintln!("usage: admission-bench [N images] [W containers]");
         std::process::exit(2);
     }
-    let bin = std::env::var_os("BUILDLEDGER_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::current_exe()
-                .ok()
-                .and_then(|p| p.parent().map(|d| d.join("buildledger")))
-                .unwrap_or_else(|| PathBuf::from("buildledger"))
-        });
-    if !bin.is_file() {
-        eprintln!(
-            "buildledger binary not found at {} (build it first: cargo build --release -p buildledger-cli, or set BUILDLEDGER_BIN)",
-            bin.display()
-        );
-        std::process::exit(2);
-    }
+    let bin = buildledger_bin();
     if Command::new("openssl").arg("version").output().is_err() {
         eprintln!("openssl not found (apt-get install -y openssl)");
         std::process::exit(2);

@@ -35,17 +35,13 @@ mod synth;
 #[path = "running.rs"]
 mod running;
 
+#[path = "harness.rs"]
+#[allow(dead_code)]
+mod harness;
+use harness::{TempDir, buildledger_bin, self_signed};
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// Removed, with everything in it, when dropped.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The server; stopped (SIGTERM, then SIGKILL) when dropped.
 struct Server(Child);
@@ -96,20 +92,7 @@ fn main() {
         fail("usage: console-bench [N images] [W containers]");
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let bin = std::env::var_os("BUILDLEDGER_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::current_exe()
-                .ok()
-                .and_then(|p| p.parent().map(|d| d.join("buildledger")))
-                .unwrap_or_else(|| PathBuf::from("buildledger"))
-        });
-    if !bin.is_file() {
-        fail(&format!(
-            "buildledger binary not found at {} (cargo build --release -p buildledger-cli, or set BUILDLEDGER_BIN)",
-            bin.display()
-        ));
-    }
+    let bin = buildledger_bin();
     let modules = std::env::var_os("BUILDLEDGER_BROWSER_MODULES")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join(".ci/browser/node_modules"));
@@ -198,29 +181,7 @@ fn main() {
 
     let cert = dir.join("server.crt");
     let key = dir.join("server.key");
-    let st = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-        ])
-        .args(["-nodes", "-days", "2", "-subj", "/CN=localhost"])
-        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap_or_else(|e| fail(&format!("openssl: {e}")));
-    if !st.success() {
-        fail("openssl req failed");
-    }
+    self_signed(&cert, &key);
     let token = cli(
         &bin,
         &db,

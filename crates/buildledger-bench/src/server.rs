@@ -47,7 +47,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -65,6 +65,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[path = "synth.rs"]
 mod synth;
 use synth::*;
+
+#[path = "harness.rs"]
+#[allow(dead_code)]
+mod harness;
+use harness::{TempDir, buildledger_bin, self_signed};
 
 /// Fills `store` up to `n` records (ledger-bench's builds 0..n, batches of 500).
 fn fill(store: &mut Store, n: u64) -> Duration {
@@ -886,21 +891,7 @@ fn main() {
         eprintln!("usage: server-bench [N] [sqlite|postgres|both]");
         std::process::exit(2);
     }
-    let bin = std::env::var_os("BUILDLEDGER_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::current_exe()
-                .ok()
-                .and_then(|p| p.parent().map(|d| d.join("buildledger")))
-                .unwrap_or_else(|| PathBuf::from("buildledger"))
-        });
-    if !bin.is_file() {
-        eprintln!(
-            "buildledger binary not found at {} (build it: cargo build --release -p buildledger-cli, or set BUILDLEDGER_BIN)",
-            bin.display()
-        );
-        std::process::exit(2);
-    }
+    let bin = buildledger_bin();
     for (tool, pkg) in [("wrk", "wrk"), ("openssl", "openssl"), ("curl", "curl")] {
         if Command::new(tool).arg("--version").output().is_err() {
             eprintln!("{tool} not found (apt-get install -y {pkg})");
@@ -954,37 +945,4 @@ fn main() {
     }
     report(&results, secs);
     println!("(whole run: {:.0} s)", t0.elapsed().as_secs_f64());
-}
-
-/// Removed, with everything in it, when dropped.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A self-signed P-256 certificate for localhost and 127.0.0.1.
-fn self_signed(cert: &Path, key: &Path) {
-    let st = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-        ])
-        .args(["-nodes", "-days", "2", "-subj", "/CN=localhost"])
-        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-        .arg("-keyout")
-        .arg(key)
-        .arg("-out")
-        .arg(cert)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("run openssl");
-    assert!(st.success(), "openssl req failed");
 }
