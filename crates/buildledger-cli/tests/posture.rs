@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 mod common;
-use common::{Ledger, each, have, namespace, running, shared_data};
+use common::{Ledger, each, have, namespace, report_inventory, running, shared_data};
 
 const BUILDER: &str = "https://ci.example/builders/release@v1";
 const COMMIT: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
@@ -190,37 +190,19 @@ fn posture_follows_advisories_waivers_and_vex() {
         let (api, web) = (digest('a'), digest('b'));
         signed_build(l, &policy, &api, "v0.7.0");
         signed_build(l, &policy, &web, "v0.17.0");
-        let pods = l.path("pods.json");
-        std::fs::write(
-            &pods,
-            json!({"apiVersion": "v1", "kind": "PodList", "items": [
+        report_inventory(
+            l,
+            "eu-1",
+            vec![
                 running("api", "shop", &api),
                 running("api", "shop-staging", &api),
                 running("web", "shop-staging", &web),
-            ]})
-            .to_string(),
-        )
-        .unwrap();
-        let nss = l.path("ns.json");
-        std::fs::write(
-            &nss,
-            json!({"apiVersion": "v1", "kind": "NamespaceList", "items": [
+            ],
+            vec![
                 namespace("shop", "production"),
                 namespace("shop-staging", "staging"),
-            ]})
-            .to_string(),
-        )
-        .unwrap();
-        l.ok(&[
-            "inventory",
-            "report",
-            "--cluster",
-            "eu-1",
-            "--pods",
-            &l.p("pods.json"),
-            "--namespaces",
-            &l.p("ns.json"),
-        ]);
+            ],
+        );
 
         // Signed builds, no advisory: everything is allowed.
         let (m, err) = posture(l, &[]);

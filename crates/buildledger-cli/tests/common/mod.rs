@@ -313,3 +313,29 @@ pub fn namespace(name: &str, env: &str) -> Value {
     ns["metadata"]["labels"] = json!({"buildledger.dev/environment": env});
     ns
 }
+
+/// Report `pods` (running pods) in namespaces `namespaces` (environment
+/// labelled) as cluster `cluster`'s snapshot, through `inventory report`
+/// with the PodList and NamespaceList written as kubectl prints them.
+pub fn report_inventory(l: &Ledger, cluster: &str, pods: Vec<Value>, namespaces: Vec<Value>) {
+    std::fs::write(
+        l.path("pods.json"),
+        json!({"apiVersion": "v1", "kind": "PodList", "items": pods}).to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        l.path("ns.json"),
+        json!({"apiVersion": "v1", "kind": "NamespaceList", "items": namespaces}).to_string(),
+    )
+    .unwrap();
+    l.ok(&[
+        "inventory",
+        "report",
+        "--cluster",
+        cluster,
+        "--pods",
+        &l.p("pods.json"),
+        "--namespaces",
+        &l.p("ns.json"),
+    ]);
+}
