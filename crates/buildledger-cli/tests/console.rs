@@ -592,7 +592,7 @@ fn console_views(s: &Server, l: &Ledger, session: &str) {
         "{b}"
     );
     assert!(
-        b.contains("untrusted") || b.contains("trust"),
+        b.contains("<code>untrusted-build</code>"),
         "a reason names its rule: {b}"
     );
     let b = s.page(
