@@ -876,7 +876,9 @@ async fn advisory(
         shown.sort_unstable();
         shown.dedup();
         let states = reads::vulns_of(s, &shown)?;
-        let firing = buildledger_service::alerts::list(s, Some("firing"))?;
+        let ids = advisory_ids(&page.findings, &asked);
+        let is_this = |a: &str| ids.iter().any(|i| i.eq_ignore_ascii_case(a));
+        let firing = buildledger_service::alerts::firing_for(s, &running.entries, &is_this)?;
         Ok((page, running, states, firing))
     })
     .await;
@@ -927,15 +929,7 @@ async fn advisory(
         }
         b.raw("</ul></nav>");
     }
-    let mut ids: Vec<String> = findings
-        .first()
-        .map(|f| {
-            std::iter::once(f.advisory.clone())
-                .chain(f.aliases.iter().cloned())
-                .collect()
-        })
-        .unwrap_or_else(|| vec![id.clone()]);
-    ids.sort();
+    let ids = advisory_ids(&findings, &id);
     blast_radius(&mut b, &ids, &states, &running, &firing);
     let mut all = QueryString::default();
     all.push("advisory", &id);
@@ -945,6 +939,20 @@ async fn advisory(
         &format!("/workloads{}", all.finish()),
     );
     page(StatusCode::OK, &id, Some(&who), b)
+}
+
+/// The advisory's id and aliases (from its findings), else the id asked for.
+fn advisory_ids(findings: &[ImageFinding], asked: &str) -> Vec<String> {
+    let mut ids: Vec<String> = findings
+        .first()
+        .map(|f| {
+            std::iter::once(f.advisory.clone())
+                .chain(f.aliases.iter().cloned())
+                .collect()
+        })
+        .unwrap_or_else(|| vec![asked.to_string()]);
+    ids.sort();
+    ids
 }
 
 /// The running containers of an advisory's images, per environment, with

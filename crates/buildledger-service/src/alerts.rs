@@ -40,10 +40,7 @@ pub fn desired(entries: &[PostureEntry]) -> Vec<NewAlert> {
         let env = e.environment.clone().unwrap_or_default();
         for r in &e.reasons {
             let advisory = r.advisory.clone().unwrap_or_default();
-            let key = format!(
-                "{}/{}/{}/{digest}/{}/{advisory}",
-                e.cluster, e.namespace, e.workload, r.rule
-            );
+            let key = key_of(e, &r.rule, &advisory);
             if out.contains_key(&key) {
                 continue;
             }
@@ -175,6 +172,53 @@ pub fn resend(
 ) -> Result<usize> {
     store.prune_alert_jobs(now.timestamp_millis() - 3_600_000)?;
     Ok(store.resend_firing(sinks, bucket, &|a| payload(a, public_url))?)
+}
+
+/// The key of the alert about `rule` (and `advisory`, "" for none) on the
+/// posture entry `e`: `cluster/namespace/workload/digest/rule/advisory`.
+pub fn key_of(e: &PostureEntry, rule: &str, advisory: &str) -> String {
+    format!(
+        "{}/{}/{}/{}/{rule}/{advisory}",
+        e.cluster,
+        e.namespace,
+        e.workload,
+        e.digest.as_deref().unwrap_or_default()
+    )
+}
+
+/// Firing alerts counted up to [`FIRING_COUNT_CAP`]: the overview says
+/// "10000 or more" rather than count a million.
+pub const FIRING_COUNT_CAP: usize = 10_000;
+
+/// How many alerts fire (up to [`FIRING_COUNT_CAP`], which means that many
+/// or more), and the newest `limit` of them.
+pub fn firing_head(store: &mut Store, limit: usize) -> Result<(u64, Vec<AlertRow>)> {
+    Ok(store.alerts_head("firing", limit, FIRING_COUNT_CAP)?)
+}
+
+/// The firing alerts about `entries` for any advisory `is_this` accepts:
+/// looked up by their keys (each entry's reasons name rule and advisory),
+/// so the cost follows the entries, not the number of alerts firing.
+pub fn firing_for(
+    store: &mut Store,
+    entries: &[PostureEntry],
+    is_this: &dyn Fn(&str) -> bool,
+) -> Result<Vec<AlertRow>> {
+    let mut keys: Vec<String> = entries
+        .iter()
+        .filter(|e| e.decision != "allow")
+        .flat_map(|e| {
+            e.reasons.iter().filter_map(move |r| {
+                r.advisory
+                    .as_deref()
+                    .filter(|a| is_this(a))
+                    .map(|a| key_of(e, &r.rule, a))
+            })
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    Ok(store.alerts_with_keys("firing", &keys)?)
 }
 
 /// Alerts, optionally only `firing` or `resolved` ones.

@@ -509,14 +509,19 @@ fn refresh_in_tx(
     let new = decide_all(s, policy, &rows, &groups, now)?;
     out.computed = new.len();
     s.put_decisions(&new)?;
-    s.set_posture_state(&PostureState {
+    let state = PostureState {
         policy_hash: policy.hash().to_string(),
         record_seq,
         event_seq,
         vex_seq,
         live_waivers: live,
         day,
-    })?;
+    };
+    // A read that found the cache current writes nothing (no commit to
+    // make durable, no lock held longer than the read).
+    if st.as_ref() != Some(&state) {
+        s.set_posture_state(&state)?;
+    }
     decisions.extend(new.into_iter().map(split));
     Ok((out, Snapshot { rows, decisions }))
 }
@@ -710,7 +715,7 @@ pub fn posture(
 /// Which running containers a [`posture_view`] keeps (all filters optional).
 #[derive(Debug, Clone, Default)]
 pub struct PostureFilter {
-    /// Only this environment.
+    /// Only this environment (`""`: only containers without one).
     pub env: Option<String>,
     /// Only this decision.
     pub decision: Option<String>,
@@ -796,7 +801,7 @@ fn posture_view_in_tx(
         let workload_is = |w: &str| w.split_once('/') == Some((&r.workload_kind, &r.workload_name));
         if f.env
             .as_deref()
-            .is_some_and(|e| r.environment.as_deref() != Some(e))
+            .is_some_and(|e| r.environment.as_deref().unwrap_or_default() != e)
             || !same(&f.cluster, &r.cluster)
             || !same(&f.namespace, &r.namespace)
             || f.workload.as_deref().is_some_and(|w| !workload_is(w))

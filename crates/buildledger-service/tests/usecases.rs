@@ -39,6 +39,30 @@ fn engines() -> Vec<(
     v
 }
 
+/// The example payments record, then the advisories at `advisories`
+/// (relative to the workspace root) imported.
+fn payments_with(s: &mut Store, advisories: &str) {
+    let settings = Settings::new(|_| None);
+    record::record_files(
+        s,
+        &[root().join("examples/records/payments-api.json")],
+        &settings,
+    )
+    .unwrap();
+    let opts = ImportOptions {
+        format: "auto".into(),
+        strict: false,
+    };
+    feeds::import(
+        s,
+        &[root().join(advisories)],
+        &opts,
+        &settings,
+        &mut |_, _| {},
+    )
+    .unwrap();
+}
+
 fn kind<T>(r: buildledger_service::Result<T>) -> (ErrorKind, String, Option<String>) {
     match r {
         Ok(_) => panic!("expected an error"),
@@ -551,20 +575,7 @@ fn a_long_lived_store_sees_advisories_another_imports() {
     for (engine, target, dir, _pg) in engines() {
         let mut reader = open::open(Some(&target), Access::ReadWrite).unwrap();
         let mut writer = open::open(Some(&target), Access::ReadWrite).unwrap();
-        record::record_files(
-            &mut writer,
-            &[root().join("examples/records/payments-api.json")],
-            &settings,
-        )
-        .unwrap();
-        feeds::import(
-            &mut writer,
-            &[root().join("examples/advisories/GO-2023-2102.json")],
-            &opts,
-            &settings,
-            &mut |_, _| {},
-        )
-        .unwrap();
+        payments_with(&mut writer, "examples/advisories/GO-2023-2102.json");
         let digest = buildledger_model::Digest::parse(PAYMENTS).unwrap();
         let finding = |store: &mut Store| {
             let input = policy::input(store, &digest, Deployment::default()).unwrap();
@@ -672,20 +683,7 @@ fn severity_trend_counts_by_level_and_walks_back_by_day() {
     };
     for (engine, target, dir, _pg) in engines() {
         let mut s = open::open(Some(&target), Access::ReadWrite).unwrap();
-        record::record_files(
-            &mut s,
-            &[root().join("examples/records/payments-api.json")],
-            &settings,
-        )
-        .unwrap();
-        feeds::import(
-            &mut s,
-            &[root().join("examples/advisories/GO-2023-2102.json")],
-            &opts,
-            &settings,
-            &mut |_, _| {},
-        )
-        .unwrap();
+        payments_with(&mut s, "examples/advisories/GO-2023-2102.json");
         let at = chrono::Utc::now();
         let t = reads::severity_trend(&mut s, 7, at).unwrap();
         let info = reads::info(&mut s).unwrap();
@@ -735,5 +733,134 @@ fn severity_trend_counts_by_level_and_walks_back_by_day() {
         );
         assert_eq!(t2.now[4], 0, "[{engine}] still unknown: {t2:?}");
         assert!(t2.now[1] >= components.len() as u64, "[{engine}] {t2:?}");
+    }
+}
+
+/// A pod of `workload` in `ns` running `digest`, as the API server lists it
+/// (owner a ReplicaSet of the Deployment, the kubelet's resolved image id).
+fn pod(workload: &str, ns: &str, digest: &str) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": format!("{workload}-7d4b9c-x2k8q"), "namespace": ns,
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                "name": format!("{workload}-7d4b9c"), "uid": "u", "controller": true}]},
+        "spec": {"containers": [{"name": workload, "image": format!("registry.example/{workload}:1")}]},
+        "status": {"containerStatuses": [{"name": workload,
+            "image": format!("registry.example/{workload}:1"),
+            "imageID": format!("registry.example/{workload}@{digest}")}]}
+    })
+}
+
+/// The posture view's environment filter keeps the containers without an
+/// environment when asked for `""` (the console's "(none)" row), and the
+/// bounded alert reads — a count with the newest few, and the alerts of
+/// given posture entries looked up by key — agree with the full list.
+#[test]
+fn posture_without_environment_and_bounded_alert_reads() {
+    use buildledger_service::alerts;
+    use buildledger_service::posture::{self, PostureFilter};
+    let settings = Settings::new(|_| None);
+    for (engine, target, dir, _pg) in engines() {
+        let mut s = open::open(Some(&target), Access::ReadWrite).unwrap();
+        payments_with(&mut s, "examples/advisories");
+        let pods = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [
+            pod("payments", "shop", PAYMENTS),
+            pod("payments", "scratch", PAYMENTS),
+            pod("checkout", "shop-staging", PAYMENTS),
+        ]});
+        let nss = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop",
+                "labels": {"buildledger.dev/environment": "production"}}},
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop-staging",
+                "labels": {"buildledger.dev/environment": "staging"}}},
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "scratch"}},
+        ]});
+        buildledger_service::inventory::report(
+            &mut s,
+            "eu-1",
+            &[
+                (pods.to_string().into_bytes(), "pods.json".into()),
+                (nss.to_string().into_bytes(), "ns.json".into()),
+            ],
+            &Default::default(),
+        )
+        .unwrap();
+        let policy = buildledger_service::policy::Policy::load(&[], false, &settings).unwrap();
+        let now = chrono::Utc::now();
+        let view = |s: &mut Store, f: PostureFilter| {
+            posture::posture_view(s, &policy, &f, 0, 50, now).unwrap()
+        };
+        let all = view(&mut s, PostureFilter::default());
+        assert_eq!(all.total, 3, "[{engine}] {all:?}");
+        let none = view(
+            &mut s,
+            PostureFilter {
+                env: Some(String::new()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(none.total, 1, "[{engine}] {none:?}");
+        assert_eq!(none.entries[0].namespace, "scratch", "[{engine}]");
+        assert_eq!(none.entries[0].environment, None, "[{engine}]");
+        assert_eq!(
+            none.counts.keys().collect::<Vec<_>>(),
+            vec![""],
+            "[{engine}]"
+        );
+        let staging = view(
+            &mut s,
+            PostureFilter {
+                env: Some("staging".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(staging.total, 1, "[{engine}] {staging:?}");
+        assert_eq!(staging.entries[0].namespace, "shop-staging", "[{engine}]");
+
+        // Fire the alerts, then read them back bounded.
+        alerts::sync(&mut s, &policy, &["am".to_string()], None, now).unwrap();
+        let firing = alerts::list(&mut s, Some("firing")).unwrap();
+        assert!(firing.len() > 2, "[{engine}] {firing:?}");
+        let (n, head) = alerts::firing_head(&mut s, 2).unwrap();
+        assert_eq!(n, firing.len() as u64, "[{engine}]");
+        assert_eq!(head, firing[..2].to_vec(), "[{engine}]");
+        let id = "GO-2023-2102";
+        let of_id = view(
+            &mut s,
+            PostureFilter {
+                advisory: Some(id.into()),
+                ..Default::default()
+            },
+        );
+        // Only the staging container is kept: one workload's alerts.
+        let one = view(
+            &mut s,
+            PostureFilter {
+                advisory: Some(id.into()),
+                env: Some("staging".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(of_id.total, 3, "[{engine}] {of_id:?}");
+        let is_this = |a: &str| a == id;
+        for (entries, what) in [(&of_id.entries, "all"), (&one.entries, "staging")] {
+            let got = alerts::firing_for(&mut s, entries, &is_this).unwrap();
+            let want: Vec<_> = firing
+                .iter()
+                .filter(|a| {
+                    a.labels.get("advisory").and_then(|v| v.as_str()) == Some(id)
+                        && entries.iter().any(|e| {
+                            a.labels.get("namespace").and_then(|v| v.as_str())
+                                == Some(e.namespace.as_str())
+                                && a.labels.get("workload").and_then(|v| v.as_str())
+                                    == Some(e.workload.as_str())
+                        })
+                })
+                .cloned()
+                .collect();
+            assert!(!want.is_empty(), "[{engine}] {what}: no {id} alert fires");
+            assert_eq!(got, want, "[{engine}] {what}");
+        }
+        drop(dir);
     }
 }

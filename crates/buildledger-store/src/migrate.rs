@@ -142,6 +142,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0018_posture_light.sql"),
         after: None,
     },
+    Migration {
+        version: 19,
+        name: "newest alerts by state",
+        sqlite: include_str!("../migrations/sqlite/0019_alerts_newest.sql"),
+        postgres: include_str!("../migrations/postgres/0019_alerts_newest.sql"),
+        after: None,
+    },
 ];
 
 impl Store {

@@ -482,6 +482,44 @@ fn affected_and_changes_pages_join_to_the_whole_list() {
         };
         let whole = s.affected("CVE-2099-0001").unwrap().expect("alias known");
         assert!(whole.len() > 150, "{} findings", whole.len());
+        // Among given digests (the running images): exactly the affected
+        // ones, whether their linking record is in postings (0..400) or
+        // still pending (the later ones); a digest the ledger lacks is not.
+        let affected: std::collections::HashSet<String> =
+            whole.iter().map(|f| f.digest.clone()).collect();
+        let mut asked: Vec<String> = (0..600)
+            .step_by(2)
+            .map(|i| record(i).subjects[0].digest.to_string())
+            .collect();
+        asked.push(format!("sha256:{}", "f".repeat(64)));
+        let asked_refs: Vec<&str> = asked.iter().map(String::as_str).collect();
+        let among = s
+            .affected_among("GO-2099-0001", &asked_refs)
+            .unwrap()
+            .expect("id known");
+        let want: std::collections::HashSet<String> = asked
+            .iter()
+            .filter(|d| affected.contains(*d))
+            .cloned()
+            .collect();
+        assert!(
+            want.len() > 20 && want.len() < asked.len() - 1,
+            "{}",
+            want.len()
+        );
+        let pending = s
+            .raw_query("SELECT COUNT(*) FROM postings_pending", &[])
+            .unwrap();
+        assert!(
+            matches!(pending[0][0], Val::Int(n) if n > 0),
+            "the later records are still pending: {pending:?}"
+        );
+        assert_eq!(among, want);
+        assert!(
+            s.affected_among("CVE-0000-0000", &asked_refs)
+                .unwrap()
+                .is_none()
+        );
         assert!(
             s.affected_page("CVE-0000-0000", None, Some(5))
                 .unwrap()

@@ -41,7 +41,7 @@ pub(super) async fn overview(State(st): State<AppState>, headers: HeaderMap) -> 
             posture::posture_view(s, &policy, &PostureFilter::default(), 0, 0, now)?.counts;
         let trend = reads::severity_trend(s, TREND_DAYS, now)?;
         let sources = feeds::sources(s)?;
-        let firing = alerts::list(s, Some("firing"))?;
+        let firing = alerts::firing_head(s, ALERTS_SHOWN)?;
         let expiring = waivers::expiring(s, chrono::TimeDelta::days(EXPIRING_DAYS), now)?;
         Ok(Overview {
             now,
@@ -79,7 +79,8 @@ struct Overview {
     by_env: BTreeMap<String, [usize; 3]>,
     trend: SeverityTrend,
     sources: Vec<T::FeedSourceState>,
-    firing: Vec<T::AlertRow>,
+    /// Alerts firing, and the newest of them.
+    firing: (u64, Vec<T::AlertRow>),
     expiring: Vec<T::Waiver>,
 }
 
@@ -126,18 +127,19 @@ fn running(b: &mut Html, by_env: &BTreeMap<String, [usize; 3]>) {
         .raw("<th scope=\"col\">Denied</th><th scope=\"col\">Warned</th><th scope=\"col\">Allowed</th>")
         .raw("<th scope=\"col\">All</th></tr></thead><tbody>");
     for (env, n) in by_env {
+        // The containers without an environment have a name of their own.
         let name = if env.is_empty() {
-            "(none)"
+            super::workloads::NO_ENV
         } else {
             env.as_str()
         };
         b.raw("<tr><th scope=\"row\">");
-        workloads_link(b, env, None, name);
+        workloads_link(b, name, None, name);
         b.raw("</th>");
         for (i, d) in ["deny", "warn", "allow"].into_iter().enumerate() {
             b.raw("<td class=\"").raw(d).raw("\">");
             if n[i] > 0 {
-                workloads_link(b, env, Some(d), &n[i].to_string());
+                workloads_link(b, name, Some(d), &n[i].to_string());
             } else {
                 b.raw("0");
             }
@@ -246,9 +248,11 @@ fn label<'a>(a: &'a T::AlertRow, k: &str) -> &'a str {
     a.labels.get(k).and_then(|v| v.as_str()).unwrap_or("")
 }
 
-fn firing(b: &mut Html, firing: &[T::AlertRow]) {
+fn firing(b: &mut Html, (total, firing): &(u64, Vec<T::AlertRow>)) {
+    let capped = *total >= alerts::FIRING_COUNT_CAP as u64;
     b.raw("<h2>Firing alerts (")
-        .text(&firing.len().to_string())
+        .text(&total.to_string())
+        .raw(if capped { " or more" } else { "" })
         .raw(")</h2>");
     if firing.is_empty() {
         b.raw("<p>No alert is firing.</p>");
@@ -258,7 +262,7 @@ fn firing(b: &mut Html, firing: &[T::AlertRow]) {
         .raw("<th scope=\"col\">Environment</th><th scope=\"col\">Workload</th>")
         .raw("<th scope=\"col\">Image</th><th scope=\"col\">Rule</th><th scope=\"col\">Advisory</th>")
         .raw("</tr></thead><tbody>");
-    for a in firing.iter().take(ALERTS_SHOWN) {
+    for a in firing {
         b.raw("<tr><td>")
             .text(&a.starts_at.format("%Y-%m-%d %H:%M").to_string())
             .raw("</td><td>")
@@ -285,8 +289,8 @@ fn firing(b: &mut Html, firing: &[T::AlertRow]) {
         b.raw("</td></tr>");
     }
     b.raw("</tbody></table></div>");
-    if firing.len() > ALERTS_SHOWN {
-        b.raw("<p>Showing the first ")
+    if *total > firing.len() as u64 {
+        b.raw("<p>Showing the newest ")
             .text(&ALERTS_SHOWN.to_string())
             .raw(".</p>");
     }

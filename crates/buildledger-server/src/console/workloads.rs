@@ -17,6 +17,10 @@ use crate::problem::ApiError;
 /// findings has a hundred reasons or more).
 const REASONS_SHOWN: usize = 5;
 
+/// `env=` of the containers whose namespace has no environment (an
+/// environment is a label value or a configured name, never this).
+pub(super) const NO_ENV: &str = "(none)";
+
 /// The filters of `/workloads`, all optional.
 #[derive(Default, Deserialize)]
 pub(super) struct WorkloadParams {
@@ -56,7 +60,7 @@ pub(super) async fn workloads(
     }
     let policy = st.policy();
     let filter = PostureFilter {
-        env: nonempty(&p.env).map(str::to_string),
+        env: nonempty(&p.env).map(|e| if e == NO_ENV { "" } else { e }.to_string()),
         decision: nonempty(&p.decision).map(str::to_string),
         cluster: nonempty(&p.cluster).map(str::to_string),
         namespace: nonempty(&p.namespace).map(str::to_string),
@@ -217,7 +221,7 @@ pub(super) fn posture_table(b: &mut Html, entries: &[&PostureEntry], with_worklo
             .raw("\">")
             .text(&e.decision)
             .raw("</strong></td><td>")
-            .text(e.environment.as_deref().unwrap_or("(none)"))
+            .text(e.environment.as_deref().unwrap_or(NO_ENV))
             .raw("</td>");
         if with_workload {
             b.raw("<td>");
