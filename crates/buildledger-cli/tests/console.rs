@@ -7,6 +7,8 @@
 //! prefix, advisory alias, purl), sign-out, and no token in the log.
 //!
 //! The client is `curl` (a real, independent HTTP/TLS implementation).
+//! `console_in_a_browser` then clicks through the console in chromium on a
+//! ledger loaded from a real image, real advisories and real deployments.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,7 +16,8 @@ use std::time::{Duration, Instant};
 
 mod common;
 use common::{
-    Ledger, engines, free_port, have, namespace, private_ca, report_inventory, root, running, token,
+    Ledger, engines, free_port, have, namespace, private_ca, report_inventory, root, running,
+    shared_data, token,
 };
 
 const PAYMENTS_INDEX: &str =
@@ -171,19 +174,7 @@ fn load(l: &Ledger) {
     for f in ["payments-api.json", "ledger-worker.json"] {
         l.ok(&["record", "--file", &format!("examples/records/{f}")]);
     }
-    // Attacker-controlled text in every free-text field a record has.
-    let evil = l.path("evil.json");
-    std::fs::write(
-        &evil,
-        format!(
-            r#"{{"subjects":[{{"digest":"{EVIL}"}}],
-            "source":{{"repo":"<script>alert(1)</script>","tag":"v1\"><script>alert(3)</script>"}},
-            "builder":{{"id":"https://ci.example/<script>alert(4)</script>"}},
-            "components":[{{"purl":"pkg:generic/%3Cscript%3Ealert(5)%3C%2Fscript%3E@1.0","location":"<script>alert(6)</script>"}}]}}"#
-        ),
-    )
-    .unwrap();
-    l.ok(&["record", "--file", evil.to_str().unwrap()]);
+    evil(l);
     l.ok(&["feed", "import", "examples/advisories"]);
     // Where they run: the worker in production and staging, payments in
     // staging (pods as kubectl builds them, with a kubelet's status).
@@ -222,6 +213,23 @@ fn load(l: &Ledger) {
         "--expires",
         &ends,
     ]);
+}
+
+/// A record with attacker-controlled text (`<script>`) in every free-text
+/// field a record has: repository, tag, builder and component location.
+fn evil(l: &Ledger) {
+    let evil = l.path("evil.json");
+    std::fs::write(
+        &evil,
+        format!(
+            r#"{{"subjects":[{{"digest":"{EVIL}"}}],
+            "source":{{"repo":"<script>alert(1)</script>","tag":"v1\"><script>alert(3)</script>"}},
+            "builder":{{"id":"https://ci.example/<script>alert(4)</script>"}},
+            "components":[{{"purl":"pkg:generic/%3Cscript%3Ealert(5)%3C%2Fscript%3E@1.0","location":"<script>alert(6)</script>"}}]}}"#
+        ),
+    )
+    .unwrap();
+    l.ok(&["record", "--file", evil.to_str().unwrap()]);
 }
 
 /// The `Location` of a 303 to `to`.
@@ -800,6 +808,28 @@ fn console_views(s: &Server, l: &Ledger, session: &str) {
     let a = l.json(&["audit", "verify"]);
     assert_eq!(a["intact"], true, "{a}");
     assert_eq!(a["entries"].as_u64().unwrap(), audited + 2, "{a}");
+
+    // A second cluster whose namespace has no environment: the overview's
+    // "(none)" row links to exactly its container, not to every one.
+    if have("kubectl") {
+        report_inventory(
+            l,
+            "lab",
+            vec![running("payments", "scratch", PAYMENTS)],
+            vec![],
+        );
+        let b = s.page("/", session);
+        let link = "href=\"/workloads?env=%28none%29\"";
+        assert!(b.contains(link), "{b}");
+        let none = row_with(&b, ">(none)</a>");
+        assert!(none.contains(">1</a>"), "{none}");
+        let b = s.page("/workloads?env=%28none%29", session);
+        assert!(b.contains("1 container(s)"), "{b}");
+        assert!(b.contains("scratch") && !b.contains("shop-staging"), "{b}");
+        // Every container still counts when no environment is asked for.
+        let b = s.page("/workloads", session);
+        assert!(b.contains("4 container(s)"), "{b}");
+    }
 }
 
 /// The date `n` days from now (`YYYY-MM-DD`).
@@ -809,13 +839,289 @@ fn in_days(n: i64) -> String {
         .to_string()
 }
 
+/// Reasons the workloads page lists per container (the rest are counted).
+const REASONS_SHOWN: usize = 5;
+
+/// Firing alerts the overview lists (the newest; the rest are counted).
+const ALERTS_SHOWN: usize = 20;
+
+/// The scenario's image as its scan, and the oracles that checked the
+/// scan, describe it.
+struct Shop {
+    /// Its manifest digest, under which `scan --record` recorded it.
+    digest: String,
+    /// Components of its record.
+    components: usize,
+    /// libc6 as the scan reports it (purl); name and version are what
+    /// dpkg-query reads in the root file system.
+    deb: String,
+    /// The Go toolchain of its record (`go@1.19.8`), as `go version -m`
+    /// reads the Go binary.
+    go_toolchain: String,
+    /// The Go standard library's purl, at that version.
+    stdlib: String,
+    /// golang.org/x/net's purl, at the version `go version -m` reads.
+    xnet: String,
+    /// smallvec's purl, at the version `Cargo.lock` pins.
+    rust: String,
+}
+
+/// `src/main.rs` of the scenario's Rust service: it calls
+/// `SmallVec::insert_many`, the function a RustSec advisory on smallvec
+/// 1.6.0 is about.
+const QUEUE_MAIN: &str = "fn main() {\n    let mut q: smallvec::SmallVec<[u32; 4]> = smallvec::SmallVec::new();\n    q.insert_many(0, [3, 5, 8]);\n    println!(\"{} queued\", q.len());\n}\n";
+
+/// `%XX` escapes of a purl segment decoded.
+fn percent_decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let Some(v) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// The scenario's image, built and scanned into `l`: a Debian bookworm
+/// minbase root file system (debootstrap; cached with the scan crate's
+/// fixtures, same call and stamp, so the two suites build it once), a static
+/// Go binary built offline by Debian's Go 1.19 that links an old
+/// golang.org/x/net (the `xnet` program of `tests/govulncheck/`, Debian's
+/// sources vendored under the version its `go.mod` requires), and a
+/// cargo-auditable binary that links smallvec 1.6.0; one layer each (umoci),
+/// scanned with `scan oci:LAYOUT:TAG --record --json`. What the scan
+/// reports is checked against dpkg-query, `go version -m` and `Cargo.lock`.
+/// `None`: a tool is missing (a skip; a failure under `CI=true`).
+fn shop_image(l: &Ledger) -> Option<Shop> {
+    use buildledger_testkit::tools::{require_tool, run};
+    use buildledger_testkit::{auditable, ci::require, go, oci::umoci, rootfs};
+    let go_bin = go::debian_go();
+    if !require(
+        go_bin.is_some(),
+        "Debian's Go 1.19 (apt-get install golang-go)",
+    ) || !require(
+        Path::new(go::GOCODE).join("golang.org/x/net/html").is_dir(),
+        "golang.org/x/net sources (apt-get install golang-golang-x-net-dev)",
+    ) || !auditable::require_cargo_auditable()
+        || !["umoci", "debootstrap", "dpkg-query"]
+            .into_iter()
+            .all(require_tool)
+    {
+        return None;
+    }
+    let go_bin = go_bin.unwrap();
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let rootfs = rootfs::debootstrap_minbase(&tmp.join("scan-fixtures"), "BUILDLEDGER_SCAN_FRESH")?;
+
+    // The Go service: static (CGO_ENABLED=0), offline, vendored.
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/govulncheck/xnet");
+    let src = l.path("go-src");
+    std::fs::create_dir_all(&src).unwrap();
+    for f in ["go.mod", "main.go"] {
+        std::fs::copy(program.join(f), src.join(f)).unwrap();
+    }
+    go::vendor_gocode(&src, &[("golang.org/x/net", "golang.org/x/net/html")]);
+    let api = l.path("shop-api");
+    run(go::command(
+        &go_bin,
+        &src,
+        &tmp.join("go-build-cache"),
+        &l.path("gopath"),
+        "-mod=vendor",
+    )
+    .args(["build", "-trimpath", "-o"])
+    .arg(&api)
+    .arg("."));
+    let (go_version, body) =
+        go::version_m(&go_bin, &api).expect("go version -m sees no build info");
+    let xnet_version = go::modules(&body)
+        .into_iter()
+        .find(|m| m.path == "golang.org/x/net")
+        .unwrap_or_else(|| panic!("go version -m lists no golang.org/x/net: {body}"))
+        .version;
+    let go_version = go_version
+        .strip_prefix("go")
+        .unwrap_or_else(|| panic!("Go version {go_version}"))
+        .to_string();
+
+    // The Rust service.
+    let queue = auditable::build_crate(
+        &l.path("rust-src"),
+        &tmp.join("console-rust-target"),
+        "shop-queue",
+        "0.1.0",
+        &[("smallvec", "1.6.0")],
+        QUEUE_MAIN,
+    )?;
+    let lock =
+        auditable::lock_packages(&std::fs::read_to_string(l.path("rust-src/Cargo.lock")).unwrap());
+    let smallvec = &lock
+        .iter()
+        .find(|(n, _)| n == "smallvec")
+        .unwrap_or_else(|| panic!("no smallvec in Cargo.lock: {lock:?}"))
+        .1;
+
+    // The image: the root file system, then a layer per binary, as a
+    // multi-stage build leaves them.
+    let layout = l.path("layout");
+    let image = format!("{}:1.0", layout.display());
+    let p = |x: &Path| x.to_str().expect("UTF-8 path").to_string();
+    umoci(&["init", "--layout", &p(&layout)]);
+    umoci(&["new", "--image", &image]);
+    umoci(&["insert", "--image", &image, &p(&rootfs), "/"]);
+    umoci(&[
+        "insert",
+        "--image",
+        &image,
+        &p(&api),
+        "/usr/local/bin/shop-api",
+    ]);
+    umoci(&[
+        "insert",
+        "--image",
+        &image,
+        &p(&queue),
+        "/usr/local/bin/shop-queue",
+    ]);
+    let scanned = l.json(&["scan", &format!("oci:{image}"), "--record"]);
+    let scan = &scanned["scan"];
+    assert_eq!(scan["complete"], true, "the scan skipped something");
+    let digest = scan["image"]["manifest_digest"]
+        .as_str()
+        .unwrap_or_else(|| panic!("scan --json has no manifest digest: {}", scan["image"]))
+        .to_string();
+
+    // The Debian packages are dpkg's.
+    let dpkg = run(Command::new("dpkg-query")
+        .arg(format!(
+            "--admindir={}",
+            rootfs.join("var/lib/dpkg").display()
+        ))
+        .args(["-W", "-f", "${db:Status-Abbrev}\t${Package}\t${Version}\n"]));
+    let installed: std::collections::BTreeSet<(String, String)> = dpkg
+        .lines()
+        .filter_map(|line| match line.split('\t').collect::<Vec<_>>()[..] {
+            [status, name, version] if status.trim() == "ii" => {
+                Some((name.to_string(), version.to_string()))
+            }
+            _ => None,
+        })
+        .collect();
+    let packages = scan["packages"].as_array().expect("scan --json packages");
+    let indexed: std::collections::BTreeSet<(String, String)> = packages
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["version"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(installed.len() > 50, "{dpkg}");
+    assert_eq!(indexed, installed, "the scan's packages vs dpkg-query");
+    let libc = installed
+        .iter()
+        .find(|(n, _)| n == "libc6")
+        .expect("dpkg-query lists libc6");
+    let deb = packages
+        .iter()
+        .find(|p| p["name"] == "libc6")
+        .and_then(|p| p["purl"].as_str())
+        .unwrap()
+        .to_string();
+    let (_, purl_version) = deb.split_once('@').unwrap();
+    assert_eq!(
+        percent_decoded(purl_version.split('?').next().unwrap()),
+        libc.1,
+        "{deb}"
+    );
+
+    // The record: every component, the Go toolchain.
+    let shown = l.json(&["show", &digest]);
+    let records = shown["records"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "{shown}");
+    let record = &records[0];
+    assert_eq!(
+        (&record["origin"], &record["trust"]["state"]),
+        (&"indexer".into(), &"observed".into())
+    );
+    let components: Vec<&str> = record["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["purl"].as_str().unwrap())
+        .collect();
+    let shop = Shop {
+        components: components.len(),
+        deb,
+        go_toolchain: format!("go@{go_version}"),
+        stdlib: format!("pkg:golang/stdlib@{go_version}"),
+        xnet: format!("pkg:golang/golang.org/x/net@{xnet_version}"),
+        rust: format!("pkg:cargo/smallvec@{smallvec}"),
+        digest,
+    };
+    // One component per Debian package, and what the two binaries carry:
+    // the Go module, the standard library and toolchain that built the Go
+    // binary, the crate in the Rust one.
+    assert!(components.contains(&shop.deb.as_str()), "{components:?}");
+    let (debs, mut others): (Vec<&str>, Vec<&str>) =
+        components.iter().partition(|p| p.starts_with("pkg:deb/"));
+    assert_eq!(debs.len(), installed.len(), "{debs:?}");
+    others.sort_unstable();
+    let toolchain = format!("pkg:golang/toolchain@{go_version}");
+    let mut carried = vec![
+        shop.stdlib.as_str(),
+        shop.xnet.as_str(),
+        shop.rust.as_str(),
+        toolchain.as_str(),
+    ];
+    carried.sort_unstable();
+    assert_eq!(others, carried);
+    let toolchains: Vec<String> = record["toolchains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            format!(
+                "{}@{}",
+                t["name"].as_str().unwrap(),
+                t["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(toolchains.contains(&shop.go_toolchain), "{toolchains:?}");
+    Some(shop)
+}
+
 /// The console in a real browser: Debian's `chromium` driven by
 /// `playwright-core`, `axe-core` in every page (no serious or critical
 /// violation), a screenshot of each page under the test's directory
 /// (`browser/*.png`; `BUILDLEDGER_CONSOLE_SCREENSHOTS` names another
-/// directory to keep them). Skipped with a message when chromium or the npm
-/// modules are missing (`.ci/run` installs them into `.ci/browser`); a
-/// failure under `CI=true`.
+/// directory to keep them), on a ledger loaded as production would load it:
+/// a real image (a Debian root file system, a Go binary linking an old
+/// golang.org/x/net, a cargo-auditable binary linking smallvec 1.6.0; see
+/// [`shop_image`]) indexed by `scan --record`, the Go and RustSec advisories
+/// of `../shared` imported, the image running in production and staging
+/// (pods as kubectl builds them), a waiver on one of its Go standard
+/// library findings in staging, and the alerts the server's alert loop
+/// fired, checked against the posture. The browser clicks overview →
+/// advisory (the link of a firing alert about golang.org/x/net) → image →
+/// workload, filters the table, adds and revokes a waiver, searches, and
+/// opens a record with `<script>` in its fields; every value it looks for
+/// comes from the scan, the oracles or the ledger's own answers. Skipped
+/// with a message when chromium, the npm modules (`.ci/run` installs them
+/// into `.ci/browser`), kubectl, umoci, debootstrap, Debian's Go,
+/// cargo-auditable or `../shared` is missing; a failure under `CI=true`.
 #[test]
 fn console_in_a_browser() {
     let modules = std::env::var_os("BUILDLEDGER_BROWSER_MODULES")
@@ -844,8 +1150,89 @@ fn console_in_a_browser() {
     {
         return;
     }
+    let (Some(osv_go), Some(osv_crates)) = (shared_data("osv/go"), shared_data("osv/crates.io"))
+    else {
+        return;
+    };
+    let started = Instant::now();
     let l = Ledger::sqlite();
-    load(&l);
+    let Some(shop) = shop_image(&l) else {
+        return;
+    };
+    let built = started.elapsed();
+    let digest = shop.digest.as_str();
+    for d in [&osv_go, &osv_crates] {
+        l.ok(&["feed", "import", d.to_str().unwrap()]);
+    }
+    let vulns = l.json(&["vulns", digest]);
+    let findings = vulns.as_array().unwrap();
+    let on = |purl: &str| -> Vec<&serde_json::Value> {
+        findings.iter().filter(|f| f["purl"] == purl).collect()
+    };
+    // smallvec's advisory and its CVE alias (what the search step types).
+    let rust = on(&shop.rust);
+    assert!(!rust.is_empty(), "no advisory on {}: {vulns}", shop.rust);
+    let rust_advisory = rust[0]["advisory"].as_str().unwrap().to_string();
+    let alias = rust[0]["aliases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str())
+        .find(|a| a.starts_with("CVE-"))
+        .unwrap_or_else(|| panic!("{rust_advisory} has no CVE alias"))
+        .to_string();
+    // x/net's advisories whose vulnerable functions the binary calls.
+    let xnet_present: Vec<&str> = on(&shop.xnet)
+        .into_iter()
+        .filter(|f| f["reachability"]["state"] == "present")
+        .map(|f| f["advisory"].as_str().unwrap())
+        .collect();
+    assert!(
+        !xnet_present.is_empty(),
+        "html.Parse is called, yet no x/net finding is present: {vulns}"
+    );
+    // The waiver: a standard-library finding the policy counts (its
+    // functions are in the binary, or the advisory names none).
+    let waived = on(&shop.stdlib)
+        .into_iter()
+        .find(|f| f["kind"] == "vuln" && f["reachability"]["state"] != "absent")
+        .unwrap_or_else(|| panic!("no counted finding on {}: {vulns}", shop.stdlib))["advisory"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The image runs in production and staging.
+    report_inventory(
+        &l,
+        "eu-1",
+        vec![
+            running("shop-api", "shop", digest),
+            running("shop-api", "shop-staging", digest),
+        ],
+        vec![
+            namespace("shop", "production"),
+            namespace("shop-staging", "staging"),
+        ],
+    );
+    // A waiver in staging that ends in three days (so the overview lists it).
+    let ends = in_days(3);
+    l.ok(&[
+        "waiver",
+        "add",
+        "--advisory",
+        &waived,
+        "--digest",
+        digest,
+        "--env",
+        "staging",
+        "--owner",
+        "platform-team",
+        "--reason",
+        "the Go 1.19 point release is rolled out next week",
+        "--expires",
+        &ends,
+    ]);
+    evil(&l);
     let read = token(
         &l,
         &[
@@ -861,6 +1248,120 @@ fn console_in_a_browser() {
     std::fs::create_dir_all(&tls).unwrap();
     private_ca(&tls);
     let s = Server::start(&l, &tls);
+
+    // One alert per flagged (container, rule, advisory) of the posture,
+    // fired by the server's alert loop.
+    let posture = l.json(&["posture"]);
+    let entries = posture.as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{posture}");
+    let flagged: usize = entries
+        .iter()
+        .filter(|e| e["decision"] != "allow")
+        .map(|e| e["reasons"].as_array().unwrap().len())
+        .sum();
+    assert!(flagged > 0, "{posture}");
+    let t0 = Instant::now();
+    let firing = loop {
+        let a = l.json(&["alerts", "--state", "firing"]);
+        if a.as_array().unwrap().len() == flagged || t0.elapsed() > Duration::from_secs(30) {
+            break a;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let firing = firing.as_array().unwrap();
+    assert_eq!(
+        firing.len(),
+        flagged,
+        "alerts vs the posture's reasons: {posture}\n{firing:?}"
+    );
+    let label = |a: &serde_json::Value, k: &str| a["labels"][k].as_str().unwrap_or("").to_string();
+    let entry_of = |a: &serde_json::Value| {
+        entries
+            .iter()
+            .find(|e| {
+                e["cluster"] == label(a, "cluster").as_str()
+                    && e["namespace"] == label(a, "namespace").as_str()
+                    && e["workload"] == label(a, "workload").as_str()
+            })
+            .unwrap_or_else(|| panic!("an alert for no running container: {a}"))
+    };
+    // The waiver holds in staging only.
+    let about = |env: &str, id: &str| {
+        firing
+            .iter()
+            .any(|a| label(a, "environment") == env && label(a, "advisory") == id)
+    };
+    assert!(!about("staging", &waived), "{waived} waived in staging");
+    assert!(about("production", &waived), "{waived} fires in production");
+    // The alert the browser follows: the first the overview lists about an
+    // x/net advisory whose functions the binary calls, in a container whose
+    // first reasons (those the workloads page lists) name it.
+    let head = &firing[..firing.len().min(ALERTS_SHOWN)];
+    let alert = head
+        .iter()
+        .map(|a| label(a, "advisory"))
+        .filter(|id| xnet_present.contains(&id.as_str()))
+        .find_map(|id| {
+            let a = head.iter().find(|a| label(a, "advisory") == id)?;
+            let reasons = entry_of(a)["reasons"].as_array().unwrap();
+            reasons
+                .iter()
+                .take(REASONS_SHOWN)
+                .any(|r| r["advisory"] == id.as_str())
+                .then_some(a)
+        })
+        .unwrap_or_else(|| {
+            panic!("no alert the overview lists is about x/net ({xnet_present:?}): {head:?}")
+        });
+    assert_eq!(label(alert, "digest"), digest, "{alert}");
+    let entry = entry_of(alert);
+    let reasons = entry["reasons"].as_array().unwrap();
+    // Where the image runs: (environment, decision) as its page lists them.
+    let mut runs: Vec<[&str; 2]> = entries
+        .iter()
+        .map(|e| {
+            [
+                e["environment"].as_str().unwrap(),
+                e["decision"].as_str().unwrap(),
+            ]
+        })
+        .collect();
+    runs.sort_unstable();
+    // An advisory's blast radius as its page lists it: (environment,
+    // decision, whether an alert about it fires for the container, the
+    // finding's state there).
+    let radius = |id: &str| -> Vec<[String; 4]> {
+        let mut rows: Vec<[String; 4]> = entries
+            .iter()
+            .map(|e| {
+                let env = e["environment"].as_str().unwrap();
+                let fires = firing.iter().any(|a| {
+                    ["cluster", "namespace", "workload"]
+                        .into_iter()
+                        .all(|k| e[k] == label(a, k).as_str())
+                        && label(a, "advisory") == id
+                });
+                [
+                    env.to_string(),
+                    match e["decision"].as_str() {
+                        Some("deny") => "denied",
+                        Some("warn") => "warned",
+                        _ => "allowed",
+                    }
+                    .to_string(),
+                    (if fires { "firing" } else { "—" }).to_string(),
+                    if id == waived && env == "staging" {
+                        format!("waived by platform-team until {ends}")
+                    } else {
+                        "open".to_string()
+                    },
+                ]
+            })
+            .collect();
+        rows.sort_unstable();
+        rows
+    };
+
     // Screenshots go under the test's directory, or where
     // BUILDLEDGER_CONSOLE_SCREENSHOTS says (to keep them).
     let out = std::env::var_os("BUILDLEDGER_CONSOLE_SCREENSHOTS")
@@ -868,19 +1369,37 @@ fn console_in_a_browser() {
         .unwrap_or_else(|| l.path("browser"));
     std::fs::create_dir_all(&out).unwrap();
     let want = serde_json::json!({
-        "image": WORKER,
-        "toolchain": "rustc@1.95.0",
-        "builder": GHA,
-        "advisory": "RUSTSEC-2026-0009",
-        "alias": "CVE-2026-25727",
-        "evil": EVIL,
-        "api": "example.ledger.v2alpha1.Worker/Replay",
-        "alertAdvisory": "GO-2023-2102",
-        "alertImage": PAYMENTS,
-        "alertWorkload": "Deployment/payments",
+        "image": digest,
+        "components": shop.components,
+        "deb": shop.deb,
+        "toolchain": shop.go_toolchain,
+        "xnet": shop.xnet,
+        "rust": shop.rust,
+        "advisory": rust_advisory,
+        "alias": alias,
+        "firing": firing.len(),
+        "alertAdvisory": label(alert, "advisory"),
+        "alertEnvironment": label(alert, "environment"),
+        "alertNamespace": label(alert, "namespace"),
+        "alertWorkload": label(alert, "workload"),
+        "alertDecision": entry["decision"],
+        "running": entries.len(),
+        "runs": runs,
+        "alertRadius": radius(&label(alert, "advisory")),
+        "waivedRadius": radius(&waived),
+        "workloadReasons": reasons
+            .iter()
+            .take(REASONS_SHOWN)
+            .filter_map(|r| r["advisory"].as_str())
+            .collect::<Vec<_>>(),
+        "moreReasons": reasons.len().saturating_sub(REASONS_SHOWN),
         "cluster": "eu-1",
+        "waived": waived,
+        "waiverOwner": "platform-team",
+        "evil": EVIL,
         "expires": in_days(30),
     });
+    let browsing = Instant::now();
     let o = Command::new("node")
         .arg(root().join("crates/buildledger-cli/tests/browser/console.cjs"))
         .env("BL_NODE_MODULES", &modules)
@@ -893,7 +1412,7 @@ fn console_in_a_browser() {
         .unwrap();
     assert!(
         o.status.success(),
-        "browser suite failed:\n{}\n{}",
+        "browser suite failed ({want}):\n{}\n{}",
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
@@ -903,8 +1422,9 @@ fn console_in_a_browser() {
         "advisory",
         "image",
         "workload",
-        "image-apis",
+        "waived",
         "table",
+        "table-image",
         "table-filtered",
         "waivers",
         "search",
@@ -917,5 +1437,16 @@ fn console_in_a_browser() {
             f.display()
         );
     }
-    eprintln!("console screenshots: {}", out.display());
+    eprintln!(
+        "console in a browser: image {digest} ({} components, {} findings, {} alerts firing; followed {} in {}), built and scanned in {:.1?}, browser {:.1?}, all {:.1?}; screenshots: {}",
+        shop.components,
+        findings.len(),
+        firing.len(),
+        label(alert, "advisory"),
+        label(alert, "environment"),
+        built,
+        browsing.elapsed(),
+        started.elapsed(),
+        out.display()
+    );
 }

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use buildledger_testkit::go;
+use buildledger_testkit::go::{self, GOCODE};
 use buildledger_testkit::tools::{on_path, run};
 
 // ---------------------------------------------------------------------------------------------
@@ -46,8 +46,6 @@ fn shared() -> PathBuf {
 fn osv_dir() -> PathBuf {
     shared().join("data/osv/go")
 }
-
-const GOCODE: &str = "/usr/share/gocode/src";
 
 /// Debian's Go 1.19 (govulncheck 2023 reads Go <= 1.20 binaries only).
 fn go_bin() -> Option<PathBuf> {
@@ -183,59 +181,6 @@ struct Built {
     oracle_note: String,
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let t = e.file_type().unwrap();
-        let dst = to.join(e.file_name());
-        if t.is_dir() {
-            copy_tree(&e.path(), &dst);
-        } else if t.is_file() {
-            std::fs::copy(e.path(), &dst).unwrap();
-        }
-    }
-}
-
-/// Import paths of every directory under `dir` holding non-test Go files (testdata excluded).
-fn go_packages(dir: &Path, import: &str, out: &mut Vec<String>) {
-    let mut has_go = false;
-    let mut subdirs = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let e = e.unwrap();
-        let n = e.file_name().to_string_lossy().to_string();
-        if e.file_type().unwrap().is_dir() {
-            if n != "testdata" && !n.starts_with('.') && !n.starts_with('_') {
-                subdirs.push(n);
-            }
-        } else if n.ends_with(".go") && !n.ends_with("_test.go") {
-            has_go = true;
-        }
-    }
-    if has_go {
-        out.push(import.to_string());
-    }
-    subdirs.sort();
-    for s in subdirs {
-        go_packages(&dir.join(&s), &format!("{import}/{s}"), out);
-    }
-}
-
-/// The version `go.mod` requires for `module` (the one we make the binary claim).
-fn required_version(gomod: &str, module: &str) -> String {
-    gomod
-        .lines()
-        .map(str::trim)
-        .filter_map(|l| l.strip_prefix("require ").or(Some(l)))
-        .find_map(|l| {
-            let mut it = l.split_whitespace();
-            (it.next() == Some(module))
-                .then(|| it.next().map(str::to_string))
-                .flatten()
-        })
-        .unwrap_or_else(|| panic!("go.mod does not require {module}"))
-}
-
 /// `go` in `dir`: hermetic, offline, vendored (`buildledger_testkit::go::command`).
 fn go_cmd(go: &Path, dir: &Path) -> Command {
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-build-cache");
@@ -253,32 +198,8 @@ fn build(f: &Fixture) -> PathBuf {
     for file in ["go.mod", "main.go"] {
         std::fs::copy(src.join(file), work.join(file)).unwrap();
     }
-    let gomod = std::fs::read_to_string(work.join("go.mod")).unwrap();
     if !f.vendor.is_empty() {
-        let mut modules_txt = String::new();
-        let mut by_module: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for (m, sub) in f.vendor {
-            by_module.entry(m).or_default().push(sub);
-        }
-        for (m, subs) in by_module {
-            modules_txt.push_str(&format!(
-                "# {m} {}\n## explicit; go 1.17\n",
-                required_version(&gomod, m)
-            ));
-            let mut pkgs = Vec::new();
-            for sub in subs {
-                let dst = work.join("vendor").join(sub);
-                copy_tree(&Path::new(GOCODE).join(sub), &dst);
-                go_packages(&dst, sub, &mut pkgs);
-            }
-            pkgs.sort();
-            pkgs.dedup();
-            for p in pkgs {
-                modules_txt.push_str(&p);
-                modules_txt.push('\n');
-            }
-        }
-        std::fs::write(work.join("vendor/modules.txt"), modules_txt).unwrap();
+        go::vendor_gocode(&work, f.vendor);
     }
     let bin = scratch().join("bin").join(f.name);
     let mut c = go_cmd(&go, &work);

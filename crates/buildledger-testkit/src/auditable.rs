@@ -1,5 +1,6 @@
-//! cargo-auditable fixtures: a tiny probe crate built with `cargo auditable build`, and the
-//! packages of a `Cargo.lock` to compare its `.dep-v0` data with.
+//! cargo-auditable fixtures: a tiny probe crate (or a crate with the dependencies a test names)
+//! built with `cargo auditable build`, and the packages of a `Cargo.lock` to compare its
+//! `.dep-v0` data with.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -49,6 +50,13 @@ pub fn build_probe(dir: &Path, target: &Path, name: &str, version: &str) -> Opti
         "fn main() { let _ = autocfg::new(); }\n",
     )
     .unwrap();
+    auditable_build(dir, target, name)
+}
+
+/// `cargo auditable build` of the crate in `dir` into `target`: its binary
+/// `<target>/debug/<name>`, or `None` (a skip) when crates.io is unreachable
+/// outside CI; any other failure panics with cargo's output.
+fn auditable_build(dir: &Path, target: &Path, name: &str) -> Option<PathBuf> {
     let out = Command::new("cargo")
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", target)
@@ -63,9 +71,40 @@ pub fn build_probe(dir: &Path, target: &Path, name: &str, version: &str) -> Opti
             eprintln!("SKIP: crates.io not reachable: {err}");
             return None;
         }
-        panic!("cargo auditable build failed:\n{err}");
+        panic!("cargo auditable build of {name} failed:\n{err}");
     }
     Some(target.join("debug").join(name))
+}
+
+/// Writes the binary crate `name` at `version` into `dir`, with the runtime dependencies `deps`
+/// (crates.io name, exact version: `=VERSION` in `Cargo.toml`) and `main_rs` as its
+/// `src/main.rs`, and builds it with `cargo auditable build` into the target directory `target`;
+/// returns the binary (`<target>/debug/<name>`) and leaves the crate's `Cargo.lock` in `dir`.
+///
+/// As for [`build_probe`], `None` is a skip: cargo-auditable is missing, or crates.io is
+/// unreachable outside CI (a crate already in cargo's cache needs no network). Any other build
+/// failure panics with cargo's output.
+pub fn build_crate(
+    dir: &Path,
+    target: &Path,
+    name: &str,
+    version: &str,
+    deps: &[(&str, &str)],
+    main_rs: &str,
+) -> Option<PathBuf> {
+    if !require_cargo_auditable() {
+        return None;
+    }
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let mut toml = format!(
+        "[package]\nname = \"{name}\"\nversion = \"{version}\"\nedition = \"2021\"\n\n[workspace]\n\n[dependencies]\n"
+    );
+    for (dep, v) in deps {
+        toml.push_str(&format!("{dep} = \"={v}\"\n"));
+    }
+    std::fs::write(dir.join("Cargo.toml"), toml).unwrap();
+    std::fs::write(dir.join("src/main.rs"), main_rs).unwrap();
+    auditable_build(dir, target, name)
 }
 
 /// The (name, version) pairs of every `[[package]]` of a `Cargo.lock`, the root included.

@@ -99,6 +99,101 @@ pub fn split_version_m_output(text: &str) -> Vec<(PathBuf, String, String)> {
     out
 }
 
+/// Where Debian's `golang-*-dev` packages install Go sources (`golang-golang-x-net-dev` puts
+/// `golang.org/x/net` there).
+pub const GOCODE: &str = "/usr/share/gocode/src";
+
+/// Vendors Debian-packaged Go sources into the module at `dir` (its `go.mod` already written) for
+/// an offline `-mod=vendor` build: for each (module path, package subtree) of `vendor`,
+/// `GOCODE/<subtree>` is copied to `dir/vendor/<subtree>`, and `vendor/modules.txt` lists every
+/// package under it as part of the module at the version `go.mod` requires (that version, not the
+/// source's real one, is what lands in the binary's build info). Panics when `go.mod` does not
+/// require a module named in `vendor`.
+pub fn vendor_gocode(dir: &Path, vendor: &[(&str, &str)]) {
+    let gomod = std::fs::read_to_string(dir.join("go.mod"))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.join("go.mod").display()));
+    let mut by_module: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (m, sub) in vendor {
+        by_module.entry(m).or_default().push(sub);
+    }
+    let mut modules_txt = String::new();
+    for (m, subs) in by_module {
+        modules_txt.push_str(&format!(
+            "# {m} {}\n## explicit; go 1.17\n",
+            required_version(&gomod, m)
+        ));
+        let mut pkgs = Vec::new();
+        for sub in subs {
+            let dst = dir.join("vendor").join(sub);
+            copy_tree(&Path::new(GOCODE).join(sub), &dst);
+            go_packages(&dst, sub, &mut pkgs);
+        }
+        pkgs.sort();
+        pkgs.dedup();
+        for p in pkgs {
+            modules_txt.push_str(&p);
+            modules_txt.push('\n');
+        }
+    }
+    std::fs::create_dir_all(dir.join("vendor")).unwrap();
+    std::fs::write(dir.join("vendor/modules.txt"), modules_txt).unwrap();
+}
+
+/// Copies the regular files and directories under `from` to `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let e = e.unwrap();
+        let t = e.file_type().unwrap();
+        let dst = to.join(e.file_name());
+        if t.is_dir() {
+            copy_tree(&e.path(), &dst);
+        } else if t.is_file() {
+            std::fs::copy(e.path(), &dst).unwrap();
+        }
+    }
+}
+
+/// Import paths of every directory under `dir` (import path `import`) holding non-test Go files
+/// (`testdata`, `.x` and `_x` directories excluded).
+fn go_packages(dir: &Path, import: &str, out: &mut Vec<String>) {
+    let mut has_go = false;
+    let mut subdirs = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let n = e.file_name().to_string_lossy().to_string();
+        if e.file_type().unwrap().is_dir() {
+            if n != "testdata" && !n.starts_with('.') && !n.starts_with('_') {
+                subdirs.push(n);
+            }
+        } else if n.ends_with(".go") && !n.ends_with("_test.go") {
+            has_go = true;
+        }
+    }
+    if has_go {
+        out.push(import.to_string());
+    }
+    subdirs.sort();
+    for s in subdirs {
+        go_packages(&dir.join(&s), &format!("{import}/{s}"), out);
+    }
+}
+
+/// The version `go.mod` requires for `module`.
+fn required_version(gomod: &str, module: &str) -> String {
+    gomod
+        .lines()
+        .map(str::trim)
+        .filter_map(|l| l.strip_prefix("require ").or(Some(l)))
+        .find_map(|l| {
+            let mut it = l.split_whitespace();
+            (it.next() == Some(module))
+                .then(|| it.next().map(str::to_string))
+                .flatten()
+        })
+        .unwrap_or_else(|| panic!("go.mod does not require {module}"))
+}
+
 /// A module line of a `go version -m` body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Module {
@@ -167,6 +262,17 @@ mod tests {
             m[3].replace, None,
             "a `=>` after a build line belongs to no module"
         );
+    }
+
+    #[test]
+    fn required_versions_from_go_mod() {
+        let gomod = "module example.com/x\n\ngo 1.19\n\nrequire golang.org/x/net v0.0.0-20180724234803-3673e40ba225\n\n\
+                     require (\n\tgolang.org/x/text v0.3.2\n)\n";
+        assert_eq!(
+            required_version(gomod, "golang.org/x/net"),
+            "v0.0.0-20180724234803-3673e40ba225"
+        );
+        assert_eq!(required_version(gomod, "golang.org/x/text"), "v0.3.2");
     }
 
     #[test]

