@@ -12,7 +12,9 @@
 //! It builds posture-bench's ledger (N synthetic builds in SQLite, the real
 //! Go advisory database matched, W containers in 20 namespaces, half
 //! production, half staging) — or reuses the one at `$BUILDLEDGER_BENCH_DB`
-//! when that file exists (and keeps a new one there) — adds a waiver, starts
+//! when that file exists (and keeps a new one there) — adds a waiver, fires
+//! every alert the posture calls for (a server with an alert sink runs until
+//! their count holds still; skipped when alerts fire already), starts
 //! `buildledger serve` over TLS and signs a headless chromium in with a read
 //! token. Then each page is loaded `$BUILDLEDGER_BENCH_LOADS` (default 10)
 //! times after one unmeasured load, and the browser's navigation timing is
@@ -66,6 +68,71 @@ impl Drop for Server {
 fn fail(msg: &str) -> ! {
     eprintln!("console-bench: {msg}");
     std::process::exit(2);
+}
+
+/// Fire what the posture flags, as the server's alert loop does, unless
+/// the ledger has firing alerts already: a server whose alerts go to an
+/// Alertmanager that is not there (port 9 refuses) runs until the count of
+/// firing alerts holds still, and is stopped before the pages are timed
+/// (its re-send rounds would share the machine with them). Returns how many
+/// fire.
+fn fire_alerts(bin: &Path, db: &str, dir: &Path, cert: &Path, key: &Path) -> usize {
+    let count = || {
+        // Read-only: the server writes meanwhile.
+        let mut s = Store::open_read(db).expect("open sqlite");
+        s.alerts_head("firing", 0, usize::MAX)
+            .expect("count firing alerts")
+            .0 as usize
+    };
+    let n = count();
+    if n > 0 {
+        return n;
+    }
+    let config = dir.join("alerts.toml");
+    std::fs::write(
+        &config,
+        "[alerts]\ninterval_secs = 5\n[[alerts.sinks]]\nname = \"am\"\nkind = \"alertmanager\"\nurls = [\"http://127.0.0.1:9\"]\n",
+    )
+    .expect("alert config");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let t0 = Instant::now();
+    let server = Server(
+        Command::new(bin)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--config")
+            .arg(&config)
+            .arg("--tls-cert")
+            .arg(cert)
+            .arg("--tls-key")
+            .arg(key)
+            .env("BUILDLEDGER_DB", db)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("alerts.log")).expect("server log"))
+            .spawn()
+            .expect("start buildledger serve"),
+    );
+    let mut last = 0;
+    loop {
+        std::thread::sleep(Duration::from_secs(10));
+        let n = count();
+        if n > 0 && n == last {
+            break;
+        }
+        last = n;
+        if t0.elapsed() > Duration::from_secs(1200) {
+            fail("the alerts did not settle within 20 min");
+        }
+    }
+    drop(server);
+    println!(
+        "  alert loop:           {last} alerts fired in {:.0} s",
+        t0.elapsed().as_secs_f64()
+    );
+    last
 }
 
 fn cli(bin: &Path, db: &str, args: &[&str]) -> String {
@@ -194,6 +261,8 @@ fn main() {
             "console-bench",
         ],
     );
+    let firing = fire_alerts(&bin, &db, &dir, &cert, &key);
+    println!("  alerts firing:        {firing}");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
