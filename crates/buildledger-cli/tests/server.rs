@@ -2814,6 +2814,33 @@ fn scenario_advisory_alerts_in_alertmanager_denies_staging_and_a_waiver_resolves
         });
         let resolved = l.json(&["alerts", "--state", "resolved"]);
         assert_eq!(resolved.as_array().unwrap().len(), 2, "{resolved}");
+        // Re-sends (every 2 s here) go to Alertmanager alone: the firing
+        // alerts of a round in one delivery that names their key range,
+        // which the real Alertmanager took; the webhook, CloudEvents and
+        // Slack sinks got changes only.
+        let jobs = wait_for("a re-send delivered to Alertmanager", 30, || {
+            let (c, v) = s.json("GET", "/api/v1/jobs?limit=1000", Some(&read), None);
+            assert_eq!(c, 200, "{v}");
+            let items = v["items"].as_array().unwrap().clone();
+            items
+                .iter()
+                .any(|j| {
+                    let r = &j["payload"]["resend"];
+                    j["kind"] == "alert:am-0"
+                        && j["state"] == "done"
+                        && r["first"].is_string()
+                        && r["first"] != r["last"]
+                })
+                .then_some(items)
+        });
+        for j in &jobs {
+            if j["key"].as_str().unwrap_or("").contains("resend#") {
+                assert_eq!(
+                    j["kind"], "alert:am-0",
+                    "only Alertmanager gets re-sends: {j}"
+                );
+            }
+        }
         // The sink that is down never held up the others, and keeps its backlog.
         let metrics = s.call("GET", "/metrics", None, None).1;
         assert!(

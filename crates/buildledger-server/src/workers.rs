@@ -151,6 +151,15 @@ async fn alert_loop(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let ids: Arc<Vec<String>> = Arc::new(a.targets.iter().map(|t| t.id.clone()).collect());
+    // Only Alertmanager forgets a firing alert that is not repeated: the
+    // other targets get each change once, not the firing set every round.
+    let resend_ids: Arc<Vec<String>> = Arc::new(
+        a.targets
+            .iter()
+            .filter(|t| t.kind == "alertmanager")
+            .map(|t| t.id.clone())
+            .collect(),
+    );
     let mut last_round = -1;
     loop {
         let policy = st.policy();
@@ -181,11 +190,9 @@ async fn alert_loop(
         let round = now.timestamp() / a.resend.as_secs().max(1) as i64;
         if round != last_round {
             last_round = round;
-            let (ids2, url) = (ids.clone(), a.public_url.clone());
+            let ids2 = resend_ids.clone();
             if let Err(e) = st
-                .with_store(move |s| {
-                    buildledger_service::alerts::resend(s, &ids2, round, url.as_deref(), now)
-                })
+                .with_store(move |s| buildledger_service::alerts::resend(s, &ids2, round, now))
                 .await
             {
                 tracing::warn!(error = %e.problem.detail, "alerts: re-send failed");
@@ -244,11 +251,25 @@ async fn delivery_loop(
                 continue;
             }
         };
-        if let (Some(gap), Some(last)) = (spacing, last_send) {
-            tokio::time::sleep_until(last + gap).await;
-        }
-        last_send = Some(tokio::time::Instant::now());
-        let sent = send_alert(&client, &t, &job.payload, job.id, public_url.as_deref()).await;
+        // A re-send names a range of alert keys: the alerts firing in it now.
+        let (j, url) = (job.clone(), public_url.clone());
+        let body = st
+            .with_store(move |s| {
+                buildledger_service::alerts::delivery_payload(s, &j, url.as_deref())
+            })
+            .await;
+        let sent = match &body {
+            Err(e) => Err(format!("reading its alerts: {}", e.problem.detail)),
+            Ok(Some(body)) => {
+                if let (Some(gap), Some(last)) = (spacing, last_send) {
+                    tokio::time::sleep_until(last + gap).await;
+                }
+                last_send = Some(tokio::time::Instant::now());
+                send_alert(&client, &t, body, job.id, public_url.as_deref()).await
+            }
+            // None of its alerts fires any more: nothing to send.
+            Ok(None) => Ok(()),
+        };
         let w = worker.clone();
         let r = match sent {
             Ok(()) => {

@@ -119,8 +119,18 @@ pub fn payload(a: &AlertRow, public_url: Option<&str>) -> Value {
     v
 }
 
-/// One alert as Alertmanager's `POST /api/v2/alerts` takes it.
+/// The body of Alertmanager's `POST /api/v2/alerts` for one delivery: the
+/// alert of a change, or all the alerts of a re-send delivery
+/// (`{"batch": [...]}`, see [`delivery_payload`]), as one array.
 pub fn alertmanager_body(payload: &Value) -> Value {
+    match payload.get("batch").and_then(Value::as_array) {
+        Some(batch) => Value::Array(batch.iter().map(alertmanager_alert).collect()),
+        None => json!([alertmanager_alert(payload)]),
+    }
+}
+
+/// One alert payload ([`payload`]) as an element of Alertmanager's array.
+fn alertmanager_alert(payload: &Value) -> Value {
     let mut a = json!({
         "labels": payload["labels"],
         "annotations": payload["annotations"],
@@ -132,7 +142,7 @@ pub fn alertmanager_body(payload: &Value) -> Value {
     if let Some(g) = payload.get("generatorURL") {
         a["generatorURL"] = g.clone();
     }
-    json!([a])
+    a
 }
 
 /// Refresh the posture, then fire and resolve alerts to match it, queueing
@@ -161,17 +171,44 @@ pub fn sync(
     })
 }
 
-/// Queue every firing alert again for `sinks` (round `bucket`: the same on
-/// every replica), and forget deliveries done an hour ago.
+/// Queue every firing alert again, in batches, for `sinks` — the targets
+/// that forget an alert not repeated (Alertmanager's; the others get each
+/// change once) — in round `bucket` (the same on every replica), and
+/// forget deliveries done an hour ago.
 pub fn resend(
     store: &mut Store,
     sinks: &[String],
     bucket: i64,
-    public_url: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<usize> {
     store.prune_alert_jobs(now.timestamp_millis() - 3_600_000)?;
-    Ok(store.resend_firing(sinks, bucket, &|a| payload(a, public_url))?)
+    Ok(store.resend_firing(sinks, bucket)?)
+}
+
+/// What a claimed delivery sends: its payload (a change of one alert), or
+/// for a re-send (`{"resend": {"first", "last"}}`) the alerts of its key
+/// range that fire now, as `{"batch": [payload, …]}`; `None` when none of
+/// them fires any more (nothing to send).
+pub fn delivery_payload(
+    store: &mut Store,
+    job: &buildledger_store::Job,
+    public_url: Option<&str>,
+) -> Result<Option<Value>> {
+    let Some(range) = job.payload.get("resend") else {
+        return Ok(Some(job.payload.clone()));
+    };
+    let (Some(first), Some(last)) = (range["first"].as_str(), range["last"].as_str()) else {
+        return Err(crate::Error::internal(format!(
+            "re-send delivery {} names no key range",
+            job.id
+        )));
+    };
+    let firing = store.firing_between(first, last)?;
+    if firing.is_empty() {
+        return Ok(None);
+    }
+    let batch: Vec<Value> = firing.iter().map(|a| payload(a, public_url)).collect();
+    Ok(Some(json!({ "batch": batch })))
 }
 
 /// The key of the alert about `rule` (and `advisory`, "" for none) on the
@@ -337,4 +374,34 @@ pub fn slack_body(payload: &Value) -> Value {
             s("digest"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One change is a one-alert array; a re-send batch is one array of
+    /// all its alerts, each with only the fields Alertmanager takes.
+    #[test]
+    fn alertmanager_bodies_of_a_change_and_a_batch() {
+        let p = |k: &str| {
+            json!({"key": k, "state": "firing", "labels": {"alertname": "BuildledgerPolicy", "k": k},
+                "annotations": {"summary": "s"}, "startsAt": "2026-12-08T00:00:00Z",
+                "generatorURL": "https://ledger.example/api/v1/posture?env=production"})
+        };
+        let one = alertmanager_body(&p("a"));
+        assert_eq!(one.as_array().map(Vec::len), Some(1));
+        assert_eq!(one[0]["labels"]["k"], "a");
+        assert!(one[0].get("key").is_none() && one[0].get("state").is_none());
+        let batch = alertmanager_body(&json!({"batch": [p("a"), p("b"), p("c")]}));
+        let keys: Vec<&str> = batch
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["labels"]["k"].as_str().unwrap())
+            .collect();
+        assert_eq!(keys, ["a", "b", "c"]);
+        assert_eq!(batch[1]["generatorURL"], p("b")["generatorURL"]);
+        assert!(batch[2].get("endsAt").is_none());
+    }
 }

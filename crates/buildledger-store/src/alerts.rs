@@ -40,6 +40,9 @@ pub struct NewAlert {
 
 const COLUMNS: &str = "alert_key, labels, annotations, state, starts_at, ends_at";
 
+/// Alerts in one re-send delivery ([`Store::resend_firing`]).
+pub const RESEND_BATCH: usize = 1000;
+
 fn row(r: Vec<Val>) -> AlertRow {
     let mut it = r.into_iter();
     let mut next = || it.next().unwrap_or(Val::Null);
@@ -214,27 +217,79 @@ impl Store {
     }
 
     /// Queue every firing alert again for `sinks` (receivers such as
-    /// Alertmanager forget an alert that is not re-sent); `bucket` makes the
-    /// job keys of one round the same on every replica, so a round is
-    /// queued once. Returns the number queued.
-    pub fn resend_firing(
-        &mut self,
-        sinks: &[String],
-        bucket: i64,
-        payload: &dyn Fn(&AlertRow) -> serde_json::Value,
-    ) -> Result<usize> {
+    /// Alertmanager forget an alert that is not re-sent), [`RESEND_BATCH`]
+    /// alerts to a delivery. A delivery names its alerts by their first and
+    /// last key (`{"resend": {"first": K, "last": K}}`) and the sender reads
+    /// them when it sends ([`Store::firing_between`]): a round writes a
+    /// thousand small jobs for a million firing alerts, not 800 MB of their
+    /// JSON, and a re-send carries the alerts as they are then. The keys are
+    /// read a page at a time, never all at once; `bucket` and the batch's
+    /// first key make the job keys of one round the same on every replica,
+    /// so a round is queued once. Returns the number of deliveries queued.
+    pub fn resend_firing(&mut self, sinks: &[String], bucket: i64) -> Result<usize> {
         let mut n = 0;
-        for a in self.alerts(Some("firing"))? {
-            for sink in sinks {
-                let (_, new) = self.enqueue_job(
-                    &format!("alert:{sink}"),
-                    &format!("{}#resend#{bucket}", a.key),
-                    &payload(&a),
-                )?;
-                n += usize::from(new);
+        let mut after = String::new();
+        let mut pending: Vec<String> = Vec::new();
+        loop {
+            // By key alone, the state checked here: with `state = ?` SQLite
+            // takes the state index and sorts every firing alert by key for
+            // each page.
+            let rows = self.db.query(
+                "SELECT alert_key, state FROM alerts WHERE alert_key > ? ORDER BY alert_key LIMIT ?",
+                &[after.as_str().into(), Val::Int(RESEND_BATCH as i64)],
+            )?;
+            let done = rows.len() < RESEND_BATCH;
+            if let Some(last) = rows.last().and_then(|r| r.first()).and_then(|v| v.text()) {
+                after = last.to_string();
+            }
+            pending.extend(rows.into_iter().filter_map(|r| {
+                let mut it = r.into_iter();
+                let key = it.next().and_then(Val::into_text)?;
+                (it.next().and_then(Val::into_text).as_deref() == Some("firing")).then_some(key)
+            }));
+            while pending.len() >= RESEND_BATCH || (done && !pending.is_empty()) {
+                let batch: Vec<String> = pending.drain(..RESEND_BATCH.min(pending.len())).collect();
+                n += self.queue_resend(sinks, bucket, &batch)?;
+            }
+            if done {
+                return Ok(n);
             }
         }
-        Ok(n)
+    }
+
+    /// One re-send delivery of the firing alerts `batch` (keys, in order)
+    /// per sink, in one transaction.
+    fn queue_resend(&mut self, sinks: &[String], bucket: i64, batch: &[String]) -> Result<usize> {
+        let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+            return Ok(0);
+        };
+        let key = format!("resend#{bucket}#{first}");
+        let body = serde_json::json!({"resend": {"first": first, "last": last}});
+        self.transaction(|s| {
+            let mut queued = 0;
+            for sink in sinks {
+                let (_, new) = s.enqueue_job(&format!("alert:{sink}"), &key, &body)?;
+                queued += usize::from(new);
+            }
+            Ok(queued)
+        })
+    }
+
+    /// The alerts firing now whose keys are in `first..=last`, in key order
+    /// (what a re-send delivery sends).
+    pub fn firing_between(&mut self, first: &str, last: &str) -> Result<Vec<AlertRow>> {
+        let rows = self.db.query(
+            &format!(
+                "SELECT {COLUMNS} FROM alerts WHERE alert_key >= ? AND alert_key <= ?
+                 ORDER BY alert_key"
+            ),
+            &[first.into(), last.into()],
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(row)
+            .filter(|a| a.state == "firing")
+            .collect())
     }
 
     /// Forget delivered alert jobs finished before `before_ms` (their

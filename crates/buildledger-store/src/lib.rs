@@ -65,7 +65,7 @@ pub use advisories::{
     AdvisoryCounts, AdvisoryInput, AffectedPage, ChangesCursor, ChangesPage, ComponentRow,
     DIGESTS_PER_CHANGE, FindingChange, FindingDelta, ImageFinding, NewFinding, Upsert,
 };
-pub use alerts::{AlertRow, NewAlert};
+pub use alerts::{AlertRow, NewAlert, RESEND_BATCH};
 pub use audit::{AuditEntry, AuditReport};
 use backend::Backend;
 pub use backend::{Access, BackendKind, Val, redact_url};

@@ -176,3 +176,65 @@ fn a_feed_source_is_leased_by_one_replica_per_interval() {
         assert!(st[0].last_success.is_some());
     });
 }
+
+/// Re-sends come in batches of `RESEND_BATCH` firing alerts, in key order,
+/// each batch one delivery per sink naming its first and last key; the
+/// alerts firing in that range are every firing alert once, resolved ones
+/// left out; a round is queued once however often it is asked for
+/// (replicas share the bucket), and the next round queues again.
+#[test]
+fn firing_alerts_are_resent_in_batches_once_a_round() {
+    use buildledger_store::{NewAlert, RESEND_BATCH};
+    each_backend(|db| {
+        let engine = format!("{:?}", db.store.kind());
+        let s = &mut db.store;
+        let n = 2 * RESEND_BATCH + 500;
+        let alert = |i: usize| NewAlert {
+            key: format!("eu-1/shop/Deployment/w{i:05}/sha256:aa/rule/GO-2099-{i:04}"),
+            labels: serde_json::json!({"alertname": "BuildledgerPolicy", "n": i})
+                .as_object()
+                .unwrap()
+                .clone(),
+            annotations: Default::default(),
+        };
+        let all: Vec<NewAlert> = (0..n).map(alert).collect();
+        let payload = |a: &buildledger_store::AlertRow| serde_json::json!({"key": a.key});
+        s.transaction(|s| s.apply_alerts(&all, &[], 1_000, &payload))
+            .unwrap();
+        // Every 100th stops firing: resolved alerts sit inside the ranges.
+        let fewer: Vec<NewAlert> = (0..n).filter(|i| i % 100 != 0).map(alert).collect();
+        s.transaction(|s| s.apply_alerts(&fewer, &[], 2_000, &payload))
+            .unwrap();
+        let sinks = ["am-0".to_string(), "am-1".to_string()];
+        let queued = s.resend_firing(&sinks, 7).unwrap();
+        assert_eq!(queued, 3 * sinks.len(), "[{engine}]");
+        assert_eq!(s.resend_firing(&sinks, 7).unwrap(), 0, "[{engine}]");
+        for sink in &sinks {
+            let jobs = s.jobs(Some(&format!("alert:{sink}"))).unwrap();
+            let batches: Vec<Vec<String>> = jobs
+                .iter()
+                .map(|j| {
+                    let r = &j.payload["resend"];
+                    s.firing_between(r["first"].as_str().unwrap(), r["last"].as_str().unwrap())
+                        .unwrap()
+                        .into_iter()
+                        .map(|a| a.key)
+                        .collect()
+                })
+                .collect();
+            let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+            assert_eq!(
+                sizes,
+                vec![RESEND_BATCH, RESEND_BATCH, fewer.len() - 2 * RESEND_BATCH],
+                "[{engine}]"
+            );
+            let keys: Vec<String> = batches.concat();
+            let want: Vec<String> = fewer.iter().map(|a| a.key.clone()).collect();
+            assert_eq!(
+                keys, want,
+                "[{engine}] {sink}: every firing alert once, in key order"
+            );
+        }
+        assert_eq!(s.resend_firing(&sinks, 8).unwrap(), 3 * sinks.len());
+    });
+}
