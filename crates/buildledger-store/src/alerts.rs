@@ -227,6 +227,7 @@ impl Store {
     /// first key make the job keys of one round the same on every replica,
     /// so a round is queued once. Returns the number of deliveries queued.
     pub fn resend_firing(&mut self, sinks: &[String], bucket: i64) -> Result<usize> {
+        self.drop_older_resends(sinks, bucket)?;
         let mut n = 0;
         let mut after = String::new();
         let mut pending: Vec<String> = Vec::new();
@@ -255,6 +256,44 @@ impl Store {
                 return Ok(n);
             }
         }
+    }
+
+    /// Forget the re-send deliveries of rounds before `bucket` that still
+    /// wait for `sinks` (a target that was down): this round sends what
+    /// fires now, so they would only repeat it, a thousand deliveries a
+    /// round for each round the target was down. One being sent is left
+    /// alone, and so is a newer round (a replica whose clock is behind never
+    /// drops what a replica ahead queued). Returns how many were dropped.
+    pub fn drop_older_resends(&mut self, sinks: &[String], bucket: i64) -> Result<u64> {
+        let mut dropped = 0;
+        for sink in sinks {
+            let rows = self.db.query(
+                "SELECT id, job_key FROM jobs WHERE kind = ? AND state = 'queued'
+                 AND job_key LIKE 'resend#%'",
+                &[format!("alert:{sink}").into()],
+            )?;
+            let old: Vec<Val> = rows
+                .iter()
+                .filter(|r| {
+                    r[1].text()
+                        .and_then(|k| k.strip_prefix("resend#"))
+                        .and_then(|k| k.split('#').next())
+                        .and_then(|b| b.parse::<i64>().ok())
+                        .is_some_and(|b| b < bucket)
+                })
+                .filter_map(|r| r[0].int().map(Val::Int))
+                .collect();
+            for chunk in old.chunks(400) {
+                dropped += self.db.exec(
+                    &format!(
+                        "DELETE FROM jobs WHERE state = 'queued' AND id IN ({})",
+                        crate::placeholders(chunk.len())
+                    ),
+                    chunk,
+                )?;
+            }
+        }
+        Ok(dropped)
     }
 
     /// One re-send delivery of the firing alerts `batch` (keys, in order)

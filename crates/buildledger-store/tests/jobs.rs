@@ -235,6 +235,36 @@ fn firing_alerts_are_resent_in_batches_once_a_round() {
                 "[{engine}] {sink}: every firing alert once, in key order"
             );
         }
+        // Targets that were down: round 7 still waits (one of am-1's
+        // deliveries being sent). Round 8 drops the rest of round 7, and a
+        // replica still in round 6 drops nothing newer.
+        let claimed = s.claim_job("alert:am-1", "w1", 30_000).unwrap().unwrap();
+        assert!(claimed.key.starts_with("resend#7#"), "{claimed:?}");
         assert_eq!(s.resend_firing(&sinks, 8).unwrap(), 3 * sinks.len());
+        let keys = |s: &mut buildledger_store::Store, sink: &str| -> Vec<(String, String)> {
+            s.jobs(Some(&format!("alert:{sink}")))
+                .unwrap()
+                .into_iter()
+                .map(|j| {
+                    (
+                        j.key.split('#').take(2).collect::<Vec<_>>().join("#"),
+                        j.state,
+                    )
+                })
+                .collect()
+        };
+        let am1 = keys(s, "am-1");
+        assert_eq!(
+            am1.iter().filter(|(k, _)| k == "resend#7").count(),
+            1,
+            "[{engine}] only the one being sent is left of round 7: {am1:?}"
+        );
+        assert_eq!(
+            am1.iter().filter(|(k, _)| k == "resend#8").count(),
+            3,
+            "[{engine}]"
+        );
+        assert_eq!(s.drop_older_resends(&sinks, 6).unwrap(), 0, "[{engine}]");
+        assert_eq!(keys(s, "am-1"), am1, "[{engine}]");
     });
 }
