@@ -44,6 +44,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "harness.rs"]
+#[allow(dead_code)]
+mod harness;
+
 /// One measurement: wall time and peak RSS in KiB.
 #[derive(Clone, Copy)]
 struct Run {
@@ -176,21 +180,7 @@ fn main() {
         eprintln!("usage: scan-bench [--runs N] FIXTURE_DIR (subdirectories are OCI layouts)");
         std::process::exit(2);
     };
-    let ours = std::env::var_os("BUILDLEDGER_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::current_exe()
-                .ok()
-                .and_then(|p| p.parent().map(|d| d.join("buildledger")))
-                .unwrap_or_else(|| PathBuf::from("buildledger"))
-        });
-    if !ours.is_file() {
-        eprintln!(
-            "buildledger binary not found at {} (build it: cargo build --release -p buildledger-cli, or set BUILDLEDGER_BIN)",
-            ours.display()
-        );
-        std::process::exit(2);
-    }
+    let ours = harness::buildledger_bin();
     if !Path::new("/usr/bin/time").is_file() {
         eprintln!("/usr/bin/time missing (apt-get install -y time)");
         std::process::exit(2);
